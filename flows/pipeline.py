@@ -1,0 +1,37 @@
+"""What `make run` does (for now): a catalog (the built-in sample by default) → documented toolset,
+then a summary and how to query it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flows.build_toolset import run_build_toolset
+from flows.catalog_import import SAMPLE, import_catalog, sample_catalog_path
+from schemas.records import CatalogEntry
+from tasks.catalog import read_catalog
+from toolfactory.settings import Settings
+
+
+def spread_over_categories(entries: list[CatalogEntry], limit: int | None) -> list[CatalogEntry]:
+    """Up to ``limit`` entries taken round-robin over categories (so a small run still covers many)."""
+    if limit is None or limit >= len(entries):
+        return list(entries)
+    by_cat: dict[str, list[CatalogEntry]] = {}
+    for e in entries:
+        by_cat.setdefault(e.category, []).append(e)
+    out: list[CatalogEntry] = []
+    while len(out) < limit:
+        for cat in sorted(by_cat):
+            if by_cat[cat] and len(out) < limit:
+                out.append(by_cat[cat].pop(0))
+    return out
+
+
+def run_pipeline(settings: Settings, catalog: str = SAMPLE) -> dict[str, Any]:
+    """Import the catalog, then document up to ``run_max_apis`` of its APIs (spread over categories)."""
+    imported = import_catalog(settings, catalog)
+    path = sample_catalog_path() if catalog == SAMPLE else catalog
+    entries = read_catalog(path, None, settings.catalog_max_description_chars).entries
+    chosen = spread_over_categories(entries, settings.run_max_apis)
+    built = run_build_toolset(settings, api_ids=[e.api_id for e in chosen])
+    return {"catalog": imported, "toolset": built}

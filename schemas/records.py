@@ -1,0 +1,141 @@
+"""Python record types for the JSON Schemas in ``schemas/json``.
+
+Each dataclass mirrors one schema; ``to_dict()`` gives the dict that is validated and landed.
+The ``SCHEMA`` class attribute names the schema a record is checked against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass
+class Record:
+    SCHEMA: ClassVar[str] = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CatalogEntry(Record):
+    """One API of a catalog, normalised; ``api_id`` = hash(normalised name, normalised link)."""
+
+    SCHEMA: ClassVar[str] = "catalog_entry"
+    api_id: str
+    name: str
+    description: str
+    category: str
+    link: str
+    auth: str
+    https: bool | None
+    cors: str | None
+    source: str
+    locator: str
+    merged_count: int = 1
+
+
+@dataclass
+class QuarantinedRow(Record):
+    """A catalog row refused at import: ``reason`` is a code, ``detail`` says more."""
+
+    SCHEMA: ClassVar[str] = "catalog_quarantine"
+    quarantine_id: str
+    source: str
+    locator: str
+    reason: str
+    detail: str
+    raw: str
+
+
+@dataclass
+class LintIssue(Record):
+    """One problem found in an OpenAPI spec by the validator or our lint."""
+
+    code: str
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.where}: {self.message}"
+
+
+@dataclass
+class ApiDoc(Record):
+    """The documentation of one API (introduction, functions, spec, NL docs) and its verdict."""
+
+    SCHEMA: ClassVar[str] = "api_doc"
+    doc_id: str
+    api_id: str
+    name: str
+    category: str
+    introduction: str
+    function_list: list[dict[str, str]]
+    spec: dict[str, Any] | None
+    nl_documentation: str
+    status: str  # "valid" | "invalid"
+    lint_errors: list[dict[str, str]]
+    repair_rounds: int
+    origin: str  # "llm" | "import"
+    prompt_version: str
+    model: str
+
+
+@dataclass
+class FunctionDoc(Record):
+    """One operation of a documented API with its NL documentation (derived by code)."""
+
+    SCHEMA: ClassVar[str] = "function_doc"
+    function_id: str
+    doc_id: str
+    api_id: str
+    name: str
+    method: str
+    path: str
+    description: str
+    parameters: list[dict[str, Any]]
+    output: str
+    nl_doc: str
+
+
+@dataclass
+class LLMCall(Record):
+    """One row of the LLM call ledger."""
+
+    SCHEMA: ClassVar[str] = "llm_call"
+    call_id: str
+    request_hash: str
+    role: str
+    model: str
+    prompt_version: str
+    subject_id: str
+    status: str  # "ok" | "error"
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None
+    latency_s: float
+    finish_reason: str | None
+    response_text: str | None
+    error: str | None
+
+
+@dataclass
+class Rejection(Record):
+    """Something refused: stage, subject, reason code and detail."""
+
+    SCHEMA: ClassVar[str] = "rejection"
+    rejection_id: str
+    stage: str
+    subject_id: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass
+class DocResult:
+    """What documenting one API produced: the doc (if any), its functions, rejections and the calls made."""
+
+    doc: ApiDoc | None
+    functions: list[FunctionDoc] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)

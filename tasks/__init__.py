@@ -1,0 +1,1 @@
+"""Plain, typed functions: prompts → LLM → parsed records. No prefect, no duckdb here."""

@@ -1,0 +1,305 @@
+"""The LLM client: roles → litellm Router model groups. The only module that imports litellm.
+
+``LLMClient.complete(role, messages, …)`` returns an ``LLMResult`` and never raises for a failed
+call: retries with backoff, fallbacks and timeouts are the Router's; what still fails comes back
+with ``error`` set. A reply cut off by the token limit is continued (up to ``max_continuations``)
+and the parts joined. Every underlying request lands in the ledger callback as an ``LLMCall``;
+a ``cache`` callback (the ledger read back) answers repeated requests without a new call.
+
+Two engines are registered as litellm custom providers: ``toolfactory-local/…`` (SmolLM2 through
+llama-cpp, JSON-schema constrained) and ``toolfactory-fake/…`` (scripted, for tests).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import threading
+import time
+import uuid
+from typing import Any, Callable
+
+import litellm
+from litellm import CustomLLM, ModelResponse, Router
+from litellm.utils import custom_llm_setup
+
+from schemas.ids import content_id
+from schemas.records import LLMCall
+from tasks.llm import fake as fake_module
+from tasks.llm.config import BackendConfig
+from tasks.llm.jsontext import extract_json
+from tasks.llm.local_engine import LocalEngine
+from tasks.llm.types import LLMResult
+
+litellm.suppress_debug_info = True
+litellm.drop_params = True  # a provider that lacks a param (seed, response_format) gets it dropped, not an error
+
+LOCAL_PROVIDER = "toolfactory-local"
+FAKE_PROVIDER = "toolfactory-fake"
+CONTINUE_PROMPT = "Your reply was cut off by the length limit. Continue exactly where it stopped; do not repeat anything."
+
+# Local models cost nothing: a custom price map so litellm's cost accounting says 0, not "unknown".
+litellm.register_model(
+    {
+        f"{LOCAL_PROVIDER}/smollm2": {
+            "input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
+            "litellm_provider": LOCAL_PROVIDER, "mode": "chat", "max_tokens": 8192,
+            "cache_creation_input_token_cost": 0.0, "cache_read_input_token_cost": 0.0,
+        }
+    }
+)
+
+
+def _schema_of(optional_params: dict[str, Any]) -> dict[str, Any] | None:
+    rf = optional_params.get("response_format")
+    if not isinstance(rf, dict):
+        return None
+    if rf.get("type") == "json_schema":
+        return (rf.get("json_schema") or {}).get("schema")
+    if rf.get("type") == "json_object":
+        return rf.get("schema") or {"type": "object"}
+    return None
+
+
+def _model_response(model: str, text: str, finish_reason: str, prompt_tokens: int, completion_tokens: int) -> ModelResponse:
+    return ModelResponse(
+        model=model,
+        choices=[{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}],
+        usage={"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+               "total_tokens": prompt_tokens + completion_tokens},
+    )
+
+
+class LocalHandler(CustomLLM):
+    """litellm custom provider ``toolfactory-local``: generation by the shared LocalEngine."""
+
+    engine: LocalEngine = LocalEngine()
+
+    def completion(self, model: str, messages: list, api_base: str, custom_prompt_dict: dict, model_response: ModelResponse,
+                   print_verbose: Callable, encoding: Any, api_key: Any, logging_obj: Any, optional_params: dict,
+                   acompletion: Any = None, litellm_params: Any = None, logger_fn: Any = None, headers: Any = None,
+                   timeout: Any = None, client: Any = None) -> ModelResponse:
+        gen = self.engine.generate(
+            messages,
+            json_schema=_schema_of(optional_params),
+            max_tokens=int(optional_params.get("max_tokens") or optional_params.get("max_completion_tokens") or 512),
+            temperature=float(optional_params.get("temperature", 0.2)),
+            seed=optional_params.get("seed"),
+        )
+        return _model_response(f"{LOCAL_PROVIDER}/{model}", gen.text, gen.finish_reason, gen.prompt_tokens, gen.completion_tokens)
+
+
+def _fake_error(err: fake_module.FakeError, model: str) -> Exception:
+    kw = {"message": err.message, "model": model, "llm_provider": FAKE_PROVIDER}
+    if err.status == 429:
+        import httpx
+
+        headers = {"retry-after": str(err.retry_after)} if err.retry_after is not None else {}
+        resp = httpx.Response(429, headers=headers, request=httpx.Request("POST", "http://fake.invalid"))
+        return litellm.RateLimitError(response=resp, **kw)
+    if err.status in (408, 504):
+        return litellm.Timeout(**kw)
+    if err.status == 400:
+        return litellm.BadRequestError(**kw)
+    if err.status == 401:
+        return litellm.AuthenticationError(**kw)
+    if err.status == 503:
+        return litellm.ServiceUnavailableError(**kw)
+    return litellm.InternalServerError(**kw)
+
+
+class FakeHandler(CustomLLM):
+    """litellm custom provider ``toolfactory-fake``: replies from the installed FakeLLM."""
+
+    def completion(self, model: str, messages: list, api_base: str, custom_prompt_dict: dict, model_response: ModelResponse,
+                   print_verbose: Callable, encoding: Any, api_key: Any, logging_obj: Any, optional_params: dict,
+                   acompletion: Any = None, litellm_params: Any = None, logger_fn: Any = None, headers: Any = None,
+                   timeout: Any = None, client: Any = None) -> ModelResponse:
+        request = fake_module.FakeRequest(
+            role=model, messages=messages, json_schema=_schema_of(optional_params),
+            max_tokens=optional_params.get("max_tokens"), temperature=optional_params.get("temperature"),
+            params=dict(optional_params),
+        )
+        try:
+            reply = fake_module.active().handle(request)
+        except fake_module.FakeError as err:
+            raise _fake_error(err, model) from None
+        pt = reply.prompt_tokens if reply.prompt_tokens is not None else sum(len(str(m.get("content", ""))) // 4 for m in messages)
+        ct = reply.completion_tokens if reply.completion_tokens is not None else max(1, len(reply.text) // 4)
+        return _model_response(f"{FAKE_PROVIDER}/{model}", reply.text, reply.finish_reason, pt, ct)
+
+
+_LOCAL_HANDLER = LocalHandler()
+_FAKE_HANDLER = FakeHandler()
+
+
+def _register_providers() -> None:
+    present = {item["provider"] for item in litellm.custom_provider_map}
+    if LOCAL_PROVIDER not in present:
+        litellm.custom_provider_map.append({"provider": LOCAL_PROVIDER, "custom_handler": _LOCAL_HANDLER})
+    if FAKE_PROVIDER not in present:
+        litellm.custom_provider_map.append({"provider": FAKE_PROVIDER, "custom_handler": _FAKE_HANDLER})
+    custom_llm_setup()
+
+
+_register_providers()
+
+
+def configure_local_engine(model_path: str | None = None, n_ctx: int = 8192, n_threads: int | None = None, seed: int = 0) -> None:
+    """Set how the embedded model is loaded (before its first use in this process)."""
+    current = LocalHandler.engine
+    if (current.model_path, current.n_ctx, current.seed) != (model_path, n_ctx, seed) or (
+        n_threads and current.n_threads != n_threads
+    ):
+        LocalHandler.engine = LocalEngine(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, seed=seed)
+
+
+Ledger = Callable[[LLMCall], None]
+Cache = Callable[[str], "LLMCall | None"]
+
+
+class LLMClient:
+    """Completions by role over a litellm Router, with a global in-flight cap, ledger and cache."""
+
+    def __init__(
+        self,
+        config: BackendConfig,
+        *,
+        max_concurrent: int = 8,
+        timeout_s: float = 600.0,
+        num_retries: int | None = None,
+        max_continuations: int = 2,
+        ledger: Ledger | None = None,
+        cache: Cache | None = None,
+    ) -> None:
+        self.config = config
+        settings = dict(config.router_settings)
+        if num_retries is not None:
+            settings["num_retries"] = num_retries
+        settings.setdefault("timeout", timeout_s)
+        settings.setdefault("retry_after", 0)
+        self.router = Router(model_list=config.model_list, **settings)
+        self.max_continuations = max_continuations
+        self.ledger = ledger
+        self.cache = cache
+        self._slots = threading.BoundedSemaphore(max_concurrent)
+
+    def model_signature(self, role: str) -> str:
+        return self.config.signature(role)
+
+    def complete(
+        self,
+        role: str,
+        messages: list[dict[str, Any]],
+        *,
+        prompt_version: str,
+        subject_id: str = "",
+        json_schema: dict[str, Any] | None = None,
+        schema_name: str = "reply",
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
+    ) -> LLMResult:
+        """One logical completion for ``role``; continued when cut by the length limit. Never raises."""
+        group = self.config.group_for(role)
+        if not self.config.deployments(group):
+            return LLMResult(role=role, text="", model="", error=f"no model group {group!r} for role {role!r} in {self.config.source}")
+        params: dict[str, Any] = {}
+        if max_tokens is not None:
+            params["max_tokens"] = max_tokens
+        if temperature is not None:
+            params["temperature"] = temperature
+        if seed is not None:
+            params["seed"] = seed
+        if json_schema is not None:
+            params["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": schema_name, "schema": json_schema, "strict": False},
+            }
+        total = LLMResult(role=role, text="", model="", calls=0)
+        convo = list(messages)
+        parts: list[str] = []
+        for attempt in range(self.max_continuations + 1):
+            # A continuation is free-form text appended to the cut reply, so it is asked without the schema.
+            call_params = params if attempt == 0 else {k: v for k, v in params.items() if k != "response_format"}
+            one = self._call(role, group, convo, call_params, prompt_version, subject_id)
+            total.calls += 1
+            total.model = one.model or total.model
+            total.prompt_tokens += one.prompt_tokens
+            total.completion_tokens += one.completion_tokens
+            total.latency_s += one.latency_s
+            total.cost_usd = None if (total.cost_usd is None or one.cost_usd is None) else total.cost_usd + one.cost_usd
+            total.cached = total.cached or one.cached
+            total.finish_reason = one.finish_reason
+            if not one.ok:
+                total.error = one.error
+                break
+            parts.append(one.text)
+            if one.finish_reason != "length" or attempt == self.max_continuations:
+                break
+            total.continuations += 1
+            convo = list(messages) + [{"role": "assistant", "content": "".join(parts)}, {"role": "user", "content": CONTINUE_PROMPT}]
+        total.text = "".join(parts)
+        if json_schema is not None and total.ok:
+            total.parsed, total.parse_error = extract_json(total.text)
+            if total.parse_error and total.finish_reason == "length":
+                total.parse_error = f"cut off by the token limit after {total.continuations} continuation(s): {total.parse_error}"
+        return total
+
+    def _call(self, role: str, group: str, messages: list[dict[str, Any]], params: dict[str, Any], prompt_version: str, subject_id: str) -> LLMResult:
+        request_hash = content_id(self.config.signature(role), group, messages, params)
+        if self.cache is not None:
+            hit = self.cache(request_hash)
+            if hit is not None and hit.status == "ok" and hit.response_text is not None:
+                return LLMResult(role=role, text=hit.response_text, model=hit.model, finish_reason=hit.finish_reason,
+                                 prompt_tokens=0, completion_tokens=0, cost_usd=0.0, latency_s=0.0, cached=True)
+        start = time.perf_counter()
+        with self._slots:
+            try:
+                response = self.router.completion(model=group, messages=messages, **params)
+                error = None
+            except Exception as exc:  # every provider error becomes a recorded failure
+                response, error = None, f"{type(exc).__name__}: {str(exc)[:500]}"
+        latency = time.perf_counter() - start
+        if response is None:
+            result = LLMResult(role=role, text="", model=group, latency_s=latency, error=error, finish_reason=None)
+        else:
+            choice = response.choices[0]
+            usage = getattr(response, "usage", None)
+            result = LLMResult(
+                role=role,
+                text=choice.message.content or "",
+                model=str(response.model or group),
+                prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+                completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+                cost_usd=_cost(response),
+                latency_s=latency,
+                finish_reason=choice.finish_reason,
+            )
+        if self.ledger is not None:
+            self.ledger(
+                LLMCall(
+                    call_id=uuid.uuid4().hex[:16], request_hash=request_hash, role=role, model=result.model,
+                    prompt_version=prompt_version, subject_id=subject_id, status="ok" if result.ok else "error",
+                    prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
+                    cost_usd=result.cost_usd, latency_s=round(latency, 6), finish_reason=result.finish_reason,
+                    response_text=result.text if result.ok else None, error=result.error,
+                )
+            )
+        return result
+
+
+def _cost(response: Any) -> float | None:
+    hidden = getattr(response, "_hidden_params", None) or {}
+    cost = hidden.get("response_cost")
+    if cost is not None:
+        return float(cost)
+    try:
+        return float(litellm.completion_cost(completion_response=response))
+    except Exception:
+        model = str(getattr(response, "model", ""))
+        if model.startswith((LOCAL_PROVIDER, FAKE_PROVIDER)):
+            return 0.0
+        return None

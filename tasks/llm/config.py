@@ -1,0 +1,102 @@
+"""Backends configuration: litellm's own ``model_list`` YAML, plus an optional ``roles`` mapping.
+
+In: a path, or the name of a built-in config (``local``, ``fake``). Out: a ``BackendConfig`` with
+the model list, router settings and the model group of each role (by default the role's own name).
+API keys may only be given as ``os.environ/NAME`` references, never as literals.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tasks.llm.types import ROLES
+
+BUILTIN = ("local", "fake")
+_SECRET_KEYS = ("api_key", "aws_secret_access_key", "aws_access_key_id", "vertex_credentials", "azure_ad_token")
+_ALLOWED_TOP = {"model_list", "router_settings", "roles", "litellm_settings", "general_settings"}
+
+
+class BackendConfigError(ValueError):
+    """The backends file is wrong; the message names the entry and key."""
+
+
+@dataclass
+class BackendConfig:
+    model_list: list[dict[str, Any]]
+    router_settings: dict[str, Any] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)
+    source: str = ""
+
+    def group_for(self, role: str) -> str:
+        return self.roles.get(role, role)
+
+    def deployments(self, group: str) -> list[dict[str, Any]]:
+        return [d for d in self.model_list if d.get("model_name") == group]
+
+    def models_of(self, role: str) -> list[str]:
+        """The litellm model strings serving ``role`` (what IDs and the ledger record)."""
+        return [d["litellm_params"]["model"] for d in self.deployments(self.group_for(role))]
+
+    def signature(self, role: str) -> str:
+        """A stable text naming what serves ``role``: part of every content-hash ID that depends on it."""
+        models = self.models_of(role)
+        return "|".join(sorted(models)) if models else f"<no deployment for {role}>"
+
+
+def load_backend_config(spec: str | Path | None) -> BackendConfig:
+    """Load ``spec`` (None → ``local``). Raises BackendConfigError with the file and key."""
+    if spec is None or str(spec) in BUILTIN:
+        name = "local" if spec is None else str(spec)
+        text = resources.files("tasks.llm").joinpath("configs", f"{name}.yaml").read_text("utf-8")
+        return parse_backend_config(yaml.safe_load(text), source=f"builtin:{name}")
+    path = Path(spec)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BackendConfigError(f"{path}: cannot read backends file ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise BackendConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    return parse_backend_config(data, source=str(path))
+
+
+def parse_backend_config(data: Any, source: str = "<dict>") -> BackendConfig:
+    if not isinstance(data, dict):
+        raise BackendConfigError(f"{source}: must be a mapping with a model_list")
+    unknown = set(data) - _ALLOWED_TOP
+    if unknown:
+        raise BackendConfigError(f"{source}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_ALLOWED_TOP)}")
+    model_list = data.get("model_list")
+    if not isinstance(model_list, list) or not model_list:
+        raise BackendConfigError(f"{source}: model_list must be a non-empty list")
+    for i, entry in enumerate(model_list):
+        where = f"{source}: model_list[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("model_name"), str):
+            raise BackendConfigError(f"{where}.model_name: required string")
+        params = entry.get("litellm_params")
+        if not isinstance(params, dict) or not isinstance(params.get("model"), str):
+            raise BackendConfigError(f"{where}.litellm_params.model: required string")
+        for key in _SECRET_KEYS:
+            value = params.get(key)
+            if value is not None and not (isinstance(value, str) and value.startswith("os.environ/")):
+                raise BackendConfigError(
+                    f"{where}.litellm_params.{key}: keys come only from the environment; write os.environ/VARIABLE"
+                )
+    router_settings = data.get("router_settings") or {}
+    if not isinstance(router_settings, dict):
+        raise BackendConfigError(f"{source}: router_settings must be a mapping")
+    roles = data.get("roles") or {}
+    if not isinstance(roles, dict):
+        raise BackendConfigError(f"{source}: roles must be a mapping of role: model group")
+    groups = {e["model_name"] for e in model_list}
+    for role, group in roles.items():
+        if role not in ROLES:
+            raise BackendConfigError(f"{source}: roles.{role}: unknown role; roles are {', '.join(ROLES)}")
+        if group not in groups:
+            raise BackendConfigError(f"{source}: roles.{role}: no model_list entry named {group!r}")
+    return BackendConfig(copy.deepcopy(model_list), dict(router_settings), dict(roles), source)

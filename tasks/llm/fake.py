@@ -1,0 +1,133 @@
+"""A scripted LLM for tests, registered as the litellm provider ``toolfactory-fake``.
+
+Replies are queued per role (the model name after ``toolfactory-fake/``) or computed from the request
+by a responder function; every call is recorded in ``calls``. A reply is a string, a JSON-able
+dict/list (sent as JSON text), a ``FakeReply`` (to set ``finish_reason``, e.g. ``"length"``), or a
+``FakeError`` (raised as an HTTP-style error: 429 with ``retry_after``, 500, 408 timeout …).
+
+Use ``with FakeLLM() as fake:`` (or ``fake.install()``) to make it the active fake.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+_ACTIVE: "FakeLLM | None" = None
+_ACTIVE_LOCK = threading.Lock()
+
+
+@dataclass
+class FakeReply:
+    text: str
+    finish_reason: str = "stop"
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+@dataclass
+class FakeError(Exception):
+    status: int = 500
+    message: str = "fake server error"
+    retry_after: float | None = None
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.message}"
+
+
+@dataclass
+class FakeRequest:
+    """What the fake was asked: role, messages, and the sampling / structured-output params."""
+
+    role: str
+    messages: list[dict[str, Any]]
+    json_schema: dict[str, Any] | None
+    max_tokens: int | None
+    temperature: float | None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def last_user(self) -> str:
+        for m in reversed(self.messages):
+            if m.get("role") == "user":
+                return str(m.get("content") or "")
+        return ""
+
+
+Responder = Callable[[FakeRequest], Any]
+
+
+class FakeLLM:
+    """Scripted replies per role; records every request in ``calls`` (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.calls: list[FakeRequest] = []
+        self._queues: dict[str, deque] = defaultdict(deque)
+        self._responders: dict[str, Responder] = {}
+        self._lock = threading.Lock()
+
+    # scripting -------------------------------------------------------------------------------
+    def queue(self, role: str, *replies: Any) -> "FakeLLM":
+        """Append replies for ``role``; they are used in order, before any responder."""
+        with self._lock:
+            self._queues[role].extend(replies)
+        return self
+
+    def respond(self, role: str, fn: Responder) -> "FakeLLM":
+        """Compute replies for ``role`` from the request once its queue is empty."""
+        self._responders[role] = fn
+        return self
+
+    def calls_for(self, role: str) -> list[FakeRequest]:
+        return [c for c in self.calls if c.role == role]
+
+    # activation ------------------------------------------------------------------------------
+    def install(self) -> "FakeLLM":
+        global _ACTIVE
+        with _ACTIVE_LOCK:
+            _ACTIVE = self
+        return self
+
+    def uninstall(self) -> None:
+        global _ACTIVE
+        with _ACTIVE_LOCK:
+            if _ACTIVE is self:
+                _ACTIVE = None
+
+    def __enter__(self) -> "FakeLLM":
+        return self.install()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.uninstall()
+
+    # serving ---------------------------------------------------------------------------------
+    def handle(self, request: FakeRequest) -> FakeReply:
+        """Record the request and return its reply; raise FakeError for scripted errors."""
+        with self._lock:
+            self.calls.append(request)
+            queue = self._queues.get(request.role)
+            reply = queue.popleft() if queue else None
+        if reply is None:
+            responder = self._responders.get(request.role)
+            if responder is None:
+                raise FakeError(500, f"fake: no reply scripted for role {request.role!r}")
+            reply = responder(request)
+        if isinstance(reply, FakeError):
+            raise reply
+        if isinstance(reply, BaseException):
+            raise reply
+        if isinstance(reply, FakeReply):
+            return reply
+        if isinstance(reply, (dict, list)):
+            return FakeReply(json.dumps(reply))
+        return FakeReply(str(reply))
+
+
+def active() -> FakeLLM:
+    """The installed fake; a FakeError(500) when none is installed."""
+    if _ACTIVE is None:
+        raise FakeError(500, "fake: no FakeLLM installed (use `with FakeLLM():`)")
+    return _ACTIVE

@@ -1,0 +1,95 @@
+"""Turn existing OpenAPI documents (JSON or YAML, a file or a folder) into documented-API records
+without the LLM. External ``$ref``s are bundled into ``components`` so each spec is self-contained.
+
+In: a path. Out: ``SpecImport`` per file — a catalog entry, an ApiDoc (valid or invalid with its
+problems), the functions of a valid spec, or a Rejection when the file cannot be used at all.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from schemas.ids import content_id
+from schemas.records import ApiDoc, CatalogEntry, FunctionDoc, LintIssue, Rejection
+from tasks.catalog import api_id_for
+from tasks.nl_docs import derive_functions, nl_documentation
+from tasks.openapi_refs import bundle_external_refs, load_document
+from tasks.spec_lint import lint_spec
+
+SPEC_SUFFIXES = (".json", ".yaml", ".yml")
+IMPORT_VERSION = "import:1"
+
+
+@dataclass
+class SpecImport:
+    source: str
+    entry: CatalogEntry | None = None
+    doc: ApiDoc | None = None
+    functions: list[FunctionDoc] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def records(self) -> list[Any]:
+        return [r for r in [self.entry, self.doc] if r is not None] + self.functions + self.rejections
+
+
+def spec_files(path: Path) -> list[Path]:
+    """The spec files at ``path``: the file itself, or every JSON/YAML file under the folder."""
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.casefold() in SPEC_SUFFIXES)
+    return [path]
+
+
+def import_spec_file(path: Path, category: str | None = None) -> SpecImport:
+    """Read, bundle, lint and convert one spec file; problems become a Rejection, never an exception."""
+    out = SpecImport(source=str(path))
+
+    def reject(reason: str, detail: str) -> SpecImport:
+        out.rejections.append(Rejection(content_id("rejection", "spec_import", str(path), reason), "spec_import", path.name, reason, detail[:2000]))
+        return out
+
+    try:
+        spec = load_document(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        return reject("unreadable", f"cannot read {path.name}: {exc}")
+    except (json.JSONDecodeError, yaml.YAMLError, ValueError) as exc:
+        return reject("unparsable", f"{path.name} is not valid JSON/YAML: {str(exc).splitlines()[0]}")
+    except RecursionError:
+        return reject("unparsable", f"{path.name} nests too deeply")
+    if not isinstance(spec, dict) or not ("openapi" in spec or "swagger" in spec):
+        return reject("not_openapi", f"{path.name} has no top-level 'openapi' field")
+    spec, problems = bundle_external_refs(spec, path)
+    info = spec.get("info") if isinstance(spec.get("info"), dict) else {}
+    name = " ".join(str(info.get("title") or path.stem).split())[:200] or path.stem
+    servers = spec.get("servers") if isinstance(spec.get("servers"), list) else []
+    link = str(servers[0].get("url", "")) if servers and isinstance(servers[0], dict) else ""
+    description = " ".join(str(info.get("description") or info.get("summary") or name).split())[:2000]
+    cat = category or str(spec.get("x-category") or info.get("x-category") or "Imported")
+    api_id = api_id_for(name, link)
+    out.entry = CatalogEntry(api_id=api_id, name=name, description=description, category=cat, link=link,
+                             auth="unknown", https=link.startswith("https://") if link else None, cors=None,
+                             source=path.name, locator="spec")
+    issues = lint_spec(spec)
+    issues = [LintIssue("ref_unresolved", "$ref", p) for p in problems] + issues
+    doc_id = content_id("doc-import", api_id, json.dumps(spec, sort_keys=True, default=str), IMPORT_VERSION)
+    functions = derive_functions(spec) if not issues else []
+    status = "valid" if not issues else "invalid"
+    out.doc = ApiDoc(
+        doc_id=doc_id, api_id=api_id, name=name, category=cat,
+        introduction=description, function_list=[{"name": f.name, "description": f.description} for f in derive_functions(spec)],
+        spec=spec, nl_documentation=nl_documentation(spec, functions) if functions else "", status=status,
+        lint_errors=[i.to_dict() for i in issues], repair_rounds=0, origin="import", prompt_version=IMPORT_VERSION, model="none",
+    )
+    out.functions = [
+        FunctionDoc(function_id=content_id("function", doc_id, f.name, f.method, f.path), doc_id=doc_id, api_id=api_id,
+                    name=f.name, method=f.method, path=f.path, description=f.description, parameters=f.parameters,
+                    output=f.output, nl_doc=f.nl_doc)
+        for f in functions
+    ]
+    if issues:
+        reject("spec_invalid", f"{len(issues)} problem(s): " + "; ".join(str(i) for i in issues[:5]))
+    return out

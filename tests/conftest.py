@@ -1,0 +1,109 @@
+"""Shared fixtures. Tests never touch ../shared or the network; LLMs are the scripted FakeLLM
+(the production code path through litellm's Router) except the one marked ``local_llm``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+for _name in list(os.environ):
+    if _name.startswith("TOOLFACTORY_"):
+        del os.environ[_name]
+
+import pytest
+
+from tasks.llm.fake import FakeLLM, FakeRequest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture
+def fake_llm():
+    with FakeLLM() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server for the whole session (it takes seconds to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    """Run in a fresh folder so ./toolfactory.yaml and ./data are the test's own."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def schema_name(req: FakeRequest) -> str:
+    rf = req.params.get("response_format") or {}
+    return (rf.get("json_schema") or {}).get("name", "")
+
+
+GOOD_OUTLINE = {
+    "introduction": "The Moon API tells the phase of the moon and when it rises for a place and date.",
+    "functions": [
+        {"name": "searchPlaces", "description": "Find places by name and return their placeId."},
+        {"name": "getMoonPhase", "description": "Phase and illumination of the moon for a place and date."},
+    ],
+}
+
+GOOD_OPERATIONS = {
+    "searchPlaces": {
+        "method": "get", "summary": "Find places by name.",
+        "parameters": [{"name": "query", "required": True, "type": "string", "description": "Place name."}],
+        "response": {"description": "Places found.", "properties": [
+            {"name": "results", "type": "array", "items": [{"name": "placeId", "type": "string"}, {"name": "name", "type": "string"}]}]},
+    },
+    "getMoonPhase": {
+        "method": "get", "summary": "Moon phase for a place and date.",
+        "parameters": [
+            {"name": "placeId", "required": True, "type": "string", "description": "From searchPlaces."},
+            {"name": "date", "required": False, "type": "string", "description": "ISO date."},
+            {"name": "units", "required": False, "type": "string", "description": "Units.", "enum": ["metric", "imperial"]},
+        ],
+        "response": {"description": "The phase.", "properties": [
+            {"name": "phase", "type": "string"}, {"name": "illumination", "type": "number"}]},
+    },
+}
+
+
+def good_spec(title: str = "Moon") -> dict[str, Any]:
+    return json.loads((FIXTURES / "good_spec.json").read_text())
+
+
+def documenter_responder(outline: dict[str, Any] | None = None, operations: dict[str, Any] | None = None,
+                         spec: dict[str, Any] | None = None):
+    """A FakeLLM responder that answers documenter requests by the schema they ask for."""
+    outline = outline or GOOD_OUTLINE
+    operations = operations or GOOD_OPERATIONS
+
+    def respond(req: FakeRequest) -> Any:
+        name = schema_name(req)
+        if name == "doc_outline":
+            return outline
+        if name == "operation":
+            text = req.last_user
+            for fn, op in operations.items():
+                if f"{fn}:" in text:
+                    return op
+            return {"method": "get", "summary": "unknown", "parameters": [], "response": {"description": "x", "properties": []}}
+        if name == "openapi_spec":
+            return spec or good_spec()
+        return "unexpected request"
+
+    return respond

@@ -1,0 +1,56 @@
+"""The console script end to end (in-process through main(), and once as a real subprocess)."""
+
+import json
+import subprocess
+import sys
+
+from toolfactory.cli import main
+
+
+def test_catalog_import_then_sql(workdir, fixtures, capsys):
+    assert main(["catalog", "import", str(fixtures / "public_apis_sample.md")]) == 0
+    out = capsys.readouterr().out
+    assert "rows_read" in out and "quarantined" in out and "unknown_columns: 1" in out
+    assert main(["catalog", "import", "sample"]) == 0
+    capsys.readouterr()
+    assert main(["sql", "SELECT count(*) AS n FROM catalog", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"n": 32 + 4}]
+    assert main(["sql", "SELECT reason, count(*) AS n FROM rejections GROUP BY reason ORDER BY reason", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["reason,n", "empty_description,1", "malformed_row,2", "unknown_columns,1"]
+
+
+def test_refused_sql_exits_2_with_a_message(workdir, capsys):
+    main(["catalog", "import", "sample"])
+    capsys.readouterr()
+    assert main(["sql", "DELETE FROM catalog_entry"]) == 2
+    assert "refused: DELETE statements are refused" in capsys.readouterr().err
+
+
+def test_settings_errors_exit_2(workdir, capsys):
+    (workdir / "toolfactory.yaml").write_text("repair_rounds: many\n")
+    assert main(["config"]) == 2
+    assert "repair_rounds" in capsys.readouterr().err
+
+
+def test_bad_catalog_and_missing_paths(workdir, capsys):
+    (workdir / "x.json").write_text("{")
+    assert main(["catalog", "import", "x.json"]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    assert main(["docs", "import", "nowhere"]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert main(["sql", "SELECT 1"]) == 2
+    assert "no warehouse" in capsys.readouterr().err
+
+
+def test_docs_import_folder(workdir, fixtures, capsys):
+    assert main(["docs", "import", str(fixtures / "specs")]) == 0
+    out = capsys.readouterr().out
+    assert "valid                      1" in out and "invalid                    1" in out and "refused                    2" in out
+    assert main(["sql", "SELECT name, category, status, origin FROM apis ORDER BY name", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {"name": "Little Library", "category": "Books", "status": "valid", "origin": "import"} in rows
+
+
+def test_console_script_runs_as_a_program(workdir):
+    out = subprocess.run([sys.executable, "-m", "toolfactory.cli", "config"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and json.loads(out.stdout)["warehouse_path"] == "./data/warehouse.duckdb"

@@ -1,0 +1,147 @@
+"""The LLM layer through litellm's Router with the scripted fake provider (the production path)."""
+
+import time
+
+import pytest
+
+from tasks.llm.backend import LLMClient
+from tasks.llm.config import BackendConfigError, load_backend_config, parse_backend_config
+from tasks.llm.fake import FakeError, FakeReply
+from tasks.llm.jsontext import extract_json
+
+
+def client(**kw):
+    return LLMClient(load_backend_config("fake"), **kw)
+
+
+def test_roles_map_to_model_groups_and_calls_are_recorded(fake_llm):
+    ledger = []
+    fake_llm.queue("documenter", {"ok": True})
+    fake_llm.queue("judge", "Yes")
+    c = client(ledger=ledger.append)
+    r = c.complete("documenter", [{"role": "user", "content": "hello"}], prompt_version="p1", subject_id="api1",
+                   json_schema={"type": "object"}, max_tokens=50, temperature=0.1)
+    assert r.ok and r.parsed == {"ok": True} and r.model == "toolfactory-fake/documenter"
+    assert r.cost_usd == 0.0 and r.completion_tokens > 0 and r.latency_s > 0
+    req = fake_llm.calls[0]
+    assert req.role == "documenter" and req.json_schema == {"type": "object"}
+    assert req.max_tokens == 50 and req.temperature == 0.1
+    assert req.params["response_format"]["type"] == "json_schema"
+    assert c.complete("judge", [{"role": "user", "content": "?"}], prompt_version="p2").text == "Yes"
+    assert [(x.role, x.prompt_version, x.subject_id, x.status) for x in ledger] == [
+        ("documenter", "p1", "api1", "ok"), ("judge", "p2", "", "ok")]
+
+
+def test_truncated_reply_is_continued_not_dropped(fake_llm):
+    fake_llm.queue("documenter", FakeReply('{"a": [1, 2', "length"), FakeReply(", 3]}", "stop"))
+    r = client(max_continuations=2).complete("documenter", [{"role": "user", "content": "x"}], prompt_version="v",
+                                             json_schema={"type": "object"})
+    assert r.parsed == {"a": [1, 2, 3]} and r.continuations == 1 and r.calls == 2
+    second = fake_llm.calls[1]
+    assert second.json_schema is None  # the continuation is free text appended to the cut reply
+    assert second.messages[-2] == {"role": "assistant", "content": '{"a": [1, 2'}
+
+
+def test_continuations_are_bounded(fake_llm):
+    fake_llm.respond("documenter", lambda req: FakeReply('{"a": "', "length"))
+    r = client(max_continuations=1).complete("documenter", [{"role": "user", "content": "x"}], prompt_version="v",
+                                             json_schema={"type": "object"})
+    assert r.calls == 2 and r.parsed is None and "cut off by the token limit" in r.parse_error
+
+
+def test_rate_limit_is_retried_honouring_retry_after(fake_llm):
+    fake_llm.queue("documenter", FakeError(429, "slow down", retry_after=1), "fine")
+    c = client(num_retries=2)
+    start = time.perf_counter()
+    r = c.complete("documenter", [{"role": "user", "content": "x"}], prompt_version="v")
+    assert r.ok and r.text == "fine" and len(fake_llm.calls) == 2
+    assert time.perf_counter() - start >= 0.9
+
+
+def test_server_error_after_retries_becomes_a_result_not_an_exception(fake_llm):
+    fake_llm.respond("documenter", lambda req: FakeError(500, "boom"))
+    ledger = []
+    r = client(num_retries=1, ledger=ledger.append).complete("documenter", [{"role": "user", "content": "x"}], prompt_version="v")
+    assert not r.ok and "boom" in r.error
+    assert len(fake_llm.calls) == 2  # first try + one retry
+    assert ledger[-1].status == "error" and "boom" in ledger[-1].error
+
+
+def test_fallback_to_another_model_group(fake_llm):
+    cfg = parse_backend_config({
+        "model_list": [
+            {"model_name": "primary", "litellm_params": {"model": "toolfactory-fake/primary"}},
+            {"model_name": "backup", "litellm_params": {"model": "toolfactory-fake/backup"}},
+        ],
+        "router_settings": {"fallbacks": [{"primary": ["backup"]}], "num_retries": 0},
+        "roles": {"documenter": "primary"},
+    })
+    fake_llm.respond("primary", lambda req: FakeError(503, "down"))
+    fake_llm.queue("backup", "from backup")
+    r = LLMClient(cfg).complete("documenter", [{"role": "user", "content": "x"}], prompt_version="v")
+    assert r.ok and r.text == "from backup"
+    assert [c.role for c in fake_llm.calls] == ["primary", "backup"]
+
+
+def test_unknown_role_is_an_error_result():
+    cfg = parse_backend_config({"model_list": [{"model_name": "documenter", "litellm_params": {"model": "toolfactory-fake/documenter"}}]})
+    r = LLMClient(cfg).complete("judge", [{"role": "user", "content": "x"}], prompt_version="v")
+    assert not r.ok and "judge" in r.error
+
+
+def test_ledger_is_the_cache(fake_llm):
+    store = {}
+
+    def ledger(call):
+        store[call.request_hash] = call
+
+    fake_llm.queue("user", "first answer")
+    c = client(ledger=ledger, cache=store.get)
+    msgs = [{"role": "user", "content": "same question"}]
+    assert c.complete("user", msgs, prompt_version="v").text == "first answer"
+    again = c.complete("user", msgs, prompt_version="v")
+    assert again.text == "first answer" and again.cached and len(fake_llm.calls) == 1
+    fake_llm.queue("user", "other")
+    assert c.complete("user", msgs, prompt_version="v", temperature=0.9).text == "other"
+    assert len(fake_llm.calls) == 2  # other sampling params are another request
+
+
+def test_backend_config_validation(tmp_path):
+    with pytest.raises(BackendConfigError, match="model_list"):
+        parse_backend_config({"model_list": []})
+    with pytest.raises(BackendConfigError, match="api_key"):
+        parse_backend_config({"model_list": [{"model_name": "x", "litellm_params": {"model": "openai/gpt-4o", "api_key": "sk-123"}}]})
+    with pytest.raises(BackendConfigError, match="roles.judge"):
+        parse_backend_config({"model_list": [{"model_name": "x", "litellm_params": {"model": "m"}}], "roles": {"judge": "y"}})
+    with pytest.raises(BackendConfigError, match="unknown key"):
+        parse_backend_config({"model_list": [{"model_name": "x", "litellm_params": {"model": "m"}}], "modle_list": []})
+    ok = parse_backend_config({"model_list": [{"model_name": "gpt", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "os.environ/OPENAI_API_KEY"}}],
+                               "roles": {"judge": "gpt"}})
+    assert ok.models_of("judge") == ["openai/gpt-4o-mini"]
+    bad = tmp_path / "b.yaml"
+    bad.write_text("model_list: [\n")
+    with pytest.raises(BackendConfigError, match="not valid YAML"):
+        load_backend_config(bad)
+
+
+def test_example_backends_file_parses():
+    from pathlib import Path
+
+    cfg = load_backend_config(Path(__file__).parents[1] / "config" / "backends.example.yaml")
+    for role in ("documenter", "user", "assistant", "executor", "judge"):
+        assert cfg.models_of(role), role
+
+
+@pytest.mark.parametrize("text, value, reason", [
+    ('{"a": 1}', {"a": 1}, None),
+    ('Sure!\n```json\n{"a": 2}\n```\nbye', {"a": 2}, None),
+    ('noise {"a": 3} noise', {"a": 3}, None),
+    ("[1, 2]", [1, 2], None),
+    ("", None, "empty reply"),
+    ("no json here", None, "no JSON object in reply"),
+    ('{"a": ', None, "not valid JSON"),
+])
+def test_extract_json(text, value, reason):
+    got, why = extract_json(text)
+    assert got == value
+    assert (why is None) if reason is None else why.startswith(reason)

@@ -1,0 +1,50 @@
+"""One short real generation on the embedded model (SmolLM2-135M via llama-cpp-python), through
+the same litellm Router path the flows use, with a JSON-schema grammar."""
+
+import pytest
+
+from jsonschema import Draft202012Validator
+
+from schemas import load_schema
+from tasks.llm.local_engine import grammar_safe_schema
+
+llama_cpp = pytest.importorskip("llama_cpp", reason="the embedded backend is installed by `make setup`")
+
+
+@pytest.mark.local_llm
+def test_local_generation_follows_the_schema():
+    from tasks.llm.backend import LLMClient
+    from tasks.llm.config import load_backend_config
+
+    calls = []
+    client = LLMClient(load_backend_config("local"), ledger=calls.append)
+    schema = load_schema("llm_operation")
+    r = client.complete(
+        "documenter",
+        [{"role": "system", "content": "Describe one web API function as JSON."},
+         {"role": "user", "content": "Function getForecast: weather forecast for a city."}],
+        prompt_version="smoke", json_schema=schema, max_tokens=200, temperature=0.0, seed=1,
+    )
+    assert r.ok, r.error
+    assert r.model == "toolfactory-local/smollm2" and r.cost_usd == 0.0
+    assert r.completion_tokens > 0 and r.prompt_tokens > 0
+    assert calls and calls[0].status == "ok"
+    if r.finish_reason == "stop":
+        # a finished reply follows the grammar: valid against the schema as enforced (long bounds relaxed)
+        assert r.parse_error is None
+        assert list(Draft202012Validator(grammar_safe_schema(schema)).iter_errors(r.parsed)) == []
+        assert r.parsed["method"] in ("get", "post")
+    else:
+        assert r.finish_reason == "length" and r.continuations >= 0
+
+
+def test_grammar_safe_schema_bounds_repetitions():
+    schema = {"type": "object", "properties": {
+        "a": {"type": "string", "maxLength": 2000, "minLength": 20},
+        "b": {"type": "string", "pattern": "^[a-z]{2,40}(/[a-z]{1,8}){0,2}$"},
+        "c": {"type": "string", "maxLength": 10}}}
+    safe = grammar_safe_schema(schema)
+    assert safe["properties"]["a"] == {"type": "string", "minLength": 1}
+    assert safe["properties"]["b"]["pattern"] == "^[a-z]+(/[a-z]{1,8}){0,2}$"
+    assert safe["properties"]["c"] == {"type": "string", "maxLength": 10}
+    assert schema["properties"]["a"]["maxLength"] == 2000  # the original is untouched

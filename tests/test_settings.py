@@ -1,0 +1,67 @@
+import pytest
+
+from toolfactory.settings import Settings, SettingsError, load_settings
+
+
+def test_defaults_without_file_or_env(workdir):
+    s = load_settings(env={})
+    assert s == Settings()
+    assert s.warehouse_path == "./data/warehouse.duckdb"
+    assert s.repair_rounds == 3
+
+
+def test_yaml_then_env_precedence(workdir):
+    (workdir / "toolfactory.yaml").write_text("repair_rounds: 5\nwarehouse_path: w.duckdb\nmax_concurrent_apis: 2\n")
+    s = load_settings(env={"TOOLFACTORY_REPAIR_ROUNDS": "1", "TOOLFACTORY_RUN_MAX_APIS": "7"})
+    assert s.repair_rounds == 1  # environment wins over the file
+    assert s.warehouse_path == "w.duckdb"
+    assert s.max_concurrent_apis == 2
+    assert s.run_max_apis == 7
+
+
+def test_config_env_points_to_file(workdir):
+    path = workdir / "other.yaml"
+    path.write_text("documenter_temperature: 0.5\nbackends_file: null\n")
+    s = load_settings(env={"TOOLFACTORY_CONFIG": str(path)})
+    assert s.documenter_temperature == 0.5
+    assert s.backends_file is None
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("repair_rounds: lots\n", "repair_rounds"),
+        ("no_such_key: 1\n", "no_such_key"),
+        ("repair_rounds: -1\n", "repair_rounds"),
+        ("documenter_spec_mode: freestyle\n", "documenter_spec_mode"),
+        ("- a list\n", "mapping"),
+        ("repair_rounds: [1\n", "not valid YAML"),
+        ("max_concurrent_apis: 2.5\n", "max_concurrent_apis"),
+        ("warehouse_path: null\n", "warehouse_path"),
+    ],
+)
+def test_bad_file_names_the_key(workdir, text, needle):
+    (workdir / "toolfactory.yaml").write_text(text)
+    with pytest.raises(SettingsError) as err:
+        load_settings(env={})
+    assert needle in str(err.value)
+    assert "toolfactory.yaml" in str(err.value)
+
+
+def test_bad_env_value_names_the_variable(workdir):
+    with pytest.raises(SettingsError, match="TOOLFACTORY_MAX_CONCURRENT_LLM_CALLS"):
+        load_settings(env={"TOOLFACTORY_MAX_CONCURRENT_LLM_CALLS": "many"})
+    with pytest.raises(SettingsError, match="TOOLFACTORY_NOPE"):
+        load_settings(env={"TOOLFACTORY_NOPE": "1"})
+
+
+def test_missing_file_is_an_error(workdir):
+    with pytest.raises(SettingsError, match="not found"):
+        load_settings("missing.yaml", env={})
+
+
+def test_overrides_are_checked():
+    s = Settings().with_overrides(run_max_apis=3)
+    assert s.run_max_apis == 3
+    with pytest.raises(SettingsError, match="run_max_apis"):
+        Settings().with_overrides(run_max_apis=0)

@@ -1,0 +1,146 @@
+"""The ``toolfactory`` command line.
+
+  toolfactory run                         the main job on the current settings (what `make run` runs)
+  toolfactory catalog import PATH|sample  import a catalog (public-apis README, ToolAlpaca JSON, JSONL, CSV)
+  toolfactory docs build                  document the catalog's APIs with the documenter LLM (Prefect flow)
+  toolfactory docs import PATH            import existing OpenAPI specs (JSON/YAML file or folder)
+  toolfactory sql "QUERY"                 read-only SQL over the warehouse (table, csv or json)
+  toolfactory config                      print the effective settings
+
+Every command takes ``--config FILE`` (else ``TOOLFACTORY_CONFIG`` or ./toolfactory.yaml).
+Errors that a user can fix print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Sequence
+
+import toolfactory  # noqa: F401  (sets the no-network environment defaults first)
+from toolfactory.settings import SettingsError, describe, load_settings
+
+EXAMPLE_QUERIES = [
+    "SELECT status, count(*) AS apis FROM apis GROUP BY status",
+    "SELECT api_name, name, method, path FROM functions ORDER BY api_name LIMIT 20",
+    "SELECT stage, reason, count(*) AS n FROM rejections GROUP BY ALL ORDER BY n DESC",
+    "SELECT role, count(*) AS calls, sum(total_tokens) AS tokens, round(avg(latency_s), 2) AS avg_s FROM llm_calls GROUP BY role",
+]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="toolfactory", description="ToolFactory: tool-use corpora by the ToolAlpaca method.")
+    p.add_argument("--config", help="settings YAML (default: $TOOLFACTORY_CONFIG or ./toolfactory.yaml)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="the main job: sample catalog → documented toolset")
+    run.add_argument("--catalog", default="sample", help="catalog file to start from (default: the built-in sample)")
+    run.add_argument("--max-apis", type=int, help="document at most this many APIs (setting run_max_apis)")
+
+    cat = sub.add_parser("catalog", help="catalog commands").add_subparsers(dest="action", required=True)
+    imp = cat.add_parser("import", help="import a catalog file")
+    imp.add_argument("path", help="a catalog file, or 'sample' for the built-in sample")
+    imp.add_argument("--format", choices=["markdown", "json", "jsonl", "csv"], help="override detection by suffix")
+
+    docs = sub.add_parser("docs", help="documentation commands").add_subparsers(dest="action", required=True)
+    build = docs.add_parser("build", help="document catalog APIs with the LLM (flow build-toolset)")
+    build.add_argument("--limit", type=int, help="at most this many APIs (catalog order: category, name)")
+    build.add_argument("--api", action="append", dest="api_ids", help="only this api_id (repeatable)")
+    build.add_argument("--category", action="append", dest="categories", help="only this category (repeatable)")
+    dimp = docs.add_parser("import", help="import OpenAPI specs without the LLM")
+    dimp.add_argument("path", help="a spec file (JSON/YAML) or a folder of them")
+    dimp.add_argument("--category", help="category for the imported APIs (default: x-category or 'Imported')")
+
+    sql = sub.add_parser("sql", help="read-only SQL over the warehouse")
+    sql.add_argument("query")
+    sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sql.add_argument("--limit", type=int, default=None, help="at most this many rows")
+
+    sub.add_parser("config", help="print the effective settings")
+    return p
+
+
+def _print_summary(title: str, data: dict[str, Any]) -> None:
+    print(f"\n== {title}")
+    for k, v in data.items():
+        if isinstance(v, dict):
+            v = ", ".join(f"{a}: {b}" for a, b in v.items()) or "-"
+        elif isinstance(v, list):
+            v = "; ".join(map(str, v)) or "-"
+        print(f"  {k:<26} {v}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        return _dispatch(args, settings)
+    except SettingsError as exc:
+        print(f"toolfactory: settings error: {exc}", file=sys.stderr)
+        return 2
+    except _UserError as exc:
+        print(f"toolfactory: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `toolfactory sql … | head`
+        sys.stderr.close()
+        return 0
+
+
+class _UserError(Exception):
+    pass
+
+
+def _dispatch(args: argparse.Namespace, settings: Any) -> int:
+    from tasks.catalog import CatalogFormatError
+    from tasks.llm.config import BackendConfigError
+    from warehouse.readonly_sql import SQLFailed, SQLRefused
+    from warehouse.store import WarehouseBusy
+
+    try:
+        if args.command == "config":
+            print(json.dumps(describe(settings), indent=1))
+            return 0
+        if args.command == "sql":
+            from warehouse.readonly_sql import format_frame, run_query
+
+            df = run_query(settings.warehouse_path, args.query, limit=args.limit)
+            text = format_frame(df, args.format)
+            print(text, end="" if text.endswith("\n") else "\n")
+            return 0
+        if args.command == "catalog":
+            from flows.catalog_import import import_catalog
+
+            _print_summary(f"catalog import {args.path}", import_catalog(settings, args.path, args.format))
+            return 0
+        if args.command == "docs" and args.action == "import":
+            from flows.docs_import import import_docs
+
+            _print_summary(f"docs import {args.path}", import_docs(settings, args.path, args.category))
+            return 0
+        if args.command == "docs" and args.action == "build":
+            from flows.build_toolset import run_build_toolset
+
+            summary = run_build_toolset(settings, limit=args.limit, api_ids=args.api_ids, categories=args.categories)
+            _print_summary("build-toolset", summary)
+            return 0 if summary["task_failures"] == 0 else 1
+        if args.command == "run":
+            from flows.pipeline import run_pipeline
+
+            if args.max_apis is not None:
+                settings = settings.with_overrides(run_max_apis=args.max_apis)
+            out = run_pipeline(settings, args.catalog)
+            _print_summary("catalog", out["catalog"])
+            _print_summary("toolset", out["toolset"])
+            print(f"\nWarehouse: {settings.warehouse_path}. Try:")
+            for q in EXAMPLE_QUERIES:
+                print(f'  toolfactory sql "{q}"')
+            return 0 if out["toolset"]["task_failures"] == 0 else 1
+    except (CatalogFormatError, BackendConfigError, WarehouseBusy, SQLRefused, SQLFailed, FileNotFoundError) as exc:
+        kind = "refused" if isinstance(exc, SQLRefused) else "error"
+        raise _UserError(f"{kind}: {exc}") from None
+    raise _UserError(f"unknown command {args.command}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

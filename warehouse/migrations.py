@@ -1,0 +1,97 @@
+"""Ordered migrations. Each runs once, in order, inside a transaction; ``schema_migrations`` records them.
+
+Append new migrations at the end; never edit one that has shipped. Views are (re)created by the
+last migration that touches them. Public views (documented in docs/sql.md): catalog, apis,
+functions, llm_calls, rejections.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "core tables",
+        """
+        CREATE TABLE catalog_import (
+            import_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, format VARCHAR NOT NULL,
+            rows_read INTEGER NOT NULL, entries_new INTEGER NOT NULL, entries_existing INTEGER NOT NULL,
+            duplicates_merged INTEGER NOT NULL, quarantined INTEGER NOT NULL,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE TABLE catalog_entry (
+            api_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, description VARCHAR NOT NULL,
+            category VARCHAR NOT NULL, link VARCHAR NOT NULL, auth VARCHAR NOT NULL, https BOOLEAN,
+            cors VARCHAR, source VARCHAR NOT NULL, locator VARCHAR NOT NULL, merged_count INTEGER NOT NULL,
+            import_id VARCHAR, created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE TABLE catalog_quarantine (
+            quarantine_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, locator VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL, detail VARCHAR NOT NULL, raw VARCHAR NOT NULL, import_id VARCHAR,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE TABLE api_doc (
+            doc_id VARCHAR PRIMARY KEY, api_id VARCHAR NOT NULL, name VARCHAR NOT NULL, category VARCHAR NOT NULL,
+            introduction VARCHAR NOT NULL, function_list JSON NOT NULL, spec JSON, nl_documentation VARCHAR NOT NULL,
+            status VARCHAR NOT NULL, lint_errors JSON NOT NULL, repair_rounds INTEGER NOT NULL, origin VARCHAR NOT NULL,
+            prompt_version VARCHAR NOT NULL, model VARCHAR NOT NULL, schema_version INTEGER NOT NULL,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE TABLE function_doc (
+            function_id VARCHAR PRIMARY KEY, doc_id VARCHAR NOT NULL, api_id VARCHAR NOT NULL, name VARCHAR NOT NULL,
+            method VARCHAR NOT NULL, path VARCHAR NOT NULL, description VARCHAR NOT NULL, parameters JSON NOT NULL,
+            output VARCHAR NOT NULL, nl_doc VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE TABLE llm_call (
+            call_id VARCHAR PRIMARY KEY, request_hash VARCHAR NOT NULL, role VARCHAR NOT NULL, model VARCHAR NOT NULL,
+            prompt_version VARCHAR NOT NULL, subject_id VARCHAR NOT NULL, status VARCHAR NOT NULL,
+            prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cost_usd DOUBLE, latency_s DOUBLE NOT NULL,
+            finish_reason VARCHAR, response_text VARCHAR, error VARCHAR,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE INDEX llm_call_request ON llm_call (request_hash);
+        CREATE TABLE rejection (
+            rejection_id VARCHAR PRIMARY KEY, stage VARCHAR NOT NULL, subject_id VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL, detail VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE TABLE landing_quarantine (
+            quarantine_id VARCHAR PRIMARY KEY, target VARCHAR NOT NULL, record JSON NOT NULL, errors JSON NOT NULL,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        """,
+    ),
+    (
+        2,
+        "public views",
+        """
+        CREATE OR REPLACE VIEW catalog AS
+            SELECT api_id, name, category, description, link, auth, https, cors, source, locator, merged_count, created_at
+            FROM catalog_entry;
+        CREATE OR REPLACE VIEW apis AS
+            WITH latest AS (
+                SELECT *, row_number() OVER (PARTITION BY api_id ORDER BY created_at DESC, doc_id) AS rn FROM api_doc
+            )
+            SELECT d.api_id, d.name, d.category, c.description, c.link, d.status,
+                   json_array_length(d.function_list) AS n_functions_planned,
+                   (SELECT count(*) FROM function_doc f WHERE f.doc_id = d.doc_id) AS n_functions,
+                   d.repair_rounds, json_array_length(d.lint_errors) AS n_problems, d.origin, d.model,
+                   d.prompt_version, d.doc_id, d.introduction, d.spec, d.nl_documentation, d.lint_errors, d.created_at
+            FROM latest d LEFT JOIN catalog_entry c USING (api_id)
+            WHERE d.rn = 1;
+        CREATE OR REPLACE VIEW functions AS
+            SELECT f.function_id, f.api_id, a.name AS api_name, a.category, f.name, f.method, f.path,
+                   f.description, f.parameters, f.output, f.nl_doc, f.doc_id
+            FROM function_doc f JOIN apis a ON a.doc_id = f.doc_id AND a.status = 'valid';
+        CREATE OR REPLACE VIEW llm_calls AS
+            SELECT call_id, created_at, role, model, prompt_version, subject_id, status, prompt_tokens,
+                   completion_tokens, prompt_tokens + completion_tokens AS total_tokens, cost_usd, latency_s,
+                   finish_reason, error, request_hash, length(response_text) AS response_chars
+            FROM llm_call;
+        CREATE OR REPLACE VIEW rejections AS
+            SELECT 'catalog' AS stage, source || ' ' || locator AS subject_id, reason, detail, created_at FROM catalog_quarantine
+            UNION ALL
+            SELECT stage, subject_id, reason, detail, created_at FROM rejection;
+        """,
+    ),
+]
+
+PUBLIC_VIEWS = ("catalog", "apis", "functions", "llm_calls", "rejections")

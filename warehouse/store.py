@@ -1,0 +1,242 @@
+"""The warehouse: one DuckDB file, migrated on open, written only through validated landing.
+
+``Warehouse.open(path)`` creates the file and applies migrations. ``land(records)`` validates each
+record against its JSON Schema; valid ones are inserted (``INSERT OR IGNORE`` on the content-hash
+primary key, so landing the same thing twice changes nothing), invalid ones go to
+``landing_quarantine`` with their errors plus a ``rejections`` row — never silently dropped.
+
+One ``Warehouse`` may be shared by threads: every operation takes the lock and its own cursor.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import duckdb
+import polars as pl
+
+from schemas import schema_version, validate_record
+from schemas.ids import content_id
+from schemas.records import CatalogEntry, LLMCall, Record
+from warehouse.migrations import MIGRATIONS
+
+# schema name → (table, JSON columns)
+TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "catalog_entry": ("catalog_entry", ()),
+    "catalog_quarantine": ("catalog_quarantine", ()),
+    "api_doc": ("api_doc", ("function_list", "spec", "lint_errors")),
+    "function_doc": ("function_doc", ("parameters",)),
+    "llm_call": ("llm_call", ()),
+    "rejection": ("rejection", ()),
+}
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse file (DuckDB allows one read-write process)."""
+
+
+@dataclass
+class LandReport:
+    inserted: dict[str, int] = field(default_factory=dict)
+    ignored: dict[str, int] = field(default_factory=dict)
+    quarantined: int = 0
+
+    def add(self, other: "LandReport") -> None:
+        for k, v in other.inserted.items():
+            self.inserted[k] = self.inserted.get(k, 0) + v
+        for k, v in other.ignored.items():
+            self.ignored[k] = self.ignored.get(k, 0) + v
+        self.quarantined += other.quarantined
+
+
+def connect(path: str | Path, read_only: bool = False, config: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file; a lock held by another process becomes WarehouseBusy."""
+    try:
+        return duckdb.connect(str(path), read_only=read_only, config=config or {})
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).casefold():
+            raise WarehouseBusy(
+                f"{path} is in use by another process (DuckDB allows one writer); wait for it to finish"
+            ) from None
+        raise
+
+
+class Warehouse:
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str):
+        self._con = con
+        self.path = path
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: str | Path) -> "Warehouse":
+        """Open (creating the file and its folder when missing) and migrate."""
+        p = Path(path)
+        if str(path) != ":memory:":
+            p.parent.mkdir(parents=True, exist_ok=True)
+        wh = cls(connect(path), str(path))
+        wh.migrate()
+        return wh
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    def __enter__(self) -> "Warehouse":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # --- schema ---------------------------------------------------------------------------------
+    def migrate(self) -> list[int]:
+        """Apply pending migrations in order; return the versions applied."""
+        applied = []
+        with self._lock:
+            cur = self._con.cursor()
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, "
+                "applied_at TIMESTAMP DEFAULT current_timestamp)"
+            )
+            done = {r[0] for r in cur.execute("SELECT version FROM schema_migrations").fetchall()}
+            for version, name, sql in MIGRATIONS:
+                if version in done:
+                    continue
+                cur.execute("BEGIN")
+                try:
+                    cur.execute(sql)
+                    cur.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name])
+                    cur.execute("COMMIT")
+                except Exception:
+                    cur.execute("ROLLBACK")
+                    raise
+                applied.append(version)
+        return applied
+
+    def migration_versions(self) -> list[int]:
+        return [r[0] for r in self.execute("SELECT version FROM schema_migrations ORDER BY version")]
+
+    # --- generic access -------------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        with self._lock:
+            return self._con.cursor().execute(sql, params or []).fetchall()
+
+    def frame(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        with self._lock:
+            return pl.from_arrow(self._con.cursor().execute(sql, params or []).to_arrow_table())  # type: ignore[return-value]
+
+    def count(self, table_or_view: str, where: str = "", params: Sequence[Any] | None = None) -> int:
+        return int(self.execute(f"SELECT count(*) FROM {table_or_view} {('WHERE ' + where) if where else ''}", params)[0][0])
+
+    # --- landing --------------------------------------------------------------------------------
+    def land(self, records: Iterable[Record], extra: dict[str, Any] | None = None) -> LandReport:
+        """Validate and insert records (any mix of types). ``extra`` adds columns (e.g. import_id)."""
+        report = LandReport()
+        by_schema: dict[str, list[dict[str, Any]]] = {}
+        bad: list[tuple[str, dict[str, Any], list[str]]] = []
+        for rec in records:
+            data = rec.to_dict()
+            errors = validate_record(rec.SCHEMA, data)
+            if errors:
+                bad.append((rec.SCHEMA, data, errors))
+            else:
+                by_schema.setdefault(rec.SCHEMA, []).append(data)
+        with self._lock:
+            cur = self._con.cursor()
+            cur.execute("BEGIN")
+            try:
+                for schema, rows in by_schema.items():
+                    table, json_cols = TABLES[schema]
+                    n = self._insert(cur, table, schema, rows, json_cols, extra or {})
+                    report.inserted[table] = report.inserted.get(table, 0) + n
+                    report.ignored[table] = report.ignored.get(table, 0) + len(rows) - n
+                for schema, data, errors in bad:
+                    self._quarantine(cur, TABLES.get(schema, (schema,))[0], data, errors)
+                    report.quarantined += 1
+                cur.execute("COMMIT")
+            except Exception:
+                cur.execute("ROLLBACK")
+                raise
+        return report
+
+    def _insert(self, cur: duckdb.DuckDBPyConnection, table: str, schema: str, rows: list[dict[str, Any]],
+                json_cols: tuple[str, ...], extra: dict[str, Any]) -> int:
+        cols = list(rows[0].keys())
+        prepared = []
+        table_cols = self._columns(cur, table)
+        for row in rows:
+            out = {c: (json.dumps(row[c], ensure_ascii=False) if c in json_cols and row[c] is not None else row[c]) for c in cols}
+            if table == "api_doc":
+                out["schema_version"] = schema_version(schema)
+            for k, v in extra.items():
+                if k in table_cols:
+                    out[k] = v
+            prepared.append(out)
+        all_cols = list(prepared[0].keys())
+        frame = pl.DataFrame(prepared, infer_schema_length=None)  # noqa: F841 (scanned by DuckDB below)
+        col_list = ", ".join(f'"{c}"' for c in all_cols)
+        result = cur.execute(f"INSERT OR IGNORE INTO {table} ({col_list}) SELECT {col_list} FROM frame").fetchone()
+        return int(result[0]) if result else 0
+
+    def _columns(self, cur: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+        cache = getattr(self, "_col_cache", None)
+        if cache is None:
+            cache = self._col_cache = {}
+        if table not in cache:
+            cache[table] = {r[0] for r in cur.execute(f"DESCRIBE {table}").fetchall()}
+        return cache[table]
+
+    def _quarantine(self, cur: duckdb.DuckDBPyConnection, target: str, data: dict[str, Any], errors: list[str]) -> None:
+        record_json = json.dumps(data, ensure_ascii=False, default=str)
+        qid = content_id("landing", target, record_json)
+        cur.execute(
+            "INSERT OR IGNORE INTO landing_quarantine (quarantine_id, target, record, errors) VALUES (?, ?, ?, ?)",
+            [qid, target, record_json, json.dumps(errors)],
+        )
+        subject = str(data.get(next(iter(data), ""), "")) if data else ""
+        cur.execute(
+            "INSERT OR IGNORE INTO rejection (rejection_id, stage, subject_id, reason, detail) VALUES (?, 'landing', ?, 'schema_invalid', ?)",
+            [content_id("rejection", "landing", qid), subject, f"{target}: " + "; ".join(errors[:5])],
+        )
+
+    # --- reads the flows need -------------------------------------------------------------------
+    def catalog_entries(self, limit: int | None = None, api_ids: Sequence[str] | None = None,
+                        categories: Sequence[str] | None = None) -> list[CatalogEntry]:
+        """Catalog entries in a stable order (category, name), optionally filtered and capped."""
+        where, params = [], []
+        if api_ids:
+            where.append("api_id IN (SELECT unnest(?))")
+            params.append(list(api_ids))
+        if categories:
+            where.append("category IN (SELECT unnest(?))")
+            params.append(list(categories))
+        sql = ("SELECT api_id, name, description, category, link, auth, https, cors, source, locator, merged_count "
+               "FROM catalog_entry " + (f"WHERE {' AND '.join(where)} " if where else "") + "ORDER BY category, name, api_id")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [CatalogEntry(*row) for row in self.execute(sql, params)]
+
+    def existing_doc_ids(self, doc_ids: Sequence[str]) -> set[str]:
+        if not doc_ids:
+            return set()
+        return {r[0] for r in self.execute("SELECT doc_id FROM api_doc WHERE doc_id IN (SELECT unnest(?))", [list(doc_ids)])}
+
+    def cached_call(self, request_hash: str) -> LLMCall | None:
+        """The latest successful ledger row for this request (the ledger is the response cache)."""
+        rows = self.execute(
+            "SELECT call_id, request_hash, role, model, prompt_version, subject_id, status, prompt_tokens, completion_tokens, "
+            "cost_usd, latency_s, finish_reason, response_text, error FROM llm_call "
+            "WHERE request_hash = ? AND status = 'ok' ORDER BY created_at DESC LIMIT 1",
+            [request_hash],
+        )
+        return LLMCall(*rows[0]) if rows else None
+
+    def record_import(self, import_id: str, source: str, fmt: str, rows_read: int, entries_new: int,
+                      entries_existing: int, duplicates_merged: int, quarantined: int) -> None:
+        self.execute(
+            "INSERT OR IGNORE INTO catalog_import VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
+            [import_id, source, fmt, rows_read, entries_new, entries_existing, duplicates_merged, quarantined],
+        )
