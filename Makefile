@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 # How many sample APIs `make run` documents (spread over categories): a number, or "all".
-MAX_APIS ?= 12
+MAX_APIS ?= 10
 
 run: $(STAMP)
 	$(BIN)/toolfactory run $(if $(filter all,$(MAX_APIS)),,--max-apis $(MAX_APIS))

@@ -31,8 +31,12 @@ def spec_mode(settings: Settings, client: LLMClient) -> str:
     """``auto`` picks 'operations' when every documenter model is the embedded one, else 'openapi'."""
     if settings.documenter_spec_mode != "auto":
         return settings.documenter_spec_mode
-    models = client.config.models_of("documenter")
-    return "operations" if models and all(m.startswith("toolfactory-local/") for m in models) else "openapi"
+    return "operations" if embedded_only(client) else "openapi"
+
+
+def embedded_only(client: LLMClient, role: str = "documenter") -> bool:
+    models = client.config.models_of(role)
+    return bool(models) and all(m.startswith("toolfactory-local/") for m in models)
 
 
 def documenter_config(settings: Settings, mode: str = "openapi") -> DocumenterConfig:
@@ -142,8 +146,20 @@ def summary_markdown(s: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def api_workers(settings: Settings) -> int:
+    """APIs in flight. The embedded model generates one reply at a time, and interleaved prompts
+    lose llama.cpp's prompt-prefix reuse (4 in flight took 1.18x as long as 1, see
+    benchmarks/documenter_concurrency.py), so with only the embedded documenter it is 1."""
+    from tasks.llm.config import load_backend_config
+
+    models = load_backend_config(settings.backends_file).models_of("documenter")
+    if models and all(m.startswith("toolfactory-local/") for m in models):
+        return 1
+    return settings.max_concurrent_apis
+
+
 def run_build_toolset(settings: Settings, limit: int | None = None, api_ids: list[str] | None = None,
                       categories: list[str] | None = None) -> dict[str, Any]:
     """Run the flow with these settings and the task runner sized from them."""
-    sized = build_toolset.with_options(task_runner=ThreadPoolTaskRunner(max_workers=settings.max_concurrent_apis))
+    sized = build_toolset.with_options(task_runner=ThreadPoolTaskRunner(max_workers=api_workers(settings)))
     return sized(limit=limit, api_ids=api_ids, categories=categories, settings=describe(settings))

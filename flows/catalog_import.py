@@ -7,8 +7,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from flows.files import read_catalog
 from schemas.ids import content_id
-from tasks.catalog import detect_format, read_catalog
+from tasks.catalog import detect_format
 from toolfactory.settings import Settings
 from warehouse import Warehouse
 

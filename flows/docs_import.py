@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tasks.spec_import import import_spec_file, spec_files
+from flows.files import import_spec_file, spec_files
 from toolfactory.settings import Settings
 from warehouse import Warehouse
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from flows.build_toolset import run_build_toolset
 from flows.catalog_import import SAMPLE, import_catalog, sample_catalog_path
+from flows.files import read_catalog
 from schemas.records import CatalogEntry
-from tasks.catalog import read_catalog
 from toolfactory.settings import Settings
 
 

@@ -7,7 +7,7 @@ In: a schema name (``"api_doc"``) and a record (a dict). Out: a list of readable
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -35,7 +35,7 @@ class RecordInvalid(ValueError):
         self.errors = errors
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict[str, Any]:
     """Return the JSON Schema called ``name`` (a dict; do not mutate it)."""
     if name not in SCHEMA_NAMES:
@@ -49,7 +49,7 @@ def schema_version(name: str) -> int:
     return int(load_schema(name).get("version", 1))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str) -> Draft202012Validator:
     schema = load_schema(name)
     Draft202012Validator.check_schema(schema)

@@ -5,7 +5,7 @@ Formats: the public-apis README (markdown tables under ``##``/``### Category`` h
 or a bare list), JSON Lines and CSV with columns name, description, category, link, auth (https and
 cors optional; the ToolAlpaca names are accepted as aliases).
 
-In: a path (or bytes plus a name). Out: ``CatalogImport`` — entries (duplicates by normalised name
+In: the file's bytes, its format and its name (``flows`` reads files). Out: ``CatalogImport`` — entries (duplicates by normalised name
 and link merged), quarantined rows (each with a reason code) and counts. Only a file that cannot be
 read as its format at all raises ``CatalogFormatError``.
 """
@@ -16,9 +16,10 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from schemas.ids import content_id
@@ -203,25 +204,17 @@ def _map_keys(row: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 # Formats
 
 
-def detect_format(path: Path) -> str:
-    suffix = path.suffix.casefold()
+FORMATS = ("markdown", "json", "jsonl", "csv")
+
+
+def detect_format(name: str | Path) -> str:
+    """The catalog format for a file name by its suffix ('' when unknown)."""
+    suffix = Path(name).suffix.casefold()
     return {".md": "markdown", ".markdown": "markdown", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}.get(suffix, "")
 
 
-def read_catalog(path: str | Path, fmt: str | None = None, max_description_chars: int = 2000) -> CatalogImport:
-    """Read a catalog file; ``fmt`` is markdown, json, jsonl or csv (detected from the suffix when None)."""
-    path = Path(path)
-    fmt = fmt or detect_format(path)
-    if fmt not in ("markdown", "json", "jsonl", "csv"):
-        raise CatalogFormatError(f"{path}: unknown catalog format (use .md, .json, .jsonl or .csv, or pass a format)")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CatalogFormatError(f"{path}: cannot read ({exc.strerror})") from None
-    return parse_catalog(data, fmt, source=str(path), max_description_chars=max_description_chars)
-
-
 def parse_catalog(data: bytes, fmt: str, source: str = "<bytes>", max_description_chars: int = 2000) -> CatalogImport:
+    """Parse catalog bytes in ``fmt``; bad rows are quarantined, a wholly unreadable file raises CatalogFormatError."""
     builder = _Builder(source, max_description_chars)
     text = data.decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
     if fmt == "markdown":
@@ -275,7 +268,7 @@ def _parse_markdown(text: str, b: _Builder) -> None:
             b.result.rows_read += 1
             b.quarantine(locator, "malformed_row", f"{len(cells)} cells where the table has {len(header)}", line)
             continue
-        row = dict(zip(header, cells))
+        row = dict(zip(header, cells, strict=True))
         first = row.get("api", "")
         match = _LINK_CELL.match(first)
         if match is None:
@@ -360,6 +353,6 @@ def _parse_csv(text: str, b: _Builder) -> None:
             b.result.rows_read += 1
             b.quarantine(locator, "malformed_row", f"{len(cells)} cells where the header has {len(header)}", ",".join(cells))
             continue
-        item = dict(zip(header, cells + [""] * (len(header) - len(cells))))
+        item = dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=True))
         mapped, unknown = _map_keys(item)
         b.add(locator, mapped, ",".join(cells), unknown)

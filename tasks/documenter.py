@@ -85,13 +85,20 @@ def doc_id_for(entry: CatalogEntry, model_signature: str, cfg: DocumenterConfig,
 # --- parsers: LLM result → value or reason --------------------------------------------------------
 
 
-def parse_outline(result: LLMResult) -> tuple[dict[str, Any] | None, str | None]:
-    """(outline, None) or (None, reason). The outline has ``introduction`` and ``functions``."""
+def _reply_json(result: LLMResult, kind: str) -> tuple[Any, str | None]:
+    """The reply's JSON value, or the reason there is none (``llm_error`` / ``<kind>_unparsable``)."""
     if not result.ok:
         return None, f"llm_error: {result.error}"
     if result.parse_error:
-        return None, f"outline_unparsable: {result.parse_error}"
-    value = result.parsed
+        return None, f"{kind}_unparsable: {result.parse_error}"
+    return result.parsed, None
+
+
+def parse_outline(result: LLMResult) -> tuple[dict[str, Any] | None, str | None]:
+    """(outline, None) or (None, reason). The outline has ``introduction`` and ``functions``."""
+    value, reason = _reply_json(result, "outline")
+    if reason:
+        return None, reason
     if not isinstance(value, dict):
         return None, f"outline_wrong_shape: expected a JSON object, got {type(value).__name__}"
     errors = validate_record("llm_doc_outline", value)
@@ -102,11 +109,9 @@ def parse_outline(result: LLMResult) -> tuple[dict[str, Any] | None, str | None]
 
 def parse_operation(result: LLMResult) -> tuple[dict[str, Any] | None, str | None]:
     """(operation, None) or (None, reason): one function in the ``llm_operation`` shape."""
-    if not result.ok:
-        return None, f"llm_error: {result.error}"
-    if result.parse_error:
-        return None, f"operation_unparsable: {result.parse_error}"
-    value = result.parsed
+    value, reason = _reply_json(result, "operation")
+    if reason:
+        return None, reason
     if isinstance(value, dict) and "method" not in value and isinstance(value.get("operation"), dict):
         value = value["operation"]
     if not isinstance(value, dict):
@@ -119,11 +124,9 @@ def parse_operation(result: LLMResult) -> tuple[dict[str, Any] | None, str | Non
 
 def parse_spec(result: LLMResult) -> tuple[dict[str, Any] | None, str | None]:
     """(spec, None) or (None, reason). Accepts the spec itself or one wrapped as {"spec": …}."""
-    if not result.ok:
-        return None, f"llm_error: {result.error}"
-    if result.parse_error:
-        return None, f"spec_unparsable: {result.parse_error}"
-    value = result.parsed
+    value, reason = _reply_json(result, "spec")
+    if reason:
+        return None, reason
     if isinstance(value, dict) and "openapi" not in value and isinstance(value.get("spec"), dict):
         value = value["spec"]
     if not isinstance(value, dict):

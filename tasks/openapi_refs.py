@@ -1,5 +1,6 @@
 """``$ref`` handling for OpenAPI documents: JSON-pointer lookup, cycle-safe dereferencing, and
-bundling external file references into ``components`` so a spec is self-contained.
+bundling external file references (read through a loader the caller gives) into ``components``
+so a spec is self-contained.
 
 Nothing here raises on a bad reference: lookups return None and callers report the problem.
 """
@@ -7,9 +8,9 @@ Nothing here raises on a bad reference: lookups return None and callers report t
 from __future__ import annotations
 
 import copy
-import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote
 
 import yaml
@@ -67,16 +68,9 @@ def iter_refs(node: Any, path: str = "#") -> list[tuple[str, str]]:
     return found
 
 
-def load_document(path: Path) -> Any:
-    """Read a JSON or YAML file (by suffix; YAML also parses JSON)."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.casefold() == ".json":
-        return json.loads(text)
-    return yaml.safe_load(text)
-
-
-def bundle_external_refs(spec: dict[str, Any], base: Path, loader: Callable[[Path], Any] = load_document) -> tuple[dict[str, Any], list[str]]:
-    """Inline every external ``$ref`` (``other.yaml#/X`` or ``other.json``) into
+def bundle_external_refs(spec: dict[str, Any], base: Path, loader: Callable[[Path], Any]) -> tuple[dict[str, Any], list[str]]:
+    """``loader`` reads a referenced document (a path → its JSON value; the caller does the I/O).
+    Inline every external ``$ref`` (``other.yaml#/X`` or ``other.json``) into
     ``components/schemas`` and point the ref there. Returns (new spec, problems). Cycles across
     files are kept as internal refs, so the result is finite."""
     spec = copy.deepcopy(spec)

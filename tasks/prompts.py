@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from string import Template
 from typing import Any
@@ -39,7 +39,7 @@ def read_asset(filename: str) -> str:
     return resources.files("tasks").joinpath("prompts", filename).read_text("utf-8")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_prompt(name: str, includes: tuple[str, ...] = ()) -> Prompt:
     """Load ``tasks/prompts/<name>.md``; ``includes`` are other asset files that feed its version."""
     text = read_asset(f"{name}.md")

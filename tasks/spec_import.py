@@ -1,13 +1,15 @@
-"""Turn existing OpenAPI documents (JSON or YAML, a file or a folder) into documented-API records
-without the LLM. External ``$ref``s are bundled into ``components`` so each spec is self-contained.
+"""Turn existing OpenAPI documents into documented-API records without the LLM. External ``$ref``s
+are bundled into ``components`` so each spec is self-contained.
 
-In: a path. Out: ``SpecImport`` per file — a catalog entry, an ApiDoc (valid or invalid with its
-problems), the functions of a valid spec, or a Rejection when the file cannot be used at all.
+In: the spec's path (for naming and resolving relative refs) and a loader that reads a document
+(``flows`` does the file I/O). Out: ``SpecImport`` — a catalog entry, an ApiDoc (valid or invalid
+with its problems), the functions of a valid spec, or a Rejection when the file cannot be used.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +20,9 @@ from schemas.ids import content_id
 from schemas.records import ApiDoc, CatalogEntry, FunctionDoc, LintIssue, Rejection
 from tasks.catalog import api_id_for
 from tasks.nl_docs import derive_functions, nl_documentation
-from tasks.openapi_refs import bundle_external_refs, load_document
+from tasks.openapi_refs import bundle_external_refs
 from tasks.spec_lint import lint_spec
 
-SPEC_SUFFIXES = (".json", ".yaml", ".yml")
 IMPORT_VERSION = "import:1"
 
 
@@ -37,15 +38,12 @@ class SpecImport:
         return [r for r in [self.entry, self.doc] if r is not None] + self.functions + self.rejections
 
 
-def spec_files(path: Path) -> list[Path]:
-    """The spec files at ``path``: the file itself, or every JSON/YAML file under the folder."""
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.casefold() in SPEC_SUFFIXES)
-    return [path]
+Loader = Callable[[Path], Any]
 
 
-def import_spec_file(path: Path, category: str | None = None) -> SpecImport:
-    """Read, bundle, lint and convert one spec file; problems become a Rejection, never an exception."""
+def import_spec(path: Path, loader: Loader, category: str | None = None) -> SpecImport:
+    """Load (through ``loader``), bundle, lint and convert one spec; problems become a Rejection,
+    never an exception."""
     out = SpecImport(source=str(path))
 
     def reject(reason: str, detail: str) -> SpecImport:
@@ -53,7 +51,7 @@ def import_spec_file(path: Path, category: str | None = None) -> SpecImport:
         return out
 
     try:
-        spec = load_document(path)
+        spec = loader(path)
     except (OSError, UnicodeDecodeError) as exc:
         return reject("unreadable", f"cannot read {path.name}: {exc}")
     except (json.JSONDecodeError, yaml.YAMLError, ValueError) as exc:
@@ -62,7 +60,7 @@ def import_spec_file(path: Path, category: str | None = None) -> SpecImport:
         return reject("unparsable", f"{path.name} nests too deeply")
     if not isinstance(spec, dict) or not ("openapi" in spec or "swagger" in spec):
         return reject("not_openapi", f"{path.name} has no top-level 'openapi' field")
-    spec, problems = bundle_external_refs(spec, path)
+    spec, problems = bundle_external_refs(spec, path, loader)
     info = spec.get("info") if isinstance(spec.get("info"), dict) else {}
     name = " ".join(str(info.get("title") or path.stem).split())[:200] or path.stem
     servers = spec.get("servers") if isinstance(spec.get("servers"), list) else []

@@ -20,7 +20,8 @@ Our rules (code → meaning):
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from schemas.records import LintIssue
 from tasks.openapi_refs import deref

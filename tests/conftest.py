@@ -15,9 +15,9 @@ for _name in list(os.environ):
     if _name.startswith("TOOLFACTORY_"):
         del os.environ[_name]
 
-import pytest
+import pytest  # noqa: E402  (the environment above must be set first)
 
-from tasks.llm.fake import FakeLLM, FakeRequest
+from tasks.llm.fake import FakeLLM, FakeRequest  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

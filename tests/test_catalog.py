@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from tasks.catalog import CatalogFormatError, api_id_for, parse_catalog, read_catalog
+from flows.files import read_catalog
+from tasks.catalog import CatalogFormatError, api_id_for, parse_catalog
 
 
 def test_public_apis_readme_format(fixtures):

@@ -1,10 +1,18 @@
 import copy
 
 import pytest
-
 from conftest import GOOD_OPERATIONS, GOOD_OUTLINE, documenter_responder, good_spec, schema_name
+
 from schemas.records import CatalogEntry
-from tasks.documenter import DocumenterConfig, doc_id_for, default_prompts, document_api, parse_operation, parse_outline, parse_spec
+from tasks.documenter import (
+    DocumenterConfig,
+    default_prompts,
+    doc_id_for,
+    document_api,
+    parse_operation,
+    parse_outline,
+    parse_spec,
+)
 from tasks.llm.backend import LLMClient
 from tasks.llm.config import load_backend_config
 from tasks.llm.fake import FakeReply

@@ -1,8 +1,8 @@
 """The build-toolset flow through Prefect's test harness, with the scripted fake backend."""
 
 import pytest
-
 from conftest import documenter_responder, schema_name
+
 from flows.build_toolset import run_build_toolset, summary_markdown
 from flows.catalog_import import import_catalog
 from toolfactory.settings import load_settings
@@ -76,3 +76,25 @@ def test_summary_artifact_is_created(prefect_harness, settings, fake_llm):
 
     arts = asyncio.run(latest())
     assert arts and "build-toolset" in arts[-1].data and "Warehouse now" in arts[-1].data
+
+
+def test_spread_over_categories_round_robins():
+    from flows.pipeline import spread_over_categories
+    from schemas.records import CatalogEntry
+
+    es = [CatalogEntry(f"{i:016x}", f"n{i}", "d", cat, "", "none", None, None, "s", "1")
+          for i, cat in enumerate(["A", "A", "A", "B", "C", "C"])]
+    assert [e.category for e in spread_over_categories(es, 4)] == ["A", "B", "C", "A"]
+    assert spread_over_categories(es, None) == es
+
+
+def test_run_pipeline_imports_the_sample_and_documents_a_spread(prefect_harness, settings, fake_llm, capsys):
+    from toolfactory.cli import main
+
+    fake_llm.respond("documenter", documenter_responder())
+    assert main(["run", "--max-apis", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "catalog_total" in out and "valid                      3" in out and 'toolfactory sql "SELECT' in out
+    with Warehouse.open(settings.warehouse_path) as wh:
+        cats = {r[0] for r in wh.execute("SELECT category FROM apis WHERE origin = 'llm' AND api_id IN (SELECT api_id FROM catalog WHERE source = 'sample_catalog.jsonl')")}
+        assert len(cats) == 3  # three APIs from three different categories

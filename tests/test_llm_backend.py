@@ -58,6 +58,12 @@ def test_rate_limit_is_retried_honouring_retry_after(fake_llm):
     assert time.perf_counter() - start >= 0.9
 
 
+def test_timeouts_are_retried(fake_llm):
+    fake_llm.queue("executor", FakeError(408, "took too long"), "in time")
+    r = client(num_retries=1).complete("executor", [{"role": "user", "content": "x"}], prompt_version="v")
+    assert r.ok and r.text == "in time" and len(fake_llm.calls) == 2
+
+
 def test_server_error_after_retries_becomes_a_result_not_an_exception(fake_llm):
     fake_llm.respond("documenter", lambda req: FakeError(500, "boom"))
     ledger = []

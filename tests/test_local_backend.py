@@ -2,7 +2,6 @@
 the same litellm Router path the flows use, with a JSON-schema grammar."""
 
 import pytest
-
 from jsonschema import Draft202012Validator
 
 from schemas import load_schema

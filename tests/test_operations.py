@@ -1,4 +1,5 @@
 from conftest import GOOD_OPERATIONS
+
 from schemas.records import CatalogEntry, LintIssue
 from tasks.nl_docs import derive_functions
 from tasks.operations import assemble_spec, issues_by_function, server_url

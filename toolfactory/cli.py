@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import toolfactory  # noqa: F401  (sets the no-network environment defaults first)
 from toolfactory.settings import SettingsError, describe, load_settings

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -48,7 +49,7 @@ class Settings:
     local_n_threads: int | None = None
     seed: int = 0
 
-    def with_overrides(self, **changes: Any) -> "Settings":
+    def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some values changed (each checked like a file value)."""
         return _build({**self.__dict__}, {k: (v, "override") for k, v in changes.items()})
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+
 import duckdb
 import polars as pl
 
-from warehouse.store import WarehouseBusy, connect
+from warehouse.store import connect
 
 READ_ONLY_PRAGMAS = {"table_info", "show_tables", "show_tables_expanded", "database_size", "version", "show",
                      "storage_info", "platform", "functions", "collations"}

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -45,7 +46,7 @@ class LandReport:
     ignored: dict[str, int] = field(default_factory=dict)
     quarantined: int = 0
 
-    def add(self, other: "LandReport") -> None:
+    def add(self, other: LandReport) -> None:
         for k, v in other.inserted.items():
             self.inserted[k] = self.inserted.get(k, 0) + v
         for k, v in other.ignored.items():
@@ -72,7 +73,7 @@ class Warehouse:
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, path: str | Path) -> "Warehouse":
+    def open(cls, path: str | Path) -> Warehouse:
         """Open (creating the file and its folder when missing) and migrate."""
         p = Path(path)
         if str(path) != ":memory:":
@@ -85,7 +86,7 @@ class Warehouse:
         with self._lock:
             self._con.close()
 
-    def __enter__(self) -> "Warehouse":
+    def __enter__(self) -> Warehouse:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -126,7 +127,7 @@ class Warehouse:
 
     def frame(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         with self._lock:
-            return pl.from_arrow(self._con.cursor().execute(sql, params or []).to_arrow_table())  # type: ignore[return-value]
+            return self._con.cursor().sql(sql, params=list(params or [])).pl()
 
     def count(self, table_or_view: str, where: str = "", params: Sequence[Any] | None = None) -> int:
         return int(self.execute(f"SELECT count(*) FROM {table_or_view} {('WHERE ' + where) if where else ''}", params)[0][0])

@@ -5,6 +5,6 @@ two built-in engines it registers as litellm custom providers (``toolfactory-fak
 ``toolfactory-local/…``).
 """
 
-from tasks.llm.types import LLMResult, ROLES
+from tasks.llm.types import ROLES, LLMResult
 
 __all__ = ["LLMResult", "ROLES"]

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-_ACTIVE: "FakeLLM | None" = None
+_ACTIVE: FakeLLM | None = None
 _ACTIVE_LOCK = threading.Lock()
 
 
@@ -70,13 +71,13 @@ class FakeLLM:
         self._lock = threading.Lock()
 
     # scripting -------------------------------------------------------------------------------
-    def queue(self, role: str, *replies: Any) -> "FakeLLM":
+    def queue(self, role: str, *replies: Any) -> FakeLLM:
         """Append replies for ``role``; they are used in order, before any responder."""
         with self._lock:
             self._queues[role].extend(replies)
         return self
 
-    def respond(self, role: str, fn: Responder) -> "FakeLLM":
+    def respond(self, role: str, fn: Responder) -> FakeLLM:
         """Compute replies for ``role`` from the request once its queue is empty."""
         self._responders[role] = fn
         return self
@@ -85,7 +86,7 @@ class FakeLLM:
         return [c for c in self.calls if c.role == role]
 
     # activation ------------------------------------------------------------------------------
-    def install(self) -> "FakeLLM":
+    def install(self) -> FakeLLM:
         global _ACTIVE
         with _ACTIVE_LOCK:
             _ACTIVE = self
@@ -97,7 +98,7 @@ class FakeLLM:
             if _ACTIVE is self:
                 _ACTIVE = None
 
-    def __enter__(self) -> "FakeLLM":
+    def __enter__(self) -> FakeLLM:
         return self.install()
 
     def __exit__(self, *exc: Any) -> None:
