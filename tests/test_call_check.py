@@ -1,0 +1,93 @@
+import json
+
+import pytest
+
+from tasks.call_check import check_call, coerce
+
+SPEC = {
+    "openapi": "3.0.0", "info": {"title": "Shop", "version": "1"},
+    "paths": {
+        "/items": {"get": {"operationId": "searchItems", "parameters": [
+            {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+            {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["price", "rating"]}},
+            {"name": "inStock", "in": "query", "schema": {"type": "boolean"}},
+            {"name": "tags", "in": "query", "schema": {"type": "array", "items": {"type": "string", "enum": ["new", "sale"]}}},
+            {"name": "X-Currency", "in": "header", "schema": {"type": "string"}},
+        ], "responses": {"200": {"description": "ok"}}}},
+        "/items/{itemId}": {
+            "parameters": [{"name": "itemId", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "get": {"operationId": "getItem", "responses": {"200": {"description": "ok"}}},
+            "post": {"operationId": "reviewItem", "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Review"}}}},
+                     "responses": {"200": {"description": "ok"}}},
+        },
+    },
+    "components": {"schemas": {"Review": {"type": "object", "required": ["stars"], "properties": {
+        "stars": {"type": "integer", "minimum": 1, "maximum": 5}, "text": {"type": "string"}}}}},
+}
+
+
+def problems(call):
+    return [(p.parameter, p.code) for p in call.problems]
+
+
+def test_a_good_call_is_routed_and_coerced():
+    call = check_call(SPEC, "searchItems", {"q": "lamp", "limit": "10", "inStock": "true", "sort": "price",
+                                             "tags": "new,sale", "X-Currency": "EUR"})
+    assert call.ok and call.status == 200 and call.method == "get" and call.path == "/items"
+    assert call.query == {"q": "lamp", "limit": 10, "inStock": True, "sort": "price", "tags": ["new", "sale"]}
+    assert call.headers == {"X-Currency": "EUR"}
+
+
+def test_path_parameters_are_filled_and_body_is_checked():
+    call = check_call(SPEC, "reviewItem", {"itemId": "42", "stars": "5", "text": "great"})
+    assert call.ok and call.path == "/items/42" and call.path_params == {"itemId": 42}
+    assert call.body == {"stars": 5, "text": "great"}
+    bad = check_call(SPEC, "reviewItem", {"itemId": 42, "stars": 9})
+    assert problems(bad) == [("stars", "body_invalid")]
+    missing = check_call(SPEC, "reviewItem", {"itemId": 42, "text": "no stars"})
+    assert problems(missing) == [("stars", "missing_required")]
+
+
+@pytest.mark.parametrize("args, expected", [
+    ({}, [("q", "missing_required")]),
+    ({"q": "x", "limit": "ten"}, [("limit", "wrong_type")]),
+    ({"q": "x", "limit": True}, [("limit", "wrong_type")]),
+    ({"q": "x", "sort": "name"}, [("sort", "not_in_enum")]),
+    ({"q": "x", "tags": ["old"]}, [("tags", "not_in_enum")]),
+    ({"q": "x", "colour": "red"}, [("colour", "unknown_parameter")]),
+    ({"q": {"nested": 1}}, [("q", "wrong_type")]),
+])
+def test_bad_calls_name_the_parameter(args, expected):
+    call = check_call(SPEC, "searchItems", args)
+    assert problems(call) == expected and call.status == 400
+    obs = call.observation()
+    assert obs.startswith("Status Code: 400. Response: ")
+    body = json.loads(obs.removeprefix("Status Code: 400. Response: "))
+    assert body["errors"][0]["parameter"] == expected[0][0]
+
+
+def test_missing_path_parameter_and_unknown_function():
+    assert problems(check_call(SPEC, "getItem", {})) == [("itemId", "missing_required")]
+    call = check_call(SPEC, "deleteEverything", {})
+    assert problems(call) == [("(function)", "unknown_function")] and call.status == 404
+    assert "searchItems" in call.problems[0].message and "getItem" in call.problems[0].message
+
+
+@pytest.mark.parametrize("args, word", [([{"q": "a"}, {"q": "b"}], "only one function"), ("q=lamp", "string"), (7, "integer")])
+def test_arguments_must_be_one_object(args, word):
+    call = check_call(SPEC, "searchItems", args)
+    assert problems(call) == [("(arguments)", "arguments_not_object")] and word in call.problems[0].message
+
+
+@pytest.mark.parametrize("value, schema, out, ok", [
+    ("3", {"type": "integer"}, 3, True), (3.0, {"type": "integer"}, 3, True), (3.5, {"type": "integer"}, 3.5, False),
+    ("2.5", {"type": "number"}, 2.5, True), ("7", {"type": "number"}, 7, True), ("x", {"type": "number"}, "x", False),
+    ("FALSE", {"type": "boolean"}, False, True), ("yes", {"type": "boolean"}, "yes", False),
+    (12, {"type": "string"}, "12", True), (None, {"type": "string"}, None, False),
+    ([1, "2"], {"type": "array", "items": {"type": "integer"}}, [1, 2], True),
+    ({"a": 1}, {"type": "object"}, {"a": 1}, True), ("anything", {}, "anything", True),
+])
+def test_coercion(value, schema, out, ok):
+    got, why = coerce(value, schema, {})
+    assert got == out and (why is None) == ok
