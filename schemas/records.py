@@ -139,3 +139,42 @@ class DocResult:
     doc: ApiDoc | None
     functions: list[FunctionDoc] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+
+
+@dataclass
+class Step(Record):
+    """One assistant turn of a dialogue and what answered it."""
+
+    index: int
+    text: str
+    thought: str
+    action: str | None
+    action_input: Any
+    observation: str | None
+    status: int | None
+    valid: bool
+    error: str | None
+    latency_s: float
+
+
+@dataclass
+class Dialogue(Record):
+    """One simulated instance (see schemas/json/dialogue.schema.json)."""
+
+    SCHEMA: ClassVar[str] = "dialogue"
+    dialogue_id: str
+    api_id: str
+    doc_id: str
+    instruction_id: str
+    instruction: str
+    instruction_kind: str
+    steps: list[dict[str, Any]]
+    final_answer: str | None
+    stop_reason: str
+    n_calls: int
+    n_errors: int
+    models: dict[str, str]
+    prompt_versions: dict[str, str]
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None

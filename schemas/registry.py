@@ -23,6 +23,7 @@ SCHEMA_NAMES = (
     "llm_doc_outline",
     "llm_openapi_spec",
     "llm_operation",
+    "dialogue",
 )
 
 

@@ -216,7 +216,7 @@ def check_call(spec: Any, operation_id: str, arguments: Any) -> CheckedCall:
             body.update(remaining)
             remaining = {}
         if not call.problems:
-            for err in Draft202012Validator(_inline(spec, body_schema)).iter_errors(body):
+            for err in Draft202012Validator(inline_refs(spec, body_schema)).iter_errors(body):
                 where = "/".join(str(x) for x in err.absolute_path) or "(body)"
                 call.problems.append(CallProblem(where, "body_invalid", err.message[:200]))
         call.body = body
@@ -238,17 +238,17 @@ def _json_body_schema(spec: Any, op: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _inline(spec: Any, schema: Any, depth: int = 0) -> Any:
+def inline_refs(spec: Any, schema: Any, depth: int = 0) -> Any:
     """The schema with internal refs followed (cycles cut off), for jsonschema."""
     if depth > 8:
         return {}
     if isinstance(schema, dict):
         if "$ref" in schema:
             target, _ = deref(spec, schema)
-            return _inline(spec, target, depth + 1)
-        return {k: _inline(spec, v, depth + 1) for k, v in schema.items() if k not in ("example", "examples")}
+            return inline_refs(spec, target, depth + 1)
+        return {k: inline_refs(spec, v, depth + 1) for k, v in schema.items() if k not in ("example", "examples")}
     if isinstance(schema, list):
-        return [_inline(spec, v, depth + 1) for v in schema]
+        return [inline_refs(spec, v, depth + 1) for v in schema]
     return schema
 
 

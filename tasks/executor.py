@@ -1,0 +1,163 @@
+"""The tool executor agent (issue #3): answers each call as the API would.
+
+A call is first checked against the spec (``tasks.call_check``): a bad call gets a 4xx observation
+naming the parameter, without any LLM call. A good call is answered by the ``executor`` role with
+the operation's 2xx response schema as structured output; the reply is validated with jsonschema
+and regenerated (up to ``regenerations`` times) when it does not conform. ``ExecutorState`` holds
+one dialogue's earlier calls, so an ID returned by a search is consistent in a later call; it is
+new for every dialogue (the original leaked it across instructions). Observations are cut at
+``max_chars``. Replies are cached by (spec hash, normalised request, state hash): a replay gives
+the same answer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from jsonschema import Draft202012Validator
+
+from schemas.ids import canonical_json, content_id
+from tasks.call_check import CheckedCall, check_call, find_operation, inline_refs
+from tasks.llm.types import LLMResult
+from tasks.openapi_refs import deref
+from tasks.prompts import load_prompt
+from tasks.spec_lint import success_responses
+
+HISTORY_CALLS = 6
+
+
+class Completer(Protocol):
+    def complete(self, role: str, messages: list[dict[str, Any]], *, prompt_version: str, subject_id: str = "",
+                 json_schema: dict[str, Any] | None = None, schema_name: str = "reply", max_tokens: int | None = None,
+                 temperature: float | None = None, seed: int | None = None) -> LLMResult: ...
+
+
+@dataclass
+class ExecutorState:
+    """One dialogue's calls so far: (operation, arguments, status, response)."""
+
+    calls: list[tuple[str, dict[str, Any], int, Any]] = field(default_factory=list)
+
+    def digest(self) -> str:
+        return content_id("state", self.calls)
+
+    def history_text(self) -> str:
+        if not self.calls:
+            return "(none)"
+        lines = []
+        for op, args, status, response in self.calls[-HISTORY_CALLS:]:
+            lines.append(f"- {op} {canonical_json(args)} → {status} {canonical_json(response)[:600]}")
+        return "\n".join(lines)
+
+
+@dataclass
+class Execution:
+    """The outcome of one call: status, response body, the observation text and how it was made."""
+
+    status: int
+    response: Any
+    observation: str
+    check: CheckedCall
+    conforms: bool = True
+    attempts: int = 0
+    problem: str | None = None  # set when the simulator could not produce a conforming response
+    cached: bool = False
+    latency_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = 0.0
+
+
+def response_schema(spec: Any, op: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema of the operation's first 2xx JSON response, refs inlined; None when absent."""
+    for _, resp in success_responses(op):
+        resp, _ = deref(spec, resp)
+        content = resp.get("content") if isinstance(resp, dict) else None
+        for media, media_obj in (content or {}).items() if isinstance(content, dict) else []:
+            if "json" in str(media) and isinstance(media_obj, dict) and "schema" in media_obj:
+                return inline_refs(spec, media_obj["schema"])
+    return None
+
+
+def render_observation(status: int, response: Any, max_chars: int) -> str:
+    text = f"Status Code: {status}. Response: " + json.dumps(response, ensure_ascii=False, default=str)
+    if len(text) > max_chars:
+        text = text[: max(0, max_chars - 40)] + f" … [cut at {max_chars} characters]"
+    return text
+
+
+class SimulatedExecutor:
+    """Answers calls for one API's spec. ``cache`` maps a key to a previous (status, response)."""
+
+    def __init__(self, spec: dict[str, Any], llm: Completer, *, api_name: str = "", nl_docs: dict[str, str] | None = None,
+                 max_chars: int = 3000, regenerations: int = 2, max_tokens: int = 600, temperature: float = 0.5,
+                 cache: dict[str, tuple[int, Any]] | None = None, subject_id: str = ""):
+        self.spec = spec
+        self.llm = llm
+        self.api_name = api_name or str((spec.get("info") or {}).get("title", ""))
+        self.nl_docs = nl_docs or {}
+        self.max_chars = max_chars
+        self.regenerations = regenerations
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.cache = cache if cache is not None else {}
+        self.subject_id = subject_id
+        self.spec_hash = content_id("spec", spec)
+        self.prompt = load_prompt("executor")
+
+    def execute(self, operation_id: str, arguments: Any, state: ExecutorState) -> Execution:
+        check = check_call(self.spec, operation_id, arguments)
+        if not check.ok:
+            obs = check.observation()
+            body = json.loads(obs.split("Response: ", 1)[1]) if "Response: " in obs else {}
+            state.calls.append((operation_id, arguments if isinstance(arguments, dict) else {"_": arguments}, check.status, body))
+            return Execution(check.status, body, render_observation(check.status, body, self.max_chars), check)
+        _, _, op, _ = find_operation(self.spec, operation_id)  # type: ignore[misc]
+        schema = response_schema(self.spec, op)
+        key = content_id("exec", self.spec_hash, operation_id, check.method, check.path, check.arguments(), state.digest())
+        if key in self.cache:
+            status, response = self.cache[key]
+            state.calls.append((operation_id, check.arguments(), status, response))
+            return Execution(status, response, render_observation(status, response, self.max_chars), check, cached=True)
+        messages = self.prompt.render(
+            api_name=self.api_name, function_doc=self.nl_docs.get(operation_id, operation_id),
+            history=state.history_text(), method=check.method.upper(), path=check.path,
+            arguments=canonical_json(check.arguments()), response_schema=json.dumps(schema or {"type": "object"}),
+        )
+        validator = Draft202012Validator(schema) if schema else None
+        problem, latency, attempts, response = None, 0.0, 0, None
+        usage = [0, 0]
+        cost: float | None = 0.0
+        for attempt in range(self.regenerations + 1):
+            attempts += 1
+            r = self.llm.complete("executor", messages, prompt_version=self.prompt.version, subject_id=self.subject_id,
+                                  json_schema=schema or {"type": "object"}, schema_name="response",
+                                  max_tokens=self.max_tokens, temperature=self.temperature, seed=attempt)
+            latency += r.latency_s
+            usage[0] += r.prompt_tokens
+            usage[1] += r.completion_tokens
+            cost = None if cost is None or r.cost_usd is None else cost + r.cost_usd
+            if not r.ok:
+                problem = f"llm_error: {r.error}"
+                break
+            if r.parse_error:
+                problem = f"response_unparsable: {r.parse_error}"
+                continue
+            errors = [e.message for e in validator.iter_errors(r.parsed)] if validator else []
+            if errors:
+                problem = "response_nonconforming: " + "; ".join(errors[:3])
+                continue
+            response, problem = r.parsed, None
+            break
+        if problem is not None:
+            body = {"error": "the simulated API could not answer", "detail": problem[:300]}
+            state.calls.append((operation_id, check.arguments(), 500, body))
+            return Execution(500, body, render_observation(500, body, self.max_chars), check, conforms=False,
+                             attempts=attempts, problem=problem, latency_s=latency, prompt_tokens=usage[0],
+                             completion_tokens=usage[1], cost_usd=cost)
+        self.cache[key] = (200, response)
+        state.calls.append((operation_id, check.arguments(), 200, response))
+        return Execution(200, response, render_observation(200, response, self.max_chars), check,
+                         attempts=attempts, latency_s=latency, prompt_tokens=usage[0], completion_tokens=usage[1], cost_usd=cost)
