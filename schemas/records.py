@@ -178,3 +178,18 @@ class Dialogue(Record):
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float | None
+
+
+@dataclass
+class Instruction(Record):
+    """One user instruction for a documented API."""
+
+    SCHEMA: ClassVar[str] = "instruction"
+    instruction_id: str
+    api_id: str
+    doc_id: str
+    kind: str
+    text: str
+    details: str
+    prompt_version: str
+    model: str

@@ -24,6 +24,8 @@ SCHEMA_NAMES = (
     "llm_openapi_spec",
     "llm_operation",
     "dialogue",
+    "instruction",
+    "llm_instructions",
 )
 
 

@@ -47,3 +47,28 @@ def test_grammar_safe_schema_bounds_repetitions():
     assert safe["properties"]["b"]["pattern"] == "^[a-z]+(/[a-z]{1,8}){0,2}$"
     assert safe["properties"]["c"] == {"type": "string", "maxLength": 10}
     assert schema["properties"]["a"]["maxLength"] == 2000  # the original is untouched
+
+
+@pytest.mark.local_llm
+def test_a_smoke_dialogue_on_the_embedded_model(fixtures):
+    import json
+
+    from schemas import validate_record
+    from tasks.assistant import AssistantConfig, Task, run_dialogue
+    from tasks.executor import SimulatedExecutor
+    from tasks.llm.backend import LLMClient
+    from tasks.llm.config import load_backend_config
+    from tasks.nl_docs import derive_functions, nl_documentation
+
+    spec = json.loads((fixtures / "good_spec.json").read_text())
+    calls = []
+    client = LLMClient(load_backend_config("local"), ledger=calls.append, max_continuations=0)
+    executor = SimulatedExecutor(spec, client, api_name="Book Library", max_tokens=150)
+    task = Task("a" * 16, "d" * 16, "e" * 16, "Find books about gardening in French.")
+    d = run_dialogue(task, nl_documentation(spec), [f.name for f in derive_functions(spec)], client, executor,
+                     {"assistant": "toolfactory-local/smollm2"}, AssistantConfig(step_limit=2, max_tokens=120))
+    assert validate_record("dialogue", d.to_dict()) == []
+    assert 1 <= len(d.steps) <= 2 and d.stop_reason in ("final_answer", "step_limit", "gave_up")
+    for step in d.steps:  # every turn ended in a final answer or got an observation
+        assert step["observation"] or d.final_answer
+    assert {c.role for c in calls} <= {"assistant", "executor", "user"} and all(c.status == "ok" for c in calls)

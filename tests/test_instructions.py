@@ -1,0 +1,46 @@
+from conftest import schema_name
+
+from tasks.instructions import generate_instructions, plan_kinds, similarity
+from tasks.llm.backend import LLMClient
+from tasks.llm.config import load_backend_config
+
+
+def test_plan_kinds():
+    assert plan_kinds(10) == {"normal": 8, "missing_detail": 1, "unanswerable": 1}
+    assert plan_kinds(10, 0.0, 0.0) == {"normal": 10}
+    assert plan_kinds(3, 0.5, 0.5) == {"missing_detail": 2, "unanswerable": 1}  # never more than n
+    assert plan_kinds(0) == {}
+    import pytest
+
+    with pytest.raises(ValueError):
+        plan_kinds(10, 0.7, 0.5)
+
+
+def test_similarity_is_robust_to_case_and_punctuation():
+    assert similarity("Find a flight from Paris to Rome on May 3.", "find a flight from paris to rome on may 3") == 1.0
+    assert similarity("Find a flight from Paris to Rome.", "What's the weather in Oslo tomorrow?") == 0.0
+
+
+def test_generation_filters_with_reasons(fake_llm):
+    normal = {"instructions": [
+        "Find the cheapest flight from Paris to Rome on 3 May for two adults.",
+        "find the cheapest flight from Paris to Rome on 3 May for two adults!",   # near duplicate
+        "Book a table at <restaurant name> for tonight.",                        # placeholder
+        "Use SkyFinder to list flights to Oslo.",                                 # names the API
+        "ok",                                                                     # too short
+        "Which airlines fly nonstop from Lisbon to Boston next Friday, and what do they cost?",
+    ]}
+    fake_llm.queue("user", normal, {"instructions": ["I need a flight for next week, can you find one?"]},
+                   "not json")
+    client = LLMClient(load_backend_config("fake"), num_retries=0, max_continuations=0)
+    batch = generate_instructions(client, api_id="a" * 16, doc_id="d" * 16, api_name="SkyFinder",
+                                  functions_doc="searchFlights: …", n=10, model="fake")
+    kinds = [(i.kind, i.text[:20]) for i in batch.instructions]
+    assert kinds == [("normal", "Find the cheapest fl"), ("normal", "Which airlines fly n"), ("missing_detail", "I need a flight for ")]
+    assert sorted(r.reason for r in batch.rejections) == ["instructions_unparsable", "names_the_api", "near_duplicate", "placeholder", "too_short"]
+    reqs = fake_llm.calls_for("user")
+    assert [schema_name(r) for r in reqs] == ["instructions"] * 3
+    assert "Write 8 different requests" in reqs[0].last_user and "leave out one detail" in reqs[1].last_user
+    assert "none of these functions can do" in reqs[2].last_user
+    ids = {i.instruction_id for i in batch.instructions}
+    assert len(ids) == 3
