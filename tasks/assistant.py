@@ -42,6 +42,12 @@ class Task:
     details: str = ""  # for missing-detail instructions: what the user knows but did not say
 
 
+def prompt_versions(executor: SimulatedExecutor) -> dict[str, str]:
+    """The prompt versions a dialogue depends on (stamped on it, part of its ID)."""
+    return {"assistant": load_prompt("assistant").version, "executor": executor.prompt.version,
+            "user": load_prompt("user_answer").version}
+
+
 def dialogue_id_for(task: Task, models: dict[str, str], prompt_versions: dict[str, str], cfg: AssistantConfig) -> str:
     return content_id("dialogue", task.doc_id, task.instruction_id, task.instruction, models, prompt_versions, cfg.step_limit,
                       cfg.max_errors, cfg.max_tokens, cfg.temperature, cfg.seed)
@@ -51,7 +57,7 @@ def run_dialogue(task: Task, functions_doc: str, function_names: list[str], llm:
                  models: dict[str, str], cfg: AssistantConfig = AssistantConfig()) -> Dialogue:
     """Simulate one dialogue to its end. Never raises for bad LLM output."""
     prompt = load_prompt("assistant")
-    versions = {"assistant": prompt.version, "executor": executor.prompt.version, "user": load_prompt("user_answer").version}
+    versions = prompt_versions(executor)
     messages: list[dict[str, Any]] = prompt.render(functions=functions_doc, instruction=task.instruction)
     state = ExecutorState()
     steps: list[Step] = []

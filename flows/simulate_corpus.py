@@ -1,0 +1,121 @@
+"""Flow ``simulate-corpus``: documented APIs → instructions → dialogues (issue #3).
+
+Per valid API one task: the user agent's instructions (reused when this doc already has them for
+the same prompt and model), then the dialogues, fanned out on a thread pool
+(``max_concurrent_dialogues``) under the LLM client's global in-flight cap, each landed as soon as
+it ends. Dialogue IDs are content hashes of what determines them, so a re-run skips what exists;
+the LLM call ledger is the cache that makes a resumed dialogue cheap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed as prefect_as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.build_toolset import api_workers
+from flows.runtime import RunLedger, make_client
+from schemas.records import Instruction
+from tasks.assistant import AssistantConfig, Task, dialogue_id_for, prompt_versions, run_dialogue
+from tasks.executor import SimulatedExecutor
+from tasks.instructions import generate_instructions
+from tasks.llm.backend import LLMClient
+from tasks.nl_docs import derive_functions
+from tasks.prompts import load_prompt
+from toolfactory.settings import Settings, describe, load_settings
+from warehouse import Warehouse
+
+
+def _simulate_api(doc: dict[str, Any], client: LLMClient, wh: Warehouse, settings: Settings) -> dict[str, Any]:
+    user_model = client.model_signature("user")
+    prompt_version = load_prompt("user_instructions").version
+    rows = wh.instructions_for(doc["doc_id"], prompt_version, user_model)
+    new_instructions = 0
+    if rows:
+        instructions = [Instruction(**r) for r in rows]
+    else:
+        batch = generate_instructions(
+            client, api_id=doc["api_id"], doc_id=doc["doc_id"], api_name=doc["name"], functions_doc=doc["nl_documentation"],
+            n=settings.instructions_per_api, missing_detail_share=settings.missing_detail_share,
+            unanswerable_share=settings.unanswerable_share, seed=settings.seed, model=user_model,
+        )
+        wh.land([*batch.instructions, *batch.rejections])
+        instructions, new_instructions = batch.instructions, len(batch.instructions)
+    models = {role: client.model_signature(role) for role in ("assistant", "executor", "user")}
+    cfg = AssistantConfig(step_limit=settings.dialogue_step_limit, max_errors=settings.dialogue_max_errors,
+                          max_tokens=settings.assistant_max_tokens, seed=settings.seed)
+    executor = SimulatedExecutor(doc["spec"], client, api_name=doc["name"], max_chars=settings.observation_max_chars,
+                                 max_tokens=settings.executor_max_tokens, subject_id=doc["api_id"],
+                                 nl_docs={f.name: f.nl_doc for f in derive_functions(doc["spec"])})
+    names = [f.name for f in derive_functions(doc["spec"])]
+    tasks = [Task(doc["api_id"], doc["doc_id"], i.instruction_id, i.text, i.kind, i.details) for i in instructions]
+    versions = prompt_versions(executor)
+    ids = {t.instruction_id: dialogue_id_for(t, models, versions, cfg) for t in tasks}
+    existing = wh.existing_dialogue_ids(list(ids.values()))
+    todo = [t for t in tasks if ids[t.instruction_id] not in existing]
+    stops: Counter[str] = Counter()
+    with ThreadPoolExecutor(max(1, settings.max_concurrent_dialogues)) as pool:
+        futures = [pool.submit(run_dialogue, t, doc["nl_documentation"], names, client, executor, models, cfg) for t in todo]
+        for fut in as_completed(futures):
+            dialogue = fut.result()
+            wh.land([dialogue])
+            stops[dialogue.stop_reason] += 1
+    return {"api": doc["name"], "instructions": len(instructions), "new_instructions": new_instructions,
+            "dialogues": len(todo), "skipped": len(tasks) - len(todo), "stops": dict(stops)}
+
+
+simulate_api_task = task(_simulate_api, name="simulate-api", task_run_name="simulate {doc[name]}", retries=1,
+                         retry_delay_seconds=2, cache_policy=NO_CACHE)
+
+
+@flow(name="simulate-corpus", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=4))
+def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
+                    settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Simulate dialogues for every valid documented API (or the ones named)."""
+    settings_obj = Settings().with_overrides(**settings) if settings is not None else load_settings()
+    started = time.perf_counter()
+    with Warehouse.open(settings_obj.warehouse_path) as wh:
+        ledger = RunLedger(wh)
+        client = make_client(settings_obj, wh, ledger)
+        docs = wh.valid_docs(limit=limit, api_ids=api_ids)
+        print(f"simulate-corpus: {len(docs)} documented APIs, {settings_obj.instructions_per_api} instructions each")
+        futures = [simulate_api_task.submit(d, client, wh, settings_obj) for d in docs]
+        outcomes, failures = [], []
+        for fut in prefect_as_completed(futures):
+            try:
+                out = fut.result()
+            except Exception as exc:  # counted, the flow goes on
+                failures.append(f"{type(exc).__name__}: {exc}")
+                continue
+            outcomes.append(out)
+            print(f"  {out['api']}: {out['instructions']} instructions, {out['dialogues']} dialogues {out['stops']}")
+        stops: Counter[str] = Counter()
+        for o in outcomes:
+            stops.update(o["stops"])
+        summary = {
+            "apis": len(docs), "instructions": sum(o["instructions"] for o in outcomes),
+            "dialogues": sum(o["dialogues"] for o in outcomes), "skipped_existing": sum(o["skipped"] for o in outcomes),
+            "stop_reasons": dict(stops.most_common()), "task_failures": len(failures), "task_failure_messages": failures[:10],
+            **ledger.summary(), "seconds": round(time.perf_counter() - started, 1),
+            "warehouse": {"instructions": wh.count("instructions"), "dialogues": wh.count("dialogues")},
+        }
+    create_markdown_artifact(
+        key="simulate-corpus-summary", description="What simulate-corpus planned, ran and how dialogues ended",
+        markdown="# simulate-corpus\n\n| APIs | instructions | dialogues run | already there | LLM calls | seconds |\n|---:|---:|---:|---:|---:|---:|\n"
+                 f"| {summary['apis']} | {summary['instructions']} | {summary['dialogues']} | {summary['skipped_existing']} "
+                 f"| {summary['llm_calls']} | {summary['seconds']} |\n\n**Stop reasons:** "
+                 + (", ".join(f"{k}: {v}" for k, v in summary["stop_reasons"].items()) or "-") + "\n",
+    )
+    return summary
+
+
+def run_simulate_corpus(settings: Settings, limit: int | None = None, api_ids: list[str] | None = None) -> dict[str, Any]:
+    sized = simulate_corpus.with_options(task_runner=ThreadPoolTaskRunner(max_workers=api_workers(settings)))
+    return sized(limit=limit, api_ids=api_ids, settings=describe(settings))

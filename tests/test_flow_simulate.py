@@ -1,0 +1,63 @@
+"""simulate-corpus through Prefect's test harness with the scripted fake: instructions, dialogues,
+landing, the views, and a re-run that does nothing twice."""
+
+import pytest
+from conftest import documenter_responder, schema_name
+
+from flows.build_toolset import run_build_toolset
+from flows.catalog_import import import_catalog
+from flows.simulate_corpus import run_simulate_corpus
+from toolfactory.settings import load_settings
+from warehouse import Warehouse
+
+
+@pytest.fixture
+def settings(workdir, fixtures):
+    (workdir / "toolfactory.yaml").write_text(
+        "backends_file: fake\nwarehouse_path: wh.duckdb\ndocumenter_spec_mode: operations\nllm_num_retries: 0\n"
+        "instructions_per_api: 3\nmissing_detail_share: 0.34\nunanswerable_share: 0\nmax_concurrent_dialogues: 4\n"
+        "dialogue_step_limit: 4\n"
+    )
+    s = load_settings()
+    import_catalog(s, fixtures / "catalog.csv")
+    return s
+
+
+def user(req):
+    if schema_name(req) == "instructions":
+        if "leave out one detail" in req.last_user:
+            return {"instructions": ["What phase will the moon be in tomorrow?"]}
+        return {"instructions": ["What is the moon phase in Lisbon on 2025-06-01?", "Tell me how bright the moon is over Oslo tonight."]}
+    return "I am in Lisbon."
+
+
+def assistant(req):
+    turns = sum(1 for m in req.messages if m["role"] == "assistant")
+    first_user = req.messages[1]["content"]
+    if "tomorrow" in first_user and turns == 0:
+        return 'Thought: where?\nAction: ask_user\nAction Input: {"question": "Where are you?"}'
+    if turns == 0 or (turns == 1 and "tomorrow" in first_user):
+        return 'Thought: find the place\nAction: searchPlaces\nAction Input: {"query": "Lisbon"}'
+    return "Thought: done\nFinal Answer: It is a waxing crescent."
+
+
+def test_simulation_lands_instructions_and_dialogues_once(prefect_harness, settings, fake_llm):
+    fake_llm.respond("documenter", documenter_responder())
+    fake_llm.respond("user", user)
+    fake_llm.respond("assistant", assistant)
+    fake_llm.respond("executor", lambda req: {"results": [{"placeId": "lis-1", "name": "Lisbon"}]})
+    assert run_build_toolset(settings)["valid"] == 2
+    summary = run_simulate_corpus(settings)
+    assert summary["apis"] == 2 and summary["instructions"] == 6 and summary["dialogues"] == 6
+    assert summary["stop_reasons"] == {"final_answer": 6} and summary["task_failures"] == 0
+    with Warehouse.open(settings.warehouse_path) as wh:
+        kinds = dict(wh.execute("SELECT kind, count(*) FROM instructions GROUP BY kind"))
+        assert kinds == {"normal": 4, "missing_detail": 2}
+        assert wh.count("dialogues", "stop_reason = 'final_answer' AND n_calls = 1") == 6
+        asks = wh.execute("SELECT observation FROM steps WHERE action = 'ask_user'")
+        assert asks == [("User: I am in Lisbon.",), ("User: I am in Lisbon.",)]
+        assert wh.count("steps", "action = 'searchPlaces' AND status = 200 AND valid") == 6
+    calls = len(fake_llm.calls)
+    again = run_simulate_corpus(settings)
+    assert again["dialogues"] == 0 and again["skipped_existing"] == 6 and again["llm_calls"] == 0
+    assert len(fake_llm.calls) == calls
