@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed as prefect_as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.build_toolset import api_workers
+from flows.build_toolset import api_workers, embedded_only
 from flows.runtime import RunLedger, make_client
 from schemas.records import Instruction
 from tasks.assistant import AssistantConfig, Task, dialogue_id_for, prompt_versions, run_dialogue
@@ -49,7 +49,10 @@ def _simulate_api(doc: dict[str, Any], client: LLMClient, wh: Warehouse, setting
         wh.land([*batch.instructions, *batch.rejections])
         instructions, new_instructions = batch.instructions, len(batch.instructions)
     models = {role: client.model_signature(role) for role in ("assistant", "executor", "user")}
-    cfg = AssistantConfig(step_limit=settings.dialogue_step_limit, max_errors=settings.dialogue_max_errors,
+    mode = settings.assistant_step_mode
+    if mode == "auto":
+        mode = "json" if embedded_only(client, "assistant") else "react"
+    cfg = AssistantConfig(step_mode=mode, step_limit=settings.dialogue_step_limit, max_errors=settings.dialogue_max_errors,
                           max_tokens=settings.assistant_max_tokens, seed=settings.seed)
     executor = SimulatedExecutor(doc["spec"], client, api_name=doc["name"], max_chars=settings.observation_max_chars,
                                  max_tokens=settings.executor_max_tokens, subject_id=doc["api_id"],

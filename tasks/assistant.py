@@ -15,7 +15,7 @@ from schemas.ids import content_id
 from schemas.records import Dialogue, Step
 from tasks.executor import Completer, ExecutorState, SimulatedExecutor
 from tasks.prompts import load_prompt
-from tasks.react import ASK_USER, parse_step
+from tasks.react import ASK_USER, parse_step, render_json_step, step_schema
 from tasks.user_agent import answer_question, question_of
 
 MUST_ANSWER = "You have made several errors in a row. Give your Final Answer now."
@@ -23,6 +23,11 @@ MUST_ANSWER = "You have made several errors in a row. Give your Final Answer now
 
 @dataclass(frozen=True)
 class AssistantConfig:
+    """``step_mode``: ``react`` (free-text Thought/Action/Action Input, as in the paper) or ``json``
+    (each turn a JSON object under a schema whose action is an enum of the functions; for models
+    that cannot keep the text format, such as the embedded one)."""
+
+    step_mode: str = "react"
     step_limit: int = 8
     max_errors: int = 3
     max_tokens: int = 400
@@ -50,7 +55,7 @@ def prompt_versions(executor: SimulatedExecutor) -> dict[str, str]:
 
 def dialogue_id_for(task: Task, models: dict[str, str], prompt_versions: dict[str, str], cfg: AssistantConfig) -> str:
     return content_id("dialogue", task.doc_id, task.instruction_id, task.instruction, models, prompt_versions, cfg.step_limit,
-                      cfg.max_errors, cfg.max_tokens, cfg.temperature, cfg.seed)
+                      cfg.max_errors, cfg.max_tokens, cfg.temperature, cfg.seed, cfg.step_mode)
 
 
 def run_dialogue(task: Task, functions_doc: str, function_names: list[str], llm: Completer, executor: SimulatedExecutor,
@@ -66,6 +71,7 @@ def run_dialogue(task: Task, functions_doc: str, function_names: list[str], llm:
     tokens = [0, 0]
     cost: float | None = 0.0
     told_to_answer = False
+    schema = step_schema(function_names) if cfg.step_mode == "json" else None
 
     def account(prompt_tokens: int, completion_tokens: int, call_cost: float | None) -> None:
         nonlocal cost
@@ -75,15 +81,17 @@ def run_dialogue(task: Task, functions_doc: str, function_names: list[str], llm:
 
     for index in range(cfg.step_limit):
         r = llm.complete("assistant", messages, prompt_version=prompt.version, subject_id=task.api_id,
-                         max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed + index)
+                         max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed + index,
+                         **({"json_schema": schema, "schema_name": "assistant_step"} if schema else {}))
         account(r.prompt_tokens, r.completion_tokens, r.cost_usd)
         if not r.ok:
             steps.append(Step(index, "", "", None, None, None, None, False, "llm_error", r.latency_s))
             stop_reason = "llm_error"
             break
-        parsed = parse_step(r.text, function_names)
+        text = r.text if schema is None else (render_json_step(r.parsed) or r.text)
+        parsed = parse_step(text, function_names)
         if parsed.kind == "final":
-            steps.append(Step(index, r.text, parsed.thought, None, None, None, None, True, None, r.latency_s))
+            steps.append(Step(index, text, parsed.thought, None, None, None, None, True, None, r.latency_s))
             final_answer, stop_reason = parsed.final_answer, "final_answer"
             break
         if parsed.kind == "invalid":
@@ -105,7 +113,7 @@ def run_dialogue(task: Task, functions_doc: str, function_names: list[str], llm:
         else:
             n_errors += 1
             in_a_row += 1
-        steps.append(Step(index, r.text, parsed.thought, parsed.action or None,
+        steps.append(Step(index, text, parsed.thought, parsed.action or None,
                           parsed.action_input, observation, status, valid, None if valid else error, r.latency_s))
         if told_to_answer:
             stop_reason = "gave_up"

@@ -12,6 +12,7 @@ turn comes back with ``error`` set (a reason code) and ``feedback()`` says what 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -126,3 +127,36 @@ def parse_step(text: str | None, valid_actions: Sequence[str]) -> ReactStep:
         return ReactStep("invalid", thought=thought, action=name, action_input_text=input_text, error="input_not_object",
                          detail="the Action Input must be a JSON object.")
     return ReactStep("action", thought=thought, action=name, action_input=value, action_input_text=input_text)
+
+
+FINAL = "final_answer"
+
+
+def step_schema(function_names: Sequence[str]) -> dict[str, Any]:
+    """JSON schema of one assistant turn in 'json' step mode: the action is one of the functions,
+    ask_user or final_answer (a grammar on the embedded model keeps it so)."""
+    return {
+        "type": "object",
+        "required": ["thought", "action", "action_input"],
+        "additionalProperties": False,
+        "properties": {
+            "thought": {"type": "string", "maxLength": 400},
+            "action": {"type": "string", "enum": [*function_names, ASK_USER, FINAL]},
+            "action_input": {"type": "object"},
+            "final_answer": {"type": "string"},
+        },
+    }
+
+
+def render_json_step(value: Any) -> str:
+    """A 'json' mode turn written out in the ReAct text format (what transcripts and training use)."""
+    if not isinstance(value, dict):
+        return ""
+    thought = " ".join(str(value.get("thought") or "").split())
+    action = str(value.get("action") or "")
+    if action == FINAL:
+        answer = value.get("final_answer")
+        if not answer and isinstance(value.get("action_input"), dict):
+            answer = next((v for v in value["action_input"].values() if isinstance(v, str)), "")
+        return f"Thought: {thought}\nFinal Answer: {' '.join(str(answer or '').split())}"
+    return f"Thought: {thought}\nAction: {action}\nAction Input: {json.dumps(value.get('action_input', {}), ensure_ascii=False)}"

@@ -92,3 +92,15 @@ def test_backend_failure_ends_the_dialogue_with_a_reason(run, fake_llm):
     fake_llm.respond("assistant", lambda req: FakeError(500, "down"))
     d = run()
     assert d.stop_reason == "llm_error" and d.steps[0]["error"] == "llm_error"
+
+
+def test_json_step_mode(run, fake_llm):
+    fake_llm.queue("assistant",
+                   {"thought": "search", "action": "searchItems", "action_input": {"q": "lamp"}},
+                   {"thought": "done", "action": "final_answer", "action_input": {}, "final_answer": "Item 7."})
+    fake_llm.queue("executor", {"results": [{"itemId": 7, "name": "Lamp"}]})
+    d = run(cfg=AssistantConfig(step_mode="json"))
+    assert d.stop_reason == "final_answer" and d.final_answer == "Item 7." and d.n_calls == 1
+    assert d.steps[0]["text"] == 'Thought: search\nAction: searchItems\nAction Input: {"q": "lamp"}'
+    req = fake_llm.calls_for("assistant")[0]
+    assert req.json_schema["properties"]["action"]["enum"][:3] == ["searchItems", "getItem", "reviewItem"]

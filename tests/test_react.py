@@ -58,3 +58,17 @@ def test_ask_user_and_its_aliases():
 def test_action_before_final_answer_wins():
     s = parse_step('Action: searchCities\nAction Input: {"q": "Ly"}\nFinal Answer: done', FUNCS)
     assert s.kind == "action" and s.action == "searchCities"
+
+
+def test_json_step_mode_schema_and_rendering():
+    from tasks.react import FINAL, render_json_step, step_schema
+
+    schema = step_schema(FUNCS)
+    assert schema["properties"]["action"]["enum"] == ["getForecast", "searchCities", "ask_user", "final_answer"]
+    text = render_json_step({"thought": "need it", "action": "getForecast", "action_input": {"city": "Lyon"}})
+    assert text == 'Thought: need it\nAction: getForecast\nAction Input: {"city": "Lyon"}'
+    s = parse_step(text, FUNCS)
+    assert s.kind == "action" and s.action_input == {"city": "Lyon"}
+    done = render_json_step({"thought": "ok", "action": FINAL, "action_input": {"answer": "Rain."}})
+    assert parse_step(done, FUNCS).final_answer == "Rain."
+    assert render_json_step([1]) == ""

@@ -47,6 +47,7 @@ class Settings:
     missing_detail_share: float = 0.1  # instructions that leave out a required detail (the assistant must ask)
     unanswerable_share: float = 0.1  # instructions no function can serve (the assistant must say so)
     max_concurrent_dialogues: int = 16  # dialogues in flight per API task
+    assistant_step_mode: str = "auto"  # react | json | auto (json on the embedded model)
     dialogue_step_limit: int = 8
     dialogue_max_errors: int = 3  # errors in a row before the assistant must answer
     observation_max_chars: int = 3000
@@ -63,7 +64,10 @@ class Settings:
         return _build({**self.__dict__}, {k: (v, "override") for k, v in changes.items()})
 
 
-_CHOICES: dict[str, tuple[str, ...]] = {"documenter_spec_mode": ("auto", "openapi", "operations")}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "documenter_spec_mode": ("auto", "openapi", "operations"),
+    "assistant_step_mode": ("auto", "react", "json"),
+}
 
 _MINIMUMS: dict[str, float] = {
     "max_concurrent_apis": 1,
