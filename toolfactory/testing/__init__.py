@@ -1,0 +1,1 @@
+"""Test and benchmark helpers that ship with ToolFactory (a local OpenAI-compatible fake server)."""

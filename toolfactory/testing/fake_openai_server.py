@@ -1,0 +1,226 @@
+"""A local OpenAI-compatible chat-completions server with fault knobs, for tests, benchmarks and
+load or chaos runs against the factory without any real LLM.
+
+    python -m toolfactory.testing.fake_openai_server --port 0 --latency 0.2 --p500 0.1 --p429 0.05
+
+prints ``listening on http://127.0.0.1:PORT`` and serves ``POST /v1/chat/completions`` (and
+``GET /health``, ``GET /stats``). Replies: when the request carries a JSON schema
+(``response_format``), a minimal instance of that schema; otherwise a short text that echoes the
+last user message's length. Faults, each a share of requests drawn from a seeded RNG: 500s, 429s
+with ``Retry-After``, timeouts (the reply is held past ``--hang`` seconds), malformed bodies,
+truncated replies (``finish_reason: length``) and schema-violating JSON. It binds to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+
+@dataclass
+class Faults:
+    latency: float = 0.0  # seconds per reply
+    jitter: float = 0.0  # + uniform(0, jitter)
+    p500: float = 0.0
+    p429: float = 0.0
+    retry_after: float = 1.0
+    ptimeout: float = 0.0
+    hang: float = 30.0  # how long a "timeout" reply is held
+    pmalformed: float = 0.0
+    ptruncated: float = 0.0
+    pwrong_schema: float = 0.0
+    seed: int = 0
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    ok: int = 0
+    faults: dict[str, int] = field(default_factory=dict)
+    in_flight: int = 0
+    peak_in_flight: int = 0
+
+
+def instance_of(schema: Any, depth: int = 0) -> Any:
+    """A minimal value that conforms to ``schema`` (enough for structured-output tests)."""
+    if not isinstance(schema, dict) or depth > 8:
+        return {}
+    if "enum" in schema and schema["enum"]:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list) and schema[key]:
+            return instance_of(schema[key][0], depth + 1)
+    t = schema.get("type")
+    if isinstance(t, list):
+        t = next((x for x in t if x != "null"), "null")
+    if t == "object" or "properties" in schema:
+        props = schema.get("properties") or {}
+        required = schema.get("required") or list(props)
+        return {k: instance_of(props.get(k, {}), depth + 1) for k in required}
+    if t == "array":
+        n = max(1, int(schema.get("minItems", 1)))
+        return [instance_of(schema.get("items", {}), depth + 1) for _ in range(n)]
+    if t == "integer":
+        return int(schema.get("minimum", 1))
+    if t == "number":
+        return float(schema.get("minimum", 1.0))
+    if t == "boolean":
+        return True
+    if t == "null":
+        return None
+    text = "sample text"
+    return text[: schema["maxLength"]] if isinstance(schema.get("maxLength"), int) else text.ljust(int(schema.get("minLength", 0)), "x")
+
+
+def _schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
+    rf = body.get("response_format") or {}
+    if rf.get("type") == "json_schema":
+        return (rf.get("json_schema") or {}).get("schema") or {"type": "object"}
+    if rf.get("type") == "json_object":
+        return rf.get("schema") or {"type": "object"}
+    return None
+
+
+def build_app(faults: Faults) -> Starlette:
+    rng = random.Random(faults.seed)
+    lock = threading.Lock()
+    stats = Stats()
+
+    def draw() -> str | None:
+        with lock:
+            x = rng.random()
+        for name, p in (("500", faults.p500), ("429", faults.p429), ("timeout", faults.ptimeout),
+                        ("malformed", faults.pmalformed), ("truncated", faults.ptruncated), ("wrong_schema", faults.pwrong_schema)):
+            if x < p:
+                return name
+            x -= p
+        return None
+
+    async def completions(request: Request) -> Response:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return JSONResponse({"error": {"message": "request body is not JSON"}}, status_code=400)
+        with lock:
+            stats.requests += 1
+            stats.in_flight += 1
+            stats.peak_in_flight = max(stats.peak_in_flight, stats.in_flight)
+        try:
+            fault = draw()
+            delay = faults.latency + (rng.random() * faults.jitter if faults.jitter else 0.0)
+            if fault == "timeout":
+                delay = faults.hang
+            if delay:
+                await asyncio.sleep(delay)
+            if fault is not None:
+                with lock:
+                    stats.faults[fault] = stats.faults.get(fault, 0) + 1
+            if fault == "500":
+                return JSONResponse({"error": {"message": "injected server error", "type": "server_error"}}, status_code=500)
+            if fault == "429":
+                return JSONResponse({"error": {"message": "injected rate limit", "type": "rate_limit_error"}}, status_code=429,
+                                    headers={"retry-after": str(faults.retry_after)})
+            if fault == "malformed":
+                return PlainTextResponse('{"id": "broken", "choices": [', media_type="application/json")
+            messages = body.get("messages") or []
+            schema = _schema_of(body)
+            if schema is not None:
+                value = {"unexpected": True} if fault == "wrong_schema" else instance_of(schema)
+                content = json.dumps(value)
+            else:
+                last = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "") or ""
+                content = f"ok ({len(str(last))} characters received)"
+            finish = "stop"
+            if fault == "truncated":
+                content, finish = content[: max(1, len(content) // 2)], "length"
+            prompt_tokens = max(1, sum(len(str(m.get("content", ""))) for m in messages) // 4)
+            with lock:
+                stats.ok += 1
+            return JSONResponse({
+                "id": f"chatcmpl-{stats.requests}", "object": "chat.completion", "created": int(time.time()),
+                "model": body.get("model", "fake"),
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": max(1, len(content) // 4),
+                          "total_tokens": prompt_tokens + max(1, len(content) // 4)},
+            })
+        finally:
+            with lock:
+                stats.in_flight -= 1
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    async def stats_view(request: Request) -> Response:
+        with lock:
+            return JSONResponse(asdict(stats))
+
+    return Starlette(routes=[
+        Route("/v1/chat/completions", completions, methods=["POST"]),
+        Route("/chat/completions", completions, methods=["POST"]),
+        Route("/health", health), Route("/stats", stats_view),
+    ])
+
+
+class FakeOpenAIServer:
+    """The server on 127.0.0.1 in a background thread: ``with FakeOpenAIServer(Faults(...)) as s: s.base_url``."""
+
+    def __init__(self, faults: Faults | None = None, port: int = 0):
+        self.faults = faults or Faults()
+        config = uvicorn.Config(build_app(self.faults), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.server.servers[0].sockets[0].getsockname()[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> FakeOpenAIServer:
+        self.thread.start()
+        deadline = time.time() + 30
+        while not self.server.started:
+            if time.time() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the fake OpenAI server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--port", type=int, default=0)
+    for name, value in asdict(Faults()).items():
+        ap.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    args = ap.parse_args()
+    faults = Faults(**{k: getattr(args, k) for k in asdict(Faults())})
+    with FakeOpenAIServer(faults, args.port) as server:
+        print(f"listening on http://127.0.0.1:{server.port}", flush=True)
+        try:
+            while server.thread.is_alive():
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
