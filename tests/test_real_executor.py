@@ -1,0 +1,126 @@
+"""The real executor against a local HTTP server: placement of parameters, auth from the
+environment, and every guard (allow-list, private/loopback/metadata addresses, DNS names,
+redirects, timeouts, response size)."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tasks.executor import ExecutorState
+from tasks.real_executor import RealExecutor, RealExecutorConfig, Refused, check_destination
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+    def _reply(self, status, body, headers=()):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the executor stopped reading (size cap)
+            pass
+
+    def do_GET(self):
+        parts = urlsplit(self.path)
+        if parts.path == "/redirect-out":
+            return self._reply(302, {}, [("location", "http://169.254.169.254/latest/meta-data")])
+        if parts.path == "/redirect-in":
+            return self._reply(302, {}, [("location", "/v1/items/9?q=moved")])
+        if parts.path == "/v1/huge":
+            return self._reply(200, b'"' + b"x" * 5000 + b'"')
+        if parts.path == "/v1/slow":
+            import time
+
+            time.sleep(2)
+        self._reply(200, {"path": parts.path, "query": parse_qs(parts.query), "key": self.headers.get("X-Api-Key")})
+
+    def do_POST(self):
+        length = int(self.headers.get("content-length", 0))
+        self._reply(201, {"path": self.path, "json": json.loads(self.rfile.read(length) or b"{}")})
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def spec_for(base):
+    ok = {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}}
+    return {"openapi": "3.0.0", "info": {"title": "Local", "version": "1"}, "servers": [{"url": f"{base}/v1"}], "paths": {
+        "/items/{itemId}": {"get": {"operationId": "getItem", "parameters": [
+            {"name": "itemId", "in": "path", "required": True, "schema": {"type": "integer"}},
+            {"name": "q", "in": "query", "schema": {"type": "string"}}], "responses": ok}},
+        "/items": {"post": {"operationId": "addItem", "requestBody": {"content": {"application/json": {"schema": {
+            "type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}}, "responses": ok}},
+        "/slow": {"get": {"operationId": "slow", "responses": ok}},
+        "/huge": {"get": {"operationId": "huge", "responses": ok}},
+        "/../redirect-out": {"get": {"operationId": "leave", "responses": ok}},
+        "/../redirect-in": {"get": {"operationId": "stay", "responses": ok}},
+    }}
+
+
+def local(server, monkeypatch=None, **kw):
+    cfg = RealExecutorConfig(allowed_hosts=["127.0.0.1"], allow_private=True, timeout_s=1.0, **kw)
+    return RealExecutor(spec_for(server), cfg)
+
+
+def test_parameters_are_placed_and_auth_comes_from_the_environment(server, monkeypatch):
+    monkeypatch.setenv("LOCAL_API_KEY", "k-123")
+    ex = local(server, auth_env={"X-Api-Key": "LOCAL_API_KEY"})
+    out = ex.execute("getItem", {"itemId": "7", "q": "red"}, ExecutorState())
+    assert out.status == 200 and out.response == {"path": "/v1/items/7", "query": {"q": ["red"]}, "key": "k-123"}
+    post = ex.execute("addItem", {"name": "lamp"}, ExecutorState())
+    assert post.status == 201 and post.response == {"path": "/v1/items", "json": {"name": "lamp"}}
+    bad = ex.execute("getItem", {"itemId": "seven"}, ExecutorState())
+    assert bad.status == 400  # checked against the spec before anything is sent
+
+
+def test_loopback_is_refused_by_default(server):
+    out = RealExecutor(spec_for(server)).execute("getItem", {"itemId": 1}, ExecutorState())
+    assert out.status == 403 and "loopback" in out.response["detail"]
+
+
+def test_redirects_are_checked_hop_by_hop(server):
+    ex = local(server)
+    out = ex.execute("leave", {}, ExecutorState())
+    assert out.status == 403 and "169.254.169.254" in out.response["detail"]  # not in the allow-list
+    inside = ex.execute("stay", {}, ExecutorState())
+    assert inside.status == 200 and inside.response["path"] == "/v1/items/9"
+
+
+def test_timeouts_and_size_cap(server):
+    ex = local(server, max_response_bytes=1000)
+    assert ex.execute("slow", {}, ExecutorState()).status == 504
+    huge = ex.execute("huge", {}, ExecutorState())
+    assert huge.status == 502 and "larger than 1000 bytes" in huge.response["error"]
+
+
+@pytest.mark.parametrize("url, allowed, words", [
+    ("http://127.0.0.1/x", ["127.0.0.1"], "loopback"),
+    ("http://localhost/x", ["localhost"], "loopback"),
+    ("http://169.254.169.254/latest", ["169.254.169.254"], "link-local"),
+    ("http://10.1.2.3/x", ["10.1.2.3"], "private"),
+    ("http://192.168.0.10/x", ["192.168.0.10"], "private"),
+    ("http://[::1]/x", ["::1"], "loopback"),
+    ("http://[::ffff:127.0.0.1]/x", ["::ffff:127.0.0.1"], "loopback"),
+    ("http://0.0.0.0/x", ["0.0.0.0"], "unspecified"),
+    ("http://api.example.org/x", ["other.example.org"], "allow-list"),
+    ("file:///etc/passwd", ["etc"], "scheme"),
+])
+def test_destinations_refused(url, allowed, words):
+    with pytest.raises(Refused, match=words):
+        check_destination(url, allowed, allow_private=False)
