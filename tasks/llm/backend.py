@@ -31,6 +31,7 @@ from schemas.records import LLMCall
 from tasks.llm import fake as fake_module
 from tasks.llm.config import BackendConfig
 from tasks.llm.jsontext import extract_json
+from tasks.llm.limiter import RateLimiter, group_limits
 from tasks.llm.local_engine import LocalEngine
 from tasks.llm.types import LLMResult
 
@@ -186,6 +187,8 @@ class LLMClient:
         self.ledger = ledger
         self.cache = cache
         self._slots = threading.BoundedSemaphore(max_concurrent)
+        self.limiters = {group: RateLimiter(rpm, tpm) for group, (rpm, tpm) in group_limits(config.model_list).items()
+                         if rpm is not None or tpm is not None}
 
     def model_signature(self, role: str) -> str:
         return self.config.signature(role)
@@ -257,6 +260,9 @@ class LLMClient:
                 return LLMResult(role=role, text=hit.response_text, model=hit.model, finish_reason=hit.finish_reason,
                                  prompt_tokens=0, completion_tokens=0, cost_usd=0.0, latency_s=0.0, cached=True)
         start = time.perf_counter()
+        limiter = self.limiters.get(group)
+        if limiter is not None:  # our own rpm/tpm window; the estimate is prompt characters / 4 + the reply budget
+            limiter.acquire(sum(len(str(m.get("content") or "")) for m in messages) // 4 + int(params.get("max_tokens") or 256))
         with self._slots:
             try:
                 response = self.router.completion(model=group, messages=messages, **params)
