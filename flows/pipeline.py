@@ -1,5 +1,5 @@
-"""What `make run` does (for now): a catalog (the built-in sample by default) → documented toolset,
-then a summary and how to query it."""
+"""What `make run` does: a catalog (the built-in sample by default) → documented toolset →
+instructions and simulated dialogues, then a summary and how to query it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from flows.build_toolset import run_build_toolset
 from flows.catalog_import import SAMPLE, import_catalog, sample_catalog_path
 from flows.files import read_catalog
+from flows.simulate_corpus import run_simulate_corpus
 from schemas.records import CatalogEntry
 from toolfactory.settings import Settings
 
@@ -28,10 +29,13 @@ def spread_over_categories(entries: list[CatalogEntry], limit: int | None) -> li
 
 
 def run_pipeline(settings: Settings, catalog: str = SAMPLE) -> dict[str, Any]:
-    """Import the catalog, then document up to ``run_max_apis`` of its APIs (spread over categories)."""
+    """Import the catalog, document up to ``run_max_apis`` of its APIs (spread over categories), then
+    simulate ``instructions_per_api`` dialogues for each valid one (none when that is 0)."""
     imported = import_catalog(settings, catalog)
     path = sample_catalog_path() if catalog == SAMPLE else catalog
     entries = read_catalog(path, None, settings.catalog_max_description_chars).entries
     chosen = spread_over_categories(entries, settings.run_max_apis)
-    built = run_build_toolset(settings, api_ids=[e.api_id for e in chosen])
-    return {"catalog": imported, "toolset": built}
+    ids = [e.api_id for e in chosen]
+    built = run_build_toolset(settings, api_ids=ids)
+    simulated = run_simulate_corpus(settings, api_ids=ids) if settings.instructions_per_api > 0 else None
+    return {"catalog": imported, "toolset": built, "simulation": simulated}

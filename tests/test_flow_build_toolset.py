@@ -92,7 +92,7 @@ def test_run_pipeline_imports_the_sample_and_documents_a_spread(prefect_harness,
     from toolfactory.cli import main
 
     fake_llm.respond("documenter", documenter_responder())
-    assert main(["run", "--max-apis", "3"]) == 0
+    assert main(["run", "--max-apis", "3", "--instructions", "0"]) == 0
     out = capsys.readouterr().out
     assert "catalog_total" in out and "valid                      3" in out and 'toolfactory sql "SELECT' in out
     with Warehouse.open(settings.warehouse_path) as wh:

@@ -61,3 +61,15 @@ def test_simulation_lands_instructions_and_dialogues_once(prefect_harness, setti
     again = run_simulate_corpus(settings)
     assert again["dialogues"] == 0 and again["skipped_existing"] == 6 and again["llm_calls"] == 0
     assert len(fake_llm.calls) == calls
+
+
+def test_run_command_goes_from_catalog_to_dialogues(prefect_harness, settings, fake_llm, capsys):
+    from toolfactory.cli import main
+
+    fake_llm.respond("documenter", documenter_responder())
+    fake_llm.respond("user", user)
+    fake_llm.respond("assistant", assistant)
+    fake_llm.respond("executor", lambda req: {"results": [{"placeId": "lis-1", "name": "Lisbon"}]})
+    assert main(["run", "--max-apis", "2", "--instructions", "3", "--steps", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "== simulation" in out and "final_answer: 6" in out and "FROM dialogues" in out

@@ -1,6 +1,6 @@
 """The ``toolfactory`` command line.
 
-  toolfactory run                         the main job on the current settings (what `make run` runs)
+  toolfactory run                         the main job: catalog → toolset → dialogues (what `make run` runs)
   toolfactory catalog import PATH|sample  import a catalog (public-apis README, ToolAlpaca JSON, JSONL, CSV)
   toolfactory docs build                  document the catalog's APIs with the documenter LLM (Prefect flow)
   toolfactory docs import PATH            import existing OpenAPI specs (JSON/YAML file or folder)
@@ -28,6 +28,8 @@ EXAMPLE_QUERIES = [
     "SELECT api_name, name, method, path FROM functions ORDER BY api_name LIMIT 20",
     "SELECT stage, reason, count(*) AS n FROM rejections GROUP BY ALL ORDER BY n DESC",
     "SELECT role, count(*) AS calls, sum(total_tokens) AS tokens, round(avg(latency_s), 2) AS avg_s FROM llm_calls GROUP BY role",
+    "SELECT api_name, instruction_kind, n_steps, n_calls, n_errors, stop_reason FROM dialogues",
+    "SELECT action, status, error, count(*) AS n FROM steps GROUP BY ALL ORDER BY n DESC",
 ]
 
 
@@ -39,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="the main job: sample catalog → documented toolset")
     run.add_argument("--catalog", default="sample", help="catalog file to start from (default: the built-in sample)")
     run.add_argument("--max-apis", type=int, help="document at most this many APIs (setting run_max_apis)")
+    run.add_argument("--instructions", type=int, help="instructions (dialogues) per valid API (setting instructions_per_api; 0 skips)")
+    run.add_argument("--steps", type=int, help="step limit of a dialogue (setting dialogue_step_limit)")
 
     cat = sub.add_parser("catalog", help="catalog commands").add_subparsers(dest="action", required=True)
     imp = cat.add_parser("import", help="import a catalog file")
@@ -139,15 +143,19 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
         if args.command == "run":
             from flows.pipeline import run_pipeline
 
-            if args.max_apis is not None:
-                settings = settings.with_overrides(run_max_apis=args.max_apis)
+            overrides = {k: v for k, v in (("run_max_apis", args.max_apis), ("instructions_per_api", args.instructions),
+                                           ("dialogue_step_limit", args.steps)) if v is not None}
+            settings = settings.with_overrides(**overrides) if overrides else settings
             out = run_pipeline(settings, args.catalog)
             _print_summary("catalog", out["catalog"])
             _print_summary("toolset", out["toolset"])
+            if out["simulation"] is not None:
+                _print_summary("simulation", out["simulation"])
             print(f"\nWarehouse: {settings.warehouse_path}. Try:")
             for q in EXAMPLE_QUERIES:
                 print(f'  toolfactory sql "{q}"')
-            return 0 if out["toolset"]["task_failures"] == 0 else 1
+            failures = out["toolset"]["task_failures"] + (out["simulation"] or {}).get("task_failures", 0)
+            return 0 if failures == 0 else 1
     except (CatalogFormatError, BackendConfigError, WarehouseBusy, SQLRefused, SQLFailed, FileNotFoundError) as exc:
         kind = "refused" if isinstance(exc, SQLRefused) else "error"
         raise _UserError(f"{kind}: {exc}") from None
