@@ -19,7 +19,7 @@ from schemas import load_schema, validate_record
 from schemas.ids import content_id
 from schemas.records import ApiDoc, CatalogEntry, DocResult, FunctionDoc, LintIssue, Rejection
 from tasks.llm.types import LLMResult
-from tasks.nl_docs import derive_functions, nl_documentation
+from tasks.nl_docs import derive_functions, function_records, nl_documentation
 from tasks.operations import assemble_spec, issues_by_function
 from tasks.prompts import Prompt, load_prompt, read_asset
 from tasks.spec_lint import lint_spec
@@ -180,14 +180,7 @@ def document_api(
         if spec is not None and status == "valid":
             infos = derive_functions(spec)
             nl = nl_documentation(spec, infos)
-            functions = [
-                FunctionDoc(
-                    function_id=content_id("function", doc_id, f.name, f.method, f.path), doc_id=doc_id,
-                    api_id=entry.api_id, name=f.name, method=f.method, path=f.path, description=f.description,
-                    parameters=f.parameters, output=f.output, nl_doc=f.nl_doc,
-                )
-                for f in infos
-            ]
+            functions = function_records(doc_id, entry.api_id, infos)
         doc = ApiDoc(
             doc_id=doc_id, api_id=entry.api_id, name=entry.name, category=entry.category,
             introduction=introduction, function_list=function_list, spec=spec, nl_documentation=nl,

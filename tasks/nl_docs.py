@@ -19,6 +19,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from schemas.ids import content_id
+from schemas.records import FunctionDoc
 from tasks.openapi_refs import deref, pointer_get
 from tasks.spec_lint import iter_operations, operation_parameters, success_responses
 
@@ -138,6 +140,16 @@ def derive_functions(spec: Any) -> list[FunctionInfo]:
         nl = f"{name}: {description}\nParameters: {param_json}\nOutput: {output}"
         out.append(FunctionInfo(name, method, path, description, params, output, nl))
     return out
+
+
+def function_records(doc_id: str, api_id: str, infos: list[FunctionInfo]) -> list[FunctionDoc]:
+    """The warehouse records of a doc's functions (IDs: hash of doc, name, method and path)."""
+    return [
+        FunctionDoc(function_id=content_id("function", doc_id, f.name, f.method, f.path), doc_id=doc_id, api_id=api_id,
+                    name=f.name, method=f.method, path=f.path, description=f.description, parameters=f.parameters,
+                    output=f.output, nl_doc=f.nl_doc)
+        for f in infos
+    ]
 
 
 def _output_text(spec: Any, op: dict[str, Any], components: set[str]) -> str:

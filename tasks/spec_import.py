@@ -19,7 +19,7 @@ import yaml
 from schemas.ids import content_id
 from schemas.records import ApiDoc, CatalogEntry, FunctionDoc, LintIssue, Rejection
 from tasks.catalog import api_id_for
-from tasks.nl_docs import derive_functions, nl_documentation
+from tasks.nl_docs import derive_functions, function_records, nl_documentation
 from tasks.openapi_refs import bundle_external_refs
 from tasks.spec_lint import lint_spec
 
@@ -82,12 +82,7 @@ def import_spec(path: Path, loader: Loader, category: str | None = None) -> Spec
         spec=spec, nl_documentation=nl_documentation(spec, functions) if functions else "", status=status,
         lint_errors=[i.to_dict() for i in issues], repair_rounds=0, origin="import", prompt_version=IMPORT_VERSION, model="none",
     )
-    out.functions = [
-        FunctionDoc(function_id=content_id("function", doc_id, f.name, f.method, f.path), doc_id=doc_id, api_id=api_id,
-                    name=f.name, method=f.method, path=f.path, description=f.description, parameters=f.parameters,
-                    output=f.output, nl_doc=f.nl_doc)
-        for f in functions
-    ]
+    out.functions = function_records(doc_id, api_id, functions)
     if issues:
         reject("spec_invalid", f"{len(issues)} problem(s): " + "; ".join(str(i) for i in issues[:5]))
     return out
