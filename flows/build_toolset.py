@@ -31,12 +31,7 @@ def spec_mode(settings: Settings, client: LLMClient) -> str:
     """``auto`` picks 'operations' when every documenter model is the embedded one, else 'openapi'."""
     if settings.documenter_spec_mode != "auto":
         return settings.documenter_spec_mode
-    return "operations" if embedded_only(client) else "openapi"
-
-
-def embedded_only(client: LLMClient, role: str = "documenter") -> bool:
-    models = client.config.models_of(role)
-    return bool(models) and all(m.startswith("toolfactory-local/") for m in models)
+    return "operations" if client.config.embedded_only("documenter") else "openapi"
 
 
 def documenter_config(settings: Settings, mode: str = "openapi") -> DocumenterConfig:
@@ -152,10 +147,7 @@ def api_workers(settings: Settings) -> int:
     benchmarks/documenter_concurrency.py), so with only the embedded documenter it is 1."""
     from tasks.llm.config import load_backend_config
 
-    models = load_backend_config(settings.backends_file).models_of("documenter")
-    if models and all(m.startswith("toolfactory-local/") for m in models):
-        return 1
-    return settings.max_concurrent_apis
+    return 1 if load_backend_config(settings.backends_file).embedded_only("documenter") else settings.max_concurrent_apis
 
 
 def run_build_toolset(settings: Settings, limit: int | None = None, api_ids: list[str] | None = None,

@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed as prefect_as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.build_toolset import api_workers, embedded_only
+from flows.build_toolset import api_workers
 from flows.runtime import RunLedger, make_client
 from schemas.records import Instruction
 from tasks.assistant import AssistantConfig, Task, dialogue_id_for, prompt_versions, run_dialogue
@@ -51,13 +51,14 @@ def _simulate_api(doc: dict[str, Any], client: LLMClient, wh: Warehouse, setting
     models = {role: client.model_signature(role) for role in ("assistant", "executor", "user")}
     mode = settings.assistant_step_mode
     if mode == "auto":
-        mode = "json" if embedded_only(client, "assistant") else "react"
+        mode = "json" if client.config.embedded_only("assistant") else "react"
     cfg = AssistantConfig(step_mode=mode, step_limit=settings.dialogue_step_limit, max_errors=settings.dialogue_max_errors,
                           max_tokens=settings.assistant_max_tokens, seed=settings.seed)
+    functions = derive_functions(doc["spec"])
     executor = SimulatedExecutor(doc["spec"], client, api_name=doc["name"], max_chars=settings.observation_max_chars,
                                  max_tokens=settings.executor_max_tokens, subject_id=doc["api_id"],
-                                 nl_docs={f.name: f.nl_doc for f in derive_functions(doc["spec"])})
-    names = [f.name for f in derive_functions(doc["spec"])]
+                                 nl_docs={f.name: f.nl_doc for f in functions})
+    names = [f.name for f in functions]
     tasks = [Task(doc["api_id"], doc["doc_id"], i.instruction_id, i.text, i.kind, i.details) for i in instructions]
     versions = prompt_versions(executor)
     ids = {t.instruction_id: dialogue_id_for(t, models, versions, cfg) for t in tasks}

@@ -58,13 +58,16 @@ class CheckedCall:
         """The coerced arguments, all locations merged (what the executor LLM is shown)."""
         return {**self.path_params, **self.query, **self.headers, **self.cookies, **(self.body or {})}
 
+    def error_body(self) -> dict[str, Any]:
+        """The 4xx response body: every problem, naming its parameter, and what the assistant can do."""
+        errors = [{"parameter": p.parameter, "problem": p.code, "message": p.message} for p in self.problems]
+        return {"errors": errors, "hint": "Fix the Action Input and try again, call another function, or give your final answer."}
+
     def observation(self) -> str:
         """``Status Code: 400. Response: {...}`` naming every problem, or the 200 placeholder."""
         if self.ok:
             return "Status Code: 200."
-        errors = [{"parameter": p.parameter, "problem": p.code, "message": p.message} for p in self.problems]
-        hint = "Fix the Action Input and try again, call another function, or give your final answer."
-        return f"Status Code: {self.status}. Response: " + json.dumps({"errors": errors, "hint": hint}, ensure_ascii=False)
+        return f"Status Code: {self.status}. Response: " + json.dumps(self.error_body(), ensure_ascii=False)
 
 
 def find_operation(spec: Any, operation_id: str) -> tuple[str, str, dict[str, Any], dict[str, Any]] | None:

@@ -70,6 +70,13 @@ class Execution:
     cost_usd: float | None = 0.0
 
 
+def refused(check: CheckedCall, arguments: Any, state: ExecutorState, max_chars: int) -> Execution:
+    """The Execution of a call that failed the spec check (nothing was sent or simulated)."""
+    body = check.error_body()
+    state.calls.append((check.operation_id, arguments if isinstance(arguments, dict) else {"_": arguments}, check.status, body))
+    return Execution(check.status, body, render_observation(check.status, body, max_chars), check)
+
+
 def response_schema(spec: Any, op: dict[str, Any]) -> dict[str, Any] | None:
     """The JSON schema of the operation's first 2xx JSON response, refs inlined; None when absent."""
     for _, resp in success_responses(op):
@@ -110,10 +117,7 @@ class SimulatedExecutor:
     def execute(self, operation_id: str, arguments: Any, state: ExecutorState) -> Execution:
         check = check_call(self.spec, operation_id, arguments)
         if not check.ok:
-            obs = check.observation()
-            body = json.loads(obs.split("Response: ", 1)[1]) if "Response: " in obs else {}
-            state.calls.append((operation_id, arguments if isinstance(arguments, dict) else {"_": arguments}, check.status, body))
-            return Execution(check.status, body, render_observation(check.status, body, self.max_chars), check)
+            return refused(check, arguments, state, self.max_chars)
         _, _, op, _ = find_operation(self.spec, operation_id)  # type: ignore[misc]
         schema = response_schema(self.spec, op)
         key = content_id("exec", self.spec_hash, operation_id, check.method, check.path, check.arguments(), state.digest())

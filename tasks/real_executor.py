@@ -25,7 +25,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from tasks.call_check import check_call
-from tasks.executor import Execution, ExecutorState, render_observation
+from tasks.executor import Execution, ExecutorState, refused, render_observation
 
 
 class Refused(Exception):
@@ -94,9 +94,7 @@ class RealExecutor:
     def execute(self, operation_id: str, arguments: Any, state: ExecutorState) -> Execution:
         check = check_call(self.spec, operation_id, arguments)
         if not check.ok:
-            body = json.loads(check.observation().split("Response: ", 1)[1])
-            state.calls.append((operation_id, arguments if isinstance(arguments, dict) else {"_": arguments}, check.status, body))
-            return Execution(check.status, body, render_observation(check.status, body, self.max_chars), check)
+            return refused(check, arguments, state, self.max_chars)
         headers = {k: str(v) for k, v in check.headers.items()}
         for header, variable in self.cfg.auth_env.items():
             value = os.environ.get(variable)

@@ -12,7 +12,7 @@ import os
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -208,4 +208,4 @@ def describe(settings: Settings) -> dict[str, Any]:
     return dict(settings.__dict__)
 
 
-__all__ = ["Settings", "SettingsError", "load_settings", "describe", "replace"]
+__all__ = ["Settings", "SettingsError", "load_settings", "describe"]

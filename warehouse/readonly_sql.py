@@ -10,6 +10,7 @@ access disabled and the configuration locked.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -124,8 +125,6 @@ def format_frame(df: pl.DataFrame, fmt: str = "table") -> str:
     if fmt == "csv":
         return _stringify(df).write_csv()
     if fmt == "json":
-        import json
-
         return json.dumps(df.to_dicts(), ensure_ascii=False, default=str, indent=1)
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r} (table, csv or json)")
@@ -139,7 +138,7 @@ def _stringify(df: pl.DataFrame) -> pl.DataFrame:
     out = []
     for name, dtype in df.schema.items():
         if dtype.is_nested() or dtype == pl.Object:
-            out.append(pl.col(name).map_elements(lambda v: __import__("json").dumps(v, default=str), return_dtype=pl.Utf8))
+            out.append(pl.col(name).map_elements(lambda v: json.dumps(v, default=str), return_dtype=pl.Utf8))
         else:
             out.append(pl.col(name))
     return df.select(out) if out else df

@@ -73,6 +73,7 @@ class Warehouse:
         self._con = con
         self.path = path
         self._lock = threading.RLock()
+        self._col_cache: dict[str, set[str]] = {}
 
     @classmethod
     def open(cls, path: str | Path) -> Warehouse:
@@ -185,12 +186,9 @@ class Warehouse:
         return int(result[0]) if result else 0
 
     def _columns(self, cur: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-        cache = getattr(self, "_col_cache", None)
-        if cache is None:
-            cache = self._col_cache = {}
-        if table not in cache:
-            cache[table] = {r[0] for r in cur.execute(f"DESCRIBE {table}").fetchall()}
-        return cache[table]
+        if table not in self._col_cache:
+            self._col_cache[table] = {r[0] for r in cur.execute(f"DESCRIBE {table}").fetchall()}
+        return self._col_cache[table]
 
     def _quarantine(self, cur: duckdb.DuckDBPyConnection, target: str, data: dict[str, Any], errors: list[str]) -> None:
         record_json = json.dumps(data, ensure_ascii=False, default=str)

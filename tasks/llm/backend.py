@@ -29,7 +29,7 @@ from litellm.utils import custom_llm_setup
 from schemas.ids import content_id
 from schemas.records import LLMCall
 from tasks.llm import fake as fake_module
-from tasks.llm.config import BackendConfig
+from tasks.llm.config import EMBEDDED_PREFIX, BackendConfig
 from tasks.llm.jsontext import extract_json
 from tasks.llm.limiter import RateLimiter, group_limits
 from tasks.llm.local_engine import LocalEngine
@@ -38,7 +38,7 @@ from tasks.llm.types import LLMResult
 litellm.suppress_debug_info = True
 litellm.drop_params = True  # a provider that lacks a param (seed, response_format) gets it dropped, not an error
 
-LOCAL_PROVIDER = "toolfactory-local"
+LOCAL_PROVIDER = EMBEDDED_PREFIX.rstrip("/")  # the provider that serves the embedded model
 FAKE_PROVIDER = "toolfactory-fake"
 CONTINUE_PROMPT = "Your reply was cut off by the length limit. Continue exactly where it stopped; do not repeat anything."
 

@@ -18,6 +18,7 @@ import yaml
 from tasks.llm.types import ROLES
 
 BUILTIN = ("local", "fake")
+EMBEDDED_PREFIX = "toolfactory-local/"
 _SECRET_KEYS = ("api_key", "aws_secret_access_key", "aws_access_key_id", "vertex_credentials", "azure_ad_token")
 _ALLOWED_TOP = {"model_list", "router_settings", "roles", "litellm_settings", "general_settings"}
 
@@ -42,6 +43,11 @@ class BackendConfig:
     def models_of(self, role: str) -> list[str]:
         """The litellm model strings serving ``role`` (what IDs and the ledger record)."""
         return [d["litellm_params"]["model"] for d in self.deployments(self.group_for(role))]
+
+    def embedded_only(self, role: str) -> bool:
+        """Whether ``role`` is served only by the embedded model (one reply at a time, weak at formats)."""
+        models = self.models_of(role)
+        return bool(models) and all(m.startswith(EMBEDDED_PREFIX) for m in models)
 
     def signature(self, role: str) -> str:
         """A stable text naming what serves ``role``: part of every content-hash ID that depends on it."""
