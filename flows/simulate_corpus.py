@@ -1,18 +1,22 @@
 """Flow ``simulate-corpus``: documented APIs → instructions → dialogues (issue #3).
 
 Per valid API one task: the user agent's instructions (reused when this doc already has them for
-the same prompt and model), then the dialogues, fanned out on a thread pool
-(``max_concurrent_dialogues``) under the LLM client's global in-flight cap, each landed as soon as
-it ends. Dialogue IDs are content hashes of what determines them, so a re-run skips what exists;
-the LLM call ledger is the cache that makes a resumed dialogue cheap.
+the same prompt and model), then the dialogues. Dialogues are coroutines on the LLM client's event
+loop, not threads: ``max_concurrent_dialogues`` of them (across all APIs) are in flight at once,
+sharing the client's cap of ``max_concurrent_llm_calls`` calls, so thousands can wait on their
+replies in one process. The API task's thread lands each dialogue as it ends. Dialogue IDs are
+content hashes of what determines them, so a re-run skips what exists; the LLM call ledger is the
+cache that makes a resumed dialogue cheap.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any
+from collections.abc import Awaitable
+from concurrent.futures import as_completed
+from typing import Any, TypeVar
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
@@ -21,8 +25,9 @@ from prefect.futures import as_completed as prefect_as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.build_toolset import api_workers
-from flows.runtime import RunLedger, make_client
-from schemas.records import Instruction
+from flows.runtime import llm_session
+from schemas.ids import content_id
+from schemas.records import Instruction, Rejection
 from tasks.assistant import AssistantConfig, Task, dialogue_id_for, prompt_versions, run_dialogue
 from tasks.executor import SimulatedExecutor
 from tasks.instructions import generate_instructions
@@ -32,8 +37,16 @@ from tasks.prompts import load_prompt
 from toolfactory.settings import Settings, describe, load_settings
 from warehouse import Warehouse
 
+T = TypeVar("T")
 
-def _simulate_api(doc: dict[str, Any], client: LLMClient, wh: Warehouse, settings: Settings) -> dict[str, Any]:
+
+async def _gated(gate: asyncio.Semaphore, work: Awaitable[T]) -> T:
+    async with gate:
+        return await work
+
+
+def _simulate_api(doc: dict[str, Any], client: LLMClient, wh: Warehouse, settings: Settings,
+                  gate: asyncio.Semaphore) -> dict[str, Any]:
     user_model = client.model_signature("user")
     prompt_version = load_prompt("user_instructions").version
     rows = wh.instructions_for(doc["doc_id"], prompt_version, user_model)
@@ -65,12 +78,20 @@ def _simulate_api(doc: dict[str, Any], client: LLMClient, wh: Warehouse, setting
     existing = wh.existing_dialogue_ids(list(ids.values()))
     todo = [t for t in tasks if ids[t.instruction_id] not in existing]
     stops: Counter[str] = Counter()
-    with ThreadPoolExecutor(max(1, settings.max_concurrent_dialogues)) as pool:
-        futures = [pool.submit(run_dialogue, t, doc["nl_documentation"], names, client, executor, models, cfg) for t in todo]
-        for fut in as_completed(futures):
+    futures = {client.submit(_gated(gate, run_dialogue(t, doc["nl_documentation"], names, client, executor, models, cfg))): t
+               for t in todo}
+    for fut in as_completed(futures):
+        try:
             dialogue = fut.result()
-            wh.land([dialogue])
-            stops[dialogue.stop_reason] += 1
+        except Exception as exc:  # a bug, not bad LLM output: the instruction is refused with the reason, the rest go on
+            t = futures[fut]
+            detail = f"{type(exc).__name__}: {exc}"[:2000]
+            wh.land([Rejection(content_id("rejection", "simulation", ids[t.instruction_id]), "simulation", t.api_id,
+                               "dialogue_crashed", f"instruction {t.instruction_id}: {detail}")])
+            stops["crashed"] += 1
+            continue
+        wh.land([dialogue])
+        stops[dialogue.stop_reason] += 1
     return {"api": doc["name"], "instructions": len(instructions), "new_instructions": new_instructions,
             "dialogues": len(todo), "skipped": len(tasks) - len(todo), "stops": dict(stops)}
 
@@ -85,12 +106,11 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
     """Simulate dialogues for every valid documented API (or the ones named)."""
     settings_obj = Settings().with_overrides(**settings) if settings is not None else load_settings()
     started = time.perf_counter()
-    with Warehouse.open(settings_obj.warehouse_path) as wh:
-        ledger = RunLedger(wh)
-        client = make_client(settings_obj, wh, ledger)
+    with Warehouse.open(settings_obj.warehouse_path) as wh, llm_session(settings_obj, wh) as (client, ledger):
         docs = wh.valid_docs(limit=limit, api_ids=api_ids)
         print(f"simulate-corpus: {len(docs)} documented APIs, {settings_obj.instructions_per_api} instructions each")
-        futures = [simulate_api_task.submit(d, client, wh, settings_obj) for d in docs]
+        gate = asyncio.Semaphore(settings_obj.max_concurrent_dialogues)  # used on the client's loop only
+        futures = [simulate_api_task.submit(d, client, wh, settings_obj, gate) for d in docs]
         outcomes, failures = [], []
         for fut in prefect_as_completed(futures):
             try:
@@ -100,6 +120,7 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
                 continue
             outcomes.append(out)
             print(f"  {out['api']}: {out['instructions']} instructions, {out['dialogues']} dialogues {out['stops']}")
+        ledger.flush()
         stops: Counter[str] = Counter()
         for o in outcomes:
             stops.update(o["stops"])

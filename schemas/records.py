@@ -118,6 +118,7 @@ class LLMCall(Record):
     finish_reason: str | None
     response_text: str | None
     error: str | None
+    tool_calls: str | None = None  # JSON text of the reply's native tool calls, when it made any
 
 
 @dataclass

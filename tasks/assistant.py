@@ -58,7 +58,7 @@ def dialogue_id_for(task: Task, models: dict[str, str], prompt_versions: dict[st
                       cfg.max_errors, cfg.max_tokens, cfg.temperature, cfg.seed, cfg.step_mode)
 
 
-def run_dialogue(task: Task, functions_doc: str, function_names: list[str], llm: Completer, executor: SimulatedExecutor,
+async def run_dialogue(task: Task, functions_doc: str, function_names: list[str], llm: Completer, executor: SimulatedExecutor,
                  models: dict[str, str], cfg: AssistantConfig = AssistantConfig()) -> Dialogue:
     """Simulate one dialogue to its end. Never raises for bad LLM output."""
     prompt = load_prompt("assistant")
@@ -80,9 +80,9 @@ def run_dialogue(task: Task, functions_doc: str, function_names: list[str], llm:
         cost = None if cost is None or call_cost is None else cost + call_cost
 
     for index in range(cfg.step_limit):
-        r = llm.complete("assistant", messages, prompt_version=prompt.version, subject_id=task.api_id,
-                         max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed + index,
-                         **({"json_schema": schema, "schema_name": "assistant_step"} if schema else {}))
+        r = await llm.acomplete("assistant", messages, prompt_version=prompt.version, subject_id=task.api_id,
+                                max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed + index,
+                                **({"json_schema": schema, "schema_name": "assistant_step"} if schema else {}))
         account(r.prompt_tokens, r.completion_tokens, r.cost_usd)
         if not r.ok:
             steps.append(Step(index, "", "", None, None, None, None, False, "llm_error", r.latency_s))
@@ -97,13 +97,13 @@ def run_dialogue(task: Task, functions_doc: str, function_names: list[str], llm:
         if parsed.kind == "invalid":
             observation, status, valid, error = parsed.feedback(), None, False, parsed.error
         elif parsed.action == ASK_USER:
-            answer, error, ur = answer_question(llm, task.instruction, question_of(parsed.action_input), task.details,
+            answer, error, ur = await answer_question(llm, task.instruction, question_of(parsed.action_input), task.details,
                                                 task.api_id, seed=cfg.seed + index)
             account(ur.prompt_tokens, ur.completion_tokens, ur.cost_usd)
             observation, status, valid = f"User: {answer}", None, error is None
         else:
             n_calls += 1
-            exe = executor.execute(parsed.action, parsed.action_input, state)
+            exe = await executor.execute(parsed.action, parsed.action_input, state)
             account(exe.prompt_tokens, exe.completion_tokens, exe.cost_usd)
             observation, status = exe.observation, exe.status
             valid = exe.status < 400

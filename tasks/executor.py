@@ -29,9 +29,12 @@ HISTORY_CALLS = 6
 
 
 class Completer(Protocol):
-    def complete(self, role: str, messages: list[dict[str, Any]], *, prompt_version: str, subject_id: str = "",
-                 json_schema: dict[str, Any] | None = None, schema_name: str = "reply", max_tokens: int | None = None,
-                 temperature: float | None = None, seed: int | None = None) -> LLMResult: ...
+    """What the agents need of an LLM client (``tasks.llm.backend.LLMClient`` is one)."""
+
+    async def acomplete(self, role: str, messages: list[dict[str, Any]], *, prompt_version: str, subject_id: str = "",
+                        json_schema: dict[str, Any] | None = None, schema_name: str = "reply", max_tokens: int | None = None,
+                        temperature: float | None = None, seed: int | None = None,
+                        tools: list[dict[str, Any]] | None = None) -> LLMResult: ...
 
 
 @dataclass
@@ -114,7 +117,7 @@ class SimulatedExecutor:
         self.spec_hash = content_id("spec", spec)
         self.prompt = load_prompt("executor")
 
-    def execute(self, operation_id: str, arguments: Any, state: ExecutorState) -> Execution:
+    async def execute(self, operation_id: str, arguments: Any, state: ExecutorState) -> Execution:
         check = check_call(self.spec, operation_id, arguments)
         if not check.ok:
             return refused(check, arguments, state, self.max_chars)
@@ -136,9 +139,9 @@ class SimulatedExecutor:
         cost: float | None = 0.0
         for attempt in range(self.regenerations + 1):
             attempts += 1
-            r = self.llm.complete("executor", messages, prompt_version=self.prompt.version, subject_id=self.subject_id,
-                                  json_schema=schema or {"type": "object"}, schema_name="response",
-                                  max_tokens=self.max_tokens, temperature=self.temperature, seed=attempt)
+            r = await self.llm.acomplete("executor", messages, prompt_version=self.prompt.version, subject_id=self.subject_id,
+                                        json_schema=schema or {"type": "object"}, schema_name="response",
+                                        max_tokens=self.max_tokens, temperature=self.temperature, seed=attempt)
             latency += r.latency_s
             usage[0] += r.prompt_tokens
             usage[1] += r.completion_tokens

@@ -13,6 +13,7 @@ check and the connection (rebinding) is not caught here; keep the allow-list tig
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import os
@@ -91,7 +92,11 @@ class RealExecutor:
     def close(self) -> None:
         self.client.close()
 
-    def execute(self, operation_id: str, arguments: Any, state: ExecutorState) -> Execution:
+    async def execute(self, operation_id: str, arguments: Any, state: ExecutorState) -> Execution:
+        """The call's outcome; the HTTP exchange runs on a worker thread, off the event loop."""
+        return await asyncio.to_thread(self.execute_blocking, operation_id, arguments, state)
+
+    def execute_blocking(self, operation_id: str, arguments: Any, state: ExecutorState) -> Execution:
         check = check_call(self.spec, operation_id, arguments)
         if not check.ok:
             return refused(check, arguments, state, self.max_chars)

@@ -15,15 +15,15 @@ from tasks.prompts import load_prompt
 FALLBACK_ANSWER = "I don't know more than what I told you; please do your best with that."
 
 
-def answer_question(llm: Completer, instruction: str, question: str, details: str = "", subject_id: str = "",
+async def answer_question(llm: Completer, instruction: str, question: str, details: str = "", subject_id: str = "",
                     seed: int = 0, max_tokens: int = 120) -> tuple[str, str | None, LLMResult]:
     """(answer, error, the LLM result): the user's in-character reply to ``question``; error is a
     reason when the LLM failed (the answer is then a fallback sentence)."""
     prompt = load_prompt("user_answer")
     messages = prompt.render(instruction=instruction, details=f"What you know but did not say: {details}\n" if details else "",
                              question=question.strip() or "(no question)")
-    r = llm.complete("user", messages, prompt_version=prompt.version, subject_id=subject_id, max_tokens=max_tokens,
-                     temperature=0.7, seed=seed)
+    r = await llm.acomplete("user", messages, prompt_version=prompt.version, subject_id=subject_id, max_tokens=max_tokens,
+                            temperature=0.7, seed=seed)
     if not r.ok:
         return FALLBACK_ANSWER, "llm_error", r
     text = " ".join(r.text.split())

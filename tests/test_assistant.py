@@ -1,4 +1,5 @@
 """Whole dialogues, deterministic with the scripted fake: every branch of the ReAct loop."""
+import asyncio
 
 import pytest
 from test_executor import SPEC
@@ -20,7 +21,7 @@ def run(fake_llm):
     executor = SimulatedExecutor(SPEC, client, api_name="Shop")
 
     def go(task=TASK, cfg=AssistantConfig()):
-        d = run_dialogue(task, nl_documentation(SPEC), ["searchItems", "getItem", "reviewItem"], client, executor, MODELS, cfg)
+        d = asyncio.run(run_dialogue(task, nl_documentation(SPEC), ["searchItems", "getItem", "reviewItem"], client, executor, MODELS, cfg))
         assert validate_record("dialogue", d.to_dict()) == []
         return d
 

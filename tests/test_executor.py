@@ -1,3 +1,4 @@
+import asyncio
 import json
 
 import pytest
@@ -24,7 +25,7 @@ def executor(fake_llm):
 
 def test_a_bad_call_is_refused_without_an_llm_call(executor, fake_llm):
     state = ExecutorState()
-    out = executor.execute("searchItems", {"limit": "x"}, state)
+    out = asyncio.run(executor.execute("searchItems", {"limit": "x"}, state))
     assert out.status == 400 and fake_llm.calls == []
     assert out.observation.startswith("Status Code: 400. Response: ") and '"q"' in out.observation and '"limit"' in out.observation
     assert state.calls[0][2] == 400
@@ -33,7 +34,7 @@ def test_a_bad_call_is_refused_without_an_llm_call(executor, fake_llm):
 def test_a_good_call_gets_a_conforming_simulated_response(executor, fake_llm):
     fake_llm.queue("executor", {"results": [{"itemId": 7, "name": "Desk lamp"}, {"itemId": 8, "name": "Floor lamp"}]})
     state = ExecutorState()
-    out = executor.execute("searchItems", {"q": "lamp", "limit": "2"}, state)
+    out = asyncio.run(executor.execute("searchItems", {"q": "lamp", "limit": "2"}, state))
     assert out.status == 200 and out.conforms and out.attempts == 1
     assert out.observation.startswith('Status Code: 200. Response: {"results": [{"itemId": 7')
     req = fake_llm.calls[0]
@@ -43,10 +44,10 @@ def test_a_good_call_gets_a_conforming_simulated_response(executor, fake_llm):
 
 def test_nonconforming_responses_are_regenerated_then_refused(executor, fake_llm):
     fake_llm.queue("executor", {"results": "none"}, {"results": [{"itemId": 1, "name": "Mug"}]})
-    out = executor.execute("searchItems", {"q": "mug"}, ExecutorState())
+    out = asyncio.run(executor.execute("searchItems", {"q": "mug"}, ExecutorState()))
     assert out.status == 200 and out.attempts == 2
     fake_llm.queue("executor", {"wrong": 1}, "not json", {"results": [{"itemId": "x"}]})
-    out = executor.execute("searchItems", {"q": "cup"}, ExecutorState())
+    out = asyncio.run(executor.execute("searchItems", {"q": "cup"}, ExecutorState()))
     assert out.status == 500 and not out.conforms and out.attempts == 3
     assert out.problem.startswith("response_nonconforming")
 
@@ -54,19 +55,19 @@ def test_nonconforming_responses_are_regenerated_then_refused(executor, fake_llm
 def test_state_carries_ids_into_later_calls_and_is_per_dialogue(executor, fake_llm):
     fake_llm.queue("executor", {"results": [{"itemId": 42, "name": "Chair"}]}, {"itemId": 42, "price": 49.5})
     state = ExecutorState()
-    executor.execute("searchItems", {"q": "chair"}, state)
-    executor.execute("getItem", {"itemId": 42}, state)
+    asyncio.run(executor.execute("searchItems", {"q": "chair"}, state))
+    asyncio.run(executor.execute("getItem", {"itemId": 42}, state))
     second_prompt = fake_llm.calls[1].last_user
     assert "searchItems" in second_prompt and '"itemId":42' in second_prompt
     fake_llm.queue("executor", {"itemId": 42, "price": 10.0})
-    executor.execute("getItem", {"itemId": 42}, ExecutorState())
+    asyncio.run(executor.execute("getItem", {"itemId": 42}, ExecutorState()))
     assert "(none)" in fake_llm.calls[2].last_user  # a new dialogue starts with no history
 
 
 def test_replay_is_answered_from_the_cache(executor, fake_llm):
     fake_llm.queue("executor", {"itemId": 3, "price": 1.0})
-    first = executor.execute("getItem", {"itemId": "3"}, ExecutorState())
-    again = executor.execute("getItem", {"itemId": 3}, ExecutorState())  # same normalised request, same state
+    first = asyncio.run(executor.execute("getItem", {"itemId": "3"}, ExecutorState()))
+    again = asyncio.run(executor.execute("getItem", {"itemId": 3}, ExecutorState()))  # same normalised request, same state
     assert again.cached and again.response == first.response and len(fake_llm.calls) == 1
 
 

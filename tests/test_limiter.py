@@ -1,4 +1,4 @@
-import threading
+import asyncio
 
 from tasks.llm.limiter import RateLimiter, group_limits
 
@@ -6,39 +6,41 @@ from tasks.llm.limiter import RateLimiter, group_limits
 class Clock:
     def __init__(self):
         self.now = 0.0
-        self.lock = threading.Lock()
 
     def __call__(self):
         return self.now
 
-    def sleep(self, s):
-        with self.lock:
-            self.now += s
+    async def sleep(self, s):
+        self.now += s
+
+
+def take(lim, tokens=0):
+    return asyncio.run(lim.acquire(tokens))
 
 
 def test_requests_per_minute():
     clock = Clock()
     lim = RateLimiter(rpm=3, clock=clock, sleep=clock.sleep)
-    assert [lim.acquire() for _ in range(3)] == [0.0, 0.0, 0.0]
-    waited = lim.acquire()
+    assert [take(lim) for _ in range(3)] == [0.0, 0.0, 0.0]
+    waited = take(lim)
     assert waited >= 59.9 and clock.now >= 60.0  # the 4th waits for the first to leave the window
 
 
 def test_tokens_per_minute():
     clock = Clock()
     lim = RateLimiter(tpm=1000, clock=clock, sleep=clock.sleep)
-    lim.acquire(600)
+    take(lim, 600)
     clock.now = 10.0
-    lim.acquire(300)
+    take(lim, 300)
     clock.now = 20.0
-    assert lim.acquire(200) >= 39.9  # must wait until the 600 from t=0 expire at t=60
-    assert lim.acquire(5000) > 0  # larger than the budget: goes alone once the window is clear
+    assert take(lim, 200) >= 39.9  # must wait until the 600 from t=0 expire at t=60
+    assert take(lim, 5000) > 0  # larger than the budget: goes alone once the window is clear
 
 
 def test_unlimited_never_waits():
     clock = Clock()
     lim = RateLimiter(clock=clock, sleep=clock.sleep)
-    assert sum(lim.acquire(10_000) for _ in range(100)) == 0
+    assert sum(take(lim, 10_000) for _ in range(100)) == 0
 
 
 def test_group_limits_from_model_list():

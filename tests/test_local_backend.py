@@ -1,5 +1,6 @@
 """One short real generation on the embedded model (SmolLM2-135M via llama-cpp-python), through
 the same litellm Router path the flows use, with a JSON-schema grammar."""
+import asyncio
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -65,8 +66,8 @@ def test_a_smoke_dialogue_on_the_embedded_model(fixtures):
     client = LLMClient(load_backend_config("local"), ledger=calls.append, max_continuations=0)
     executor = SimulatedExecutor(spec, client, api_name="Book Library", max_tokens=150)
     task = Task("a" * 16, "d" * 16, "e" * 16, "Find books about gardening in French.")
-    d = run_dialogue(task, nl_documentation(spec), [f.name for f in derive_functions(spec)], client, executor,
-                     {"assistant": "toolfactory-local/smollm2"}, AssistantConfig(step_limit=2, max_tokens=120))
+    d = asyncio.run(run_dialogue(task, nl_documentation(spec), [f.name for f in derive_functions(spec)], client, executor,
+                     {"assistant": "toolfactory-local/smollm2"}, AssistantConfig(step_limit=2, max_tokens=120)))
     assert validate_record("dialogue", d.to_dict()) == []
     assert 1 <= len(d.steps) <= 2 and d.stop_reason in ("final_answer", "step_limit", "gave_up")
     for step in d.steps:  # every turn ended in a final answer or got an observation

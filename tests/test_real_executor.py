@@ -81,31 +81,31 @@ def local(server, monkeypatch=None, **kw):
 def test_parameters_are_placed_and_auth_comes_from_the_environment(server, monkeypatch):
     monkeypatch.setenv("LOCAL_API_KEY", "k-123")
     ex = local(server, auth_env={"X-Api-Key": "LOCAL_API_KEY"})
-    out = ex.execute("getItem", {"itemId": "7", "q": "red"}, ExecutorState())
+    out = ex.execute_blocking("getItem", {"itemId": "7", "q": "red"}, ExecutorState())
     assert out.status == 200 and out.response == {"path": "/v1/items/7", "query": {"q": ["red"]}, "key": "k-123"}
-    post = ex.execute("addItem", {"name": "lamp"}, ExecutorState())
+    post = ex.execute_blocking("addItem", {"name": "lamp"}, ExecutorState())
     assert post.status == 201 and post.response == {"path": "/v1/items", "json": {"name": "lamp"}}
-    bad = ex.execute("getItem", {"itemId": "seven"}, ExecutorState())
+    bad = ex.execute_blocking("getItem", {"itemId": "seven"}, ExecutorState())
     assert bad.status == 400  # checked against the spec before anything is sent
 
 
 def test_loopback_is_refused_by_default(server):
-    out = RealExecutor(spec_for(server)).execute("getItem", {"itemId": 1}, ExecutorState())
+    out = RealExecutor(spec_for(server)).execute_blocking("getItem", {"itemId": 1}, ExecutorState())
     assert out.status == 403 and "loopback" in out.response["detail"]
 
 
 def test_redirects_are_checked_hop_by_hop(server):
     ex = local(server)
-    out = ex.execute("leave", {}, ExecutorState())
+    out = ex.execute_blocking("leave", {}, ExecutorState())
     assert out.status == 403 and "169.254.169.254" in out.response["detail"]  # not in the allow-list
-    inside = ex.execute("stay", {}, ExecutorState())
+    inside = ex.execute_blocking("stay", {}, ExecutorState())
     assert inside.status == 200 and inside.response["path"] == "/v1/items/9"
 
 
 def test_timeouts_and_size_cap(server):
     ex = local(server, max_response_bytes=1000)
-    assert ex.execute("slow", {}, ExecutorState()).status == 504
-    huge = ex.execute("huge", {}, ExecutorState())
+    assert ex.execute_blocking("slow", {}, ExecutorState()).status == 504
+    huge = ex.execute_blocking("huge", {}, ExecutorState())
     assert huge.status == 502 and "larger than 1000 bytes" in huge.response["error"]
 
 
@@ -124,3 +124,17 @@ def test_timeouts_and_size_cap(server):
 def test_destinations_refused(url, allowed, words):
     with pytest.raises(Refused, match=words):
         check_destination(url, allowed, allow_private=False)
+
+
+def test_the_async_execute_runs_calls_concurrently_off_the_loop(server):
+    import asyncio
+
+    ex = local(server)
+
+    async def both():
+        return await asyncio.gather(ex.execute("getItem", {"itemId": 1}, ExecutorState()),
+                                    ex.execute("getItem", {"itemId": 2}, ExecutorState()))
+
+    first, second = asyncio.run(both())
+    assert (first.status, second.status) == (200, 200)
+    assert {first.response["path"], second.response["path"]} == {"/v1/items/1", "/v1/items/2"}

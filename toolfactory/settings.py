@@ -46,7 +46,7 @@ class Settings:
     instructions_per_api: int = 10
     missing_detail_share: float = 0.1  # instructions that leave out a required detail (the assistant must ask)
     unanswerable_share: float = 0.1  # instructions no function can serve (the assistant must say so)
-    max_concurrent_dialogues: int = 16  # dialogues in flight per API task
+    max_concurrent_dialogues: int = 64  # dialogues in flight at once, across all APIs (coroutines, not threads)
     assistant_step_mode: str = "auto"  # react | json | auto (json on the embedded model)
     dialogue_step_limit: int = 8
     dialogue_max_errors: int = 3  # errors in a row before the assistant must answer

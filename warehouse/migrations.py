@@ -132,4 +132,19 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        4,
+        "native tool calls in the ledger",
+        """
+        ALTER TABLE llm_call ADD COLUMN tool_calls JSON;
+        CREATE OR REPLACE VIEW llm_calls AS
+            SELECT call_id, created_at, role, model, prompt_version, subject_id, status, prompt_tokens,
+                   completion_tokens, prompt_tokens + completion_tokens AS total_tokens, cost_usd, latency_s,
+                   finish_reason, error, request_hash, length(response_text) AS response_chars, tool_calls
+            FROM llm_call;
+        """,
+    )
+)
+
 PUBLIC_VIEWS = ("catalog", "apis", "functions", "llm_calls", "rejections", "instructions", "dialogues", "steps")

@@ -257,11 +257,15 @@ class Warehouse:
         """The latest successful ledger row for this request (the ledger is the response cache)."""
         rows = self.execute(
             "SELECT call_id, request_hash, role, model, prompt_version, subject_id, status, prompt_tokens, completion_tokens, "
-            "cost_usd, latency_s, finish_reason, response_text, error FROM llm_call "
+            "cost_usd, latency_s, finish_reason, response_text, error, tool_calls FROM llm_call "
             "WHERE request_hash = ? AND status = 'ok' ORDER BY created_at DESC LIMIT 1",
             [request_hash],
         )
         return LLMCall(*rows[0]) if rows else None
+
+    def answered_request_hashes(self) -> set[str]:
+        """Every request the ledger holds a successful answer for (so a cache miss costs no query)."""
+        return {r[0] for r in self.execute("SELECT DISTINCT request_hash FROM llm_call WHERE status = 'ok'")}
 
     def record_import(self, import_id: str, source: str, fmt: str, rows_read: int, entries_new: int,
                       entries_existing: int, duplicates_merged: int, quarantined: int) -> None:

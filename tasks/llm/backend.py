@@ -1,8 +1,11 @@
 """The LLM client: roles → litellm Router model groups. The only module that imports litellm.
 
-``LLMClient.complete(role, messages, …)`` returns an ``LLMResult`` and never raises for a failed
-call: retries with backoff, fallbacks and timeouts are the Router's; what still fails comes back
-with ``error`` set. A reply cut off by the token limit is continued (up to ``max_continuations``)
+``await LLMClient.acomplete(role, messages, …)`` (or ``complete``, its blocking twin for threads)
+returns an ``LLMResult`` and never raises for a failed call: retries with backoff, fallbacks and
+timeouts are the Router's; what still fails comes back with ``error`` set. Every call runs on the
+process's one LLM event loop (a daemon thread), so a client's semaphore caps its calls in flight
+across all threads, and thousands of coroutines (dialogues) can wait on it without a thread each;
+``submit`` schedules a coroutine there and hands back a ``concurrent.futures.Future``. A reply cut off by the token limit is continued (up to ``max_continuations``)
 and the parts joined. Every underlying request lands in the ledger callback as an ``LLMCall``;
 a ``cache`` callback (the ledger read back) answers repeated requests without a new call.
 
@@ -16,11 +19,14 @@ import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+import asyncio
+import concurrent.futures
+import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import litellm
 from litellm import CustomLLM, ModelResponse, Router
@@ -92,6 +98,9 @@ class LocalHandler(CustomLLM):
         )
         return _model_response(f"{LOCAL_PROVIDER}/{model}", gen.text, gen.finish_reason, gen.prompt_tokens, gen.completion_tokens)
 
+    async def acompletion(self, *args: Any, **kwargs: Any) -> ModelResponse:  # llama.cpp blocks: off the event loop
+        return await asyncio.to_thread(self.completion, *args, **kwargs)
+
 
 def _fake_error(err: fake_module.FakeError, model: str) -> Exception:
     kw = {"message": err.message, "model": model, "llm_provider": FAKE_PROVIDER}
@@ -132,6 +141,9 @@ class FakeHandler(CustomLLM):
         ct = reply.completion_tokens if reply.completion_tokens is not None else max(1, len(reply.text) // 4)
         return _model_response(f"{FAKE_PROVIDER}/{model}", reply.text, reply.finish_reason, pt, ct)
 
+    async def acompletion(self, *args: Any, **kwargs: Any) -> ModelResponse:  # scripted replies are instant
+        return self.completion(*args, **kwargs)
+
 
 _LOCAL_HANDLER = LocalHandler()
 _FAKE_HANDLER = FakeHandler()
@@ -160,6 +172,7 @@ def configure_local_engine(model_path: str | None = None, n_ctx: int = 8192, n_t
 
 Ledger = Callable[[LLMCall], None]
 Cache = Callable[[str], "LLMCall | None"]
+T = TypeVar("T")
 
 
 class LLMClient:
@@ -186,14 +199,41 @@ class LLMClient:
         self.max_continuations = max_continuations
         self.ledger = ledger
         self.cache = cache
-        self._slots = threading.BoundedSemaphore(max_concurrent)
+        self.max_concurrent = max_concurrent
+        self._slots = asyncio.Semaphore(max_concurrent)  # bound to the LLM loop on first wait
         self.limiters = {group: RateLimiter(rpm, tpm) for group, (rpm, tpm) in group_limits(config.model_list).items()
                          if rpm is not None or tpm is not None}
+
+    # the event loop ---------------------------------------------------------------------------
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return llm_loop()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Schedule ``coro`` on the LLM loop; its result (or exception) arrives in the future."""
+        return asyncio.run_coroutine_threadsafe(coro, llm_loop())
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the LLM loop and wait for it (from any thread but the loop's own)."""
+        if _running_loop() is llm_loop():
+            coro.close()
+            raise RuntimeError("LLMClient.run was called on the LLM loop itself; await the coroutine instead")
+        return self.submit(coro).result()
+
+    def close(self) -> None:
+        """Unhook the Router from litellm's global callback lists (each live Router adds to every
+        call's cost). The LLM loop is the process's and stays up."""
+        self.router.discard()
 
     def model_signature(self, role: str) -> str:
         return self.config.signature(role)
 
-    def complete(
+    # completions ------------------------------------------------------------------------------
+    def complete(self, role: str, messages: list[dict[str, Any]], **kw: Any) -> LLMResult:
+        """Blocking ``acomplete`` for code on threads (documenter, instruction writer)."""
+        return self.run(self.acomplete(role, messages, **kw))
+
+    async def acomplete(
         self,
         role: str,
         messages: list[dict[str, Any]],
@@ -205,8 +245,14 @@ class LLMClient:
         max_tokens: int | None = None,
         temperature: float | None = None,
         seed: int | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> LLMResult:
-        """One logical completion for ``role``; continued when cut by the length limit. Never raises."""
+        """One logical completion for ``role``; continued when cut by the length limit. Never raises.
+        ``tools``: OpenAI function tools; the reply's ``tool_calls`` come back in the result."""
+        if _running_loop() is not self.loop:  # awaited on another loop: hop over to ours
+            return await asyncio.wrap_future(self.submit(self.acomplete(
+                role, messages, prompt_version=prompt_version, subject_id=subject_id, json_schema=json_schema,
+                schema_name=schema_name, max_tokens=max_tokens, temperature=temperature, seed=seed, tools=tools)))
         group = self.config.group_for(role)
         if not self.config.deployments(group):
             return LLMResult(role=role, text="", model="", error=f"no model group {group!r} for role {role!r} in {self.config.source}")
@@ -217,6 +263,8 @@ class LLMClient:
             params["temperature"] = temperature
         if seed is not None:
             params["seed"] = seed
+        if tools:
+            params["tools"] = tools
         if json_schema is not None:
             params["response_format"] = {
                 "type": "json_schema",
@@ -227,8 +275,8 @@ class LLMClient:
         parts: list[str] = []
         for attempt in range(self.max_continuations + 1):
             # A continuation is free-form text appended to the cut reply, so it is asked without the schema.
-            call_params = params if attempt == 0 else {k: v for k, v in params.items() if k != "response_format"}
-            one = self._call(role, group, convo, call_params, prompt_version, subject_id)
+            call_params = params if attempt == 0 else {k: v for k, v in params.items() if k not in ("response_format", "tools")}
+            one = await self._call(role, group, convo, call_params, prompt_version, subject_id)
             total.calls += 1
             total.model = one.model or total.model
             total.prompt_tokens += one.prompt_tokens
@@ -237,11 +285,12 @@ class LLMClient:
             total.cost_usd = None if (total.cost_usd is None or one.cost_usd is None) else total.cost_usd + one.cost_usd
             total.cached = total.cached or one.cached
             total.finish_reason = one.finish_reason
+            total.tool_calls = total.tool_calls or one.tool_calls
             if not one.ok:
                 total.error = one.error
                 break
             parts.append(one.text)
-            if one.finish_reason != "length" or attempt == self.max_continuations:
+            if one.finish_reason != "length" or one.tool_calls or attempt == self.max_continuations:
                 break
             total.continuations += 1
             convo = list(messages) + [{"role": "assistant", "content": "".join(parts)}, {"role": "user", "content": CONTINUE_PROMPT}]
@@ -252,20 +301,22 @@ class LLMClient:
                 total.parse_error = f"cut off by the token limit after {total.continuations} continuation(s): {total.parse_error}"
         return total
 
-    def _call(self, role: str, group: str, messages: list[dict[str, Any]], params: dict[str, Any], prompt_version: str, subject_id: str) -> LLMResult:
+    async def _call(self, role: str, group: str, messages: list[dict[str, Any]], params: dict[str, Any], prompt_version: str,
+                    subject_id: str) -> LLMResult:
         request_hash = content_id(self.config.signature(role), group, messages, params)
         if self.cache is not None:
             hit = self.cache(request_hash)
             if hit is not None and hit.status == "ok" and hit.response_text is not None:
                 return LLMResult(role=role, text=hit.response_text, model=hit.model, finish_reason=hit.finish_reason,
-                                 prompt_tokens=0, completion_tokens=0, cost_usd=0.0, latency_s=0.0, cached=True)
+                                 prompt_tokens=0, completion_tokens=0, cost_usd=0.0, latency_s=0.0, cached=True,
+                                 tool_calls=_decode_tool_calls(hit.tool_calls))
         start = time.perf_counter()
         limiter = self.limiters.get(group)
         if limiter is not None:  # our own rpm/tpm window; the estimate is prompt characters / 4 + the reply budget
-            limiter.acquire(sum(len(str(m.get("content") or "")) for m in messages) // 4 + int(params.get("max_tokens") or 256))
-        with self._slots:
+            await limiter.acquire(sum(len(str(m.get("content") or "")) for m in messages) // 4 + int(params.get("max_tokens") or 256))
+        async with self._slots:
             try:
-                response = self.router.completion(model=group, messages=messages, **params)
+                response = await self.router.acompletion(model=group, messages=messages, **params)
                 error = None
             except Exception as exc:  # every provider error becomes a recorded failure
                 response, error = None, f"{type(exc).__name__}: {str(exc)[:500]}"
@@ -284,6 +335,7 @@ class LLMClient:
                 cost_usd=_cost(response),
                 latency_s=latency,
                 finish_reason=choice.finish_reason,
+                tool_calls=_tool_calls_of(choice.message),
             )
         if self.ledger is not None:
             self.ledger(
@@ -293,9 +345,52 @@ class LLMClient:
                     prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
                     cost_usd=result.cost_usd, latency_s=round(latency, 6), finish_reason=result.finish_reason,
                     response_text=result.text if result.ok else None, error=result.error,
+                    tool_calls=json.dumps(result.tool_calls) if result.tool_calls else None,
                 )
             )
         return result
+
+
+_LOOP: asyncio.AbstractEventLoop | None = None
+_LOOP_LOCK = threading.Lock()
+
+
+def llm_loop() -> asyncio.AbstractEventLoop:
+    """The process's one event loop for LLM calls, running in a daemon thread from first use.
+    One loop for every client keeps litellm's per-loop HTTP clients and logging worker in one place."""
+    global _LOOP
+    with _LOOP_LOCK:
+        if _LOOP is None:
+            _LOOP = asyncio.new_event_loop()
+            threading.Thread(target=_LOOP.run_forever, name="llm-loop", daemon=True).start()
+        return _LOOP
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _tool_calls_of(message: Any) -> list[dict[str, Any]]:
+    """The reply's tool calls as [{"id", "name", "arguments"(text)}]."""
+    out = []
+    for tc in getattr(message, "tool_calls", None) or []:
+        fn = getattr(tc, "function", None)
+        out.append({"id": str(getattr(tc, "id", "") or ""), "name": str(getattr(fn, "name", "") or ""),
+                    "arguments": str(getattr(fn, "arguments", "") or "")})
+    return out
+
+
+def _decode_tool_calls(text: str | None) -> list[dict[str, Any]]:
+    if not text:
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
 
 
 def _cost(response: Any) -> float | None:

@@ -1,18 +1,19 @@
 """Requests- and tokens-per-minute limits per model group, enforced by the client itself (litellm's
 own limits are loose under concurrency).
 
-A sliding 60-second window per group: ``acquire(tokens)`` blocks until one more request and
-``tokens`` more tokens fit in the last minute, then records them. Limits come from the
+A sliding 60-second window per group: ``await acquire(tokens)`` waits until one more request and
+``tokens`` more tokens fit in the last minute, then records them. It lives on the LLM client's
+event loop (every call goes through that one loop), so it needs no lock. Limits come from the
 deployments' ``rpm`` / ``tpm`` in the model list (a group's limit is the sum over its
 deployments; a deployment without one leaves the group unlimited on that axis).
 """
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 WINDOW_S = 60.0
@@ -20,14 +21,13 @@ WINDOW_S = 60.0
 
 class RateLimiter:
     def __init__(self, rpm: float | None = None, tpm: float | None = None, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.rpm = rpm
         self.tpm = tpm
         self.clock = clock
         self.sleep = sleep
         self._events: deque[tuple[float, int]] = deque()
         self._tokens = 0
-        self._cond = threading.Condition()
         self.waited_s = 0.0
 
     def _expire(self, now: float) -> None:
@@ -50,27 +50,22 @@ class RateLimiter:
                     break
         return max(waits)
 
-    def acquire(self, tokens: int = 0) -> float:
-        """Block until the request fits; returns the seconds waited."""
+    async def acquire(self, tokens: int = 0) -> float:
+        """Wait until the request fits; returns the seconds waited."""
         tokens = max(0, int(tokens))
         if self.tpm is not None:
             tokens = min(tokens, int(self.tpm))  # one request larger than the whole budget still goes, alone
         waited = 0.0
-        with self._cond:
-            while True:
-                now = self.clock()
-                wait = self._wait_needed(now, tokens)
-                if wait <= 0:
-                    self._events.append((now, tokens))
-                    self._tokens += tokens
-                    self.waited_s += waited
-                    return waited
-                self._cond.release()
-                try:
-                    self.sleep(min(wait, 1.0))
-                finally:
-                    self._cond.acquire()
-                waited += min(wait, 1.0)
+        while True:
+            now = self.clock()
+            wait = self._wait_needed(now, tokens)
+            if wait <= 0:
+                self._events.append((now, tokens))
+                self._tokens += tokens
+                self.waited_s += waited
+                return waited
+            await self.sleep(min(wait, 1.0))
+            waited += min(wait, 1.0)
 
 
 def group_limits(model_list: list[dict[str, Any]]) -> dict[str, tuple[float | None, float | None]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 ROLES = ("documenter", "user", "assistant", "executor", "judge")
@@ -14,7 +14,8 @@ class LLMResult:
 
     ``error`` is set (and ``text`` may be empty) when the call failed after retries; callers turn it
     into a rejection reason. ``parsed`` holds the JSON value when a schema was asked and the text
-    parsed; otherwise ``parse_error`` says why not.
+    parsed; otherwise ``parse_error`` says why not. ``tool_calls`` (native function calling) are
+    ``{"id", "name", "arguments"}`` with the arguments as the model wrote them (text).
     """
 
     role: str
@@ -31,6 +32,7 @@ class LLMResult:
     cached: bool = False
     calls: int = 1
     continuations: int = 0
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
