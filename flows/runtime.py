@@ -11,35 +11,29 @@ from tasks.llm.backend import LLMClient, configure_local_engine
 from tasks.llm.config import load_backend_config
 from toolfactory.settings import Settings
 from warehouse import Warehouse
+from warehouse.batch_writer import BatchWriter
 
 
 class RunLedger:
     """Lands every LLM call in the warehouse, counts this run's calls, and answers the client's
     cache lookups.
 
-    Writes are group commits: a writer thread lands whatever calls are waiting as one batch, so a
-    quiet run writes each call at once and a busy one writes hundreds per transaction, off the
-    client's event loop. ``lookup`` consults the calls not yet written, then a set of the hashes the
-    warehouse already answered (loaded once), and only on a hit reads the row back.
+    Calls are landed in batches by a ``BatchWriter`` (off the LLM loop; the flows land their other
+    records through the same ``writer``). ``lookup`` consults the calls not yet written, then a set
+    of the hashes the warehouse already answered (loaded once), and reads a row back only on a hit.
     """
 
-    def __init__(self, warehouse: Warehouse):
+    def __init__(self, warehouse: Warehouse, max_delay_s: float = 0.1):
         self.warehouse = warehouse
         self.calls = self.errors = self.prompt_tokens = self.completion_tokens = self.cost_unknown = 0
         self.cost_usd = 0.0
         self._known = warehouse.answered_request_hashes()
-        self._pending: list[LLMCall] = []
         self._pending_ok: dict[str, LLMCall] = {}
-        self._cond = threading.Condition()
-        self._closed = False
-        self._writing = False
-        self._failure: BaseException | None = None
-        self._writer = threading.Thread(target=self._write_loop, name="ledger-writer", daemon=True)
-        self._writer.start()
+        self._lock = threading.Lock()
+        self.writer = BatchWriter(warehouse, max_delay_s=max_delay_s, on_landed=self._landed)
 
     def __call__(self, call: LLMCall) -> None:
-        with self._cond:
-            self._pending.append(call)
+        with self._lock:
             if call.status == "ok":
                 self._pending_ok[call.request_hash] = call
             self.calls += 1
@@ -50,11 +44,11 @@ class RunLedger:
                 self.cost_unknown += 1
             else:
                 self.cost_usd += call.cost_usd
-            self._cond.notify_all()
+        self.writer.put([call])
 
     def lookup(self, request_hash: str) -> LLMCall | None:
         """The answered call for this request, if this run or an earlier one made it."""
-        with self._cond:
+        with self._lock:
             hit = self._pending_ok.get(request_hash)
             if hit is not None:
                 return hit
@@ -62,42 +56,20 @@ class RunLedger:
                 return None
         return self.warehouse.cached_call(request_hash)
 
-    def _write_loop(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._closed:
-                    self._cond.wait()
-                if not self._pending and self._closed:
-                    return
-                batch, self._pending = self._pending, []
-                self._writing = True
-            try:
-                self.warehouse.land(batch)
-            except BaseException as exc:  # kept, and raised by flush(): a lost ledger must not pass silently
-                self._failure = exc
-            with self._cond:
-                for call in batch:
-                    if call.status == "ok":
-                        self._known.add(call.request_hash)
-                        if self._pending_ok.get(call.request_hash) is call:
-                            del self._pending_ok[call.request_hash]
-                self._writing = False
-                self._cond.notify_all()
+    def _landed(self, records: list) -> None:
+        with self._lock:
+            for r in records:
+                if isinstance(r, LLMCall) and r.status == "ok":
+                    self._known.add(r.request_hash)
+                    if self._pending_ok.get(r.request_hash) is r:
+                        del self._pending_ok[r.request_hash]
 
     def flush(self) -> None:
-        """Wait until every call recorded so far is in the warehouse."""
-        with self._cond:
-            while self._pending or self._writing:
-                self._cond.wait()
-        if self._failure is not None:
-            raise RuntimeError(f"the LLM call ledger could not be written: {self._failure}") from self._failure
+        """Wait until every record put so far is in the warehouse."""
+        self.writer.flush()
 
     def close(self) -> None:
-        self.flush()
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-        self._writer.join(timeout=30)
+        self.writer.close()
 
     def summary(self) -> dict[str, float | int]:
         return {

@@ -36,6 +36,7 @@ from tasks.nl_docs import derive_functions
 from tasks.prompts import load_prompt
 from toolfactory.settings import Settings, describe, load_settings
 from warehouse import Warehouse
+from warehouse.batch_writer import BatchWriter
 
 T = TypeVar("T")
 
@@ -46,7 +47,7 @@ async def _gated(gate: asyncio.Semaphore, work: Awaitable[T]) -> T:
 
 
 def _simulate_api(doc: dict[str, Any], client: LLMClient, wh: Warehouse, settings: Settings,
-                  gate: asyncio.Semaphore) -> dict[str, Any]:
+                  gate: asyncio.Semaphore, writer: BatchWriter) -> dict[str, Any]:
     user_model = client.model_signature("user")
     prompt_version = load_prompt("user_instructions").version
     rows = wh.instructions_for(doc["doc_id"], prompt_version, user_model)
@@ -70,7 +71,7 @@ def _simulate_api(doc: dict[str, Any], client: LLMClient, wh: Warehouse, setting
     functions = derive_functions(doc["spec"])
     executor = SimulatedExecutor(doc["spec"], client, api_name=doc["name"], max_chars=settings.observation_max_chars,
                                  max_tokens=settings.executor_max_tokens, subject_id=doc["api_id"],
-                                 nl_docs={f.name: f.nl_doc for f in functions})
+                                 nl_docs={f.name: f.nl_doc for f in functions}, share_responses=settings.executor_share_responses)
     names = [f.name for f in functions]
     tasks = [Task(doc["api_id"], doc["doc_id"], i.instruction_id, i.text, i.kind, i.details) for i in instructions]
     versions = prompt_versions(executor)
@@ -86,11 +87,11 @@ def _simulate_api(doc: dict[str, Any], client: LLMClient, wh: Warehouse, setting
         except Exception as exc:  # a bug, not bad LLM output: the instruction is refused with the reason, the rest go on
             t = futures[fut]
             detail = f"{type(exc).__name__}: {exc}"[:2000]
-            wh.land([Rejection(content_id("rejection", "simulation", ids[t.instruction_id]), "simulation", t.api_id,
-                               "dialogue_crashed", f"instruction {t.instruction_id}: {detail}")])
+            writer.put([Rejection(content_id("rejection", "simulation", ids[t.instruction_id]), "simulation", t.api_id,
+                                  "dialogue_crashed", f"instruction {t.instruction_id}: {detail}")])
             stops["crashed"] += 1
             continue
-        wh.land([dialogue])
+        writer.put([dialogue])  # landed in batches by the run's writer thread
         stops[dialogue.stop_reason] += 1
     return {"api": doc["name"], "instructions": len(instructions), "new_instructions": new_instructions,
             "dialogues": len(todo), "skipped": len(tasks) - len(todo), "stops": dict(stops)}
@@ -110,7 +111,7 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
         docs = wh.valid_docs(limit=limit, api_ids=api_ids)
         print(f"simulate-corpus: {len(docs)} documented APIs, {settings_obj.instructions_per_api} instructions each")
         gate = asyncio.Semaphore(settings_obj.max_concurrent_dialogues)  # used on the client's loop only
-        futures = [simulate_api_task.submit(d, client, wh, settings_obj, gate) for d in docs]
+        futures = [simulate_api_task.submit(d, client, wh, settings_obj, gate, ledger.writer) for d in docs]
         outcomes, failures = [], []
         for fut in prefect_as_completed(futures):
             try:

@@ -64,7 +64,7 @@ async def run_dialogue(task: Task, functions_doc: str, function_names: list[str]
     prompt = load_prompt("assistant")
     versions = prompt_versions(executor)
     messages: list[dict[str, Any]] = prompt.render(functions=functions_doc, instruction=task.instruction)
-    state = ExecutorState()
+    state = ExecutorState(scope=task.instruction_id)
     steps: list[Step] = []
     final_answer, stop_reason = None, "step_limit"
     n_calls = n_errors = in_a_row = 0

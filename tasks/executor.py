@@ -7,7 +7,9 @@ and regenerated (up to ``regenerations`` times) when it does not conform. ``Exec
 one dialogue's earlier calls, so an ID returned by a search is consistent in a later call; it is
 new for every dialogue (the original leaked it across instructions). Observations are cut at
 ``max_chars``. Replies are cached by (spec hash, normalised request, state hash): a replay gives
-the same answer.
+the same answer. With ``share_responses`` (the default) the cache spans the API's dialogues: two
+dialogues that make the same call in the same state get the same response, as from a real,
+deterministic API; without it each dialogue's responses are its own (more varied, more calls).
 """
 
 from __future__ import annotations
@@ -39,9 +41,11 @@ class Completer(Protocol):
 
 @dataclass
 class ExecutorState:
-    """One dialogue's calls so far: (operation, arguments, status, response)."""
+    """One dialogue's calls so far: (operation, arguments, status, response); ``scope`` names the
+    dialogue (what keeps its responses its own when an executor does not share them)."""
 
     calls: list[tuple[str, dict[str, Any], int, Any]] = field(default_factory=list)
+    scope: str = ""
 
     def digest(self) -> str:
         return content_id("state", self.calls)
@@ -103,7 +107,7 @@ class SimulatedExecutor:
 
     def __init__(self, spec: dict[str, Any], llm: Completer, *, api_name: str = "", nl_docs: dict[str, str] | None = None,
                  max_chars: int = 3000, regenerations: int = 2, max_tokens: int = 600, temperature: float = 0.5,
-                 cache: dict[str, tuple[int, Any]] | None = None, subject_id: str = ""):
+                 cache: dict[str, tuple[int, Any]] | None = None, subject_id: str = "", share_responses: bool = True):
         self.spec = spec
         self.llm = llm
         self.api_name = api_name or str((spec.get("info") or {}).get("title", ""))
@@ -114,6 +118,7 @@ class SimulatedExecutor:
         self.temperature = temperature
         self.cache = cache if cache is not None else {}
         self.subject_id = subject_id
+        self.share_responses = share_responses
         self.spec_hash = content_id("spec", spec)
         self.prompt = load_prompt("executor")
 
@@ -123,7 +128,8 @@ class SimulatedExecutor:
             return refused(check, arguments, state, self.max_chars)
         _, _, op, _ = find_operation(self.spec, operation_id)  # type: ignore[misc]
         schema = response_schema(self.spec, op)
-        key = content_id("exec", self.spec_hash, operation_id, check.method, check.path, check.arguments(), state.digest())
+        key = content_id("exec", self.spec_hash, operation_id, check.method, check.path, check.arguments(), state.digest(),
+                         "" if self.share_responses else state.scope)
         if key in self.cache:
             status, response = self.cache[key]
             state.calls.append((operation_id, check.arguments(), status, response))
@@ -134,6 +140,8 @@ class SimulatedExecutor:
             arguments=canonical_json(check.arguments()), response_schema=json.dumps(schema or {"type": "object"}),
         )
         validator = Draft202012Validator(schema) if schema else None
+        # unshared: a seed of the dialogue's own, so the LLM request (and the ledger's cache entry) is the dialogue's too
+        seed0 = 0 if self.share_responses else int(content_id("seed", state.scope)[:8], 16)
         problem, latency, attempts, response = None, 0.0, 0, None
         usage = [0, 0]
         cost: float | None = 0.0
@@ -141,7 +149,7 @@ class SimulatedExecutor:
             attempts += 1
             r = await self.llm.acomplete("executor", messages, prompt_version=self.prompt.version, subject_id=self.subject_id,
                                         json_schema=schema or {"type": "object"}, schema_name="response",
-                                        max_tokens=self.max_tokens, temperature=self.temperature, seed=attempt)
+                                        max_tokens=self.max_tokens, temperature=self.temperature, seed=seed0 + attempt)
             latency += r.latency_s
             usage[0] += r.prompt_tokens
             usage[1] += r.completion_tokens

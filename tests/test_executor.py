@@ -71,6 +71,18 @@ def test_replay_is_answered_from_the_cache(executor, fake_llm):
     assert again.cached and again.response == first.response and len(fake_llm.calls) == 1
 
 
+def test_unshared_responses_stay_within_their_dialogue(fake_llm):
+    client = LLMClient(load_backend_config("fake"), num_retries=0, max_continuations=0)
+    executor = SimulatedExecutor(SPEC, client, api_name="Shop", share_responses=False)
+    fake_llm.queue("executor", {"itemId": 3, "price": 1.0}, {"itemId": 3, "price": 2.0})
+    first = asyncio.run(executor.execute("getItem", {"itemId": 3}, ExecutorState(scope="dialogue-a")))
+    other = asyncio.run(executor.execute("getItem", {"itemId": 3}, ExecutorState(scope="dialogue-b")))
+    replay = asyncio.run(executor.execute("getItem", {"itemId": 3}, ExecutorState(scope="dialogue-a")))
+    assert (first.response["price"], other.response["price"]) == (1.0, 2.0) and not other.cached
+    assert replay.cached and replay.response == first.response and len(fake_llm.calls) == 2
+    assert fake_llm.calls[0].params["seed"] != fake_llm.calls[1].params["seed"]  # distinct requests, not one cached reply
+
+
 def test_observations_are_cut():
     text = render_observation(200, {"x": "y" * 1000}, 120)
     assert len(text) <= 120 and text.endswith("[cut at 120 characters]")

@@ -73,6 +73,24 @@ def test_server_error_after_retries_becomes_a_result_not_an_exception(fake_llm):
     assert ledger[-1].status == "error" and "boom" in ledger[-1].error
 
 
+def test_bad_requests_are_not_retried(fake_llm):
+    fake_llm.queue("executor", FakeError(400, "no such parameter"), "never sent")
+    r = client(num_retries=3).complete("executor", [{"role": "user", "content": "x"}], prompt_version="v")
+    assert not r.ok and "no such parameter" in r.error and len(fake_llm.calls) == 1
+
+
+def test_only_plain_single_deployment_groups_skip_the_router(monkeypatch):
+    monkeypatch.setenv("TF_KEY", "sk-from-env")
+    one = {"model_name": "solo", "litellm_params": {"model": "openai/x", "api_key": "os.environ/TF_KEY", "rpm": 10}}
+    two = [{"model_name": "pair", "litellm_params": {"model": f"openai/{m}"}} for m in "ab"]
+    plain = LLMClient(parse_backend_config({"model_list": [one, *two]}), timeout_s=7)
+    direct = plain._direct_params("solo")
+    assert direct["api_key"] == "sk-from-env" and "rpm" not in direct and direct["timeout"] == 7 and direct["max_retries"] == 0
+    assert plain._direct_params("pair") is None  # load balancing is the Router's
+    with_fallbacks = LLMClient(parse_backend_config({"model_list": [one, *two], "router_settings": {"fallbacks": [{"solo": ["pair"]}]}}))
+    assert with_fallbacks._direct_params("solo") is None
+
+
 def test_fallback_to_another_model_group(fake_llm):
     cfg = parse_backend_config({
         "model_list": [

@@ -74,4 +74,6 @@ def test_killed_simulation_resumes_exactly_once(prefect_harness, project, monkey
         repeated = wh.execute("SELECT count(*) - count(DISTINCT request_hash) FROM llm_call WHERE status = 'ok'")[0][0]
     # every answered request was landed at most once more than needed: only calls in flight at the kill repeat
     assert repeated <= 6, repeated
-    assert before_restart >= 12 and total_requests <= ok_calls + 6
+    # paid twice at most: per dialogue in flight (3 APIs x 2) its call in flight, and one answer the writer had not
+    # yet landed (it lands at most one batch per 100 ms; docs/decisions.md)
+    assert before_restart >= 12 and total_requests <= ok_calls + 12

@@ -51,6 +51,7 @@ class Settings:
     dialogue_step_limit: int = 8
     dialogue_max_errors: int = 3  # errors in a row before the assistant must answer
     observation_max_chars: int = 3000
+    executor_share_responses: bool = True  # an identical call in the same state gets the same simulated response across an API's dialogues
     assistant_max_tokens: int = 400
     executor_max_tokens: int = 600
     run_max_apis: int | None = None  # cap on how many catalog APIs `toolfactory run` documents

@@ -22,7 +22,6 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import asyncio
 import concurrent.futures
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Coroutine
@@ -39,6 +38,7 @@ from tasks.llm.config import EMBEDDED_PREFIX, BackendConfig
 from tasks.llm.jsontext import extract_json
 from tasks.llm.limiter import RateLimiter, group_limits
 from tasks.llm.local_engine import LocalEngine
+from tasks.llm.loop import llm_loop, running_loop
 from tasks.llm.types import LLMResult
 
 litellm.suppress_debug_info = True
@@ -203,6 +203,10 @@ class LLMClient:
         self._slots = asyncio.Semaphore(max_concurrent)  # bound to the LLM loop on first wait
         self.limiters = {group: RateLimiter(rpm, tpm) for group, (rpm, tpm) in group_limits(config.model_list).items()
                          if rpm is not None or tpm is not None}
+        self.num_retries = int(settings.get("num_retries") if settings.get("num_retries") is not None else 2)
+        self.timeout_s = float(settings["timeout"])
+        self.min_retry_wait_s = float(settings.get("retry_after") or 0)
+        self._direct: dict[str, dict[str, Any] | None] = {}
 
     # the event loop ---------------------------------------------------------------------------
     @property
@@ -215,7 +219,7 @@ class LLMClient:
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the LLM loop and wait for it (from any thread but the loop's own)."""
-        if _running_loop() is llm_loop():
+        if running_loop() is llm_loop():
             coro.close()
             raise RuntimeError("LLMClient.run was called on the LLM loop itself; await the coroutine instead")
         return self.submit(coro).result()
@@ -249,7 +253,7 @@ class LLMClient:
     ) -> LLMResult:
         """One logical completion for ``role``; continued when cut by the length limit. Never raises.
         ``tools``: OpenAI function tools; the reply's ``tool_calls`` come back in the result."""
-        if _running_loop() is not self.loop:  # awaited on another loop: hop over to ours
+        if running_loop() is not self.loop:  # awaited on another loop: hop over to ours
             return await asyncio.wrap_future(self.submit(self.acomplete(
                 role, messages, prompt_version=prompt_version, subject_id=subject_id, json_schema=json_schema,
                 schema_name=schema_name, max_tokens=max_tokens, temperature=temperature, seed=seed, tools=tools)))
@@ -316,7 +320,11 @@ class LLMClient:
             await limiter.acquire(sum(len(str(m.get("content") or "")) for m in messages) // 4 + int(params.get("max_tokens") or 256))
         async with self._slots:
             try:
-                response = await self.router.acompletion(model=group, messages=messages, **params)
+                direct = self._direct_params(group)
+                if direct is None:
+                    response = await self.router.acompletion(model=group, messages=messages, **params)
+                else:
+                    response = await self._direct_call(direct, messages, params)
                 error = None
             except Exception as exc:  # every provider error becomes a recorded failure
                 response, error = None, f"{type(exc).__name__}: {str(exc)[:500]}"
@@ -351,26 +359,53 @@ class LLMClient:
         return result
 
 
-_LOOP: asyncio.AbstractEventLoop | None = None
-_LOOP_LOCK = threading.Lock()
+    def _direct_params(self, group: str) -> dict[str, Any] | None:
+        """A group of one deployment with no Router-only settings skips the Router: its litellm
+        params (keys resolved from the environment), else None. The Router's per-call bookkeeping
+        costs about a quarter of litellm's own CPU per call (benchmarks/simulation_throughput.py)."""
+        if group not in self._direct:
+            deployments = self.config.deployments(group)
+            settings = self.config.router_settings
+            if len(deployments) != 1 or any(settings.get(k) for k in _ROUTER_ONLY):
+                self._direct[group] = None
+            else:
+                params = {k: v for k, v in (deployments[0].get("litellm_params") or {}).items() if k not in ("rpm", "tpm")}
+                for k, v in params.items():
+                    if isinstance(v, str) and v.startswith("os.environ/"):
+                        params[k] = os.environ.get(v.split("/", 1)[1])
+                params.setdefault("timeout", self.timeout_s)
+                params["max_retries"] = 0  # the loop below is the only one that retries
+                self._direct[group] = params
+        return self._direct[group]
+
+    async def _direct_call(self, deployment: dict[str, Any], messages: list[dict[str, Any]], params: dict[str, Any]) -> Any:
+        """litellm.acompletion with retries on 429, 5xx, timeouts and connection errors, honouring Retry-After."""
+        for attempt in range(self.num_retries + 1):
+            try:
+                return await litellm.acompletion(messages=messages, **deployment, **params)
+            except _RETRYABLE as exc:
+                if attempt >= self.num_retries:
+                    raise
+                await asyncio.sleep(_retry_wait(exc, attempt, self.min_retry_wait_s))
+        raise AssertionError("unreachable")
 
 
-def llm_loop() -> asyncio.AbstractEventLoop:
-    """The process's one event loop for LLM calls, running in a daemon thread from first use.
-    One loop for every client keeps litellm's per-loop HTTP clients and logging worker in one place."""
-    global _LOOP
-    with _LOOP_LOCK:
-        if _LOOP is None:
-            _LOOP = asyncio.new_event_loop()
-            threading.Thread(target=_LOOP.run_forever, name="llm-loop", daemon=True).start()
-        return _LOOP
+# Router settings that only the Router honours: a group under any of them always goes through it.
+_ROUTER_ONLY = ("fallbacks", "default_fallbacks", "context_window_fallbacks", "content_policy_fallbacks", "retry_policy",
+                "model_group_retry_policy", "routing_strategy", "enable_pre_call_checks")
+_RETRYABLE = (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError, litellm.InternalServerError,
+              litellm.ServiceUnavailableError)
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
+def _retry_wait(exc: Exception, attempt: int, minimum: float) -> float:
+    """Seconds before the next try: the server's Retry-After when it sent one (capped at 60 s), else
+    exponential backoff from 0.5 s (capped at 8 s); never under ``minimum``."""
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
     try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
+        wait = float(headers.get("retry-after"))
+    except (TypeError, ValueError):
+        wait = min(8.0, 0.5 * 2**attempt)
+    return max(minimum, min(60.0, wait))
 
 
 def _tool_calls_of(message: Any) -> list[dict[str, Any]]:

@@ -4,7 +4,8 @@ load or chaos runs against the factory without any real LLM.
     python -m toolfactory.testing.fake_openai_server --port 0 --latency 0.2 --p500 0.1 --p429 0.05
 
 prints ``listening on http://127.0.0.1:PORT`` and serves ``POST /v1/chat/completions`` (and
-``GET /health``, ``GET /stats``). Replies: when the request carries a JSON schema
+``GET /health``, ``GET /stats``, and ``GET /requests``: the first ``--keep-requests`` bodies).
+Replies: when the request carries a JSON schema
 (``response_format``), a minimal instance of that schema; otherwise a short text that echoes the
 last user message's length. Faults, each a share of requests drawn from a seeded RNG: 500s, 429s
 with ``Retry-After``, timeouts (the reply is held past ``--hang`` seconds), malformed bodies,
@@ -42,6 +43,7 @@ class Faults:
     ptruncated: float = 0.0
     pwrong_schema: float = 0.0
     seed: int = 0
+    keep_requests: int = 0  # not a fault: how many request bodies to keep for GET /requests (benchmarks replay them)
 
 
 @dataclass
@@ -99,6 +101,7 @@ def build_app(faults: Faults) -> Starlette:
     rng = random.Random(faults.seed)
     lock = threading.Lock()
     stats = Stats()
+    kept: list[dict[str, Any]] = []
 
     def draw() -> str | None:
         with lock:
@@ -116,6 +119,8 @@ def build_app(faults: Faults) -> Starlette:
         except (json.JSONDecodeError, UnicodeDecodeError):
             return JSONResponse({"error": {"message": "request body is not JSON"}}, status_code=400)
         with lock:
+            if len(kept) < faults.keep_requests:
+                kept.append(body)
             stats.requests += 1
             stats.in_flight += 1
             stats.peak_in_flight = max(stats.peak_in_flight, stats.in_flight)
@@ -168,10 +173,14 @@ def build_app(faults: Faults) -> Starlette:
         with lock:
             return JSONResponse(asdict(stats))
 
+    async def requests_view(request: Request) -> Response:
+        with lock:
+            return JSONResponse(list(kept))
+
     return Starlette(routes=[
         Route("/v1/chat/completions", completions, methods=["POST"]),
         Route("/chat/completions", completions, methods=["POST"]),
-        Route("/health", health), Route("/stats", stats_view),
+        Route("/health", health), Route("/stats", stats_view), Route("/requests", requests_view),
     ])
 
 

@@ -1,0 +1,236 @@
+"""Benchmark: dialogues per second of the factory's simulation against the fake OpenAI server,
+beside the ideal and a bare asyncio + litellm loop making the same calls (issue #3).
+
+For each regime (server latency, in-flight cap) the driver starts the fake server in its own
+process, then runs two workers, each in a process of its own so CPU and peak memory are theirs:
+
+- ``factory``: the real path — ``simulate-corpus`` (Prefect flow, warehouse, ledger, dialogues as
+  coroutines on the LLM loop) over pre-landed instructions; one warm-up dialogue first (it starts
+  Prefect's server, and its requests are the ones the bare loop replays);
+- ``bare``: ``asyncio.gather`` of dialogues under a semaphore of the same cap, each dialogue the
+  warm-up's requests sent one after the other with ``litellm.acompletion``.
+
+Ideal: cap / (LLM calls per dialogue × latency). CPU seconds per call: the worker's user + system
+time over the measured window / calls; peak memory: the worker's peak RSS.
+
+    .venv/bin/python benchmarks/simulation_throughput.py            # all regimes, ~6 minutes
+    .venv/bin/python benchmarks/simulation_throughput.py --quick    # small caps, a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+STEPS = 2  # each dialogue: assistant → call → executor, twice (the fake always picks the first function) = 4 LLM calls
+N_APIS = 4
+SPEC = {
+    "openapi": "3.0.3",
+    "info": {"title": "Bench Shop", "version": "1.0.0", "description": "A shop to search."},
+    "servers": [{"url": "https://shop.example/v1"}],
+    "paths": {"/items": {"get": {
+        "operationId": "searchItems", "summary": "Search the shop's items by keyword.",
+        "parameters": [{"name": "q", "in": "query", "required": False, "schema": {"type": "string"},
+                        "description": "Keyword to search for."}],
+        "responses": {"200": {"description": "Matching items", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
+                "type": "object", "required": ["id", "name"],
+                "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}}}}}}}},
+    }}},
+}
+
+
+def _cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# workers ----------------------------------------------------------------------------------------
+def factory_worker(base_url: str, cap: int, dialogues: int) -> dict[str, Any]:
+    from flows.docs_import import import_docs
+    from flows.simulate_corpus import run_simulate_corpus
+    from schemas.ids import content_id
+    from schemas.records import Instruction
+    from tasks.llm.config import load_backend_config
+    from tasks.prompts import load_prompt
+    from toolfactory.settings import Settings
+    from warehouse import Warehouse
+
+    work = Path(tempfile.mkdtemp(prefix="tf-bench-"))
+    os.chdir(work)
+    os.environ["TF_BENCH_KEY"] = "sk-bench"
+    (work / "backends.yaml").write_text("model_list:\n" + "".join(
+        f"  - model_name: {role}\n    litellm_params: {{model: openai/fake-model, api_base: '{base_url}', "
+        "api_key: os.environ/TF_BENCH_KEY}\n" for role in ("documenter", "user", "assistant", "executor", "judge")))
+    specs = work / "specs"
+    specs.mkdir()
+    for i in range(N_APIS):
+        spec = json.loads(json.dumps(SPEC))
+        spec["info"]["title"] = f"Bench Shop {i}"
+        (specs / f"shop{i}.json").write_text(json.dumps(spec))
+    base = Settings().with_overrides(backends_file="backends.yaml", warehouse_path=str(work / "wh.duckdb"),
+                                     assistant_step_mode="json", dialogue_step_limit=STEPS, llm_num_retries=0,
+                                     max_concurrent_apis=N_APIS, llm_max_continuations=0,
+                                     executor_share_responses=False)  # every call its own: 4 per dialogue
+    import_docs(base, specs)
+    user_model = load_backend_config("backends.yaml").signature("user")
+    version = load_prompt("user_instructions").version
+
+    def land_instructions(per_api: int, tag: str, apis: int) -> list[str]:
+        with Warehouse.open(base.warehouse_path) as wh:
+            docs = wh.valid_docs()[:apis]
+            wh.land([Instruction(content_id("bench", tag, d["doc_id"], i), d["api_id"], d["doc_id"], "normal",
+                                 f"Find items number {tag}-{i} in {d['name']}.", "", version, user_model)
+                     for d in docs for i in range(per_api)])
+            return [d["api_id"] for d in docs]
+
+    warm_api = land_instructions(1, "warm", 1)
+    warm = run_simulate_corpus(base.with_overrides(instructions_per_api=1), api_ids=warm_api)
+    assert warm["dialogues"] == 1, warm
+    per_api = max(1, dialogues // N_APIS)
+    with Warehouse.open(base.warehouse_path) as wh:  # the warm-up API gets the new instructions too
+        wh.execute("DELETE FROM instruction")
+    land_instructions(per_api, "run", N_APIS)
+    settings = base.with_overrides(instructions_per_api=per_api, max_concurrent_dialogues=cap, max_concurrent_llm_calls=cap)
+    cpu0 = _cpu()
+    summary = run_simulate_corpus(settings)
+    cpu = _cpu() - cpu0
+    return {"dialogues": summary["dialogues"], "calls": summary["llm_calls"], "errors": summary["llm_errors"],
+            "seconds": summary["seconds"], "cpu_s": round(cpu, 2), "peak_rss_mb": round(_peak_rss_mb(), 1),
+            "stop_reasons": summary["stop_reasons"]}
+
+
+def bare_worker(base_url: str, cap: int, dialogues: int, bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    keys = ("response_format", "max_tokens", "temperature", "seed")
+    errors = 0
+
+    async def dialogue(gate: asyncio.Semaphore) -> None:
+        nonlocal errors
+        async with gate:
+            for body in bodies:
+                try:
+                    await litellm.acompletion(model="openai/fake-model", api_base=base_url, api_key="sk-bench",
+                                              messages=body["messages"], **{k: body[k] for k in keys if k in body})
+                except Exception:
+                    errors += 1
+
+    async def main() -> float:
+        gate = asyncio.Semaphore(cap)
+        await dialogue(gate)  # warm-up: imports, client pools
+        cpu0, t0 = _cpu(), time.perf_counter()
+        await asyncio.gather(*(dialogue(gate) for _ in range(dialogues)))
+        return cpu0, time.perf_counter() - t0
+
+    cpu0, seconds = asyncio.run(main())
+    return {"dialogues": dialogues, "calls": dialogues * len(bodies), "errors": errors, "seconds": round(seconds, 1),
+            "cpu_s": round(_cpu() - cpu0, 2), "peak_rss_mb": round(_peak_rss_mb(), 1)}
+
+
+# driver -----------------------------------------------------------------------------------------
+def _spawn_worker(args: list[str], stdin: str = "") -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, __file__, *args], input=stdin, capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"worker {args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+
+
+class Server:
+    def __init__(self, latency: float):
+        self.proc = subprocess.Popen([sys.executable, "-m", "toolfactory.testing.fake_openai_server", "--latency", str(latency),
+                                      "--keep-requests", str(2 * STEPS)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening on "):
+            raise RuntimeError(f"the fake server did not start: {line!r}")
+        self.url = line.split("listening on ", 1)[1].strip()
+
+    def requests(self) -> list[dict[str, Any]]:
+        return httpx.get(f"{self.url}/requests").json()
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def regime(latency: float, cap: int, dialogues: int) -> dict[str, Any]:
+    server = Server(latency)
+    try:
+        base = f"{server.url}/v1"
+        factory = _spawn_worker(["--worker", "factory", "--base-url", base, "--cap", str(cap), "--dialogues", str(dialogues)])
+        bodies = server.requests()
+        assert len(bodies) == 2 * STEPS, f"the warm-up dialogue made {len(bodies)} calls, not {2 * STEPS}"
+        bare = _spawn_worker(["--worker", "bare", "--base-url", base, "--cap", str(cap), "--dialogues", str(factory["dialogues"])],
+                             stdin=json.dumps(bodies))
+    finally:
+        server.close()
+    calls_per_dialogue = factory["calls"] / max(1, factory["dialogues"])
+    ideal = cap / (calls_per_dialogue * latency)
+    out = {"latency_s": latency, "cap": cap, "calls_per_dialogue": round(calls_per_dialogue, 2), "ideal_dps": round(ideal, 1)}
+    for name, r in (("factory", factory), ("bare", bare)):
+        out[name] = {**r, "dps": round(r["dialogues"] / r["seconds"], 1), "cpu_ms_per_call": round(1000 * r["cpu_s"] / r["calls"], 2)}
+    out["factory_vs_ideal"] = round(out["factory"]["dps"] / ideal, 3)
+    out["bare_vs_ideal"] = round(out["bare"]["dps"] / ideal, 3)
+    out["factory_vs_bare"] = round(out["factory"]["dps"] / out["bare"]["dps"], 3)
+    out["cpu_per_call_factory_over_bare"] = round(out["factory"]["cpu_ms_per_call"] / out["bare"]["cpu_ms_per_call"], 2)
+    return out
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = ("| latency | cap | dialogues | ideal d/s | factory d/s | bare d/s | factory/ideal | bare/ideal | factory/bare "
+            "| CPU ms/call factory | bare | ratio | peak RSS MB factory | bare |\n" + "|---:" * 14 + "|\n")
+    return head + "".join(
+        f"| {r['latency_s']} s | {r['cap']} | {r['factory']['dialogues']} | {r['ideal_dps']} | {r['factory']['dps']} | {r['bare']['dps']} "
+        f"| {r['factory_vs_ideal']} | {r['bare_vs_ideal']} | {r['factory_vs_bare']} | {r['factory']['cpu_ms_per_call']} "
+        f"| {r['bare']['cpu_ms_per_call']} | {r['cpu_per_call_factory_over_bare']} | {r['factory']['peak_rss_mb']} "
+        f"| {r['bare']['peak_rss_mb']} |\n" for r in rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--worker", choices=["factory", "bare"])
+    ap.add_argument("--base-url")
+    ap.add_argument("--cap", type=int)
+    ap.add_argument("--dialogues", type=int)
+    ap.add_argument("--quick", action="store_true", help="small caps and counts: a smoke run of the benchmark itself")
+    ap.add_argument("--out", help="also write the rows as JSON here")
+    args = ap.parse_args()
+    if args.worker == "factory":
+        print("RESULT " + json.dumps(factory_worker(args.base_url, args.cap, args.dialogues)), flush=True)
+        return
+    if args.worker == "bare":
+        print("RESULT " + json.dumps(bare_worker(args.base_url, args.cap, args.dialogues, json.loads(sys.stdin.read()))), flush=True)
+        return
+    # (latency s, cap, dialogues): the latency-bound runs are 4 waves of `cap` dialogues (ideal 4 × 4 × 2 s = 32 s)
+    plan = [(0.5, 20, 80), (0.1, 50, 200)] if args.quick else [(2.0, 100, 400), (2.0, 1000, 4000), (0.2, 1000, 3000)]
+    rows = []
+    for latency, cap, n in plan:
+        started = time.perf_counter()
+        rows.append(regime(latency, cap, n))
+        print(f"latency {latency} s, cap {cap}: done in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    print(table(rows))
+    if args.out:
+        Path(args.out).write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
