@@ -118,6 +118,9 @@ def factory_worker(base_url: str, cap: int, dialogues: int) -> dict[str, Any]:
 
 def bare_worker(base_url: str, cap: int, dialogues: int, bodies: list[dict[str, Any]]) -> dict[str, Any]:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    # the same HTTP pool as the factory's client (tasks/llm/backend.py), so both can have `cap` requests open
+    os.environ.setdefault("AIOHTTP_CONNECTOR_LIMIT", "100000")
+    os.environ.setdefault("AIOHTTP_CONNECTOR_LIMIT_PER_HOST", "100000")
     import litellm
 
     keys = ("response_format", "max_tokens", "temperature", "seed")
@@ -167,20 +170,29 @@ class Server:
     def requests(self) -> list[dict[str, Any]]:
         return httpx.get(f"{self.url}/requests").json()
 
+    def stats(self) -> dict[str, Any]:
+        return httpx.get(f"{self.url}/stats").json()
+
     def close(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
 
 
 def regime(latency: float, cap: int, dialogues: int) -> dict[str, Any]:
+    """One server per worker, so each one's peak of requests in flight is its own."""
     server = Server(latency)
     try:
-        base = f"{server.url}/v1"
-        factory = _spawn_worker(["--worker", "factory", "--base-url", base, "--cap", str(cap), "--dialogues", str(dialogues)])
+        factory = _spawn_worker(["--worker", "factory", "--base-url", f"{server.url}/v1", "--cap", str(cap), "--dialogues", str(dialogues)])
         bodies = server.requests()
-        assert len(bodies) == 2 * STEPS, f"the warm-up dialogue made {len(bodies)} calls, not {2 * STEPS}"
-        bare = _spawn_worker(["--worker", "bare", "--base-url", base, "--cap", str(cap), "--dialogues", str(factory["dialogues"])],
-                             stdin=json.dumps(bodies))
+        factory["server_peak_in_flight"] = server.stats()["peak_in_flight"]
+    finally:
+        server.close()
+    assert len(bodies) == 2 * STEPS, f"the warm-up dialogue made {len(bodies)} calls, not {2 * STEPS}"
+    server = Server(latency)
+    try:
+        bare = _spawn_worker(["--worker", "bare", "--base-url", f"{server.url}/v1", "--cap", str(cap),
+                              "--dialogues", str(factory["dialogues"])], stdin=json.dumps(bodies))
+        bare["server_peak_in_flight"] = server.stats()["peak_in_flight"]
     finally:
         server.close()
     calls_per_dialogue = factory["calls"] / max(1, factory["dialogues"])
@@ -197,12 +209,13 @@ def regime(latency: float, cap: int, dialogues: int) -> dict[str, Any]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = ("| latency | cap | dialogues | ideal d/s | factory d/s | bare d/s | factory/ideal | bare/ideal | factory/bare "
-            "| CPU ms/call factory | bare | ratio | peak RSS MB factory | bare |\n" + "|---:" * 14 + "|\n")
+            "| CPU ms/call factory | bare | ratio | peak RSS MB factory | bare | peak in flight factory | bare |\n" + "|---:" * 16 + "|\n")
     return head + "".join(
         f"| {r['latency_s']} s | {r['cap']} | {r['factory']['dialogues']} | {r['ideal_dps']} | {r['factory']['dps']} | {r['bare']['dps']} "
         f"| {r['factory_vs_ideal']} | {r['bare_vs_ideal']} | {r['factory_vs_bare']} | {r['factory']['cpu_ms_per_call']} "
         f"| {r['bare']['cpu_ms_per_call']} | {r['cpu_per_call_factory_over_bare']} | {r['factory']['peak_rss_mb']} "
-        f"| {r['bare']['peak_rss_mb']} |\n" for r in rows)
+        f"| {r['bare']['peak_rss_mb']} | {r['factory']['server_peak_in_flight']} | {r['bare']['server_peak_in_flight']} |\n"
+        for r in rows)
 
 
 def main() -> None:

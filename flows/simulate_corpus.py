@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable
 from concurrent.futures import as_completed
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from prefect import flow, task
@@ -30,10 +31,12 @@ from schemas.ids import content_id
 from schemas.records import Instruction, Rejection
 from tasks.assistant import AssistantConfig, Task, dialogue_id_for, prompt_versions, run_dialogue
 from tasks.executor import SimulatedExecutor
-from tasks.instructions import generate_instructions
+from tasks.instructions import MultiApi, generate_instructions, plan_kinds, still_needed
 from tasks.llm.backend import LLMClient
-from tasks.nl_docs import derive_functions
+from tasks.multi_api import combine, partners
+from tasks.nl_docs import derive_functions, nl_documentation
 from tasks.prompts import load_prompt
+from tasks.tool_calling import tool_definitions
 from toolfactory.settings import Settings, describe, load_settings
 from warehouse import Warehouse
 from warehouse.batch_writer import BatchWriter
@@ -46,41 +49,88 @@ async def _gated(gate: asyncio.Semaphore, work: Awaitable[T]) -> T:
         return await work
 
 
-def _simulate_api(doc: dict[str, Any], client: LLMClient, wh: Warehouse, settings: Settings,
-                  gate: asyncio.Semaphore, writer: BatchWriter) -> dict[str, Any]:
+def _instructions(doc: dict[str, Any], client: LLMClient, wh: Warehouse, settings: Settings,
+                  multi: MultiApi | None) -> tuple[list[Instruction], int]:
+    """(the instructions to simulate, how many were written now). What the warehouse already holds
+    for this doc, prompt and model is reused, up to the plan per kind; a shortfall (a raised
+    target, filtered replies) is topped up with a new seed, never repeating a kept text."""
     user_model = client.model_signature("user")
     prompt_version = load_prompt("user_instructions").version
-    rows = wh.instructions_for(doc["doc_id"], prompt_version, user_model)
-    new_instructions = 0
-    if rows:
-        instructions = [Instruction(**r) for r in rows]
-    else:
-        batch = generate_instructions(
-            client, api_id=doc["api_id"], doc_id=doc["doc_id"], api_name=doc["name"], functions_doc=doc["nl_documentation"],
-            n=settings.instructions_per_api, missing_detail_share=settings.missing_detail_share,
-            unanswerable_share=settings.unanswerable_share, seed=settings.seed, model=user_model,
-        )
-        wh.land([*batch.instructions, *batch.rejections])
-        instructions, new_instructions = batch.instructions, len(batch.instructions)
-    models = {role: client.model_signature(role) for role in ("assistant", "executor", "user")}
+    plan = plan_kinds(settings.instructions_per_api, settings.missing_detail_share, settings.unanswerable_share,
+                      settings.multi_api_share)
+    have: list[Instruction] = []
+    for row in wh.instructions_for(doc["doc_id"], prompt_version, user_model):
+        if sum(i.kind == row["kind"] for i in have) < plan.get(row["kind"], 0):
+            have.append(Instruction(**row))
+    need = still_needed(plan, [i.kind for i in have])
+    if not need:
+        return have, 0
+    batch = generate_instructions(
+        client, api_id=doc["api_id"], doc_id=doc["doc_id"], api_name=doc["name"], functions_doc=doc["nl_documentation"],
+        counts=need, seed=settings.seed + len(have), model=user_model, existing=[i.text for i in have], multi=multi,
+    )
+    wh.land([*batch.instructions, *batch.rejections])
+    return have + batch.instructions, len(batch.instructions)
+
+
+@dataclass
+class _Setting:
+    """What the dialogues of one API (or one API pair) run against."""
+
+    spec: dict[str, Any]
+    functions_doc: str
+    names: list[str]
+    executor: SimulatedExecutor
+    tools: list[dict[str, Any]] | None
+
+
+def _setting(spec: dict[str, Any], name: str, api_id: str, functions_doc: str | None, client: LLMClient,
+             settings: Settings, mode: str) -> _Setting:
+    functions = derive_functions(spec)
+    executor = SimulatedExecutor(spec, client, api_name=name, max_chars=settings.observation_max_chars,
+                                 max_tokens=settings.executor_max_tokens, subject_id=api_id,
+                                 nl_docs={f.name: f.nl_doc for f in functions}, share_responses=settings.executor_share_responses)
+    return _Setting(spec, functions_doc or nl_documentation(spec, functions), [f.name for f in functions], executor,
+                    tool_definitions(spec) if mode == "tools" else None)
+
+
+def _simulate_api(doc: dict[str, Any], client: LLMClient, wh: Warehouse, settings: Settings, gate: asyncio.Semaphore,
+                  writer: BatchWriter, partner: dict[str, Any] | None, docs_by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
     mode = settings.assistant_step_mode
     if mode == "auto":
         mode = "json" if client.config.embedded_only("assistant") else "react"
+    single = _setting(doc["spec"], doc["name"], doc["api_id"], doc["nl_documentation"], client, settings, mode)
+    pairs: dict[str, _Setting] = {}
+
+    def paired_with(partner_doc: dict[str, Any]) -> _Setting:
+        if partner_doc["doc_id"] not in pairs:
+            spec, title = combine([doc, partner_doc])
+            pairs[partner_doc["doc_id"]] = _setting(spec, title, doc["api_id"], None, client, settings, mode)
+        return pairs[partner_doc["doc_id"]]
+
+    multi = None
+    if partner is not None and settings.multi_api_share > 0:
+        multi = MultiApi(partner["doc_id"], partner["name"], paired_with(partner).functions_doc)
+    instructions, new_instructions = _instructions(doc, client, wh, settings, multi)
+    models = {role: client.model_signature(role) for role in ("assistant", "executor", "user")}
     cfg = AssistantConfig(step_mode=mode, step_limit=settings.dialogue_step_limit, max_errors=settings.dialogue_max_errors,
                           max_tokens=settings.assistant_max_tokens, seed=settings.seed)
-    functions = derive_functions(doc["spec"])
-    executor = SimulatedExecutor(doc["spec"], client, api_name=doc["name"], max_chars=settings.observation_max_chars,
-                                 max_tokens=settings.executor_max_tokens, subject_id=doc["api_id"],
-                                 nl_docs={f.name: f.nl_doc for f in functions}, share_responses=settings.executor_share_responses)
-    names = [f.name for f in functions]
-    tasks = [Task(doc["api_id"], doc["doc_id"], i.instruction_id, i.text, i.kind, i.details) for i in instructions]
-    versions = prompt_versions(executor)
-    ids = {t.instruction_id: dialogue_id_for(t, models, versions, cfg) for t in tasks}
-    existing = wh.existing_dialogue_ids(list(ids.values()))
-    todo = [t for t in tasks if ids[t.instruction_id] not in existing]
+    versions = prompt_versions(single.executor, mode)
     stops: Counter[str] = Counter()
-    futures = {client.submit(_gated(gate, run_dialogue(t, doc["nl_documentation"], names, client, executor, models, cfg))): t
-               for t in todo}
+    work: list[tuple[Task, _Setting]] = []
+    for i in instructions:
+        partner_docs = [docs_by_id.get(d) for d in i.partner_doc_ids]
+        if any(p is None for p in partner_docs):  # the partner has no valid doc any more
+            stops["partner_missing"] += 1
+            continue
+        setting = paired_with(partner_docs[0]) if partner_docs else single
+        work.append((Task(doc["api_id"], doc["doc_id"], i.instruction_id, i.text, i.kind, i.details,
+                          tuple(p["api_id"] for p in partner_docs)), setting))
+    ids = {t.instruction_id: dialogue_id_for(t, models, versions, cfg) for t, _ in work}
+    existing = wh.existing_dialogue_ids(list(ids.values()))
+    todo = [(t, st) for t, st in work if ids[t.instruction_id] not in existing]
+    futures = {client.submit(_gated(gate, run_dialogue(t, st.functions_doc, st.names, client, st.executor, models, cfg, st.tools))): t
+               for t, st in todo}
     for fut in as_completed(futures):
         try:
             dialogue = fut.result()
@@ -94,7 +144,7 @@ def _simulate_api(doc: dict[str, Any], client: LLMClient, wh: Warehouse, setting
         writer.put([dialogue])  # landed in batches by the run's writer thread
         stops[dialogue.stop_reason] += 1
     return {"api": doc["name"], "instructions": len(instructions), "new_instructions": new_instructions,
-            "dialogues": len(todo), "skipped": len(tasks) - len(todo), "stops": dict(stops)}
+            "dialogues": len(todo), "skipped": len(work) - len(todo), "stops": dict(stops)}
 
 
 simulate_api_task = task(_simulate_api, name="simulate-api", task_run_name="simulate {doc[name]}", retries=1,
@@ -111,7 +161,11 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
         docs = wh.valid_docs(limit=limit, api_ids=api_ids)
         print(f"simulate-corpus: {len(docs)} documented APIs, {settings_obj.instructions_per_api} instructions each")
         gate = asyncio.Semaphore(settings_obj.max_concurrent_dialogues)  # used on the client's loop only
-        futures = [simulate_api_task.submit(d, client, wh, settings_obj, gate, ledger.writer) for d in docs]
+        every_doc = wh.valid_docs()  # partners may come from outside this run's selection
+        pairs = partners(every_doc, settings_obj.seed)
+        docs_by_id = {d["doc_id"]: d for d in every_doc}
+        futures = [simulate_api_task.submit(d, client, wh, settings_obj, gate, ledger.writer, pairs.get(d["doc_id"]), docs_by_id)
+                   for d in docs]
         outcomes, failures = [], []
         for fut in prefect_as_completed(futures):
             try:

@@ -179,6 +179,7 @@ class Dialogue(Record):
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float | None
+    partner_api_ids: list[str] = field(default_factory=list)  # the other APIs of a multi-API dialogue
 
 
 @dataclass
@@ -194,3 +195,4 @@ class Instruction(Record):
     details: str
     prompt_version: str
     model: str
+    partner_doc_ids: list[str] = field(default_factory=list)  # the other APIs' docs of a multi-API instruction

@@ -16,6 +16,7 @@ from schemas.records import Dialogue, Step
 from tasks.executor import Completer, ExecutorState, SimulatedExecutor
 from tasks.prompts import load_prompt
 from tasks.react import ASK_USER, parse_step, render_json_step, step_schema
+from tasks.tool_calling import read_tool_turn, render_tool_turn, tool_turn_messages
 from tasks.user_agent import answer_question, question_of
 
 MUST_ANSWER = "You have made several errors in a row. Give your Final Answer now."
@@ -23,9 +24,10 @@ MUST_ANSWER = "You have made several errors in a row. Give your Final Answer now
 
 @dataclass(frozen=True)
 class AssistantConfig:
-    """``step_mode``: ``react`` (free-text Thought/Action/Action Input, as in the paper) or ``json``
+    """``step_mode``: ``react`` (free-text Thought/Action/Action Input, as in the paper), ``json``
     (each turn a JSON object under a schema whose action is an enum of the functions; for models
-    that cannot keep the text format, such as the embedded one)."""
+    that cannot keep the text format, such as the embedded one) or ``tools`` (the backend's native
+    function calling: OpenAI ``tools`` / ``tool_calls``)."""
 
     step_mode: str = "react"
     step_limit: int = 8
@@ -45,11 +47,16 @@ class Task:
     instruction: str
     kind: str = "normal"
     details: str = ""  # for missing-detail instructions: what the user knows but did not say
+    partner_api_ids: tuple[str, ...] = ()  # multi-API: the other APIs whose functions are offered
 
 
-def prompt_versions(executor: SimulatedExecutor) -> dict[str, str]:
+def assistant_prompt_name(step_mode: str) -> str:
+    return "assistant_tools" if step_mode == "tools" else "assistant"
+
+
+def prompt_versions(executor: SimulatedExecutor, step_mode: str = "react") -> dict[str, str]:
     """The prompt versions a dialogue depends on (stamped on it, part of its ID)."""
-    return {"assistant": load_prompt("assistant").version, "executor": executor.prompt.version,
+    return {"assistant": load_prompt(assistant_prompt_name(step_mode)).version, "executor": executor.prompt.version,
             "user": load_prompt("user_answer").version}
 
 
@@ -59,10 +66,14 @@ def dialogue_id_for(task: Task, models: dict[str, str], prompt_versions: dict[st
 
 
 async def run_dialogue(task: Task, functions_doc: str, function_names: list[str], llm: Completer, executor: SimulatedExecutor,
-                 models: dict[str, str], cfg: AssistantConfig = AssistantConfig()) -> Dialogue:
-    """Simulate one dialogue to its end. Never raises for bad LLM output."""
-    prompt = load_prompt("assistant")
-    versions = prompt_versions(executor)
+                       models: dict[str, str], cfg: AssistantConfig = AssistantConfig(),
+                       tools: list[dict[str, Any]] | None = None) -> Dialogue:
+    """Simulate one dialogue to its end. Never raises for bad LLM output. ``tools`` (step mode
+    ``tools``): the function definitions, from ``tasks.tool_calling.tool_definitions``."""
+    if cfg.step_mode == "tools" and not tools:
+        raise ValueError("step mode 'tools' needs the tool definitions")
+    prompt = load_prompt(assistant_prompt_name(cfg.step_mode))
+    versions = prompt_versions(executor, cfg.step_mode)
     messages: list[dict[str, Any]] = prompt.render(functions=functions_doc, instruction=task.instruction)
     state = ExecutorState(scope=task.instruction_id)
     steps: list[Step] = []
@@ -80,16 +91,21 @@ async def run_dialogue(task: Task, functions_doc: str, function_names: list[str]
         cost = None if cost is None or call_cost is None else cost + call_cost
 
     for index in range(cfg.step_limit):
+        extra: dict[str, Any] = {"json_schema": schema, "schema_name": "assistant_step"} if schema else {}
+        if cfg.step_mode == "tools":
+            extra = {"tools": tools}
         r = await llm.acomplete("assistant", messages, prompt_version=prompt.version, subject_id=task.api_id,
-                                max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed + index,
-                                **({"json_schema": schema, "schema_name": "assistant_step"} if schema else {}))
+                                max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed + index, **extra)
         account(r.prompt_tokens, r.completion_tokens, r.cost_usd)
         if not r.ok:
             steps.append(Step(index, "", "", None, None, None, None, False, "llm_error", r.latency_s))
             stop_reason = "llm_error"
             break
-        text = r.text if schema is None else (render_json_step(r.parsed) or r.text)
-        parsed = parse_step(text, function_names)
+        if cfg.step_mode == "tools":
+            text, parsed = render_tool_turn(r.text, r.tool_calls), read_tool_turn(r.text, r.tool_calls, function_names)
+        else:
+            text = r.text if schema is None else (render_json_step(r.parsed) or r.text)
+            parsed = parse_step(text, function_names)
         if parsed.kind == "final":
             steps.append(Step(index, text, parsed.thought, None, None, None, None, True, None, r.latency_s))
             final_answer, stop_reason = parsed.final_answer, "final_answer"
@@ -121,12 +137,15 @@ async def run_dialogue(task: Task, functions_doc: str, function_names: list[str]
         if in_a_row >= cfg.max_errors:
             observation = f"{observation}\n{MUST_ANSWER}"
             told_to_answer = True
-        messages = messages + [{"role": "assistant", "content": r.text.strip()},
-                               {"role": "user", "content": f"Observation: {observation}"}]
+        if cfg.step_mode == "tools":
+            messages = messages + tool_turn_messages(r.text, r.tool_calls, observation)
+        else:
+            messages = messages + [{"role": "assistant", "content": r.text.strip()},
+                                   {"role": "user", "content": f"Observation: {observation}"}]
     return Dialogue(
         dialogue_id=dialogue_id_for(task, models, versions, cfg), api_id=task.api_id, doc_id=task.doc_id,
         instruction_id=task.instruction_id, instruction=task.instruction, instruction_kind=task.kind,
         steps=[s.to_dict() for s in steps], final_answer=final_answer, stop_reason=stop_reason, n_calls=n_calls,
         n_errors=n_errors, models=models, prompt_versions=versions, prompt_tokens=tokens[0], completion_tokens=tokens[1],
-        cost_usd=cost,
+        cost_usd=cost, partner_api_ids=list(task.partner_api_ids),
     )

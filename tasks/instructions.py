@@ -1,7 +1,10 @@
 """The user agent's instructions (issue #3): per API, N requests of several kinds.
 
 Kinds: ``normal``; ``missing_detail`` (a required detail is left out, so the assistant must ask);
-``unanswerable`` (no function can serve it, so the assistant must say so). Shares are settings.
+``unanswerable`` (no function can serve it, so the assistant must say so); ``multi_api`` (it needs
+this API and a partner of the same category, shown as one combined function list; see
+``tasks.multi_api``). Shares are settings; a top-up asks only for what is missing per kind and
+checks new texts against the ones already kept.
 Each kind is one LLM call; replies are filtered — placeholders, the API's own name, over-long
 texts and near-duplicates (word 3-gram Jaccard against those already kept) are refused with a
 reason. Never raises.
@@ -10,6 +13,7 @@ reason. Never raises.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from schemas import load_schema, validate_record
@@ -22,6 +26,7 @@ KIND_RULES = {
     "normal": "Each request must be something these functions can fully do, with every detail they need given in the request.",
     "missing_detail": "Each request must leave out one detail that a function needs (for example the city, the date or the ID), so that the assistant has to ask for it.",
     "unanswerable": "Each request must be about the same topic but ask for something none of these functions can do.",
+    "multi_api": "These functions belong to two APIs (each name starts with its API's prefix). Each request must need functions of both APIs, one after the other.",
 }
 _PLACEHOLDER = re.compile(r"<[^<>]{1,40}>|\[[A-Za-z _-]{2,40}\]|\{[A-Za-z _-]{2,40}\}|\bX{3,}\b|\b(?:lorem ipsum|placeholder|your_\w+|example\.com)\b", re.IGNORECASE)
 NEAR_DUPLICATE = 0.6
@@ -33,14 +38,33 @@ class InstructionBatch:
     rejections: list[Rejection] = field(default_factory=list)
 
 
-def plan_kinds(n: int, missing_detail_share: float = 0.1, unanswerable_share: float = 0.1) -> dict[str, int]:
+@dataclass(frozen=True)
+class MultiApi:
+    """The partner of a multi-API instruction and the combined function list of both APIs."""
+
+    partner_doc_id: str
+    partner_name: str
+    functions_doc: str
+
+
+def plan_kinds(n: int, missing_detail_share: float = 0.1, unanswerable_share: float = 0.1,
+               multi_api_share: float = 0.0) -> dict[str, int]:
     """How many instructions of each kind make ``n`` (rounded; normal takes the rest)."""
-    if not (0 <= missing_detail_share <= 1 and 0 <= unanswerable_share <= 1 and missing_detail_share + unanswerable_share <= 1):
+    shares = (missing_detail_share, unanswerable_share, multi_api_share)
+    if not (all(0 <= x <= 1 for x in shares) and sum(shares) <= 1):
         raise ValueError("instruction shares must be between 0 and 1 and add up to at most 1")
     missing = min(n, round(n * missing_detail_share))
     unanswerable = min(n - missing, round(n * unanswerable_share))
-    normal = n - missing - unanswerable
-    return {k: v for k, v in (("normal", normal), ("missing_detail", missing), ("unanswerable", unanswerable)) if v > 0}
+    multi = min(n - missing - unanswerable, round(n * multi_api_share))
+    normal = n - missing - unanswerable - multi
+    return {k: v for k, v in (("normal", normal), ("missing_detail", missing), ("unanswerable", unanswerable),
+                              ("multi_api", multi)) if v > 0}
+
+
+def still_needed(plan: dict[str, int], have: list[str]) -> dict[str, int]:
+    """What a top-up asks for: the plan less the kinds already kept (``have``: their kinds)."""
+    out = {k: v - have.count(k) for k, v in plan.items()}
+    return {k: v for k, v in out.items() if v > 0}
 
 
 def _shingles(text: str) -> set[tuple[str, ...]]:
@@ -55,17 +79,26 @@ def similarity(a: str, b: str) -> float:
 
 def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name: str, functions_doc: str, n: int = 10,
                           missing_detail_share: float = 0.1, unanswerable_share: float = 0.1, seed: int = 0,
-                          max_tokens: int = 700, model: str = "") -> InstructionBatch:
-    """Up to ``n`` instructions for one API, with the refusals and their reasons."""
+                          max_tokens: int = 700, model: str = "", counts: dict[str, int] | None = None,
+                          existing: Sequence[str] = (), multi: MultiApi | None = None) -> InstructionBatch:
+    """Up to ``n`` instructions for one API (or exactly ``counts`` per kind), with the refusals and
+    their reasons. ``existing``: texts already kept (a top-up must not repeat them). ``multi_api``
+    needs ``multi``; without a partner that kind is refused as ``no_partner``."""
     prompt = load_prompt("user_instructions")
     out = InstructionBatch()
-    kept: list[str] = []
+    kept: list[str] = list(existing)
 
     def refuse(reason: str, detail: str) -> None:
         out.rejections.append(Rejection(content_id("rejection", "instruction", doc_id, reason, detail), "instruction", api_id, reason, detail[:2000]))
 
-    for kind, count in plan_kinds(n, missing_detail_share, unanswerable_share).items():
-        r = llm.complete("user", prompt.render(functions=functions_doc, kind_rule=KIND_RULES[kind], count=count),
+    plan = counts if counts is not None else plan_kinds(n, missing_detail_share, unanswerable_share)
+    for kind, count in plan.items():
+        if kind == "multi_api" and multi is None:
+            refuse("no_partner", f"{kind}: no other documented API in this category to pair with ({count} not written)")
+            continue
+        names = [api_name, multi.partner_name] if kind == "multi_api" and multi else [api_name]
+        functions = multi.functions_doc if kind == "multi_api" and multi else functions_doc
+        r = llm.complete("user", prompt.render(functions=functions, kind_rule=KIND_RULES[kind], count=count),
                          prompt_version=prompt.version, subject_id=api_id, json_schema=load_schema("llm_instructions"),
                          schema_name="instructions", max_tokens=max_tokens, temperature=0.8, seed=seed)
         if not r.ok:
@@ -81,7 +114,7 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
         taken = 0
         for text in texts:
             text = " ".join(str(text).split()) if isinstance(text, (str, int, float)) else ""
-            why = _problem(text, api_name, kept)
+            why = _problem(text, names, kept)
             if why:
                 refuse(why, f"{kind}: {text[:300]}")
                 continue
@@ -89,21 +122,23 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
                 break
             kept.append(text)
             taken += 1
+            partner_ids = [multi.partner_doc_id] if kind == "multi_api" and multi else []
             out.instructions.append(Instruction(
-                instruction_id=content_id("instruction", doc_id, kind, text.casefold(), prompt.version, model),
+                instruction_id=content_id("instruction", doc_id, kind, text.casefold(), prompt.version, model, *partner_ids),
                 api_id=api_id, doc_id=doc_id, kind=kind, text=text, details="", prompt_version=prompt.version, model=model,
+                partner_doc_ids=partner_ids,
             ))
     return out
 
 
-def _problem(text: str, api_name: str, kept: list[str]) -> str | None:
+def _problem(text: str, api_names: list[str], kept: list[str]) -> str | None:
     if len(text) < 10:
         return "too_short"
     if len(text) > 600:
         return "too_long"
     if _PLACEHOLDER.search(text):
         return "placeholder"
-    if api_name and len(api_name) > 3 and api_name.casefold() in text.casefold():
+    if any(name and len(name) > 3 and name.casefold() in text.casefold() for name in api_names):
         return "names_the_api"
     if any(similarity(text, k) >= NEAR_DUPLICATE for k in kept):
         return "near_duplicate"

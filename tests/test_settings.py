@@ -65,3 +65,8 @@ def test_overrides_are_checked():
     assert s.run_max_apis == 3
     with pytest.raises(SettingsError, match="run_max_apis"):
         Settings().with_overrides(run_max_apis=0)
+
+
+def test_instruction_shares_may_not_exceed_the_whole():
+    with pytest.raises(SettingsError, match="add up to at most 1"):
+        load_settings(env={"TOOLFACTORY_MULTI_API_SHARE": "0.5", "TOOLFACTORY_UNANSWERABLE_SHARE": "0.6"})

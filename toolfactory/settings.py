@@ -46,8 +46,9 @@ class Settings:
     instructions_per_api: int = 10
     missing_detail_share: float = 0.1  # instructions that leave out a required detail (the assistant must ask)
     unanswerable_share: float = 0.1  # instructions no function can serve (the assistant must say so)
+    multi_api_share: float = 0.1  # instructions that need this API and another of its category
     max_concurrent_dialogues: int = 64  # dialogues in flight at once, across all APIs (coroutines, not threads)
-    assistant_step_mode: str = "auto"  # react | json | auto (json on the embedded model)
+    assistant_step_mode: str = "auto"  # react | json | tools | auto (json on the embedded model, else react)
     dialogue_step_limit: int = 8
     dialogue_max_errors: int = 3  # errors in a row before the assistant must answer
     observation_max_chars: int = 3000
@@ -67,7 +68,7 @@ class Settings:
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "documenter_spec_mode": ("auto", "openapi", "operations"),
-    "assistant_step_mode": ("auto", "react", "json"),
+    "assistant_step_mode": ("auto", "react", "json", "tools"),
 }
 
 _MINIMUMS: dict[str, float] = {
@@ -83,6 +84,7 @@ _MINIMUMS: dict[str, float] = {
     "instructions_per_api": 0,
     "missing_detail_share": 0,
     "unanswerable_share": 0,
+    "multi_api_share": 0,
     "max_concurrent_dialogues": 1,
     "dialogue_step_limit": 1,
     "dialogue_max_errors": 1,
@@ -152,6 +154,10 @@ def _build(base: dict[str, Any], values: Mapping[str, tuple[Any, str]]) -> Setti
         if key not in ftypes:
             raise SettingsError(f"{key} ({source}): unknown setting; known: {', '.join(sorted(ftypes))}")
         data[key] = _coerce(key, value, ftypes[key], source)
+    shares = ("missing_detail_share", "unanswerable_share", "multi_api_share")
+    if sum(data[k] for k in shares) > 1:
+        raise SettingsError(f"{' + '.join(shares)} must add up to at most 1, got "
+                            + " + ".join(f"{data[k]:g}" for k in shares))
     return Settings(**data)
 
 

@@ -33,8 +33,8 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "function_doc": ("function_doc", ("parameters",)),
     "llm_call": ("llm_call", ()),
     "rejection": ("rejection", ()),
-    "instruction": ("instruction", ()),
-    "dialogue": ("dialogue", ("steps", "models", "prompt_versions")),
+    "instruction": ("instruction", ("partner_doc_ids",)),
+    "dialogue": ("dialogue", ("steps", "models", "prompt_versions", "partner_api_ids")),
 }
 
 
@@ -243,10 +243,13 @@ class Warehouse:
 
     def instructions_for(self, doc_id: str, prompt_version: str, model: str) -> list[dict[str, Any]]:
         """Instructions already made for a doc with this prompt version and model, oldest first."""
-        cols = ("instruction_id", "api_id", "doc_id", "kind", "text", "details", "prompt_version", "model")
+        cols = ("instruction_id", "api_id", "doc_id", "kind", "text", "details", "prompt_version", "model", "partner_doc_ids")
         rows = self.execute(f"SELECT {', '.join(cols)} FROM instruction WHERE doc_id = ? AND prompt_version = ? AND model = ? "
                             "ORDER BY created_at, instruction_id", [doc_id, prompt_version, model])
-        return [dict(zip(cols, r, strict=True)) for r in rows]
+        out = [dict(zip(cols, r, strict=True)) for r in rows]
+        for row in out:
+            row["partner_doc_ids"] = json.loads(row["partner_doc_ids"] or "[]")
+        return out
 
     def existing_dialogue_ids(self, ids: Sequence[str]) -> set[str]:
         if not ids:

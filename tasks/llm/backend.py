@@ -18,6 +18,10 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+# litellm's HTTP pool allows 1,000 connections, 500 per host: below the in-flight caps this factory is
+# run with. The client's own semaphore (max_concurrent_llm_calls) is the cap; the pool must not be.
+os.environ.setdefault("AIOHTTP_CONNECTOR_LIMIT", "100000")
+os.environ.setdefault("AIOHTTP_CONNECTOR_LIMIT_PER_HOST", "100000")
 
 import asyncio
 import concurrent.futures
@@ -71,10 +75,18 @@ def _schema_of(optional_params: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _model_response(model: str, text: str, finish_reason: str, prompt_tokens: int, completion_tokens: int) -> ModelResponse:
+def _model_response(model: str, text: str, finish_reason: str, prompt_tokens: int, completion_tokens: int,
+                    tool_calls: list[dict[str, Any]] | None = None) -> ModelResponse:
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if tool_calls:
+        message["tool_calls"] = [
+            {"id": str(c.get("id") or f"call_{i}"), "type": "function", "function": {
+                "name": c["name"], "arguments": c["arguments"] if isinstance(c["arguments"], str) else json.dumps(c["arguments"])}}
+            for i, c in enumerate(tool_calls)]
+        finish_reason = "tool_calls" if finish_reason == "stop" else finish_reason
     return ModelResponse(
         model=model,
-        choices=[{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}],
+        choices=[{"index": 0, "message": message, "finish_reason": finish_reason}],
         usage={"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                "total_tokens": prompt_tokens + completion_tokens},
     )
@@ -139,7 +151,7 @@ class FakeHandler(CustomLLM):
             raise _fake_error(err, model) from None
         pt = reply.prompt_tokens if reply.prompt_tokens is not None else sum(len(str(m.get("content", ""))) // 4 for m in messages)
         ct = reply.completion_tokens if reply.completion_tokens is not None else max(1, len(reply.text) // 4)
-        return _model_response(f"{FAKE_PROVIDER}/{model}", reply.text, reply.finish_reason, pt, ct)
+        return _model_response(f"{FAKE_PROVIDER}/{model}", reply.text, reply.finish_reason, pt, ct, reply.tool_calls)
 
     async def acompletion(self, *args: Any, **kwargs: Any) -> ModelResponse:  # scripted replies are instant
         return self.completion(*args, **kwargs)
@@ -269,6 +281,9 @@ class LLMClient:
             params["seed"] = seed
         if tools:
             params["tools"] = tools
+            # litellm 1.106 routes any call with tools through its MCP bridge, which needs the optional `mcp`
+            # package; our tools are plain functions, so the bridge is skipped.
+            params["_skip_mcp_handler"] = True
         if json_schema is not None:
             params["response_format"] = {
                 "type": "json_schema",

@@ -23,10 +23,14 @@ _ACTIVE_LOCK = threading.Lock()
 
 @dataclass
 class FakeReply:
-    text: str
+    """A scripted reply. ``tool_calls``: native function calls, each ``{"name", "arguments"}``
+    (arguments a dict or the raw text the model would send) and optionally ``"id"``."""
+
+    text: str = ""
     finish_reason: str = "stop"
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    tool_calls: list[dict[str, Any]] | None = None
 
 
 @dataclass

@@ -6,8 +6,9 @@ load or chaos runs against the factory without any real LLM.
 prints ``listening on http://127.0.0.1:PORT`` and serves ``POST /v1/chat/completions`` (and
 ``GET /health``, ``GET /stats``, and ``GET /requests``: the first ``--keep-requests`` bodies).
 Replies: when the request carries a JSON schema
-(``response_format``), a minimal instance of that schema; otherwise a short text that echoes the
-last user message's length. Faults, each a share of requests drawn from a seeded RNG: 500s, 429s
+(``response_format``), a minimal instance of that schema; when it carries ``tools`` and the last
+message is not a tool result, a call of the first tool with a minimal instance of its parameters;
+otherwise a short text that echoes the last user message's length. Faults, each a share of requests drawn from a seeded RNG: 500s, 429s
 with ``Retry-After``, timeouts (the reply is held past ``--hang`` seconds), malformed bodies,
 truncated replies (``finish_reason: length``) and schema-violating JSON. It binds to 127.0.0.1 only.
 """
@@ -143,13 +144,20 @@ def build_app(faults: Faults) -> Starlette:
                 return PlainTextResponse('{"id": "broken", "choices": [', media_type="application/json")
             messages = body.get("messages") or []
             schema = _schema_of(body)
-            if schema is not None:
+            tools = [t.get("function") or {} for t in body.get("tools") or [] if isinstance(t, dict)]
+            tool_calls = None
+            if tools and schema is None and (messages[-1].get("role") if messages else None) != "tool":
+                # native function calling: call the first tool with a minimal instance of its parameters
+                tool_calls = [{"id": f"call_{stats.requests}", "type": "function", "function": {
+                    "name": tools[0].get("name", "f"), "arguments": json.dumps(instance_of(tools[0].get("parameters") or {}))}}]
+                content = ""
+            elif schema is not None:
                 value = {"unexpected": True} if fault == "wrong_schema" else instance_of(schema)
                 content = json.dumps(value)
             else:
                 last = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "") or ""
                 content = f"ok ({len(str(last))} characters received)"
-            finish = "stop"
+            finish = "tool_calls" if tool_calls else "stop"
             if fault == "truncated":
                 content, finish = content[: max(1, len(content) // 2)], "length"
             prompt_tokens = max(1, sum(len(str(m.get("content", ""))) for m in messages) // 4)
@@ -158,7 +166,8 @@ def build_app(faults: Faults) -> Starlette:
             return JSONResponse({
                 "id": f"chatcmpl-{stats.requests}", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model", "fake"),
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content,
+                                                     **({"tool_calls": tool_calls} if tool_calls else {})}, "finish_reason": finish}],
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": max(1, len(content) // 4),
                           "total_tokens": prompt_tokens + max(1, len(content) // 4)},
             })
