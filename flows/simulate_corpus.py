@@ -16,7 +16,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable
 from concurrent.futures import as_completed
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from prefect import flow, task
@@ -27,16 +26,14 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.build_toolset import api_workers
 from flows.runtime import llm_session
+from flows.simulation_setup import ApiSetups, Setup
 from schemas.ids import content_id
 from schemas.records import Instruction, Rejection
 from tasks.assistant import AssistantConfig, Task, dialogue_id_for, prompt_versions, run_dialogue
-from tasks.executor import SimulatedExecutor
 from tasks.instructions import MultiApi, generate_instructions, plan_kinds, still_needed
 from tasks.llm.backend import LLMClient
-from tasks.multi_api import combine, partners
-from tasks.nl_docs import derive_functions, nl_documentation
+from tasks.multi_api import partners
 from tasks.prompts import load_prompt
-from tasks.tool_calling import tool_definitions
 from toolfactory.settings import Settings, describe, load_settings
 from warehouse import Warehouse
 from warehouse.batch_writer import BatchWriter
@@ -73,57 +70,45 @@ def _instructions(doc: dict[str, Any], client: LLMClient, wh: Warehouse, setting
     return have + batch.instructions, len(batch.instructions)
 
 
-@dataclass
-class _Setting:
-    """What the dialogues of one API (or one API pair) run against."""
-
-    spec: dict[str, Any]
-    functions_doc: str
-    names: list[str]
-    executor: SimulatedExecutor
-    tools: list[dict[str, Any]] | None
-
-
-def _setting(spec: dict[str, Any], name: str, api_id: str, functions_doc: str | None, client: LLMClient,
-             settings: Settings, mode: str) -> _Setting:
-    functions = derive_functions(spec)
-    executor = SimulatedExecutor(spec, client, api_name=name, max_chars=settings.observation_max_chars,
-                                 max_tokens=settings.executor_max_tokens, subject_id=api_id,
-                                 nl_docs={f.name: f.nl_doc for f in functions}, share_responses=settings.executor_share_responses)
-    return _Setting(spec, functions_doc or nl_documentation(spec, functions), [f.name for f in functions], executor,
-                    tool_definitions(spec) if mode == "tools" else None)
-
-
 def _simulate_api(doc: dict[str, Any], client: LLMClient, wh: Warehouse, settings: Settings, gate: asyncio.Semaphore,
                   writer: BatchWriter, partner: dict[str, Any] | None, docs_by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
     mode = settings.assistant_step_mode
     if mode == "auto":
         mode = "json" if client.config.embedded_only("assistant") else "react"
-    single = _setting(doc["spec"], doc["name"], doc["api_id"], doc["nl_documentation"], client, settings, mode)
-    pairs: dict[str, _Setting] = {}
+    setups = ApiSetups(doc, client, settings, mode)
+    try:
+        return _simulate_with(doc, setups, client, wh, settings, gate, writer, partner, docs_by_id)
+    finally:
+        setups.close()
 
-    def paired_with(partner_doc: dict[str, Any]) -> _Setting:
-        if partner_doc["doc_id"] not in pairs:
-            spec, title = combine([doc, partner_doc])
-            pairs[partner_doc["doc_id"]] = _setting(spec, title, doc["api_id"], None, client, settings, mode)
-        return pairs[partner_doc["doc_id"]]
 
+def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, wh: Warehouse, settings: Settings,
+                   gate: asyncio.Semaphore, writer: BatchWriter, partner: dict[str, Any] | None,
+                   docs_by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    if not setups.single.names:  # nothing the assistant could call (a doc should never get here valid)
+        writer.put([Rejection(content_id("rejection", "simulation", doc["doc_id"], "no_usable_operation"), "simulation",
+                              doc["api_id"], "no_usable_operation", f"doc {doc['doc_id']}: no operation with an operationId")])
+        return {"api": doc["name"], "instructions": 0, "new_instructions": 0, "dialogues": 0, "skipped": 0,
+                "stops": {"no_usable_operation": 1}}
+    mode = setups.step_mode
     multi = None
     if partner is not None and settings.multi_api_share > 0:
-        multi = MultiApi(partner["doc_id"], partner["name"], paired_with(partner).functions_doc)
+        multi = MultiApi(partner["doc_id"], partner["name"], setups.paired_with(partner).functions_doc)
     instructions, new_instructions = _instructions(doc, client, wh, settings, multi)
     models = {role: client.model_signature(role) for role in ("assistant", "executor", "user")}
+    if settings.executor_mode == "real":
+        models["executor"] = "real-http"  # the API's own server answers, no executor LLM
     cfg = AssistantConfig(step_mode=mode, step_limit=settings.dialogue_step_limit, max_errors=settings.dialogue_max_errors,
                           max_tokens=settings.assistant_max_tokens, seed=settings.seed)
-    versions = prompt_versions(single.executor, mode)
+    versions = prompt_versions(setups.single.executor, mode)
     stops: Counter[str] = Counter()
-    work: list[tuple[Task, _Setting]] = []
+    work: list[tuple[Task, Setup]] = []
     for i in instructions:
         partner_docs = [docs_by_id.get(d) for d in i.partner_doc_ids]
         if any(p is None for p in partner_docs):  # the partner has no valid doc any more
             stops["partner_missing"] += 1
             continue
-        setting = paired_with(partner_docs[0]) if partner_docs else single
+        setting = setups.paired_with(partner_docs[0]) if partner_docs else setups.single
         work.append((Task(doc["api_id"], doc["doc_id"], i.instruction_id, i.text, i.kind, i.details,
                           tuple(p["api_id"] for p in partner_docs)), setting))
     ids = {t.instruction_id: dialogue_id_for(t, models, versions, cfg) for t, _ in work}

@@ -13,7 +13,7 @@ from typing import Any
 
 from schemas.ids import content_id
 from schemas.records import Dialogue, Step
-from tasks.executor import Completer, ExecutorState, SimulatedExecutor
+from tasks.executor import Completer, Executor, ExecutorState
 from tasks.prompts import load_prompt
 from tasks.react import ASK_USER, parse_step, render_json_step, step_schema
 from tasks.tool_calling import read_tool_turn, render_tool_turn, tool_turn_messages
@@ -54,9 +54,10 @@ def assistant_prompt_name(step_mode: str) -> str:
     return "assistant_tools" if step_mode == "tools" else "assistant"
 
 
-def prompt_versions(executor: SimulatedExecutor, step_mode: str = "react") -> dict[str, str]:
-    """The prompt versions a dialogue depends on (stamped on it, part of its ID)."""
-    return {"assistant": load_prompt(assistant_prompt_name(step_mode)).version, "executor": executor.prompt.version,
+def prompt_versions(executor: Executor, step_mode: str = "react") -> dict[str, str]:
+    """The prompt versions a dialogue depends on (stamped on it, part of its ID); the executor's is
+    its prompt's, or ``real-http`` for the real one."""
+    return {"assistant": load_prompt(assistant_prompt_name(step_mode)).version, "executor": executor.version,
             "user": load_prompt("user_answer").version}
 
 
@@ -65,7 +66,7 @@ def dialogue_id_for(task: Task, models: dict[str, str], prompt_versions: dict[st
                       cfg.max_errors, cfg.max_tokens, cfg.temperature, cfg.seed, cfg.step_mode)
 
 
-async def run_dialogue(task: Task, functions_doc: str, function_names: list[str], llm: Completer, executor: SimulatedExecutor,
+async def run_dialogue(task: Task, functions_doc: str, function_names: list[str], llm: Completer, executor: Executor,
                        models: dict[str, str], cfg: AssistantConfig = AssistantConfig(),
                        tools: list[dict[str, Any]] | None = None) -> Dialogue:
     """Simulate one dialogue to its end. Never raises for bad LLM output. ``tools`` (step mode

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from jsonschema import Draft202012Validator
 
 from schemas.ids import canonical_json, content_id
-from tasks.call_check import CheckedCall, check_call, find_operation, inline_refs
+from tasks.call_check import CallProblem, CheckedCall, check_call, find_operation, inline_refs
 from tasks.llm.types import LLMResult
 from tasks.openapi_refs import deref
 from tasks.prompts import load_prompt
@@ -37,6 +37,16 @@ class Completer(Protocol):
                         json_schema: dict[str, Any] | None = None, schema_name: str = "reply", max_tokens: int | None = None,
                         temperature: float | None = None, seed: int | None = None,
                         tools: list[dict[str, Any]] | None = None) -> LLMResult: ...
+
+
+class Executor(Protocol):
+    """What the assistant loop needs of a tool executor: ``version`` (stamped on dialogues, part of
+    their ID) and ``execute``. ``SimulatedExecutor``, ``tasks.real_executor.RealExecutor`` and
+    ``PrefixRouter`` are executors."""
+
+    version: str
+
+    async def execute(self, operation_id: str, arguments: Any, state: ExecutorState) -> Execution: ...
 
 
 @dataclass
@@ -121,6 +131,7 @@ class SimulatedExecutor:
         self.share_responses = share_responses
         self.spec_hash = content_id("spec", spec)
         self.prompt = load_prompt("executor")
+        self.version = self.prompt.version
 
     async def execute(self, operation_id: str, arguments: Any, state: ExecutorState) -> Execution:
         check = check_call(self.spec, operation_id, arguments)
@@ -176,3 +187,23 @@ class SimulatedExecutor:
         state.calls.append((operation_id, check.arguments(), 200, response))
         return Execution(200, response, render_observation(200, response, self.max_chars), check,
                          attempts=attempts, latency_s=latency, prompt_tokens=usage[0], completion_tokens=usage[1], cost_usd=cost)
+
+
+class PrefixRouter:
+    """Routes ``<Prefix>_<operationId>`` to the executor of the API with that prefix (a multi-API
+    dialogue run against each API's own executor, e.g. the real one; see ``tasks.multi_api``)."""
+
+    def __init__(self, parts: dict[str, Executor], names: list[str] | None = None, max_chars: int = 3000):
+        self.parts = parts
+        self.names = names or []
+        self.max_chars = max_chars
+        self.version = "+".join(sorted({e.version for e in parts.values()}))
+
+    async def execute(self, operation_id: str, arguments: Any, state: ExecutorState) -> Execution:
+        prefix, _, inner = operation_id.partition("_")
+        part = self.parts.get(prefix)
+        if part is None or not inner:  # an unknown operation, said the way the call check says it
+            check = CheckedCall(operation_id=operation_id, problems=[CallProblem(
+                "(function)", "unknown_function", f"no function {operation_id!r}; valid functions: {', '.join(self.names)}")])
+            return refused(check, arguments, state, self.max_chars)
+        return await part.execute(inner, arguments, state)

@@ -4,8 +4,8 @@
 each API's operationIds, paths and component names get a prefix made from the API's name
 (``Weather_getForecast``, ``/Weather/forecast``, ``#/components/schemas/Weather_City``). The
 combined spec then goes through the same machinery as any single API — NL documentation, the
-call check, the simulated executor, tool definitions — so a multi-API dialogue needs no special
-path. ``partners`` pairs each API with another of its category, deterministically.
+call check, tool definitions — and ``tasks.executor.PrefixRouter`` hands each call to its own
+API's executor (simulated or real) under its original name. ``partners`` pairs each API with another of its category, deterministically.
 """
 
 from __future__ import annotations
@@ -59,13 +59,15 @@ def namespaced(spec: dict[str, Any], prefix: str) -> dict[str, Any]:
     return _rename_refs(spec, renames)
 
 
-def combine(docs: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
-    """(one spec serving every doc's operations under its prefix, a display name "A + B")."""
+def combine(docs: list[dict[str, Any]]) -> tuple[dict[str, Any], str, list[str]]:
+    """(one spec serving every doc's operations under its prefix, a display name "A + B", the
+    prefixes in the order of ``docs``)."""
     taken: set[str] = set()
     merged: dict[str, Any] = {"openapi": "3.0.3", "paths": {}, "components": {}}
-    names = []
+    names, prefixes = [], []
     for doc in docs:
-        part = namespaced(doc["spec"], prefix_for(doc["name"], taken))
+        prefixes.append(prefix_for(doc["name"], taken))
+        part = namespaced(doc["spec"], prefixes[-1])
         merged["paths"].update(part.get("paths") or {})
         for kind, items in (part.get("components") or {}).items():
             if isinstance(items, dict):
@@ -73,7 +75,7 @@ def combine(docs: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
         names.append(doc["name"])
     title = " + ".join(names)
     merged["info"] = {"title": title, "version": "1.0.0", "description": "Functions of several APIs, each under its prefix."}
-    return merged, title
+    return merged, title, prefixes
 
 
 def partners(docs: list[dict[str, Any]], seed: int = 0) -> dict[str, dict[str, Any]]:

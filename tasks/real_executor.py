@@ -88,6 +88,7 @@ class RealExecutor:
         host = urlsplit(self.base).hostname or ""
         self.allowed = list(self.cfg.allowed_hosts) or ([host] if host else [])
         self.client = httpx.Client(timeout=self.cfg.timeout_s, follow_redirects=False, transport=transport)
+        self.version = "real-http"
 
     def close(self) -> None:
         self.client.close()

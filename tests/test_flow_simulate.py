@@ -73,3 +73,24 @@ def test_run_command_goes_from_catalog_to_dialogues(prefect_harness, settings, f
     assert main(["run", "--max-apis", "2", "--instructions", "3", "--steps", "3"]) == 0
     out = capsys.readouterr().out
     assert "== simulation" in out and "final_answer: 6" in out and "FROM dialogues" in out
+
+
+def test_a_doc_with_nothing_to_call_is_refused_with_a_reason(tmp_path, fake_llm):
+    import asyncio
+
+    from flows.simulate_corpus import _simulate_api
+    from tasks.llm.backend import LLMClient
+    from tasks.llm.config import load_backend_config
+    from toolfactory.settings import Settings
+    from warehouse.batch_writer import BatchWriter
+
+    spec = {"openapi": "3.0.3", "info": {"title": "X", "version": "1"},
+            "paths": {"/a": {"get": {"summary": "No operationId", "responses": {"200": {"description": "ok"}}}}}}
+    doc = {"api_id": "a" * 16, "doc_id": "d" * 16, "name": "X", "category": "C", "spec": spec, "nl_documentation": ""}
+    settings = Settings().with_overrides(backends_file="fake", warehouse_path=str(tmp_path / "w.duckdb"))
+    with Warehouse.open(settings.warehouse_path) as wh:
+        writer = BatchWriter(wh)
+        out = _simulate_api(doc, LLMClient(load_backend_config("fake")), wh, settings, asyncio.Semaphore(1), writer, None, {})
+        writer.close()
+        assert out["stops"] == {"no_usable_operation": 1} and fake_llm.calls == []
+        assert wh.execute("SELECT reason FROM rejections WHERE stage = 'simulation'") == [("no_usable_operation",)]

@@ -22,8 +22,8 @@ from warehouse import Warehouse
 
 def test_combined_spec_keeps_both_apis_apart():
     other = json.loads(json.dumps(SHOP))  # same operation names and component names: they must not collide
-    spec, title = combine([{"name": "Shop", "spec": SHOP}, {"name": "shop 2 (EU)", "spec": other}])
-    assert title == "Shop + shop 2 (EU)"
+    spec, title, prefixes = combine([{"name": "Shop", "spec": SHOP}, {"name": "shop 2 (EU)", "spec": other}])
+    assert title == "Shop + shop 2 (EU)" and prefixes == ["Shop", "Shop2EU"]
     names = [f.name for f in derive_functions(spec)]
     assert names == [f"{p}_{n}" for p in ("Shop", "Shop2EU") for n in ("searchItems", "getItem", "reviewItem")]
     assert set(spec["components"]["schemas"]) == {"Shop_Review", "Shop2EU_Review"}

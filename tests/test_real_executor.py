@@ -138,3 +138,53 @@ def test_the_async_execute_runs_calls_concurrently_off_the_loop(server):
     first, second = asyncio.run(both())
     assert (first.status, second.status) == (200, 200)
     assert {first.response["path"], second.response["path"]} == {"/v1/items/1", "/v1/items/2"}
+
+
+def test_simulation_in_real_executor_mode_calls_the_api(prefect_harness, server, workdir, fake_llm, monkeypatch):
+    from flows.docs_import import import_docs
+    from flows.simulate_corpus import run_simulate_corpus
+    from toolfactory.settings import load_settings
+    from warehouse import Warehouse
+
+    monkeypatch.setenv("LOCAL_API_KEY", "k-9")
+    echo = {"type": "object", "properties": {"path": {"type": "string"}, "key": {"type": "string"}}}
+    listing = {"type": "object", "properties": {"items": {"type": "array", "items": {
+        "type": "object", "properties": {"itemId": {"type": "integer"}}}}}}
+    spec = {"openapi": "3.0.3", "info": {"title": "Local Shop", "version": "1", "description": "Items of a local shop."},
+            "servers": [{"url": f"{server}/v1"}], "paths": {
+                "/items": {"get": {"operationId": "listItems", "summary": "List the items.", "responses": {
+                    "200": {"description": "ok", "content": {"application/json": {"schema": listing}}}}}},
+                "/items/{itemId}": {"get": {"operationId": "getItem", "summary": "One item.", "parameters": [
+                    {"name": "itemId", "in": "path", "required": True, "schema": {"type": "integer"}},
+                    {"name": "q", "in": "query", "schema": {"type": "string"}}], "responses": {
+                    "200": {"description": "ok", "content": {"application/json": {"schema": echo}}}}}}}}
+    (workdir / "local.json").write_text(json.dumps(spec))
+    (workdir / "toolfactory.yaml").write_text(
+        "backends_file: fake\nwarehouse_path: wh.duckdb\ninstructions_per_api: 1\nmissing_detail_share: 0\n"
+        "unanswerable_share: 0\nmulti_api_share: 0\nassistant_step_mode: react\nexecutor_mode: real\n"
+        "real_allowed_hosts: 127.0.0.1\nreal_allow_private: true\nreal_auth_env: X-Api-Key=LOCAL_API_KEY\n")
+    settings = load_settings()
+    assert import_docs(settings, workdir / "local.json")["valid"] == 1
+    fake_llm.respond("user", lambda req: {"instructions": ["Show me item number 7 of the shop, please."]})
+    fake_llm.queue("assistant", 'Action: getItem\nAction Input: {"itemId": 7, "q": "red"}', "Final Answer: Item 7 is red.")
+    summary = run_simulate_corpus(settings)
+    assert summary["dialogues"] == 1 and summary["stop_reasons"] == {"final_answer": 1}
+    assert fake_llm.calls_for("executor") == []  # the API answered, not an LLM
+    with Warehouse.open(settings.warehouse_path) as wh:
+        (observation, status), = wh.execute("SELECT observation, status FROM steps WHERE action = 'getItem'")
+        (models,), = wh.execute("SELECT models FROM dialogues")
+    assert status == 200 and '"/v1/items/7"' in observation and '"k-9"' in observation
+    assert json.loads(models)["executor"] == "real-http"
+
+
+def test_the_prefix_router_hands_each_call_to_its_api(server):
+    import asyncio
+
+    from tasks.executor import PrefixRouter
+
+    router = PrefixRouter({"Local": local(server)})
+    ok = asyncio.run(router.execute("Local_getItem", {"itemId": 3}, ExecutorState()))
+    assert ok.status == 200 and ok.response["path"] == "/v1/items/3"
+    for name in ("Other_getItem", "Local_", "getItem"):
+        out = asyncio.run(router.execute(name, {}, ExecutorState()))
+        assert out.status == 404 and "unknown_function" in out.observation, name

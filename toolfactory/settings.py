@@ -52,6 +52,12 @@ class Settings:
     dialogue_step_limit: int = 8
     dialogue_max_errors: int = 3  # errors in a row before the assistant must answer
     observation_max_chars: int = 3000
+    executor_mode: str = "simulated"  # simulated | real (calls each API's own server; the real_* settings below)
+    real_allowed_hosts: str | None = None  # comma-separated hosts the real executor may call; empty: each spec's own server host
+    real_allow_private: bool = False  # let the real executor reach private, loopback and link-local addresses
+    real_timeout_s: float = 10.0
+    real_max_response_bytes: int = 1_000_000
+    real_auth_env: str | None = None  # "Header=ENV_VAR,…": auth headers the real executor reads from the environment
     executor_share_responses: bool = True  # an identical call in the same state gets the same simulated response across an API's dialogues
     assistant_max_tokens: int = 400
     executor_max_tokens: int = 600
@@ -69,6 +75,7 @@ class Settings:
 _CHOICES: dict[str, tuple[str, ...]] = {
     "documenter_spec_mode": ("auto", "openapi", "operations"),
     "assistant_step_mode": ("auto", "react", "json", "tools"),
+    "executor_mode": ("simulated", "real"),
 }
 
 _MINIMUMS: dict[str, float] = {
@@ -85,6 +92,8 @@ _MINIMUMS: dict[str, float] = {
     "missing_detail_share": 0,
     "unanswerable_share": 0,
     "multi_api_share": 0,
+    "real_timeout_s": 0.1,
+    "real_max_response_bytes": 1,
     "max_concurrent_dialogues": 1,
     "dialogue_step_limit": 1,
     "dialogue_max_errors": 1,

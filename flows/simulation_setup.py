@@ -1,0 +1,79 @@
+"""What one API's dialogues run against (used by ``flows.simulate_corpus``): the function list the
+assistant sees, the tool definitions (``tools`` mode) and the executor — simulated or, with
+``executor_mode: real``, the API's own server. A multi-API dialogue sees the combined, prefixed
+spec of the API and its partner, and a ``PrefixRouter`` hands each call to that API's executor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tasks.executor import Executor, PrefixRouter, SimulatedExecutor
+from tasks.llm.backend import LLMClient
+from tasks.multi_api import combine
+from tasks.nl_docs import derive_functions, nl_documentation
+from tasks.real_executor import RealExecutor, RealExecutorConfig
+from tasks.tool_calling import tool_definitions
+from toolfactory.settings import Settings
+
+
+def real_executor_config(settings: Settings) -> RealExecutorConfig:
+    """The real executor's limits from the flat settings (``real_auth_env``: ``Header=VAR,…``)."""
+    auth = {}
+    for item in filter(None, (x.strip() for x in (settings.real_auth_env or "").split(","))):
+        header, _, variable = item.partition("=")
+        if header.strip() and variable.strip():
+            auth[header.strip()] = variable.strip()
+    hosts = [h.strip() for h in (settings.real_allowed_hosts or "").split(",") if h.strip()]
+    return RealExecutorConfig(allowed_hosts=hosts, allow_private=settings.real_allow_private, timeout_s=settings.real_timeout_s,
+                              max_response_bytes=settings.real_max_response_bytes, auth_env=auth)
+
+
+@dataclass
+class Setup:
+    functions_doc: str
+    names: list[str]
+    executor: Executor
+    tools: list[dict[str, Any]] | None
+
+
+class ApiSetups:
+    """The setups of one API's dialogues: its own, and one per partner it is paired with.
+    Each API's executor is made once and shared (its response cache spans its dialogues)."""
+
+    def __init__(self, doc: dict[str, Any], client: LLMClient, settings: Settings, step_mode: str):
+        self.doc, self.client, self.settings, self.step_mode = doc, client, settings, step_mode
+        self._executors: dict[str, Executor] = {}
+        self._pairs: dict[str, Setup] = {}
+        functions = derive_functions(doc["spec"])
+        self.single = Setup(doc["nl_documentation"], [f.name for f in functions], self.executor_for(doc),
+                            tool_definitions(doc["spec"]) if step_mode == "tools" else None)
+
+    def executor_for(self, doc: dict[str, Any]) -> Executor:
+        if doc["doc_id"] not in self._executors:
+            s = self.settings
+            if s.executor_mode == "real":
+                self._executors[doc["doc_id"]] = RealExecutor(doc["spec"], real_executor_config(s), max_chars=s.observation_max_chars)
+            else:
+                self._executors[doc["doc_id"]] = SimulatedExecutor(
+                    doc["spec"], self.client, api_name=doc["name"], max_chars=s.observation_max_chars,
+                    max_tokens=s.executor_max_tokens, subject_id=doc["api_id"],
+                    nl_docs={f.name: f.nl_doc for f in derive_functions(doc["spec"])}, share_responses=s.executor_share_responses)
+        return self._executors[doc["doc_id"]]
+
+    def paired_with(self, partner: dict[str, Any]) -> Setup:
+        if partner["doc_id"] not in self._pairs:
+            spec, _, prefixes = combine([self.doc, partner])
+            functions = derive_functions(spec)
+            router = PrefixRouter({prefixes[0]: self.executor_for(self.doc), prefixes[1]: self.executor_for(partner)},
+                                  names=[f.name for f in functions], max_chars=self.settings.observation_max_chars)
+            self._pairs[partner["doc_id"]] = Setup(nl_documentation(spec, functions), [f.name for f in functions], router,
+                                                   tool_definitions(spec) if self.step_mode == "tools" else None)
+        return self._pairs[partner["doc_id"]]
+
+    def close(self) -> None:
+        for executor in self._executors.values():
+            close = getattr(executor, "close", None)
+            if close is not None:
+                close()
