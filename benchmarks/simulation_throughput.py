@@ -86,7 +86,8 @@ def factory_worker(base_url: str, cap: int, dialogues: int) -> dict[str, Any]:
         (specs / f"shop{i}.json").write_text(json.dumps(spec))
     base = Settings().with_overrides(backends_file="backends.yaml", warehouse_path=str(work / "wh.duckdb"),
                                      assistant_step_mode="json", dialogue_step_limit=STEPS, llm_num_retries=0,
-                                     max_concurrent_apis=N_APIS, llm_max_continuations=0,
+                                     max_concurrent_apis=N_APIS, llm_max_continuations=0, missing_detail_share=0.0,
+                                     unanswerable_share=0.0, multi_api_share=0.0,  # only the pre-landed instructions
                                      executor_share_responses=False)  # every call its own: 4 per dialogue
     import_docs(base, specs)
     user_model = load_backend_config("backends.yaml").signature("user")

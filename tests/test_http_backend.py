@@ -38,6 +38,8 @@ def test_structured_output_over_http(monkeypatch):
     assert all(r.ok and r.parsed == {"city": "sample text", "days": 1} for r in results)
     assert all(r.model and r.prompt_tokens > 0 and r.latency_s > 0 for r in results)
     assert stats["requests"] == 16 and len(ledger) == 16
+    # a plain group never builds a Router, so a model with no known price keeps an unknown cost (not a made-up 0.0)
+    assert client._router is None and all(c.cost_usd is None for c in ledger)
     assert all("sk-test" not in (c.response_text or "") + (c.error or "") for c in ledger)
 
 

@@ -26,6 +26,7 @@ os.environ.setdefault("AIOHTTP_CONNECTOR_LIMIT_PER_HOST", "100000")
 import asyncio
 import concurrent.futures
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Coroutine
@@ -207,7 +208,9 @@ class LLMClient:
             settings["num_retries"] = num_retries
         settings.setdefault("timeout", timeout_s)
         settings.setdefault("retry_after", 0)
-        self.router = Router(model_list=config.model_list, **settings)
+        self._router_settings = settings
+        self._router: Router | None = None  # made on first use: only groups that need it use it
+        self._router_lock = threading.Lock()
         self.max_continuations = max_continuations
         self.ledger = ledger
         self.cache = cache
@@ -239,7 +242,19 @@ class LLMClient:
     def close(self) -> None:
         """Unhook the Router from litellm's global callback lists (each live Router adds to every
         call's cost). The LLM loop is the process's and stays up."""
-        self.router.discard()
+        if self._router is not None:
+            self._router.discard()
+
+    @property
+    def router(self) -> Router:
+        """The litellm Router, made on first use. A Router registers its deployments in litellm's
+        price map, which turns an unknown price into a reported cost of 0.0 (and sends every call
+        through litellm's zero-cost diagnosis, ~20% of the CPU of a call); so a run whose groups all
+        go direct never makes one, and an unknown price stays unknown."""
+        with self._router_lock:
+            if self._router is None:
+                self._router = Router(model_list=self.config.model_list, **self._router_settings)
+            return self._router
 
     def model_signature(self, role: str) -> str:
         return self.config.signature(role)
@@ -444,14 +459,15 @@ def _decode_tool_calls(text: str | None) -> list[dict[str, Any]]:
 
 
 def _cost(response: Any) -> float | None:
+    """USD for the call: 0 for the built-in engines; else litellm's own figure, None when it knows no
+    price for the model (computed again only when litellm did not try)."""
+    model = str(getattr(response, "model", ""))
+    if model.startswith((LOCAL_PROVIDER, FAKE_PROVIDER)):
+        return 0.0
     hidden = getattr(response, "_hidden_params", None) or {}
-    cost = hidden.get("response_cost")
-    if cost is not None:
-        return float(cost)
+    if "response_cost" in hidden:
+        return None if hidden["response_cost"] is None else float(hidden["response_cost"])
     try:
         return float(litellm.completion_cost(completion_response=response))
     except Exception:
-        model = str(getattr(response, "model", ""))
-        if model.startswith((LOCAL_PROVIDER, FAKE_PROVIDER)):
-            return 0.0
         return None
