@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -16,10 +17,10 @@ SCHEMA = {"type": "object", "required": ["city", "days"], "properties": {
     "city": {"type": "string"}, "days": {"type": "integer", "minimum": 1}, "tags": {"type": "array", "items": {"type": "string"}}}}
 
 
-def http_client(base_url, monkeypatch, **kw):
+def http_client(base_url, monkeypatch, roles=("executor",), **kw):
     monkeypatch.setenv("TF_FAKE_OPENAI_KEY", "sk-test-not-a-real-key")
-    cfg = parse_backend_config({"model_list": [{"model_name": "executor", "litellm_params": {
-        "model": "openai/fake-model", "api_base": base_url, "api_key": "os.environ/TF_FAKE_OPENAI_KEY"}}]})
+    cfg = parse_backend_config({"model_list": [{"model_name": role, "litellm_params": {
+        "model": "openai/fake-model", "api_base": base_url, "api_key": "os.environ/TF_FAKE_OPENAI_KEY"}} for role in roles]})
     return LLMClient(cfg, **kw)
 
 
@@ -91,3 +92,34 @@ def test_server_runs_as_its_own_process():
 ])
 def test_instance_of_cases(schema, value):
     assert instance_of(schema) == value
+
+
+def test_hundreds_of_dialogues_wait_in_flight_on_one_loop_without_a_thread_each(monkeypatch):
+    import threading
+
+    from test_executor import SPEC as SHOP
+
+    from tasks.assistant import AssistantConfig, Task, run_dialogue
+    from tasks.executor import SimulatedExecutor
+    from tasks.nl_docs import nl_documentation
+
+    n = 400
+    with FakeOpenAIServer(Faults(latency=0.5)) as server:
+        client = http_client(server.base_url, monkeypatch, roles=("assistant", "executor"), max_concurrent=n, num_retries=0,
+                             max_continuations=0)
+        executor = SimulatedExecutor(SHOP, client, api_name="Shop")
+        cfg = AssistantConfig(step_mode="json", step_limit=1)
+        threads_before = threading.active_count()
+        futures = [client.submit(run_dialogue(Task("a" * 16, "d" * 16, f"{i:016x}", f"Find item number {i} for me."),
+                                              nl_documentation(SHOP), ["searchItems", "getItem", "reviewItem"], client,
+                                              executor, {"assistant": "fake"}, cfg)) for i in range(n)]
+        threads_during = threading.active_count()
+        while not all(f.done() for f in futures):  # the most threads seen while they run
+            threads_during = max(threads_during, threading.active_count())
+            time.sleep(0.05)
+        dialogues = [f.result(timeout=120) for f in futures]
+        stats = httpx.get(f"http://127.0.0.1:{server.port}/stats").json()
+    assert len({d.dialogue_id for d in dialogues}) == n
+    assert all(d.stop_reason == "step_limit" and d.steps[0]["action"] == "searchItems" for d in dialogues)
+    assert stats["peak_in_flight"] >= 0.9 * n  # they really were waiting on the server together
+    assert threads_during - threads_before < 20  # coroutines, not a thread per dialogue
