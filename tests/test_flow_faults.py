@@ -1,0 +1,52 @@
+"""simulate-corpus over real HTTP against the fake server injecting 500s, 429s with Retry-After,
+timeouts, malformed bodies, truncated and schema-violating replies: the flow does not crash, every
+instruction kept ends in exactly one dialogue, and whatever failed says why."""
+
+import json
+
+import httpx
+
+from flows.docs_import import import_docs
+from flows.simulate_corpus import run_simulate_corpus
+from toolfactory.settings import load_settings
+from toolfactory.testing.fake_openai_server import FakeOpenAIServer, Faults
+from warehouse import Warehouse
+
+STOPS = {"final_answer", "step_limit", "gave_up", "llm_error"}
+
+
+def test_every_planned_dialogue_ends_once_with_a_reason_under_faults(prefect_harness, workdir, fixtures, monkeypatch):
+    spec = json.loads((fixtures / "good_spec.json").read_text())
+    (workdir / "specs").mkdir()
+    for i in range(4):
+        spec["info"]["title"] = f"Library {i}"
+        (workdir / "specs" / f"lib{i}.json").write_text(json.dumps(spec))
+    faults = Faults(latency=0.01, p500=0.12, p429=0.08, retry_after=0.1, ptimeout=0.04, hang=2.0, pmalformed=0.06,
+                    ptruncated=0.05, pwrong_schema=0.08, seed=11)
+    monkeypatch.setenv("TF_FAKE_OPENAI_KEY", "sk-test")
+    with FakeOpenAIServer(faults) as server:
+        (workdir / "backends.yaml").write_text("model_list:\n" + "".join(
+            f"  - model_name: {role}\n    litellm_params: {{model: openai/fake-model, api_base: '{server.base_url}', "
+            "api_key: os.environ/TF_FAKE_OPENAI_KEY}\n" for role in ("documenter", "user", "assistant", "executor", "judge")))
+        (workdir / "toolfactory.yaml").write_text(
+            "backends_file: backends.yaml\nwarehouse_path: wh.duckdb\ninstructions_per_api: 4\nmissing_detail_share: 0.25\n"
+            "unanswerable_share: 0.25\nmulti_api_share: 0.25\nllm_num_retries: 1\nllm_timeout_s: 1\n"
+            "assistant_step_mode: json\ndialogue_step_limit: 3\n")
+        settings = load_settings()
+        assert import_docs(settings, workdir / "specs", category="Books")["valid"] == 4
+        summary = run_simulate_corpus(settings)
+        again = run_simulate_corpus(settings)
+        stats = httpx.get(f"http://127.0.0.1:{server.port}/stats").json()
+    assert summary["task_failures"] == 0 and again["task_failures"] == 0
+    assert {"500", "429", "timeout", "malformed"} <= set(stats["faults"])  # the faults really were injected
+    with Warehouse.open(settings.warehouse_path) as wh:
+        per_instruction = dict(wh.execute("SELECT i.instruction_id, count(d.dialogue_id) FROM instructions i "
+                                          "LEFT JOIN dialogues d USING (instruction_id) GROUP BY 1"))
+        stops = {s for (s,) in wh.execute("SELECT DISTINCT stop_reason FROM dialogues")}
+        unexplained = wh.count("steps", "NOT valid AND error IS NULL")
+        refused = wh.execute("SELECT reason, count(*) FROM rejections WHERE stage = 'instruction' GROUP BY 1")
+        failed_calls = wh.count("llm_calls", "status = 'error' AND (error IS NULL OR error = '')")
+    assert per_instruction and set(per_instruction.values()) == {1}  # every instruction kept: one dialogue, not two
+    assert stops <= STOPS and unexplained == 0 and failed_calls == 0
+    assert all(reason for reason, _ in refused)  # instruction calls that failed left their reason
+    assert again["dialogues"] == 0  # the re-run found them all
