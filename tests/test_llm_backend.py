@@ -169,3 +169,25 @@ def test_extract_json(text, value, reason):
     got, why = extract_json(text)
     assert got == value
     assert (why is None) if reason is None else why.startswith(reason)
+
+
+def test_work_on_the_llm_loop_does_not_keep_the_callers_context():
+    """A Prefect task's context holds its parameters (an open warehouse); what runs on the process's
+    LLM loop must not copy it, or it lives as long as the loop (and DuckDB complains at exit)."""
+    import contextvars
+    import subprocess
+    import sys
+
+    probe = contextvars.ContextVar("probe")
+    probe.set("the caller's")
+
+    async def read():
+        return probe.get(None)
+
+    assert client().run(read()) is None
+    # the loop itself, made on first use from a context holding a value, keeps none of it either
+    code = ("import contextvars, gc; v = contextvars.ContextVar('v'); marker = type('Marker', (), {})\n"
+            "v.set(marker())\nfrom tasks.llm.loop import llm_loop\nloop = llm_loop()\nv.set(None); gc.collect()\n"
+            "print(sum(type(o).__name__ == 'Marker' for o in gc.get_objects()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "0", out.stderr

@@ -25,6 +25,7 @@ os.environ.setdefault("AIOHTTP_CONNECTOR_LIMIT_PER_HOST", "100000")
 
 import asyncio
 import concurrent.futures
+import contextvars
 import json
 import threading
 import time
@@ -229,8 +230,30 @@ class LLMClient:
         return llm_loop()
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Schedule ``coro`` on the LLM loop; its result (or exception) arrives in the future."""
-        return asyncio.run_coroutine_threadsafe(coro, llm_loop())
+        """Schedule ``coro`` on the LLM loop; its result (or exception) arrives in the future.
+
+        It runs in a fresh ``contextvars`` context, not the caller's: a copy of a Prefect task's
+        context would keep that task run (and its parameters, such as an open warehouse) alive for
+        as long as anything started inside lives on the loop (litellm's logging worker: forever)."""
+        out: concurrent.futures.Future[T] = concurrent.futures.Future()
+        loop = llm_loop()
+
+        def settle(task: asyncio.Task[T]) -> None:
+            if task.cancelled():
+                out.cancel()
+            elif task.exception() is not None:
+                out.set_exception(task.exception())  # type: ignore[arg-type]
+            else:
+                out.set_result(task.result())
+
+        def start() -> None:
+            if out.set_running_or_notify_cancel():
+                loop.create_task(coro, context=contextvars.Context()).add_done_callback(settle)
+            else:
+                coro.close()
+
+        loop.call_soon_threadsafe(start)
+        return out
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the LLM loop and wait for it (from any thread but the loop's own)."""

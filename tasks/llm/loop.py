@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 
 _LOOP: asyncio.AbstractEventLoop | None = None
@@ -15,7 +16,9 @@ def llm_loop() -> asyncio.AbstractEventLoop:
     global _LOOP
     with _LOOP_LOCK:
         if _LOOP is None:
-            _LOOP = asyncio.new_event_loop()
+            # made in an empty contextvars context: the loop's own handles keep the context they were made in,
+            # and the first caller may be a Prefect task whose context holds its parameters (an open warehouse)
+            _LOOP = contextvars.Context().run(asyncio.new_event_loop)
             threading.Thread(target=_LOOP.run_forever, name="llm-loop", daemon=True).start()
         return _LOOP
 
