@@ -25,7 +25,6 @@ os.environ.setdefault("AIOHTTP_CONNECTOR_LIMIT_PER_HOST", "100000")
 
 import asyncio
 import concurrent.futures
-import contextvars
 import json
 import threading
 import time
@@ -44,7 +43,8 @@ from tasks.llm.config import EMBEDDED_PREFIX, BackendConfig
 from tasks.llm.jsontext import extract_json
 from tasks.llm.limiter import RateLimiter, group_limits
 from tasks.llm.local_engine import LocalEngine
-from tasks.llm.loop import llm_loop, running_loop
+from tasks.llm.loop import llm_loop, run, running_loop, submit
+from tasks.llm.replies import decode_tool_calls, retry_wait, tool_calls_of
 from tasks.llm.types import LLMResult
 
 litellm.suppress_debug_info = True
@@ -230,37 +230,12 @@ class LLMClient:
         return llm_loop()
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Schedule ``coro`` on the LLM loop; its result (or exception) arrives in the future.
-
-        It runs in a fresh ``contextvars`` context, not the caller's: a copy of a Prefect task's
-        context would keep that task run (and its parameters, such as an open warehouse) alive for
-        as long as anything started inside lives on the loop (litellm's logging worker: forever)."""
-        out: concurrent.futures.Future[T] = concurrent.futures.Future()
-        loop = llm_loop()
-
-        def settle(task: asyncio.Task[T]) -> None:
-            if task.cancelled():
-                out.cancel()
-            elif task.exception() is not None:
-                out.set_exception(task.exception())  # type: ignore[arg-type]
-            else:
-                out.set_result(task.result())
-
-        def start() -> None:
-            if out.set_running_or_notify_cancel():
-                loop.create_task(coro, context=contextvars.Context()).add_done_callback(settle)
-            else:
-                coro.close()
-
-        loop.call_soon_threadsafe(start)
-        return out
+        """Schedule ``coro`` on the LLM loop (``tasks.llm.loop.submit``)."""
+        return submit(coro)
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the LLM loop and wait for it (from any thread but the loop's own)."""
-        if running_loop() is llm_loop():
-            coro.close()
-            raise RuntimeError("LLMClient.run was called on the LLM loop itself; await the coroutine instead")
-        return self.submit(coro).result()
+        return run(coro)
 
     def close(self) -> None:
         """Unhook the Router from litellm's global callback lists (each live Router adds to every
@@ -366,7 +341,7 @@ class LLMClient:
             if hit is not None and hit.status == "ok" and hit.response_text is not None:
                 return LLMResult(role=role, text=hit.response_text, model=hit.model, finish_reason=hit.finish_reason,
                                  prompt_tokens=0, completion_tokens=0, cost_usd=0.0, latency_s=0.0, cached=True,
-                                 tool_calls=_decode_tool_calls(hit.tool_calls))
+                                 tool_calls=decode_tool_calls(hit.tool_calls))
         start = time.perf_counter()
         limiter = self.limiters.get(group)
         if limiter is not None:  # our own rpm/tpm window; the estimate is prompt characters / 4 + the reply budget
@@ -396,7 +371,7 @@ class LLMClient:
                 cost_usd=_cost(response),
                 latency_s=latency,
                 finish_reason=choice.finish_reason,
-                tool_calls=_tool_calls_of(choice.message),
+                tool_calls=tool_calls_of(choice.message),
             )
         if self.ledger is not None:
             self.ledger(
@@ -413,22 +388,8 @@ class LLMClient:
 
 
     def _direct_params(self, group: str) -> dict[str, Any] | None:
-        """A group of one deployment with no Router-only settings skips the Router: its litellm
-        params (keys resolved from the environment), else None. The Router's per-call bookkeeping
-        costs about a quarter of litellm's own CPU per call (benchmarks/simulation_throughput.py)."""
         if group not in self._direct:
-            deployments = self.config.deployments(group)
-            settings = self.config.router_settings
-            if len(deployments) != 1 or any(settings.get(k) for k in _ROUTER_ONLY):
-                self._direct[group] = None
-            else:
-                params = {k: v for k, v in (deployments[0].get("litellm_params") or {}).items() if k not in ("rpm", "tpm")}
-                for k, v in params.items():
-                    if isinstance(v, str) and v.startswith("os.environ/"):
-                        params[k] = os.environ.get(v.split("/", 1)[1])
-                params.setdefault("timeout", self.timeout_s)
-                params["max_retries"] = 0  # the loop below is the only one that retries
-                self._direct[group] = params
+            self._direct[group] = self.config.direct_params(group, self.timeout_s)
         return self._direct[group]
 
     async def _direct_call(self, deployment: dict[str, Any], messages: list[dict[str, Any]], params: dict[str, Any]) -> Any:
@@ -439,46 +400,13 @@ class LLMClient:
             except _RETRYABLE as exc:
                 if attempt >= self.num_retries:
                     raise
-                await asyncio.sleep(_retry_wait(exc, attempt, self.min_retry_wait_s))
+                await asyncio.sleep(retry_wait(exc, attempt, self.min_retry_wait_s))
         raise AssertionError("unreachable")
 
 
 # Router settings that only the Router honours: a group under any of them always goes through it.
-_ROUTER_ONLY = ("fallbacks", "default_fallbacks", "context_window_fallbacks", "content_policy_fallbacks", "retry_policy",
-                "model_group_retry_policy", "routing_strategy", "enable_pre_call_checks")
 _RETRYABLE = (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError, litellm.InternalServerError,
               litellm.ServiceUnavailableError)
-
-
-def _retry_wait(exc: Exception, attempt: int, minimum: float) -> float:
-    """Seconds before the next try: the server's Retry-After when it sent one (capped at 60 s), else
-    exponential backoff from 0.5 s (capped at 8 s); never under ``minimum``."""
-    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
-    try:
-        wait = float(headers.get("retry-after"))
-    except (TypeError, ValueError):
-        wait = min(8.0, 0.5 * 2**attempt)
-    return max(minimum, min(60.0, wait))
-
-
-def _tool_calls_of(message: Any) -> list[dict[str, Any]]:
-    """The reply's tool calls as [{"id", "name", "arguments"(text)}]."""
-    out = []
-    for tc in getattr(message, "tool_calls", None) or []:
-        fn = getattr(tc, "function", None)
-        out.append({"id": str(getattr(tc, "id", "") or ""), "name": str(getattr(fn, "name", "") or ""),
-                    "arguments": str(getattr(fn, "arguments", "") or "")})
-    return out
-
-
-def _decode_tool_calls(text: str | None) -> list[dict[str, Any]]:
-    if not text:
-        return []
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return []
-    return value if isinstance(value, list) else []
 
 
 def _cost(response: Any) -> float | None:

@@ -1,0 +1,37 @@
+"""Reading litellm replies and errors without importing litellm: tool calls, retry waits."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def retry_wait(exc: Exception, attempt: int, minimum: float) -> float:
+    """Seconds before the next try: the server's Retry-After when it sent one (capped at 60 s), else
+    exponential backoff from 0.5 s (capped at 8 s); never under ``minimum``."""
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    try:
+        wait = float(headers.get("retry-after"))
+    except (TypeError, ValueError):
+        wait = min(8.0, 0.5 * 2**attempt)
+    return max(minimum, min(60.0, wait))
+
+
+def tool_calls_of(message: Any) -> list[dict[str, Any]]:
+    """The reply's tool calls as [{"id", "name", "arguments"(text)}]."""
+    out = []
+    for tc in getattr(message, "tool_calls", None) or []:
+        fn = getattr(tc, "function", None)
+        out.append({"id": str(getattr(tc, "id", "") or ""), "name": str(getattr(fn, "name", "") or ""),
+                    "arguments": str(getattr(fn, "arguments", "") or "")})
+    return out
+
+
+def decode_tool_calls(text: str | None) -> list[dict[str, Any]]:
+    if not text:
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
