@@ -227,6 +227,8 @@ def main() -> None:
     ap.add_argument("--dialogues", type=int)
     ap.add_argument("--quick", action="store_true", help="small caps and counts: a smoke run of the benchmark itself")
     ap.add_argument("--out", help="also write the rows as JSON here")
+    ap.add_argument("--regime", action="append", metavar="LATENCY,CAP,DIALOGUES",
+                    help="run this regime instead of the default ones (repeatable), e.g. 20,3000,3000")
     args = ap.parse_args()
     if args.worker == "factory":
         print("RESULT " + json.dumps(factory_worker(args.base_url, args.cap, args.dialogues)), flush=True)
@@ -236,6 +238,8 @@ def main() -> None:
         return
     # (latency s, cap, dialogues): the latency-bound runs are 4 waves of `cap` dialogues (ideal 4 × 4 × 2 s = 32 s)
     plan = [(0.5, 20, 80), (0.1, 50, 200)] if args.quick else [(2.0, 100, 400), (2.0, 1000, 4000), (0.2, 1000, 3000)]
+    if args.regime:
+        plan = [(float(lat), int(cap), int(n)) for lat, cap, n in (r.split(",") for r in args.regime)]
     rows = []
     for latency, cap, n in plan:
         started = time.perf_counter()

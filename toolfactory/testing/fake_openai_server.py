@@ -198,7 +198,10 @@ class FakeOpenAIServer:
 
     def __init__(self, faults: Faults | None = None, port: int = 0):
         self.faults = faults or Faults()
-        config = uvicorn.Config(build_app(self.faults), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        # thousands of clients may connect at once (uvicorn's accept backlog defaults to 2048), and a pooled
+        # connection may sit idle longer than uvicorn's 5 s keep-alive while its dialogue waits for a slow reply
+        config = uvicorn.Config(build_app(self.faults), host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+                                backlog=16384, timeout_keep_alive=120)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
