@@ -12,7 +12,7 @@ from typing import Any
 from tasks.executor import Executor, PrefixRouter, SimulatedExecutor
 from tasks.llm.backend import LLMClient
 from tasks.multi_api import combine
-from tasks.nl_docs import derive_functions, nl_documentation
+from tasks.nl_docs import FunctionInfo, derive_functions, nl_documentation
 from tasks.real_executor import RealExecutor, RealExecutorConfig
 from tasks.tool_calling import tool_definitions
 from toolfactory.settings import Settings
@@ -45,10 +45,15 @@ class ApiSetups:
     def __init__(self, doc: dict[str, Any], client: LLMClient, settings: Settings, step_mode: str):
         self.doc, self.client, self.settings, self.step_mode = doc, client, settings, step_mode
         self._executors: dict[str, Executor] = {}
+        self._functions: dict[str, list[FunctionInfo]] = {}
         self._pairs: dict[str, Setup] = {}
-        functions = derive_functions(doc["spec"])
-        self.single = Setup(doc["nl_documentation"], [f.name for f in functions], self.executor_for(doc),
+        self.single = Setup(doc["nl_documentation"], [f.name for f in self.functions_of(doc)], self.executor_for(doc),
                             tool_definitions(doc["spec"]) if step_mode == "tools" else None)
+
+    def functions_of(self, doc: dict[str, Any]) -> list[FunctionInfo]:
+        if doc["doc_id"] not in self._functions:
+            self._functions[doc["doc_id"]] = derive_functions(doc["spec"])
+        return self._functions[doc["doc_id"]]
 
     def executor_for(self, doc: dict[str, Any]) -> Executor:
         if doc["doc_id"] not in self._executors:
@@ -59,7 +64,7 @@ class ApiSetups:
                 self._executors[doc["doc_id"]] = SimulatedExecutor(
                     doc["spec"], self.client, api_name=doc["name"], max_chars=s.observation_max_chars,
                     max_tokens=s.executor_max_tokens, subject_id=doc["api_id"],
-                    nl_docs={f.name: f.nl_doc for f in derive_functions(doc["spec"])}, share_responses=s.executor_share_responses)
+                    nl_docs={f.name: f.nl_doc for f in self.functions_of(doc)}, share_responses=s.executor_share_responses)
         return self._executors[doc["doc_id"]]
 
     def paired_with(self, partner: dict[str, Any]) -> Setup:
@@ -67,7 +72,7 @@ class ApiSetups:
             spec, _, prefixes = combine([self.doc, partner])
             functions = derive_functions(spec)
             router = PrefixRouter({prefixes[0]: self.executor_for(self.doc), prefixes[1]: self.executor_for(partner)},
-                                  names=[f.name for f in functions], max_chars=self.settings.observation_max_chars)
+                                  spec=spec, max_chars=self.settings.observation_max_chars)
             self._pairs[partner["doc_id"]] = Setup(nl_documentation(spec, functions), [f.name for f in functions], router,
                                                    tool_definitions(spec) if self.step_mode == "tools" else None)
         return self._pairs[partner["doc_id"]]

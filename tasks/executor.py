@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from jsonschema import Draft202012Validator
 
 from schemas.ids import canonical_json, content_id
-from tasks.call_check import CallProblem, CheckedCall, check_call, find_operation, inline_refs
+from tasks.call_check import CheckedCall, check_call, find_operation, inline_refs
 from tasks.llm.types import LLMResult
 from tasks.openapi_refs import deref
 from tasks.prompts import load_prompt
@@ -191,19 +191,18 @@ class SimulatedExecutor:
 
 class PrefixRouter:
     """Routes ``<Prefix>_<operationId>`` to the executor of the API with that prefix (a multi-API
-    dialogue run against each API's own executor, e.g. the real one; see ``tasks.multi_api``)."""
+    dialogue run against each API's own executor, e.g. the real one; see ``tasks.multi_api``).
+    ``spec``: the combined spec, for refusing a call no API has the usual way."""
 
-    def __init__(self, parts: dict[str, Executor], names: list[str] | None = None, max_chars: int = 3000):
+    def __init__(self, parts: dict[str, Executor], spec: dict[str, Any] | None = None, max_chars: int = 3000):
         self.parts = parts
-        self.names = names or []
+        self.spec = spec or {"paths": {}}
         self.max_chars = max_chars
         self.version = "+".join(sorted({e.version for e in parts.values()}))
 
     async def execute(self, operation_id: str, arguments: Any, state: ExecutorState) -> Execution:
         prefix, _, inner = operation_id.partition("_")
         part = self.parts.get(prefix)
-        if part is None or not inner:  # an unknown operation, said the way the call check says it
-            check = CheckedCall(operation_id=operation_id, problems=[CallProblem(
-                "(function)", "unknown_function", f"no function {operation_id!r}; valid functions: {', '.join(self.names)}")])
-            return refused(check, arguments, state, self.max_chars)
+        if part is None or not inner:
+            return refused(check_call(self.spec, operation_id, arguments), arguments, state, self.max_chars)
         return await part.execute(inner, arguments, state)

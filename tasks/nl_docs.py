@@ -22,7 +22,7 @@ from typing import Any
 from schemas.ids import content_id
 from schemas.records import FunctionDoc
 from tasks.openapi_refs import deref, pointer_get
-from tasks.spec_lint import iter_operations, operation_parameters, success_responses
+from tasks.spec_lint import body_properties, iter_operations, operation_parameters, success_responses
 
 MAX_STRUCTURE_DEPTH = 6
 
@@ -125,16 +125,7 @@ def derive_functions(spec: Any) -> list[FunctionInfo]:
                          p.get("schema"), p.get("description", ""))
             for p in operation_parameters(spec, op, item)
         ]
-        body, _ = deref(spec, op.get("requestBody"))
-        if isinstance(body, dict) and isinstance(body.get("content"), dict):
-            media_obj = next(iter(body["content"].values()), None)
-            schema, _ = deref(spec, media_obj.get("schema") if isinstance(media_obj, dict) else None)
-            if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
-                required = set(schema.get("required") or [])
-                for prop, sub in schema["properties"].items():
-                    sub_resolved, _ = deref(spec, sub)
-                    desc = sub_resolved.get("description", "") if isinstance(sub_resolved, dict) else ""
-                    params.append(_param_entry(spec, prop, "body", prop in required, sub, desc))
+        params += [_param_entry(spec, prop, "body", required, sub, desc) for prop, sub, required, desc in body_properties(spec, op)]
         output = _output_text(spec, op, components)
         param_json = json.dumps({p["name"]: _param_text(p) for p in params}, ensure_ascii=False)
         nl = f"{name}: {description}\nParameters: {param_json}\nOutput: {output}"

@@ -64,6 +64,24 @@ def operation_parameters(spec: Any, op: dict[str, Any], item: dict[str, Any]) ->
     return list(merged.values())
 
 
+def body_properties(spec: Any, op: dict[str, Any]) -> list[tuple[str, Any, bool, str]]:
+    """(name, schema as written, required, description) of each property of the operation's request
+    body (the first media type's object schema; refs followed); [] when it has none."""
+    body, _ = deref(spec, op.get("requestBody"))
+    if not isinstance(body, dict) or not isinstance(body.get("content"), dict):
+        return []
+    media_obj = next(iter(body["content"].values()), None)
+    schema, _ = deref(spec, media_obj.get("schema") if isinstance(media_obj, dict) else None)
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+        return []
+    required = set(schema.get("required") or [])
+    out = []
+    for prop, sub in schema["properties"].items():
+        resolved, _ = deref(spec, sub)
+        out.append((prop, sub, prop in required, resolved.get("description", "") if isinstance(resolved, dict) else ""))
+    return out
+
+
 def is_json_media(media: str) -> bool:
     media = media.split(";")[0].strip().casefold()
     return media == "application/json" or media.endswith("+json")

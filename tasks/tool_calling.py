@@ -16,9 +16,8 @@ from typing import Any
 
 from tasks.call_check import inline_refs
 from tasks.llm.jsontext import extract_json
-from tasks.openapi_refs import deref
 from tasks.react import ASK_USER, ReactStep
-from tasks.spec_lint import iter_operations, operation_parameters
+from tasks.spec_lint import body_properties, iter_operations, operation_parameters
 
 ASK_USER_TOOL = {"type": "function", "function": {
     "name": ASK_USER, "description": "Ask the user for a detail you need and cannot find out otherwise.",
@@ -42,13 +41,10 @@ def tool_definitions(spec: Any, rename: dict[str, str] | None = None) -> list[di
             properties[p["name"]] = {**schema, **({"description": p["description"]} if p.get("description") else {})}
             if p.get("required") or p.get("in") == "path":
                 required.append(p["name"])
-        body, _ = deref(spec, op.get("requestBody"))
-        if isinstance(body, dict) and isinstance(body.get("content"), dict):
-            media = next(iter(body["content"].values()), None)
-            schema = inline_refs(spec, media.get("schema")) if isinstance(media, dict) else None
-            if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
-                properties.update(schema["properties"])
-                required += [r for r in schema.get("required") or [] if r in schema["properties"]]
+        for prop, sub, is_required, _ in body_properties(spec, op):
+            properties[prop] = inline_refs(spec, sub)
+            if is_required:
+                required.append(prop)
         name = (rename or {}).get(op_id, op_id)
         description = " ".join(str(op.get("summary") or op.get("description") or name).split())
         tools.append({"type": "function", "function": {

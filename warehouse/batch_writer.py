@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from schemas.records import Record
-from warehouse.store import LandReport, Warehouse
+from warehouse.store import Warehouse
 
 
 class BatchWriter:
@@ -25,7 +25,6 @@ class BatchWriter:
         self.max_delay_s = max_delay_s
         self.max_batch = max_batch
         self.on_landed = on_landed
-        self.report = LandReport()
         self._queue: list[Record] = []
         self._first_at = 0.0
         self._last_end = float("-inf")
@@ -62,7 +61,7 @@ class BatchWriter:
                 batch, self._queue = self._queue, []
                 self._busy = True
             try:
-                self.report.add(self.warehouse.land(batch))
+                self.warehouse.land(batch)
                 if self.on_landed is not None:
                     self.on_landed(batch)
             except BaseException as exc:  # kept for flush(): lost records must not pass silently

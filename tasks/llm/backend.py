@@ -225,10 +225,6 @@ class LLMClient:
         self._direct: dict[str, dict[str, Any] | None] = {}
 
     # the event loop ---------------------------------------------------------------------------
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        return llm_loop()
-
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Schedule ``coro`` on the LLM loop (``tasks.llm.loop.submit``)."""
         return submit(coro)
@@ -278,7 +274,7 @@ class LLMClient:
     ) -> LLMResult:
         """One logical completion for ``role``; continued when cut by the length limit. Never raises.
         ``tools``: OpenAI function tools; the reply's ``tool_calls`` come back in the result."""
-        if running_loop() is not self.loop:  # awaited on another loop: hop over to ours
+        if running_loop() is not llm_loop():  # awaited on another loop: hop over to ours
             return await asyncio.wrap_future(self.submit(self.acomplete(
                 role, messages, prompt_version=prompt_version, subject_id=subject_id, json_schema=json_schema,
                 schema_name=schema_name, max_tokens=max_tokens, temperature=temperature, seed=seed, tools=tools)))
