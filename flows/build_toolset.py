@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.runtime import RunLedger, llm_session
+from flows.runtime import RunLedger, llm_session, open_warehouse
 from schemas.records import CatalogEntry
 from tasks.documenter import DocumenterConfig, DocumenterPrompts, default_prompts, doc_id_for, document_api
 from tasks.llm.backend import LLMClient
@@ -72,7 +72,7 @@ def build_toolset(limit: int | None = None, api_ids: list[str] | None = None, ca
     ``settings``: the effective settings as a dict (shown as a flow parameter); None loads them."""
     settings = Settings().with_overrides(**settings) if settings is not None else load_settings()
     started = time.perf_counter()
-    with Warehouse.open(settings.warehouse_path) as wh, llm_session(settings, wh) as (client, ledger):
+    with open_warehouse(settings) as wh, llm_session(settings, wh) as (client, ledger):
         cfg = documenter_config(settings, spec_mode(settings, client))
         prompts = default_prompts()
         signature = client.model_signature("documenter")

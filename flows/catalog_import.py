@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from flows.files import read_catalog
+from flows.runtime import open_warehouse
 from schemas.ids import content_id
 from tasks.catalog import detect_format
 from toolfactory.settings import Settings
-from warehouse import Warehouse
 
 SAMPLE = "sample"
 
@@ -27,7 +27,7 @@ def import_catalog(settings: Settings, path: str | Path, fmt: str | None = None)
     result = read_catalog(p, fmt, settings.catalog_max_description_chars)
     digest = hashlib.sha256(p.read_bytes()).hexdigest()
     import_id = content_id("import", p.name, digest)
-    with Warehouse.open(settings.warehouse_path) as wh:
+    with open_warehouse(settings) as wh:
         report = wh.land([*result.entries, *result.quarantined], extra={"import_id": import_id})
         new = report.inserted.get("catalog_entry", 0)
         wh.record_import(import_id, str(p), fmt or detect_format(p), result.rows_read, new,

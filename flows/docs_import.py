@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from flows.files import import_spec_file, spec_files
+from flows.runtime import open_warehouse
 from toolfactory.settings import Settings
-from warehouse import Warehouse
 
 
 def import_docs(settings: Settings, path: str | Path, category: str | None = None) -> dict[str, Any]:
@@ -18,7 +18,7 @@ def import_docs(settings: Settings, path: str | Path, category: str | None = Non
     files = spec_files(p)
     valid = invalid = refused = 0
     reasons: dict[str, int] = {}
-    with Warehouse.open(settings.warehouse_path) as wh:
+    with open_warehouse(settings) as wh:
         for f in files:
             result = import_spec_file(f, category)
             wh.land(result.records())

@@ -1,5 +1,6 @@
 """What `make run` does: a catalog (the built-in sample by default) → documented toolset →
-instructions and simulated dialogues, then a summary and how to query it."""
+instructions and simulated dialogues → the quality funnel and a corpus snapshot, then a summary
+and how to query it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 from flows.build_toolset import run_build_toolset
 from flows.catalog_import import SAMPLE, import_catalog, sample_catalog_path
+from flows.corpus_export import take_snapshot
+from flows.curate import run_curate
 from flows.files import read_catalog
 from flows.simulate_corpus import run_simulate_corpus
 from schemas.records import CatalogEntry
@@ -29,8 +32,9 @@ def spread_over_categories(entries: list[CatalogEntry], limit: int | None) -> li
 
 
 def run_pipeline(settings: Settings, catalog: str = SAMPLE) -> dict[str, Any]:
-    """Import the catalog, document up to ``run_max_apis`` of its APIs (spread over categories), then
-    simulate ``instructions_per_api`` dialogues for each valid one (none when that is 0)."""
+    """Import the catalog, document up to ``run_max_apis`` of its APIs (spread over categories),
+    simulate ``instructions_per_api`` dialogues for each valid one (none when that is 0), curate
+    them and freeze the clean instances as a snapshot."""
     imported = import_catalog(settings, catalog)
     path = sample_catalog_path() if catalog == SAMPLE else catalog
     entries = read_catalog(path, None, settings.catalog_max_description_chars).entries
@@ -38,4 +42,6 @@ def run_pipeline(settings: Settings, catalog: str = SAMPLE) -> dict[str, Any]:
     ids = [e.api_id for e in chosen]
     built = run_build_toolset(settings, api_ids=ids)
     simulated = run_simulate_corpus(settings, api_ids=ids) if settings.instructions_per_api > 0 else None
-    return {"catalog": imported, "toolset": built, "simulation": simulated}
+    curated = run_curate(settings) if simulated is not None else None
+    snap = take_snapshot(settings) if curated is not None else None
+    return {"catalog": imported, "toolset": built, "simulation": simulated, "curation": curated, "snapshot": snap}

@@ -79,6 +79,12 @@ class RunLedger:
         }
 
 
+def open_warehouse(settings: Settings) -> Warehouse:
+    """The warehouse of these settings, migrated, taking turns with other processes."""
+    return Warehouse.open(settings.warehouse_path, wait_s=settings.warehouse_wait_s,
+                          replica_interval_s=settings.warehouse_replica_interval_s)
+
+
 @contextmanager
 def llm_session(settings: Settings, warehouse: Warehouse) -> Iterator[tuple[LLMClient, RunLedger]]:
     """The LLM client for a run (backends from settings, ledger and cache in the warehouse) and its

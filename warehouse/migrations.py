@@ -1,8 +1,9 @@
 """Ordered migrations. Each runs once, in order, inside a transaction; ``schema_migrations`` records them.
 
 Append new migrations at the end; never edit one that has shipped. Views are (re)created by the
-last migration that touches them. Public views (documented in docs/sql.md): catalog, apis,
-functions, llm_calls, rejections.
+last migration that touches them. Public views (documented in docs/sql.md): ``PUBLIC_VIEWS``.
+A schema whose ``version`` goes up ships with a migration that moves the old rows to it (and sets
+their ``schema_version``).
 """
 
 from __future__ import annotations
@@ -168,4 +169,86 @@ MIGRATIONS.append(
     )
 )
 
-PUBLIC_VIEWS = ("catalog", "apis", "functions", "llm_calls", "rejections", "instructions", "dialogues", "steps")
+
+MIGRATIONS.append(
+    (
+        6,
+        "schema versions on every row; curation verdicts and runs; corpus snapshots; golden answers",
+        """
+        ALTER TABLE catalog_entry ADD COLUMN schema_version INTEGER DEFAULT 1;
+        ALTER TABLE catalog_quarantine ADD COLUMN schema_version INTEGER DEFAULT 1;
+        ALTER TABLE function_doc ADD COLUMN schema_version INTEGER DEFAULT 1;
+        ALTER TABLE llm_call ADD COLUMN schema_version INTEGER DEFAULT 1;
+        ALTER TABLE rejection ADD COLUMN schema_version INTEGER DEFAULT 1;
+        ALTER TABLE instruction ADD COLUMN schema_version INTEGER DEFAULT 1;
+        ALTER TABLE dialogue ADD COLUMN schema_version INTEGER DEFAULT 1;
+        ALTER TABLE dialogue ADD COLUMN origin VARCHAR DEFAULT 'simulation';
+        CREATE TABLE curation_verdict (
+            verdict_id VARCHAR PRIMARY KEY, dialogue_id VARCHAR NOT NULL, api_id VARCHAR NOT NULL, stage VARCHAR NOT NULL,
+            kept BOOLEAN NOT NULL, reason VARCHAR, detail VARCHAR NOT NULL, config_version VARCHAR NOT NULL,
+            n_tokens INTEGER, schema_version INTEGER DEFAULT 1, created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE INDEX curation_verdict_dialogue ON curation_verdict (dialogue_id);
+        CREATE TABLE curation_run (
+            run_id VARCHAR PRIMARY KEY, config_version VARCHAR NOT NULL, config JSON NOT NULL, dialogues_seen INTEGER NOT NULL,
+            judged INTEGER NOT NULL, kept INTEGER NOT NULL, created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE TABLE corpus_snapshot (
+            snapshot_id VARCHAR PRIMARY KEY, parent_id VARCHAR, n_instances INTEGER NOT NULL, n_apis INTEGER NOT NULL,
+            config_version VARCHAR NOT NULL, config JSON NOT NULL, prompt_versions JSON NOT NULL, models JSON NOT NULL,
+            schema_version INTEGER DEFAULT 1, created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE TABLE snapshot_member (snapshot_id VARCHAR NOT NULL, dialogue_id VARCHAR NOT NULL, PRIMARY KEY (snapshot_id, dialogue_id));
+        CREATE TABLE golden_answer (
+            golden_id VARCHAR PRIMARY KEY, instruction_id VARCHAR NOT NULL, api_id VARCHAR NOT NULL, calls JSON NOT NULL,
+            source VARCHAR NOT NULL, schema_version INTEGER DEFAULT 1, created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE OR REPLACE VIEW dialogues AS
+            SELECT d.dialogue_id, d.api_id, c.name AS api_name, c.category, d.instruction_id, d.instruction,
+                   d.instruction_kind, json_array_length(d.steps) AS n_steps, d.n_calls, d.n_errors, d.stop_reason,
+                   d.final_answer, d.models, d.prompt_versions, d.prompt_tokens, d.completion_tokens, d.cost_usd,
+                   d.doc_id, d.created_at, d.partner_api_ids, d.origin, d.models->>'assistant' AS assistant_model
+            FROM dialogue d LEFT JOIN catalog_entry c USING (api_id);
+        CREATE OR REPLACE VIEW curation_runs AS
+            SELECT run_id, config_version, config, dialogues_seen, judged, kept, created_at FROM curation_run;
+        CREATE OR REPLACE VIEW current_verdicts AS
+            SELECT v.* FROM curation_verdict v
+            WHERE v.config_version = (SELECT config_version FROM curation_run ORDER BY created_at DESC, run_id LIMIT 1);
+        CREATE OR REPLACE VIEW funnel AS
+            SELECT v.stage, CASE v.stage WHEN 'format' THEN 1 WHEN 'execution' THEN 2 WHEN 'semantic' THEN 3
+                                         WHEN 'dedup' THEN 4 ELSE 5 END AS stage_order,
+                   coalesce(v.reason, 'kept') AS reason, v.kept, d.api_id, c.name AS api_name, c.category,
+                   d.models->>'assistant' AS model, d.instruction_kind, count(*) AS n
+            FROM current_verdicts v JOIN dialogue d USING (dialogue_id) LEFT JOIN catalog_entry c ON c.api_id = d.api_id
+            GROUP BY ALL;
+        CREATE OR REPLACE VIEW clean_instances AS
+            WITH passed AS (
+                SELECT dialogue_id, max(n_tokens) AS n_tokens FROM current_verdicts GROUP BY dialogue_id
+                HAVING count(DISTINCT stage) FILTER (WHERE kept) = 5
+            )
+            SELECT d.dialogue_id, d.api_id, c.name AS api_name, c.category, d.instruction_id, d.instruction,
+                   d.instruction_kind, d.steps, d.final_answer, d.n_calls, p.n_tokens, d.models, d.prompt_versions,
+                   d.doc_id, d.partner_api_ids, d.origin, d.created_at
+            FROM passed p JOIN dialogue d USING (dialogue_id) LEFT JOIN catalog_entry c ON c.api_id = d.api_id;
+        CREATE OR REPLACE VIEW corpus_snapshots AS
+            SELECT snapshot_id, parent_id, n_instances, n_apis, config_version, prompt_versions, models, config, created_at
+            FROM corpus_snapshot;
+        CREATE OR REPLACE VIEW snapshot_instances AS
+            SELECT m.snapshot_id, d.dialogue_id, d.api_id, c.name AS api_name, c.category, d.instruction, d.instruction_kind,
+                   d.steps, d.final_answer, d.n_calls, d.models, d.prompt_versions, d.doc_id, d.partner_api_ids, d.origin
+            FROM snapshot_member m JOIN dialogue d USING (dialogue_id) LEFT JOIN catalog_entry c ON c.api_id = d.api_id;
+        CREATE OR REPLACE VIEW golden_answers AS
+            SELECT g.golden_id, g.instruction_id, i.text AS instruction, g.api_id, c.name AS api_name, g.calls, g.source
+            FROM golden_answer g LEFT JOIN instruction i USING (instruction_id) LEFT JOIN catalog_entry c ON c.api_id = g.api_id;
+        CREATE OR REPLACE VIEW rejections AS
+            SELECT 'catalog' AS stage, source || ' ' || locator AS subject_id, reason, detail, created_at FROM catalog_quarantine
+            UNION ALL
+            SELECT stage, subject_id, reason, detail, created_at FROM rejection
+            UNION ALL
+            SELECT 'curation/' || stage, dialogue_id, reason, detail, created_at FROM current_verdicts WHERE NOT kept;
+        """,
+    )
+)
+
+PUBLIC_VIEWS = ("catalog", "apis", "functions", "llm_calls", "rejections", "instructions", "dialogues", "steps", "funnel",
+                "clean_instances", "curation_runs", "corpus_snapshots", "snapshot_instances", "golden_answers")

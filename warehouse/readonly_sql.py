@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from warehouse.store import connect
+from warehouse.lease import Lease, LeaseTimeout
+from warehouse.replica import replica_age_s, replica_path
+from warehouse.store import WarehouseBusy, connect
 
 READ_ONLY_PRAGMAS = {"table_info", "show_tables", "show_tables_expanded", "database_size", "version", "show",
                      "storage_info", "platform", "functions", "collations"}
@@ -72,7 +76,8 @@ def check_read_only(sql: str) -> None:
 
 
 def open_read_only(path: str | Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection with external access off (no files, no extensions, no attach)."""
+    """A read-only connection with external access off (no files, no extensions, no attach).
+    Take the lease first (``read_connection``) when a flow may be writing."""
     if not Path(path).exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `toolfactory catalog import` or `make run` first")
     return connect(
@@ -87,10 +92,44 @@ def open_read_only(path: str | Path) -> duckdb.DuckDBPyConnection:
     )
 
 
-def run_query(path: str | Path, sql: str, limit: int | None = None) -> pl.DataFrame:
+@contextmanager
+def read_connection(path: str | Path, wait_s: float = 30.0,
+                    on_replica: Callable[[float], None] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A locked-down read-only connection to the live file, taken in turn through the warehouse
+    lease (a writing flow hands the file over between two transactions). When the file cannot be
+    had within ``wait_s`` (a program outside the protocol holds it), the replica is read instead
+    and ``on_replica`` gets its age in seconds; with no replica, ``WarehouseBusy`` is raised."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"no warehouse at {path}: run `toolfactory catalog import` or `make run` first")
+    lease = Lease(path)
+    con = None
+    try:
+        lease.acquire(wait_s)
+        con = open_read_only(path)
+    except (LeaseTimeout, WarehouseBusy) as exc:
+        lease.release()
+        age = replica_age_s(path)
+        if age is None:
+            raise WarehouseBusy(f"{exc}; and there is no replica to read") from None
+        if on_replica is not None:
+            on_replica(age)
+        con = open_read_only(replica_path(path))
+    try:
+        yield con
+    finally:
+        con.close()
+        lease.release()
+
+
+def run_query(path: str | Path, sql: str, limit: int | None = None, wait_s: float = 30.0,
+              on_replica: Callable[[float], None] | None = None) -> pl.DataFrame:
     """Check ``sql`` and run it read-only; returns a polars frame (capped at ``limit`` rows)."""
     check_read_only(sql)
-    con = open_read_only(path)
+    with read_connection(path, wait_s, on_replica) as con:
+        return _run(con, sql, limit)
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, limit: int | None) -> pl.DataFrame:
     try:
         rel = con.sql(sql)
         if rel is None:
@@ -101,8 +140,6 @@ def run_query(path: str | Path, sql: str, limit: int | None = None) -> pl.DataFr
         if "permission" in first.casefold() or "read-only" in first.casefold() or "disabled" in first.casefold():
             raise SQLRefused(first) from None
         raise SQLFailed(first) from None
-    finally:
-        con.close()
 
 
 def _first_rows(rel: duckdb.DuckDBPyRelation, limit: int) -> pl.DataFrame:

@@ -6,13 +6,17 @@ primary key, so landing the same thing twice changes nothing), invalid ones go t
 ``landing_quarantine`` with their errors plus a ``rejections`` row — never silently dropped.
 
 One ``Warehouse`` may be shared by threads: every operation takes the lock and its own cursor.
+Several processes may each open a ``Warehouse`` on the same file: they take turns through a
+``Lease`` (see warehouse/lease.py and docs/warehouse.md).
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +27,9 @@ import polars as pl
 from schemas import schema_version, validate_record
 from schemas.ids import content_id
 from schemas.records import CatalogEntry, LLMCall, Record
+from warehouse.lease import Lease, LeaseTimeout
 from warehouse.migrations import MIGRATIONS
+from warehouse.replica import publish_replica
 
 # schema name → (table, JSON columns)
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -35,6 +41,8 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "rejection": ("rejection", ()),
     "instruction": ("instruction", ("partner_doc_ids",)),
     "dialogue": ("dialogue", ("steps", "models", "prompt_versions", "partner_api_ids")),
+    "curation_verdict": ("curation_verdict", ()),
+    "golden_answer": ("golden_answer", ("calls",)),
 }
 
 
@@ -69,25 +77,49 @@ def connect(path: str | Path, read_only: bool = False, config: dict[str, Any] | 
 
 
 class Warehouse:
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: str):
-        self._con = con
-        self.path = path
+    """The warehouse file, opened lazily and shared with other processes through a ``Lease``.
+
+    Every operation runs in ``_session``: it takes the lease and opens the file when this object
+    does not hold them, runs on its own cursor, and afterwards lets the file go if another process
+    waits for it. Writes mark the replica stale; it is republished at most every
+    ``replica_interval_s`` and on close.
+    """
+
+    def __init__(self, path: str | Path, *, wait_s: float = 300.0, replica_interval_s: float = 5.0):
+        self.path = str(path)
+        self.wait_s = wait_s
+        self.replica_interval_s = replica_interval_s
+        self._memory = self.path == ":memory:"
+        self._lease = None if self._memory else Lease(self.path)
         self._lock = threading.RLock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._depth = 0
+        self._dirty = False
+        self._replica_due = 0.0
+        self._closed = False
         self._col_cache: dict[str, set[str]] = {}
+        self._watcher: threading.Thread | None = None
+        self.handovers = 0  # times this object let the file go to a waiting process
 
     @classmethod
-    def open(cls, path: str | Path) -> Warehouse:
+    def open(cls, path: str | Path, *, wait_s: float = 300.0, replica_interval_s: float = 5.0) -> Warehouse:
         """Open (creating the file and its folder when missing) and migrate."""
-        p = Path(path)
         if str(path) != ":memory:":
-            p.parent.mkdir(parents=True, exist_ok=True)
-        wh = cls(connect(path), str(path))
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        wh = cls(path, wait_s=wait_s, replica_interval_s=replica_interval_s)
         wh.migrate()
         return wh
 
     def close(self) -> None:
         with self._lock:
-            self._con.close()
+            if self._closed:
+                return
+            try:
+                if self._con is not None and self._dirty:
+                    self._publish_replica()
+            finally:
+                self._detach()
+                self._closed = True
 
     def __enter__(self) -> Warehouse:
         return self
@@ -95,12 +127,92 @@ class Warehouse:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    # --- the file and the lease -----------------------------------------------------------------
+    @contextmanager
+    def _session(self, write: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on the file, the lease held for as long as it is in use."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"warehouse {self.path} is closed")
+            if self._con is None:
+                self._attach()
+            assert self._con is not None
+            self._depth += 1
+            cur = self._con.cursor()
+            try:
+                yield cur
+            finally:
+                cur.close()
+                self._depth -= 1
+                self._dirty = self._dirty or write
+                if self._depth == 0:
+                    self._after_operation()
+
+    def _attach(self) -> None:
+        if self._memory:
+            self._con = connect(self.path)
+            return
+        assert self._lease is not None
+        deadline = time.monotonic() + self.wait_s
+        try:
+            self._lease.acquire(self.wait_s)
+        except LeaseTimeout as exc:
+            raise WarehouseBusy(str(exc)) from None
+        pause = 0.01
+        while True:  # a program outside the protocol (the DuckDB CLI) may hold the file
+            try:
+                self._con = connect(self.path)
+                break
+            except WarehouseBusy:
+                if time.monotonic() > deadline:
+                    self._lease.release()
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, name="warehouse-lease", daemon=True)
+            self._watcher.start()
+
+    def _detach(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        if self._lease is not None:
+            self._lease.release()
+
+    def _after_operation(self) -> None:
+        if self._memory:
+            return
+        if self._dirty and time.monotonic() >= self._replica_due:
+            self._publish_replica()
+        if self._lease is not None and self._lease.others_waiting():
+            self._detach()
+            self.handovers += 1
+
+    def _publish_replica(self) -> None:
+        if self._memory or self._con is None:
+            return
+        cost = publish_replica(self._con, self.path)
+        self._dirty = False
+        self._replica_due = time.monotonic() + max(self.replica_interval_s, 20 * cost)
+
+    def _watch(self) -> None:
+        """While idle, hand the file over to waiting processes and publish a stale replica."""
+        while not self._closed:
+            time.sleep(0.05)
+            if self._con is None or not self._lock.acquire(blocking=False):
+                continue
+            try:
+                if self._con is not None and self._depth == 0 and not self._closed:
+                    self._after_operation()
+            finally:
+                self._lock.release()
+
     # --- schema ---------------------------------------------------------------------------------
     def migrate(self) -> list[int]:
         """Apply pending migrations in order; return the versions applied."""
         applied = []
-        with self._lock:
-            cur = self._con.cursor()
+        with self._session() as cur:
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, "
                 "applied_at TIMESTAMP DEFAULT current_timestamp)"
@@ -118,19 +230,33 @@ class Warehouse:
                     cur.execute("ROLLBACK")
                     raise
                 applied.append(version)
+            self._dirty = self._dirty or bool(applied)
         return applied
 
     def migration_versions(self) -> list[int]:
         return [r[0] for r in self.execute("SELECT version FROM schema_migrations ORDER BY version")]
 
     # --- generic access -------------------------------------------------------------------------
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
-        with self._lock:
-            return self._con.cursor().execute(sql, params or []).fetchall()
+    def execute(self, sql: str, params: Sequence[Any] | None = None, *, write: bool = False) -> list[tuple]:
+        """Run one statement; pass ``write=True`` for statements that change data (marks the replica stale)."""
+        with self._session(write) as cur:
+            return cur.execute(sql, params or []).fetchall()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor inside one write transaction: committed when the block ends, rolled back on error."""
+        with self._session(write=True) as cur:
+            cur.execute("BEGIN")
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
 
     def frame(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
-        with self._lock:
-            return self._con.cursor().sql(sql, params=list(params or [])).pl()
+        with self._session() as cur:
+            return cur.sql(sql, params=list(params or [])).pl()
 
     def count(self, table_or_view: str, where: str = "", params: Sequence[Any] | None = None) -> int:
         return int(self.execute(f"SELECT count(*) FROM {table_or_view} {('WHERE ' + where) if where else ''}", params)[0][0])
@@ -148,22 +274,17 @@ class Warehouse:
                 bad.append((rec.SCHEMA, data, errors))
             else:
                 by_schema.setdefault(rec.SCHEMA, []).append(data)
-        with self._lock:
-            cur = self._con.cursor()
-            cur.execute("BEGIN")
-            try:
-                for schema, rows in by_schema.items():
-                    table, json_cols = TABLES[schema]
-                    n = self._insert(cur, table, schema, rows, json_cols, extra or {})
-                    report.inserted[table] = report.inserted.get(table, 0) + n
-                    report.ignored[table] = report.ignored.get(table, 0) + len(rows) - n
-                for schema, data, errors in bad:
-                    self._quarantine(cur, TABLES.get(schema, (schema,))[0], data, errors)
-                    report.quarantined += 1
-                cur.execute("COMMIT")
-            except Exception:
-                cur.execute("ROLLBACK")
-                raise
+        if not by_schema and not bad:
+            return report
+        with self.transaction() as cur:
+            for schema, rows in by_schema.items():
+                table, json_cols = TABLES[schema]
+                n = self._insert(cur, table, schema, rows, json_cols, extra or {})
+                report.inserted[table] = report.inserted.get(table, 0) + n
+                report.ignored[table] = report.ignored.get(table, 0) + len(rows) - n
+            for schema, data, errors in bad:
+                self._quarantine(cur, TABLES.get(schema, (schema,))[0], data, errors)
+                report.quarantined += 1
         return report
 
     def _insert(self, cur: duckdb.DuckDBPyConnection, table: str, schema: str, rows: list[dict[str, Any]],
@@ -173,7 +294,7 @@ class Warehouse:
         table_cols = self._columns(cur, table)
         for row in rows:
             out = {c: (json.dumps(row[c], ensure_ascii=False) if c in json_cols and row[c] is not None else row[c]) for c in cols}
-            if table == "api_doc":
+            if "schema_version" in table_cols:
                 out["schema_version"] = schema_version(schema)
             for k, v in extra.items():
                 if k in table_cols:
@@ -273,6 +394,6 @@ class Warehouse:
     def record_import(self, import_id: str, source: str, fmt: str, rows_read: int, entries_new: int,
                       entries_existing: int, duplicates_merged: int, quarantined: int) -> None:
         self.execute(
-            "INSERT OR IGNORE INTO catalog_import VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
-            [import_id, source, fmt, rows_read, entries_new, entries_existing, duplicates_merged, quarantined],
+            write=True, sql="INSERT OR IGNORE INTO catalog_import VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
+            params=[import_id, source, fmt, rows_read, entries_new, entries_existing, duplicates_merged, quarantined],
         )

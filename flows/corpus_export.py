@@ -1,0 +1,145 @@
+"""Corpus snapshots and their exports (``toolfactory corpus snapshot`` / ``toolfactory export``).
+
+An export always points to one snapshot and goes to ``<out>/<snapshot_id>/``:
+  toolalpaca  train_data.json — ToolAlpaca's training layout, one record per API
+  jsonl       train.jsonl — ``messages`` + ``tools`` per instance (TRL SFTTrainer's conversational shape)
+  parquet     instances.parquet — one flat row per instance (steps, models, prompt versions as JSON text)
+  hf          hf/ — a Hugging Face dataset folder (Parquet under data/, a README with the config and the card)
+  card        DATA_CARD.md — counts, funnel, category mix, models, prompt versions, lineage
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from flows.runtime import open_warehouse
+from tasks.chat_format import to_chat_example
+from tasks.multi_api import combine
+from tasks.tool_calling import tool_definitions
+from tasks.toolalpaca_format import export_record
+from toolfactory.settings import Settings
+from warehouse import Warehouse
+from warehouse.corpus import create_snapshot, docs_by_id, funnel_counts, latest_doc_ids, snapshot, snapshot_rows
+
+FORMATS = ("toolalpaca", "jsonl", "parquet", "hf", "card")
+
+
+def take_snapshot(settings: Settings) -> dict[str, Any]:
+    with open_warehouse(settings) as wh:
+        snap = create_snapshot(wh)
+    return {k: snap[k] for k in ("snapshot_id", "created", "parent_id", "n_instances", "n_apis", "config_version")}
+
+
+def list_snapshots(settings: Settings) -> str:
+    from warehouse.readonly_sql import format_frame
+
+    with open_warehouse(settings) as wh:
+        return format_frame(wh.frame("SELECT snapshot_id, parent_id, n_instances, n_apis, config_version, created_at "
+                                     "FROM corpus_snapshots ORDER BY created_at DESC"))
+
+
+def _tools_for(row: dict[str, Any], docs: dict[str, dict[str, Any]], partner_docs: dict[str, str]) -> list[dict[str, Any]]:
+    doc = docs[row["doc_id"]]
+    partners = [docs[partner_docs[a]] for a in row["partner_api_ids"] or [] if a in partner_docs and partner_docs[a] in docs]
+    if not partners:
+        return tool_definitions(doc["spec"])
+    spec, _, _ = combine([doc, *partners])
+    return tool_definitions(spec)
+
+
+def data_card(snap: dict[str, Any], rows: list[dict[str, Any]], funnel: list[dict[str, Any]]) -> str:
+    """The snapshot's data card (markdown)."""
+    cats = Counter(r["category"] for r in rows)
+    kinds = Counter(r["instruction_kind"] for r in rows)
+    models = Counter(json.dumps(r["models"], sort_keys=True) for r in rows)
+    lines = [
+        f"# ToolFactory corpus snapshot `{snap['snapshot_id']}`", "",
+        f"{snap['n_instances']} instances over {snap['n_apis']} APIs in {len(cats)} categories, frozen {snap['created_at']}.", "",
+        "## Lineage", "",
+        f"- snapshot: `{snap['snapshot_id']}`; parent: `{snap['parent_id'] or '-'}`",
+        f"- curation config `{snap['config_version']}`: `{json.dumps(snap['config'], sort_keys=True)}`", "",
+        "## Funnel (curation config of this snapshot)", "", "| stage | reason | dialogues |", "|---|---|---:|",
+        *(f"| {f['stage']} | {f['reason']} | {f['n']} |" for f in funnel), "",
+        "## Categories", "", "| category | instances |", "|---|---:|", *(f"| {c} | {n} |" for c, n in cats.most_common()), "",
+        "## Instruction kinds", "", *(f"- {k}: {n}" for k, n in kinds.most_common()), "",
+        "## Models", "", *(f"- {n} instances: `{m}`" for m, n in models.most_common()), "",
+        "## Prompt versions", "", *(f"- `{json.dumps(p, sort_keys=True)}`" for p in snap["prompt_versions"]), "",
+        "## Formats", "", "`train_data.json` (ToolAlpaca layout), `train.jsonl` (`messages` + `tools`, tool-call arguments as JSON "
+        "text), `instances.parquet`, `hf/` (`datasets.load_dataset(\"<folder>/hf\")`).", "",
+    ]
+    return "\n".join(lines)
+
+
+def _hf_readme(card: str) -> str:
+    header = ("---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train-*.parquet\n"
+              "task_categories:\n- text-generation\ntags:\n- tool-use\n- function-calling\n- toolalpaca\n---\n\n")
+    return header + card
+
+
+def export_snapshot(settings: Settings, formats: list[str], out: str | Path = "exports",
+                    snapshot_id: str | None = None) -> dict[str, Any]:
+    """Write ``formats`` of a snapshot (the latest; a new one when none exists) under ``out/<id>/``."""
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise LookupError(f"unknown export format(s) {', '.join(sorted(unknown))}; known: {', '.join(FORMATS)}")
+    with open_warehouse(settings) as wh:
+        snap = snapshot(wh, snapshot_id)
+        if snap is None:
+            if snapshot_id:
+                raise LookupError(f"no snapshot {snapshot_id}: see `toolfactory corpus list`")
+            snap = create_snapshot(wh)
+        rows, docs, partner_docs, funnel = _gather(wh, snap)
+    folder = Path(out) / snap["snapshot_id"]
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    chat = [{"dialogue_id": r["dialogue_id"], "api_id": r["api_id"], "category": r["category"],
+             **to_chat_example(r, _tools_for(r, docs, partner_docs))} for r in rows] if {"jsonl", "hf"} & set(formats) else []
+    card = data_card(snap, rows, funnel)
+    if "toolalpaca" in formats:
+        by_doc: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            by_doc.setdefault(r["doc_id"], []).append(r)
+        records = [export_record({**docs[d], "description": ds[0]["description"]}, docs[d]["functions"], ds) for d, ds in by_doc.items()]
+        (folder / "train_data.json").write_text(json.dumps(records, ensure_ascii=False, indent=1), "utf-8")
+        written.append("train_data.json")
+    if "jsonl" in formats:
+        with (folder / "train.jsonl").open("w", encoding="utf-8") as f:
+            for ex in chat:
+                f.write(json.dumps(ex, ensure_ascii=False) + "\n")
+        written.append("train.jsonl")
+    if "parquet" in formats:
+        _flat(rows, snap["snapshot_id"]).write_parquet(folder / "instances.parquet")
+        written.append("instances.parquet")
+    if "hf" in formats:
+        (folder / "hf" / "data").mkdir(parents=True, exist_ok=True)
+        pl.DataFrame(chat, infer_schema_length=None).write_parquet(folder / "hf" / "data" / "train-00000-of-00001.parquet")
+        (folder / "hf" / "README.md").write_text(_hf_readme(card), "utf-8")
+        written.append("hf/")
+    if "card" in formats:
+        (folder / "DATA_CARD.md").write_text(card, "utf-8")
+        written.append("DATA_CARD.md")
+    return {"snapshot_id": snap["snapshot_id"], "instances": len(rows), "folder": str(folder), "written": written}
+
+
+def _gather(wh: Warehouse, snap: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], dict[str, str],
+                                                          list[dict[str, Any]]]:
+    rows = snapshot_rows(wh, snap["snapshot_id"])
+    partner_docs = latest_doc_ids(wh, sorted({a for r in rows for a in r["partner_api_ids"] or []}))
+    docs = docs_by_id(wh, sorted({r["doc_id"] for r in rows} | set(partner_docs.values())))
+    return rows, docs, partner_docs, funnel_counts(wh, snap["config_version"])
+
+
+def _flat(rows: list[dict[str, Any]], snapshot_id: str) -> pl.DataFrame:
+    return pl.DataFrame([{
+        "snapshot_id": snapshot_id, "dialogue_id": r["dialogue_id"], "api_id": r["api_id"], "api_name": r["api_name"],
+        "category": r["category"], "instruction": r["instruction"], "instruction_kind": r["instruction_kind"],
+        "final_answer": r["final_answer"], "n_calls": r["n_calls"], "origin": r["origin"], "doc_id": r["doc_id"],
+        "steps": json.dumps(r["steps"], ensure_ascii=False), "models": json.dumps(r["models"], sort_keys=True),
+        "prompt_versions": json.dumps(r["prompt_versions"], sort_keys=True),
+    } for r in rows], schema_overrides={"final_answer": pl.Utf8}) if rows else pl.DataFrame(
+        schema={"snapshot_id": pl.Utf8, "dialogue_id": pl.Utf8})

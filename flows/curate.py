@@ -1,0 +1,165 @@
+"""Flow ``curate-corpus``: the quality funnel over landed dialogues (issue #4).
+
+Stages run cheapest first — format, execution (code), semantic (the judge LLM), dedup, length
+(tokenizer) — and a dialogue refused by one goes no further. Every decision lands in
+``curation_verdict`` under the config version (a hash of the funnel settings, the judge's prompt
+and model), so a re-run with the same config only looks at dialogues not yet decided, and a
+changed config decides everything again without losing the old verdicts. The run is recorded in
+``curation_run``; views ``funnel`` and ``clean_instances`` follow the latest run's config.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import as_completed
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows.runtime import llm_session, open_warehouse
+from schemas.ids import content_id
+from schemas.records import CurationVerdict
+from tasks.curation import STAGES, Verdict, dedup, execution_check, format_check, instance_text, length_check
+from tasks.llm.backend import LLMClient
+from tasks.semantic_judge import judge_dialogue
+from tasks.semantic_judge import prompt_version as judge_prompt_version
+from toolfactory.settings import Settings, describe, load_settings
+from training.tokenizer import token_counter
+from warehouse.batch_writer import BatchWriter
+from warehouse.corpus import dedup_kept, partner_documentation, pending_dialogues, record_curation_run
+
+
+def curation_config(settings: Settings, client: LLMClient) -> dict[str, Any]:
+    """What decides the verdicts; its hash is the config version."""
+    return {
+        "max_calls": settings.curation_max_calls, "token_budget": settings.curation_token_budget,
+        "tokenizer": settings.curation_tokenizer, "near_duplicate": settings.curation_near_duplicate,
+        "template_share": settings.curation_template_share, "judge": settings.curation_judge,
+        "judge_model": client.model_signature("judge") if settings.curation_judge else None,
+        "judge_prompt": judge_prompt_version() if settings.curation_judge else None,
+    }
+
+
+def _record(d: dict[str, Any], v: Verdict, version: str, n_tokens: int | None = None) -> CurationVerdict:
+    return CurationVerdict(content_id("verdict", d["dialogue_id"], v.stage, version), d["dialogue_id"], d["api_id"], v.stage,
+                           v.kept, v.reason, v.detail[:2000], version, n_tokens)
+
+
+def _code_checks(pending: list[dict[str, Any]], settings: Settings, version: str, writer: BatchWriter) -> list[dict[str, Any]]:
+    """Format then execution; lands their verdicts, returns the dialogues that passed both."""
+    passed = []
+    for d in pending:
+        names = None if d["partner_api_ids"] else set(d["function_names"]) or None
+        for v in (format_check(d, names, settings.curation_max_calls), execution_check(d)):
+            writer.put([_record(d, v, version)])
+            if not v.kept:
+                break
+        else:
+            passed.append(d)
+    return passed
+
+
+def _judge(dialogues: list[dict[str, Any]], client: LLMClient, wh: Any, settings: Settings, version: str,
+           writer: BatchWriter) -> list[dict[str, Any]]:
+    """The semantic stage: dialogues judged concurrently on the LLM loop; returns the kept ones."""
+    if not settings.curation_judge:
+        for d in dialogues:
+            writer.put([_record(d, Verdict("semantic", None, "judge off (curation_judge: false)"), version)])
+        return dialogues
+    partners = partner_documentation(wh, sorted({p for d in dialogues for p in d["partner_api_ids"]}))
+    gate = asyncio.Semaphore(settings.max_concurrent_dialogues)
+
+    async def one(d: dict[str, Any]) -> Verdict:
+        docs = "\n".join([d["nl_documentation"] or "", *(partners.get(p, "") for p in d["partner_api_ids"])])
+        async with gate:
+            return await judge_dialogue(client, d, docs, seed=settings.seed, max_tokens=settings.judge_max_tokens)
+
+    futures = {client.submit(one(d)): d for d in dialogues}
+    kept = []
+    for fut in as_completed(futures):
+        d = futures[fut]
+        v = fut.result()
+        writer.put([_record(d, v, version)])
+        if v.kept:
+            kept.append(d)
+    return sorted(kept, key=lambda d: d["order"])
+
+
+def _dedup_and_length(dialogues: list[dict[str, Any]], wh: Any, settings: Settings, version: str, writer: BatchWriter) -> int:
+    """Dedup per API against what was kept before, then the token budget; returns how many passed both."""
+    before = dedup_kept(wh, version, sorted({d["api_id"] for d in dialogues}))
+    by_api: dict[str, list[dict[str, Any]]] = {}
+    for d in dialogues:
+        by_api.setdefault(d["api_id"], []).append(d)
+    survivors = []
+    for api_id, ds in by_api.items():
+        old = before.get(api_id, [])
+        verdicts = dedup([*old, *((d["dialogue_id"], d["instruction"]) for d in ds)], settings.curation_near_duplicate,
+                         settings.curation_template_share)
+        for d in ds:
+            v = verdicts[d["dialogue_id"]]
+            writer.put([_record(d, v, version)])
+            if v.kept:
+                survivors.append(d)
+    if not survivors:
+        return 0
+    count = token_counter(settings.curation_tokenizer, settings.local_model_path)
+    kept = 0
+    for d in survivors:
+        n = count(instance_text(d, d["nl_documentation"] or ""))
+        v = length_check(n, settings.curation_token_budget)
+        writer.put([_record(d, v, version, n)])
+        kept += v.kept
+    return kept
+
+
+code_checks_task = task(_code_checks, name="format-and-execution-filters", cache_policy=NO_CACHE)
+judge_task = task(_judge, name="semantic-judge", cache_policy=NO_CACHE)
+dedup_length_task = task(_dedup_and_length, name="dedup-and-length-filters", cache_policy=NO_CACHE)
+
+
+@flow(name="curate-corpus", log_prints=True)
+def curate_corpus(settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the funnel over every dialogue not yet decided under the current config."""
+    s = Settings().with_overrides(**settings) if settings is not None else load_settings()
+    started = time.perf_counter()
+    with open_warehouse(s) as wh, llm_session(s, wh) as (client, ledger):
+        config = curation_config(s, client)
+        version = content_id("curation", config)
+        pending = pending_dialogues(wh, version)
+        for i, d in enumerate(pending):
+            d["order"] = i
+        print(f"curate-corpus: {len(pending)} dialogues to decide under config {version}")
+        passed_code = code_checks_task(pending, s, version, ledger.writer)
+        passed_judge = judge_task(passed_code, client, wh, s, version, ledger.writer)
+        kept = dedup_length_task(passed_judge, wh, s, version, ledger.writer)
+        ledger.flush()
+        run_id = record_curation_run(wh, version, config, len(pending), len(passed_code) if s.curation_judge else 0)
+        stages = wh.frame("SELECT stage, reason, sum(n) AS n FROM funnel GROUP BY ALL ORDER BY min(stage_order), n DESC")
+        summary = {
+            "config_version": version, "run_id": run_id, "decided_now": len(pending), "judged_now": len(passed_code) if s.curation_judge else 0,
+            "kept_now": kept, "clean_instances": wh.count("clean_instances"), "dialogues": wh.count("dialogue"),
+            "funnel": {f"{r['stage']}/{r['reason']}": int(r["n"]) for r in stages.to_dicts()},
+            **ledger.summary(), "seconds": round(time.perf_counter() - started, 1),
+        }
+    create_table_artifact(key="curate-corpus-funnel", table=[{"stage": k.split("/")[0], "reason": k.split("/")[1], "n": v}
+                                                              for k, v in summary["funnel"].items()],
+                          description="The quality funnel: dialogues per stage and reason (current config)")
+    create_markdown_artifact(
+        key="curate-corpus-summary", description="What curate-corpus decided",
+        markdown=f"# curate-corpus\n\nconfig `{version}` · decided now {len(pending)} · kept now {kept} · "
+                 f"clean instances {summary['clean_instances']} of {summary['dialogues']} dialogues\n\n"
+                 + "| stage | kept | refused |\n|---|---:|---:|\n"
+                 + "".join(f"| {st} | {summary['funnel'].get(f'{st}/kept', 0)} | "
+                           f"{sum(v for k, v in summary['funnel'].items() if k.startswith(st + '/') and not k.endswith('/kept'))} |\n"
+                           for st in STAGES),
+    )
+    return summary
+
+
+def run_curate(settings: Settings) -> dict[str, Any]:
+    return curate_corpus(settings=describe(settings))
+

@@ -1,0 +1,35 @@
+"""Load a ToolAlpaca-format file (training or evaluation layout) into the warehouse, no LLM."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from flows.runtime import open_warehouse
+from tasks.toolalpaca_format import ImportFormatError, import_records, read_layout
+from toolfactory.settings import Settings
+
+
+def import_toolalpaca(settings: Settings, path: str | Path) -> dict[str, Any]:
+    """Land every API record of ``path``; returns the layout and what landed or was refused, by reason."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such file")
+    try:
+        data = json.loads(p.read_text("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ImportFormatError(f"{p}: not JSON ({str(exc).splitlines()[0]})") from None
+    layout = read_layout(data)
+    landed: Counter[str] = Counter()
+    refused: Counter[str] = Counter()
+    quarantined = 0
+    with open_warehouse(settings) as wh:
+        for record in data:
+            records = import_records(record, layout, p.name)
+            report = wh.land(records)
+            landed.update(report.inserted)
+            quarantined += report.quarantined
+            refused.update(r.reason for r in records if type(r).__name__ == "Rejection")
+    return {"layout": layout, "apis": len(data), "landed": dict(landed), "refused": dict(refused), "quarantined": quarantined}

@@ -1,0 +1,150 @@
+"""curate-corpus through Prefect's harness with the scripted fake (judge included), then snapshots and
+every export format read back the way users read them."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+from test_flow_simulate import assistant, user
+
+from flows.build_toolset import run_build_toolset
+from flows.corpus_export import export_snapshot, take_snapshot
+from flows.curate import run_curate
+from flows.simulate_corpus import run_simulate_corpus
+from warehouse import Warehouse
+
+
+def judge(req):
+    text = req.last_user
+    if "bright" in text.split("The user's request:", 1)[1].split("\n", 1)[0]:
+        return {"fulfils_request": False, "arguments_grounded": True, "reason": "the answer is about the phase, not brightness"}
+    return {"fulfils_request": True, "arguments_grounded": True, "reason": "answered from the search result"}
+
+
+@pytest.fixture
+def simulated(prefect_harness, settings, fake_llm):
+    from conftest import documenter_responder
+
+    fake_llm.respond("documenter", documenter_responder())
+    fake_llm.respond("user", user)
+    fake_llm.respond("assistant", assistant)
+    fake_llm.respond("executor", lambda req: {"results": [{"placeId": "lis-1", "name": "Lisbon"}]})
+    fake_llm.respond("judge", judge)
+    assert run_build_toolset(settings)["valid"] == 2
+    assert run_simulate_corpus(settings)["dialogues"] == 6
+    return settings.with_overrides(curation_tokenizer="words")
+
+
+@pytest.fixture
+def settings(workdir, fixtures):
+    from flows.catalog_import import import_catalog
+    from toolfactory.settings import load_settings
+
+    (workdir / "toolfactory.yaml").write_text(
+        "backends_file: fake\nwarehouse_path: wh.duckdb\ndocumenter_spec_mode: operations\nllm_num_retries: 0\n"
+        "instructions_per_api: 3\nmissing_detail_share: 0.34\nunanswerable_share: 0\nmax_concurrent_dialogues: 4\n"
+        "dialogue_step_limit: 4\n")
+    s = load_settings()
+    import_catalog(s, fixtures / "catalog.csv")
+    return s
+
+
+def test_curation_decides_once_per_config_and_feeds_clean_instances(simulated, fake_llm):
+    s = simulated
+    out = run_curate(s)
+    assert out["decided_now"] == 6 and out["judged_now"] == 6
+    # 2 APIs × "how bright …" refused by the judge; the rest pass every stage
+    assert out["funnel"]["semantic/judge_unfulfilled"] == 2 and out["kept_now"] == 4 and out["clean_instances"] == 4
+    assert out["funnel"]["format/kept"] == 6 and out["funnel"]["length/kept"] == 4
+    with Warehouse.open(s.warehouse_path) as wh:
+        per_api = wh.execute("SELECT api_name, sum(n) FILTER (WHERE reason = 'kept' AND stage = 'length') FROM funnel GROUP BY 1 ORDER BY 1")
+        assert [n for _, n in per_api] == [2, 2]
+        assert wh.count("rejections", "stage = 'curation/semantic' AND reason = 'judge_unfulfilled'") == 2
+        assert wh.execute("SELECT DISTINCT model FROM funnel") == [("toolfactory-fake/assistant",)]
+        assert wh.count("clean_instances", "n_tokens > 0 AND instruction NOT LIKE '%bright%'") == 4
+    calls = len(fake_llm.calls)
+    again = run_curate(s)  # same config: nothing left to decide, no LLM call
+    assert again["decided_now"] == 0 and len(fake_llm.calls) == calls and again["clean_instances"] == 4
+    tight = run_curate(s.with_overrides(curation_token_budget=16))  # a new config decides everything again
+    assert tight["config_version"] != out["config_version"] and tight["decided_now"] == 6
+    assert tight["funnel"].get("length/over_token_budget") == 4 and tight["clean_instances"] == 0
+    assert len(fake_llm.calls) == calls  # the judge's verdicts came from the ledger (same requests)
+    back = run_curate(s)  # back to the first config: its verdicts are all there
+    assert back["decided_now"] == 0 and back["clean_instances"] == 4
+
+
+def test_snapshots_are_immutable_versions_and_every_export_reads_back(simulated, tmp_path):
+    s = simulated
+    run_curate(s)
+    first = take_snapshot(s)
+    assert first["created"] and first["n_instances"] == 4 and first["parent_id"] is None
+    same = take_snapshot(s)
+    assert not same["created"] and same["snapshot_id"] == first["snapshot_id"]
+    run_curate(s.with_overrides(curation_near_duplicate=0.05))  # a stricter dedup: fewer clean instances
+    second = take_snapshot(s)
+    assert second["created"] and second["parent_id"] == first["snapshot_id"] and second["n_instances"] < 4
+    with Warehouse.open(s.warehouse_path) as wh:  # the first snapshot still holds its 4 instances
+        assert wh.count("snapshot_instances", "snapshot_id = ?", [first["snapshot_id"]]) == 4
+
+    out = export_snapshot(s, ["toolalpaca", "jsonl", "parquet", "hf", "card"], tmp_path / "exports", first["snapshot_id"])
+    folder = tmp_path / "exports" / first["snapshot_id"]
+    assert out["instances"] == 4 and out["folder"] == str(folder)
+
+    records = json.loads((folder / "train_data.json").read_text())
+    assert len(records) == 2
+    for rec in records:
+        assert {"Name", "Description", "Category", "Documentation", "NLDocumentation", "Function_Description", "Instances"} <= rec.keys()
+        assert json.loads(rec["Documentation"])["openapi"] and "searchPlaces" in rec["Function_Description"]
+        inst = rec["Instances"][0]
+        assert {"input", "output", "Final Thought", "intermediate_steps"} <= inst.keys()
+        (action, action_input, log), observation = inst["intermediate_steps"][-1]
+        assert action == "searchPlaces" and json.loads(action_input) == {"query": "Lisbon"} and "Action:" in log
+        assert observation.startswith("Status Code: 200")
+
+    lines = [json.loads(x) for x in (folder / "train.jsonl").read_text().splitlines()]
+    assert len(lines) == 4
+    msgs = lines[0]["messages"]
+    assert [m["role"] for m in msgs][:2] == ["system", "user"] and msgs[-1]["role"] == "assistant"
+    call = next(m for m in msgs if m.get("tool_calls"))
+    reply = msgs[msgs.index(call) + 1]
+    assert reply["role"] == "tool" and reply["tool_call_id"] == call["tool_calls"][0]["id"]
+    assert {t["function"]["name"] for t in json.loads(lines[0]["tools"])} >= {"searchPlaces", "ask_user"}
+
+    flat = pl.read_parquet(folder / "instances.parquet")
+    assert flat.height == 4 and set(flat["snapshot_id"]) == {first["snapshot_id"]}
+    assert json.loads(flat["steps"][0])[0]["index"] == 0
+
+    import datasets
+
+    hf = datasets.load_dataset(str(folder / "hf"), split="train")
+    assert hf.num_rows == 4 and {"messages", "tools", "dialogue_id"} <= set(hf.column_names)
+    card = (folder / "DATA_CARD.md").read_text()
+    assert first["snapshot_id"] in card and "| semantic | judge_unfulfilled | 2 |" in card and "## Lineage" in card
+    assert (folder / "hf" / "README.md").read_text().startswith("---\nconfigs:")
+
+
+def test_the_jsonl_goes_through_trls_chat_formatting(simulated, tmp_path):
+    """TRL's own formatting (what SFTTrainer applies) renders every exported example with the tools."""
+    import datasets
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+    from trl.data_utils import apply_chat_template
+
+    run_curate(simulated)
+    out = export_snapshot(simulated, ["jsonl"], tmp_path)
+    ds = datasets.load_dataset("json", data_files=str(tmp_path / out["snapshot_id"] / "train.jsonl"), split="train")
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel()
+    bpe.train_from_iterator(["Thought: find the place", "Status Code: 200"], trainers.BpeTrainer(vocab_size=300, special_tokens=["<unk>", "<eos>"]))
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<eos>", unk_token="<unk>")
+    tok.chat_template = (
+        "{% if tools %}TOOLS:{% for t in tools %} {{ t.function.name }}{% endfor %}\n{% endif %}"
+        "{% for m in messages %}<{{ m.role }}>{{ m.content or '' }}"
+        "{% if m.tool_calls %}{% for c in m.tool_calls %}[call {{ c.function.name }} {{ c.function.arguments }}]{% endfor %}{% endif %}"
+        "\n{% endfor %}")
+    for example in ds:
+        text = apply_chat_template(example, tok, tools=json.loads(example["tools"]))["text"]
+        assert text.startswith("TOOLS:") and "searchPlaces" in text.split("\n", 1)[0]
+        assert '[call searchPlaces {"query": "Lisbon"}]' in text and "<tool>Status Code: 200" in text

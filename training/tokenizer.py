@@ -1,0 +1,34 @@
+"""Tokenizers by name, for the length filter and (issue #5) the training job.
+
+``local``: the embedded model's own tokenizer, read by transformers from the shipped GGUF file (no
+download; ~8 s to load here). ``words``: whitespace pieces, no tokenizer at all. Anything else is
+passed to ``AutoTokenizer.from_pretrained`` (a local folder or a hub name the user can reach).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+
+@cache
+def load_tokenizer(name: str, local_model_path: str | None = None) -> Any:
+    """A transformers tokenizer for ``name`` (``local`` or a name/path)."""
+    from transformers import AutoTokenizer
+
+    if name == "local":
+        from tasks.llm.local_engine import default_model_path
+
+        gguf = Path(local_model_path or default_model_path())
+        return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    return AutoTokenizer.from_pretrained(name)
+
+
+def token_counter(name: str, local_model_path: str | None = None) -> Callable[[str], int]:
+    """A function text → number of tokens (``words`` counts whitespace pieces)."""
+    if name == "words":
+        return lambda text: len(text.split())
+    tok = load_tokenizer(name, local_model_path)
+    return lambda text: len(tok(text, add_special_tokens=False)["input_ids"])

@@ -1,0 +1,158 @@
+"""Curation reads and corpus snapshots over the warehouse.
+
+``pending_dialogues`` lists what the funnel has not decided yet under a config version;
+``dedup_kept`` the instructions already kept by dedup; ``record_curation_run`` marks a config
+version current (view ``clean_instances`` follows the latest run). ``create_snapshot`` freezes the
+clean instances: its ID is a content hash of the members and the config, so freezing an unchanged
+corpus returns the snapshot that exists; a new one points to its parent (the previous snapshot).
+Snapshot rows are only ever inserted.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import polars as pl
+
+from schemas.ids import canonical_json, content_id
+from warehouse.store import Warehouse
+
+
+def pending_dialogues(wh: Warehouse, config_version: str) -> list[dict[str, Any]]:
+    """Dialogues with no final verdict under ``config_version`` (none refused, no length verdict),
+    in landing order, with their doc's NL documentation and function names."""
+    rows = wh.frame(
+        """
+        SELECT d.dialogue_id, d.api_id, d.doc_id, d.instruction, d.instruction_kind, CAST(d.steps AS VARCHAR) AS steps,
+               d.final_answer, d.stop_reason, CAST(d.partner_api_ids AS VARCHAR) AS partner_api_ids, d.origin,
+               a.nl_documentation, a.name AS api_name,
+               (SELECT list(f.name) FROM function_doc f WHERE f.doc_id = d.doc_id) AS function_names
+        FROM dialogue d LEFT JOIN api_doc a ON a.doc_id = d.doc_id
+        WHERE d.dialogue_id NOT IN (
+            SELECT dialogue_id FROM curation_verdict WHERE config_version = ? AND (NOT kept OR stage = 'length'))
+        ORDER BY d.created_at, d.dialogue_id
+        """,
+        [config_version],
+    ).to_dicts()
+    for r in rows:
+        r["steps"] = json.loads(r["steps"])
+        r["partner_api_ids"] = json.loads(r["partner_api_ids"] or "[]")
+        r["function_names"] = r["function_names"] or []
+    return rows
+
+
+def partner_documentation(wh: Warehouse, api_ids: list[str]) -> dict[str, str]:
+    """The latest NL documentation of each API named (for multi-API dialogues)."""
+    if not api_ids:
+        return {}
+    return dict(wh.execute("SELECT api_id, nl_documentation FROM apis WHERE api_id IN (SELECT unnest(?))", [api_ids]))
+
+
+def dedup_kept(wh: Warehouse, config_version: str, api_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """Per API, the (dialogue_id, instruction) pairs dedup already kept under this config, in order."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    if not api_ids:
+        return out
+    for api_id, did, text in wh.execute(
+        "SELECT d.api_id, d.dialogue_id, d.instruction FROM curation_verdict v JOIN dialogue d USING (dialogue_id) "
+        "WHERE v.config_version = ? AND v.stage = 'dedup' AND v.kept AND d.api_id IN (SELECT unnest(?)) "
+        "ORDER BY d.created_at, d.dialogue_id", [config_version, api_ids]):
+        out.setdefault(api_id, []).append((did, text))
+    return out
+
+
+def record_curation_run(wh: Warehouse, config_version: str, config: dict[str, Any], seen: int, judged: int) -> str:
+    """Mark ``config_version`` current; returns the run ID."""
+    kept = wh.count("curation_verdict", "config_version = ? AND stage = 'length' AND kept", [config_version])
+    run_id = content_id("curation_run", config_version, seen, judged, kept, wh.execute("SELECT now()")[0][0])
+    wh.execute("INSERT INTO curation_run (run_id, config_version, config, dialogues_seen, judged, kept) VALUES (?, ?, ?, ?, ?, ?)",
+               [run_id, config_version, canonical_json(config), seen, judged, kept], write=True)
+    return run_id
+
+
+def create_snapshot(wh: Warehouse, exclude_api_ids: list[str] | None = None) -> dict[str, Any]:
+    """Freeze ``clean_instances`` (less any excluded APIs) as a snapshot; returns its row and ``created``."""
+    run = wh.execute("SELECT config_version, CAST(config AS VARCHAR) FROM curation_run ORDER BY created_at DESC, run_id LIMIT 1")
+    if not run:
+        raise LookupError("nothing is curated yet: run `toolfactory curate` first")
+    config_version, config = run[0]
+    members = wh.frame("SELECT dialogue_id, api_id, models, prompt_versions FROM clean_instances "
+                       "WHERE api_id NOT IN (SELECT unnest(?)) ORDER BY dialogue_id", [list(exclude_api_ids or [])])
+    ids = members["dialogue_id"].to_list()
+    snapshot_id = content_id("corpus_snapshot", config_version, ids)
+    existing = snapshot(wh, snapshot_id)
+    if existing is not None:
+        return {**existing, "created": False}
+    parent = wh.execute("SELECT snapshot_id FROM corpus_snapshot ORDER BY created_at DESC, snapshot_id LIMIT 1")
+    prompt_versions = sorted({canonical_json(json.loads(p)) for p in members["prompt_versions"].to_list()})
+    models = sorted({canonical_json(json.loads(m)) for m in members["models"].to_list()})
+    frame = pl.DataFrame({"snapshot_id": [snapshot_id] * len(ids), "dialogue_id": ids}, schema={"snapshot_id": pl.Utf8, "dialogue_id": pl.Utf8})
+    with wh.transaction() as cur:  # a snapshot is all there or not at all
+        cur.register("new_members", frame)
+        cur.execute("INSERT INTO snapshot_member SELECT snapshot_id, dialogue_id FROM new_members")
+        cur.unregister("new_members")
+        cur.execute("INSERT INTO corpus_snapshot (snapshot_id, parent_id, n_instances, n_apis, config_version, config, "
+                    "prompt_versions, models) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [snapshot_id, parent[0][0] if parent else None, len(ids), members["api_id"].n_unique(), config_version,
+                     config, json.dumps([json.loads(p) for p in prompt_versions]), json.dumps([json.loads(m) for m in models])])
+    return {**(snapshot(wh, snapshot_id) or {}), "created": True}
+
+
+def snapshot(wh: Warehouse, snapshot_id: str | None = None) -> dict[str, Any] | None:
+    """One snapshot's row (the latest when ``snapshot_id`` is None), or None."""
+    where, params = ("WHERE snapshot_id = ?", [snapshot_id]) if snapshot_id else ("", [])
+    df = wh.frame(f"SELECT snapshot_id, parent_id, n_instances, n_apis, config_version, CAST(config AS VARCHAR) AS config, "
+                  f"CAST(prompt_versions AS VARCHAR) AS prompt_versions, CAST(models AS VARCHAR) AS models, created_at "
+                  f"FROM corpus_snapshot {where} ORDER BY created_at DESC, snapshot_id LIMIT 1", params)
+    if df.is_empty():
+        return None
+    row = df.to_dicts()[0]
+    for k in ("config", "prompt_versions", "models"):
+        row[k] = json.loads(row[k])
+    return row
+
+
+def snapshot_rows(wh: Warehouse, snapshot_id: str) -> list[dict[str, Any]]:
+    """The instances of a snapshot with their API's name, description and category, in a stable order."""
+    rows = wh.frame(
+        "SELECT s.dialogue_id, s.api_id, s.api_name, s.category, c.description, s.instruction, s.instruction_kind, "
+        "CAST(s.steps AS VARCHAR) AS steps, s.final_answer, s.n_calls, CAST(s.models AS VARCHAR) AS models, "
+        "CAST(s.prompt_versions AS VARCHAR) AS prompt_versions, s.doc_id, CAST(s.partner_api_ids AS VARCHAR) AS partner_api_ids, "
+        "s.origin FROM snapshot_instances s LEFT JOIN catalog_entry c USING (api_id) WHERE s.snapshot_id = ? "
+        "ORDER BY s.category, s.api_name, s.dialogue_id", [snapshot_id]).to_dicts()
+    for r in rows:
+        for k in ("steps", "models", "prompt_versions", "partner_api_ids"):
+            r[k] = json.loads(r[k] or "null")
+    return rows
+
+
+def docs_by_id(wh: Warehouse, doc_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """doc_id → name, category, spec, nl_documentation and ``functions`` (name → NL doc)."""
+    out: dict[str, dict[str, Any]] = {}
+    if not doc_ids:
+        return out
+    for doc_id, api_id, name, category, spec, nl in wh.execute(
+            "SELECT doc_id, api_id, name, category, CAST(spec AS VARCHAR), nl_documentation FROM api_doc WHERE doc_id IN (SELECT unnest(?))",
+            [doc_ids]):
+        out[doc_id] = {"doc_id": doc_id, "api_id": api_id, "name": name, "category": category, "spec": json.loads(spec or "null"),
+                       "nl_documentation": nl, "functions": {}}
+    for doc_id, fname, nl_doc in wh.execute(
+            "SELECT doc_id, name, nl_doc FROM function_doc WHERE doc_id IN (SELECT unnest(?)) ORDER BY name", [doc_ids]):
+        out[doc_id]["functions"][fname] = nl_doc
+    return out
+
+
+def latest_doc_ids(wh: Warehouse, api_ids: list[str]) -> dict[str, str]:
+    """api_id → the doc_id of its latest doc (the ``apis`` view's pick)."""
+    if not api_ids:
+        return {}
+    return dict(wh.execute("SELECT api_id, doc_id FROM apis WHERE api_id IN (SELECT unnest(?))", [api_ids]))
+
+
+def funnel_counts(wh: Warehouse, config_version: str) -> list[dict[str, Any]]:
+    """(stage, reason, n) under one config version, in stage order."""
+    return wh.frame(
+        "SELECT stage, coalesce(reason, 'kept') AS reason, count(*) AS n FROM curation_verdict WHERE config_version = ? "
+        "GROUP BY 1, 2 ORDER BY list_position(['format', 'execution', 'semantic', 'dedup', 'length'], stage), n DESC",
+        [config_version]).to_dicts()
