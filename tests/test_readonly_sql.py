@@ -26,6 +26,10 @@ def db(tmp_path):
     ("DETACH o", "DETACH"),
     ("COPY catalog_entry TO '/tmp/out.csv'", "COPY"),
     ("EXPORT DATABASE '/tmp/dump'", "EXPORT"),
+    ("IMPORT DATABASE '/tmp/dump'", "refused"),
+    ("RESET threads", "SET"),
+    ("SELECT * FROM read_parquet('x.parquet')", "read_parquet"),
+    ("SELECT * FROM read_json_auto('x.json')", "read_json_auto"),
     ("INSTALL httpfs", "LOAD"),
     ("LOAD httpfs", "LOAD"),
     ("SET threads = 1", "SET"),
@@ -85,3 +89,21 @@ def test_errors_are_clear(db, tmp_path):
         run_query(db, "SELECT nope FROM catalog")
     with pytest.raises(FileNotFoundError, match="no warehouse"):
         run_query(tmp_path / "missing.duckdb", "SELECT 1")
+
+
+def test_docs_sql_md_documents_every_public_view_and_its_examples_run(db):
+    import re
+    from pathlib import Path
+
+    from warehouse.migrations import PUBLIC_VIEWS
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "sql.md").read_text()
+    table_rows = {m.group(1) for m in re.finditer(r"^\| `(\w+)` \|", doc, re.MULTILINE)}
+    assert set(PUBLIC_VIEWS) <= table_rows, set(PUBLIC_VIEWS) - table_rows
+    block = doc.split("```sql", 1)[1].split("```", 1)[0]
+    statements = [s.strip() for s in re.sub(r"--[^\n]*", "", block).split(";") if s.strip()]
+    assert len(statements) >= len(PUBLIC_VIEWS)
+    for view in PUBLIC_VIEWS:  # each view has at least one example
+        assert any(re.search(rf"\b{view}\b", st) for st in statements), view
+    for st in statements:  # and every example is allowed and runs
+        run_query(db, st)

@@ -121,8 +121,8 @@ class _UserError(Exception):
 
 def _dispatch(args: argparse.Namespace, settings: Any) -> int:
     from tasks.catalog import CatalogFormatError
-    from tasks.toolalpaca_format import ImportFormatError
     from tasks.llm.config import BackendConfigError
+    from tasks.toolalpaca_format import ImportFormatError
     from warehouse.readonly_sql import SQLFailed, SQLRefused
     from warehouse.store import WarehouseBusy
 

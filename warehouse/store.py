@@ -17,19 +17,22 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 import polars as pl
 
-from schemas import schema_version, validate_record
+from schemas import load_schema, schema_version, validate_record
 from schemas.ids import content_id
 from schemas.records import CatalogEntry, LLMCall, Record
 from warehouse.lease import Lease, LeaseTimeout
 from warehouse.migrations import MIGRATIONS
 from warehouse.replica import publish_replica
+from warehouse.schema_sql import column_sql, extract_sql, validity_sql
 
 # schema name → (table, JSON columns)
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -44,6 +47,11 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "curation_verdict": ("curation_verdict", ()),
     "golden_answer": ("golden_answer", ("calls",)),
 }
+
+
+@cache
+def _validity(schema: str) -> str:
+    return validity_sql(load_schema(schema), "rec")
 
 
 class WarehouseBusy(RuntimeError):
@@ -97,7 +105,7 @@ class Warehouse:
         self._dirty = False
         self._replica_due = 0.0
         self._closed = False
-        self._col_cache: dict[str, set[str]] = {}
+        self._col_cache: dict[str, dict[str, str]] = {}
         self._watcher: threading.Thread | None = None
         self.handovers = 0  # times this object let the file go to a waiting process
 
@@ -263,52 +271,65 @@ class Warehouse:
 
     # --- landing --------------------------------------------------------------------------------
     def land(self, records: Iterable[Record], extra: dict[str, Any] | None = None) -> LandReport:
-        """Validate and insert records (any mix of types). ``extra`` adds columns (e.g. import_id)."""
+        """Validate and insert records (any mix of types). ``extra`` adds columns (e.g. import_id).
+
+        Each batch of one type is serialised to JSON text once and validated in one SQL pass
+        (``warehouse.schema_sql``); rows the SQL refuses are checked by ``jsonschema`` for their
+        errors and quarantined, valid rows inserted with ``INSERT OR IGNORE``."""
         report = LandReport()
-        by_schema: dict[str, list[dict[str, Any]]] = {}
-        bad: list[tuple[str, dict[str, Any], list[str]]] = []
+        by_schema: dict[str, list[Record]] = {}
         for rec in records:
-            data = rec.to_dict()
-            errors = validate_record(rec.SCHEMA, data)
-            if errors:
-                bad.append((rec.SCHEMA, data, errors))
-            else:
-                by_schema.setdefault(rec.SCHEMA, []).append(data)
-        if not by_schema and not bad:
+            by_schema.setdefault(rec.SCHEMA, []).append(rec)
+        if not by_schema:
             return report
         with self.transaction() as cur:
-            for schema, rows in by_schema.items():
+            for schema, recs in by_schema.items():
                 table, json_cols = TABLES[schema]
-                n = self._insert(cur, table, schema, rows, json_cols, extra or {})
+                n, bad = self._insert(cur, table, schema, recs, json_cols, extra or {})
                 report.inserted[table] = report.inserted.get(table, 0) + n
-                report.ignored[table] = report.ignored.get(table, 0) + len(rows) - n
-            for schema, data, errors in bad:
-                self._quarantine(cur, TABLES.get(schema, (schema,))[0], data, errors)
-                report.quarantined += 1
+                report.ignored[table] = report.ignored.get(table, 0) + len(recs) - len(bad) - n
+                for data, errors in bad:
+                    self._quarantine(cur, table, data, errors)
+                report.quarantined += len(bad)
         return report
 
-    def _insert(self, cur: duckdb.DuckDBPyConnection, table: str, schema: str, rows: list[dict[str, Any]],
-                json_cols: tuple[str, ...], extra: dict[str, Any]) -> int:
-        cols = list(rows[0].keys())
-        prepared = []
-        table_cols = self._columns(cur, table)
-        for row in rows:
-            out = {c: (json.dumps(row[c], ensure_ascii=False) if c in json_cols and row[c] is not None else row[c]) for c in cols}
-            if "schema_version" in table_cols:
-                out["schema_version"] = schema_version(schema)
-            for k, v in extra.items():
-                if k in table_cols:
-                    out[k] = v
-            prepared.append(out)
-        all_cols = list(prepared[0].keys())
-        frame = pl.DataFrame(prepared, infer_schema_length=None)  # noqa: F841 (scanned by DuckDB below)
-        col_list = ", ".join(f'"{c}"' for c in all_cols)
-        result = cur.execute(f"INSERT OR IGNORE INTO {table} ({col_list}) SELECT {col_list} FROM frame").fetchone()
-        return int(result[0]) if result else 0
+    def _insert(self, cur: duckdb.DuckDBPyConnection, table: str, schema: str, recs: list[Record], json_cols: tuple[str, ...],
+                extra: dict[str, Any]) -> tuple[int, list[tuple[dict[str, Any], list[str]]]]:
+        """(rows inserted, [(record, errors)] of the invalid ones)."""
+        texts = [orjson.dumps(r, option=orjson.OPT_NON_STR_KEYS, default=str).decode() for r in recs]
+        staged = pl.DataFrame({"rec": texts}, schema={"rec": pl.Utf8})
+        cur.register("staged_records", staged)
+        try:
+            ok = [bool(r[0]) for r in cur.execute(f"SELECT {_validity(schema)} AS ok FROM staged_records").fetchall()]
+            bad = []
+            for i, fine in enumerate(ok):
+                if not fine:
+                    data = recs[i].to_dict()
+                    errors = validate_record(schema, data)
+                    if errors:  # jsonschema is the reference; a row it accepts goes in
+                        bad.append((data, errors))
+                        continue
+                    ok[i] = True
+            types = self._columns(cur, table)
+            names = [f.name for f in fields(recs[0]) if f.name in types]  # type: ignore[arg-type]
+            consts = {k: v for k, v in extra.items() if k in types and k not in names}
+            if "schema_version" in types and "schema_version" not in names:
+                consts["schema_version"] = schema_version(schema)
+            cur.unregister("staged_records")
+            cur.register("staged_records", staged.with_columns(pl.Series("ok", ok, dtype=pl.Boolean)))
+            cols = ", ".join(f'"{c}"' for c in [*names, *consts])
+            exprs = column_sql([(n, types[n]) for n in names], "v", json_cols) + ["?"] * len(consts)
+            result = cur.execute(
+                f"INSERT OR IGNORE INTO {table} ({cols}) SELECT {', '.join(exprs)} "
+                f"FROM (SELECT {extract_sql(names)} AS v FROM staged_records WHERE ok)", list(consts.values())).fetchall()
+        finally:
+            cur.unregister("staged_records")
+        return (int(result[0][0]) if result else 0), bad
 
-    def _columns(self, cur: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    def _columns(self, cur: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+        """column → DuckDB type."""
         if table not in self._col_cache:
-            self._col_cache[table] = {r[0] for r in cur.execute(f"DESCRIBE {table}").fetchall()}
+            self._col_cache[table] = {r[0]: r[1] for r in cur.execute(f"DESCRIBE {table}").fetchall()}
         return self._col_cache[table]
 
     def _quarantine(self, cur: duckdb.DuckDBPyConnection, target: str, data: dict[str, Any], errors: list[str]) -> None:

@@ -1,0 +1,131 @@
+"""Warehouse at scale: land N synthetic dialogues (1M by default) through validated landing, then
+time every documented stats query (docs/sql.md) on the result.
+
+    .venv/bin/python benchmarks/warehouse_ingest.py                # 1,000,000 dialogues
+    .venv/bin/python benchmarks/warehouse_ingest.py --n 100000 --batch 10000 --out /tmp/ingest.json
+
+Reports rows per second of ``Warehouse.land`` (schema validation included), the process's peak
+resident memory, the file size, and the seconds of each query. Dialogues are varied (200 APIs in
+20 categories, 1–4 steps, four kinds) so DuckDB's compression does not flatter the figures; a
+curation run's verdicts (5 per dialogue) are landed too, so ``funnel`` and ``clean_instances``
+have real work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from schemas.ids import content_id  # noqa: E402
+from schemas.records import CatalogEntry, CurationVerdict, Dialogue  # noqa: E402
+from warehouse import Warehouse  # noqa: E402
+
+WORDS = ("find book weather city hotel flight price stock movie song recipe train museum ticket order user "
+         "account image fact holiday currency rate news score team player route").split()
+KINDS = ("normal", "normal", "normal", "missing_detail", "unanswerable", "multi_api")
+
+
+def catalog(n_apis: int) -> list[CatalogEntry]:
+    return [CatalogEntry(content_id("api", i), f"API {i}", f"Synthetic API number {i}", f"Category {i % 20}",
+                         f"https://api{i}.example.com", "none", True, None, "benchmark", str(i)) for i in range(n_apis)]
+
+
+def dialogue(i: int, api: CatalogEntry, rng: random.Random) -> Dialogue:
+    words = rng.choices(WORDS, k=rng.randint(6, 16))
+    instruction = f"Please {' '.join(words)} number {i}"
+    steps = []
+    for s in range(rng.randint(0, 3)):
+        fn = f"get{rng.choice(WORDS).title()}"
+        steps.append({"index": s, "text": f"Thought: I call {fn}\nAction: {fn}\nAction Input: {{\"q\": \"{words[0]}\"}}",
+                      "thought": f"I call {fn}", "action": fn, "action_input": {"q": words[0], "limit": rng.randint(1, 9)},
+                      "observation": f"Status Code: 200. Response: {{\"items\": [\"{rng.choice(WORDS)}\", \"{rng.choice(WORDS)}\"]}}",
+                      "status": rng.choice((200, 200, 200, 404)), "valid": True, "error": None, "latency_s": rng.random()})
+    steps.append({"index": len(steps), "text": "Thought: done\nFinal Answer: here it is", "thought": "done", "action": None,
+                  "action_input": None, "observation": None, "status": None, "valid": True, "error": None, "latency_s": rng.random()})
+    n_calls = len(steps) - 1
+    return Dialogue(content_id("bench-dialogue", i), api.api_id, content_id("doc", api.api_id), content_id("instr", i), instruction,
+                    rng.choice(KINDS), steps, "here it is", "final_answer", n_calls, 0,
+                    {"assistant": rng.choice(("m-a", "m-b")), "executor": "m-x", "user": "m-u"},
+                    {"assistant": "p1", "executor": "p2"}, rng.randint(100, 2000), rng.randint(10, 400), None)
+
+
+def verdicts(d: Dialogue, version: str, rng: random.Random) -> list[CurationVerdict]:
+    out = []
+    for stage in ("format", "execution", "semantic", "dedup", "length"):
+        refused = rng.random() < 0.05
+        out.append(CurationVerdict(content_id("v", d.dialogue_id, stage), d.dialogue_id, d.api_id, stage, not refused,
+                                   f"{stage}_refused" if refused else None, "", version,
+                                   rng.randint(100, 3000) if stage == "length" else None))
+        if refused:
+            break
+    return out
+
+
+QUERIES = {
+    "rows per view": "SELECT (SELECT count(*) FROM dialogues) AS dialogues, (SELECT count(*) FROM clean_instances) AS clean",
+    "funnel by stage and reason": "SELECT stage, reason, sum(n) AS n FROM funnel GROUP BY ALL ORDER BY min(stage_order), n DESC",
+    "funnel by category": "SELECT category, sum(n) FILTER (WHERE reason = 'kept' AND stage = 'length') AS clean, sum(n) FILTER (WHERE reason <> 'kept') AS refused FROM funnel GROUP BY 1 ORDER BY 1",
+    "funnel by model": "SELECT model, stage, sum(n) AS n FROM funnel GROUP BY ALL",
+    "clean per API (top 20)": "SELECT api_name, count(*) AS n, avg(n_tokens) AS tokens FROM clean_instances GROUP BY 1 ORDER BY n DESC LIMIT 20",
+    "dialogues by kind and stop": "SELECT instruction_kind, stop_reason, count(*) AS n, avg(n_calls) AS calls FROM dialogues GROUP BY ALL",
+    "steps by action (top 20)": "SELECT action, status, count(*) AS n FROM steps GROUP BY ALL ORDER BY n DESC LIMIT 20",
+    "rejections by stage": "SELECT stage, reason, count(*) AS n FROM rejections GROUP BY ALL ORDER BY n DESC",
+    "one instance by id": "SELECT instruction, final_answer FROM clean_instances WHERE dialogue_id = (SELECT min(dialogue_id) FROM dialogue)",
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--batch", type=int, default=20_000)
+    ap.add_argument("--path", help="warehouse file (default: a temporary one)")
+    ap.add_argument("--out", help="write the figures as JSON here")
+    args = ap.parse_args()
+    path = Path(args.path or tempfile.mkdtemp(prefix="tf-ingest-")) / "bench.duckdb"
+    rng = random.Random(0)
+    apis = catalog(200)
+    version = content_id("bench-config")
+    with Warehouse.open(path, replica_interval_s=3600) as wh:
+        wh.land(apis)
+        gen_s = land_s = 0.0
+        landed = 0
+        for start in range(0, args.n, args.batch):
+            t0 = time.perf_counter()
+            batch = [dialogue(i, apis[i % len(apis)], rng) for i in range(start, min(args.n, start + args.batch))]
+            t1 = time.perf_counter()
+            report = wh.land(batch)
+            t2 = time.perf_counter()
+            gen_s, land_s = gen_s + t1 - t0, land_s + t2 - t1
+            landed += report.inserted.get("dialogue", 0)
+            wh.land([v for d in batch for v in verdicts(d, version, rng)])
+            print(f"\r{landed:>9,} dialogues  {landed / land_s:,.0f} rows/s", end="", flush=True)
+        print()
+        wh.execute("INSERT INTO curation_run (run_id, config_version, config, dialogues_seen, judged, kept) VALUES ('bench', ?, '{}', 0, 0, 0)",
+                   [version], write=True)
+        wh.execute("CHECKPOINT", write=True)
+        timings = {}
+        for name, sql in QUERIES.items():
+            t = time.perf_counter()
+            wh.frame(sql)
+            timings[name] = round(time.perf_counter() - t, 3)
+            print(f"  {timings[name]:7.3f} s  {name}")
+    figures = {
+        "dialogues": landed, "land_rows_per_s": round(landed / land_s), "land_s": round(land_s, 1), "generate_s": round(gen_s, 1),
+        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024, 2),
+        "file_gb": round(path.stat().st_size / 1e9, 2), "query_s": timings, "max_query_s": max(timings.values()),
+    }
+    print(json.dumps(figures, indent=1))
+    if args.out:
+        Path(args.out).write_text(json.dumps(figures, indent=1))
+
+
+if __name__ == "__main__":
+    main()
