@@ -45,7 +45,7 @@ def curation_config(settings: Settings, client: LLMClient) -> dict[str, Any]:
 
 def _record(d: dict[str, Any], v: Verdict, version: str, n_tokens: int | None = None) -> CurationVerdict:
     return CurationVerdict(content_id("verdict", d["dialogue_id"], v.stage, version), d["dialogue_id"], d["api_id"], v.stage,
-                           v.kept, v.reason, v.detail[:2000], version, n_tokens)
+                           v.kept, v.reason, v.detail[:2000], version, n_tokens, d["assistant_model"], d["instruction_kind"])
 
 
 def _code_checks(pending: list[dict[str, Any]], settings: Settings, version: str, writer: BatchWriter) -> list[dict[str, Any]]:

@@ -82,7 +82,7 @@ class RunLedger:
 def open_warehouse(settings: Settings) -> Warehouse:
     """The warehouse of these settings, migrated, taking turns with other processes."""
     return Warehouse.open(settings.warehouse_path, wait_s=settings.warehouse_wait_s,
-                          replica_interval_s=settings.warehouse_replica_interval_s)
+                          replica_interval_s=settings.warehouse_replica_interval_s, memory_limit=settings.warehouse_memory_limit)
 
 
 @contextmanager

@@ -213,6 +213,8 @@ class CurationVerdict(Record):
     detail: str
     config_version: str
     n_tokens: int | None = None
+    model: str | None = None  # v2: the dialogue's assistant model
+    instruction_kind: str | None = None  # v2
 
 
 @dataclass

@@ -46,7 +46,7 @@ EXAMPLES = {
                                                                          "observation": None, "status": None}],
                          "Waxing", "final_answer", 1, 0, {"assistant": "m"}, {"assistant": "v"}, 10, 5, None, [H], "simulation"),
     "instruction": Instruction(H, H, H, "multi_api", "Find the moon", "", "v1", "m", [H]),
-    "curation_verdict": CurationVerdict(H, H, H, "length", False, "over_token_budget", "99 > 10", H, 99),
+    "curation_verdict": CurationVerdict(H, H, H, "length", False, "over_token_budget", "99 > 10", H, 99, "m", "normal"),
     "golden_answer": GoldenAnswer(H, H, H, [{"action": "f", "action_input": {"q": 1}}], "eval.json"),
 }
 

@@ -86,3 +86,40 @@ def test_a_second_writer_process_gets_a_clear_busy_error(tmp_path):
         )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
         assert out.stdout.startswith("BUSY") and "another process" in out.stdout
+
+
+def test_a_migration_moves_old_rows_to_the_new_schema_version(tmp_path, monkeypatch):
+    """A warehouse made before migration 7 (steps only as JSON, verdicts of schema v1) is moved on open."""
+    import warehouse.store as store
+    from schemas import schema_version
+
+    path = tmp_path / "w.duckdb"
+    monkeypatch.setattr(store, "MIGRATIONS", MIGRATIONS[:6])
+    with Warehouse.open(path) as wh:
+        steps = '[{"index": 0, "text": "t", "thought": "x", "action": "f", "action_input": {"q": 1}, "observation": "o", ' \
+                '"status": 200, "valid": true, "error": null, "latency_s": 0.1}]'
+        wh.execute("INSERT INTO dialogue (dialogue_id, api_id, doc_id, instruction_id, instruction, instruction_kind, steps, "
+                   "final_answer, stop_reason, n_calls, n_errors, models, prompt_versions, prompt_tokens, completion_tokens, "
+                   "cost_usd) VALUES ('d1', 'a1', 'doc', 'i1', 'do it', 'normal', ?, 'done', 'final_answer', 1, 0, "
+                   "'{\"assistant\": \"m-a\"}', '{}', 1, 1, NULL)", [steps], write=True)
+        wh.execute("INSERT INTO curation_verdict (verdict_id, dialogue_id, api_id, stage, kept, reason, detail, config_version) "
+                   "VALUES ('v1', 'd1', 'a1', 'format', true, NULL, '', 'c1')", write=True)
+        assert wh.migration_versions()[-1] == 6
+    monkeypatch.setattr(store, "MIGRATIONS", MIGRATIONS)
+    with Warehouse.open(path) as wh:
+        assert wh.migration_versions()[-1] == MIGRATIONS[-1][0]
+        assert wh.execute("SELECT dialogue_id, step_index, action, CAST(action_input AS VARCHAR), status FROM steps") == \
+            [("d1", 0, "f", '{"q":1}', 200)]
+        assert wh.execute("SELECT assistant_model FROM dialogues") == [("m-a",)]
+        assert wh.execute("SELECT model, instruction_kind, schema_version FROM curation_verdict") == \
+            [("m-a", "normal", schema_version("curation_verdict"))]
+
+
+def test_every_landed_row_carries_its_schema_version(tmp_path):
+    from schemas import schema_version
+
+    with Warehouse.open(tmp_path / "w.duckdb") as wh:
+        wh.land([entry()])
+        assert wh.execute("SELECT schema_version FROM catalog_entry") == [(schema_version("catalog_entry"),)]
+        for table, _ in {t for t in __import__("warehouse.store", fromlist=["TABLES"]).TABLES.values()}:
+            assert "schema_version" in {r[0] for r in wh.execute(f"DESCRIBE {table}")}, table

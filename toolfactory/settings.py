@@ -33,6 +33,7 @@ class Settings:
 
     warehouse_path: str = "./data/warehouse.duckdb"
     warehouse_wait_s: float = 300.0  # how long a process waits for its turn on the warehouse file
+    warehouse_memory_limit: str = "1GB"  # DuckDB's buffer cap in each process (larger queries spill to disk)
     warehouse_replica_interval_s: float = 5.0  # at most this often the read replica is republished while writing
     backends_file: str | None = None  # None: the packaged local backend (SmolLM2 via llama-cpp)
     max_concurrent_apis: int = 4

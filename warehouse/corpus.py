@@ -25,7 +25,7 @@ def pending_dialogues(wh: Warehouse, config_version: str) -> list[dict[str, Any]
     rows = wh.frame(
         """
         SELECT d.dialogue_id, d.api_id, d.doc_id, d.instruction, d.instruction_kind, CAST(d.steps AS VARCHAR) AS steps,
-               d.final_answer, d.stop_reason, CAST(d.partner_api_ids AS VARCHAR) AS partner_api_ids, d.origin,
+               d.final_answer, d.stop_reason, CAST(d.partner_api_ids AS VARCHAR) AS partner_api_ids, d.origin, d.assistant_model,
                a.nl_documentation, a.name AS api_name,
                (SELECT list(f.name) FROM function_doc f WHERE f.doc_id = d.doc_id) AS function_names
         FROM dialogue d LEFT JOIN api_doc a ON a.doc_id = d.doc_id

@@ -37,6 +37,7 @@ class Lease:
         self._fd: int | None = None
         self._marker: Path | None = None
         self._mutex = threading.Lock()
+        self._courtesy_until = 0.0
 
     @property
     def held(self) -> bool:
@@ -48,6 +49,9 @@ class Lease:
             if self._fd is not None:
                 return
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            if time.monotonic() < self._courtesy_until:  # just handed over: let those waiting go first
+                while self.others_waiting() and time.monotonic() < self._courtesy_until:
+                    time.sleep(0.002)
             if self._try(fd):
                 self._fd = fd
                 return
@@ -60,17 +64,21 @@ class Lease:
                         os.close(fd)
                         raise LeaseTimeout(f"{self.path}: another process kept the warehouse for over {timeout_s:.0f} s")
                     time.sleep(pause)
-                    pause = min(pause * 2, 0.02)
+                    pause = min(pause * 2, 0.005)
             finally:
                 self._unmark()
             self._fd = fd
 
-    def release(self) -> None:
+    def release(self, handover: bool = False) -> None:
+        """Let go; ``handover``: others wait, so this lease's next ``acquire`` (within a
+        second) waits until they have had their turn instead of grabbing the lock back."""
         with self._mutex:
             if self._fd is not None:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
                 os.close(self._fd)
                 self._fd = None
+                if handover:
+                    self._courtesy_until = time.monotonic() + 1.0
 
     def others_waiting(self) -> bool:
         """Whether another process (or another lease object) waits for the file; dead waiters are swept."""

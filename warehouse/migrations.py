@@ -250,5 +250,51 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        7,
+        "steps materialised at landing; assistant model and instruction kind beside each verdict (curation_verdict v2)",
+        """
+        CREATE TABLE step (
+            dialogue_id VARCHAR NOT NULL, api_id VARCHAR NOT NULL, step_index INTEGER NOT NULL, thought VARCHAR, action VARCHAR,
+            action_input JSON, observation VARCHAR, status INTEGER, valid BOOLEAN, error VARCHAR, latency_s DOUBLE, text VARCHAR
+        );
+        INSERT INTO step
+            SELECT d.dialogue_id, d.api_id, CAST(s->>'index' AS INTEGER), s->>'thought', s->>'action', s->'action_input',
+                   s->>'observation', TRY_CAST(s->>'status' AS INTEGER), CAST(s->>'valid' AS BOOLEAN), s->>'error',
+                   CAST(s->>'latency_s' AS DOUBLE), s->>'text'
+            FROM dialogue d, unnest(CAST(d.steps AS JSON[])) AS t(s);
+        CREATE OR REPLACE VIEW steps AS
+            SELECT dialogue_id, api_id, step_index, thought, action, action_input, observation, status, valid, error, latency_s, text
+            FROM step;
+        ALTER TABLE dialogue ADD COLUMN assistant_model VARCHAR;
+        UPDATE dialogue SET assistant_model = models->>'assistant';
+        ALTER TABLE curation_verdict ADD COLUMN model VARCHAR;
+        ALTER TABLE curation_verdict ADD COLUMN instruction_kind VARCHAR;
+        UPDATE curation_verdict v SET model = d.assistant_model, instruction_kind = d.instruction_kind, schema_version = 2
+            FROM dialogue d WHERE d.dialogue_id = v.dialogue_id;
+        UPDATE curation_verdict SET schema_version = 2;
+        CREATE OR REPLACE VIEW dialogues AS
+            SELECT d.dialogue_id, d.api_id, c.name AS api_name, c.category, d.instruction_id, d.instruction,
+                   d.instruction_kind, json_array_length(d.steps) AS n_steps, d.n_calls, d.n_errors, d.stop_reason,
+                   d.final_answer, d.models, d.prompt_versions, d.prompt_tokens, d.completion_tokens, d.cost_usd,
+                   d.doc_id, d.created_at, d.partner_api_ids, d.origin, d.assistant_model
+            FROM dialogue d LEFT JOIN catalog_entry c USING (api_id);
+        CREATE OR REPLACE VIEW funnel AS
+            SELECT v.stage, list_position(['format', 'execution', 'semantic', 'dedup', 'length'], v.stage) AS stage_order,
+                   coalesce(v.reason, 'kept') AS reason, v.kept, v.api_id, c.name AS api_name, c.category,
+                   v.model, v.instruction_kind, count(*) AS n
+            FROM current_verdicts v LEFT JOIN catalog_entry c ON c.api_id = v.api_id
+            GROUP BY ALL;
+        CREATE OR REPLACE VIEW clean_instances AS
+            SELECT d.dialogue_id, d.api_id, c.name AS api_name, c.category, d.instruction_id, d.instruction,
+                   d.instruction_kind, d.steps, d.final_answer, d.n_calls, v.n_tokens, d.models, d.prompt_versions,
+                   d.doc_id, d.partner_api_ids, d.origin, d.created_at
+            FROM current_verdicts v JOIN dialogue d USING (dialogue_id) LEFT JOIN catalog_entry c ON c.api_id = d.api_id
+            WHERE v.stage = 'length' AND v.kept;
+        """,
+    )
+)
+
 PUBLIC_VIEWS = ("catalog", "apis", "functions", "llm_calls", "rejections", "instructions", "dialogues", "steps", "funnel",
                 "clean_instances", "curation_runs", "corpus_snapshots", "snapshot_instances", "golden_answers")

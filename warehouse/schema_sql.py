@@ -2,7 +2,7 @@
 
 ``validity_sql(schema, "rec")`` is a boolean SQL expression that is true when the JSON value in
 column ``rec`` conforms. It covers the keywords our schemas use — type (and unions), enum (of
-strings), const, pattern, minLength, maxLength, minimum, properties, required,
+strings and null), const, pattern, minLength, maxLength, minimum, properties, required,
 additionalProperties (false or a schema), items, if/then — and ignores annotations (title,
 description, $id, $schema, version, default, examples). Any other keyword raises
 ``UnsupportedKeyword`` when the schema is compiled, so a schema that uses one fails loudly, not
@@ -62,9 +62,11 @@ def _check(schema: Any, x: str, t: str | None = None) -> str:
         types = [schema["type"]] if isinstance(schema["type"], str) else list(schema["type"])
         parts.append("(" + " OR ".join(_TYPES[name].format(x=x, t=t) for name in types) + ")")
     if "enum" in schema:
-        if not all(isinstance(v, str) for v in schema["enum"]):
-            raise UnsupportedKeyword("enum of non-strings")
-        parts.append(f"({t} = 'VARCHAR' AND ({x} ->> '$') IN ({', '.join(_lit(v) for v in schema['enum'])}))")
+        strings = [v for v in schema["enum"] if v is not None]
+        if not all(isinstance(v, str) for v in strings):
+            raise UnsupportedKeyword("enum of values other than strings and null")
+        in_list = f"({t} = 'VARCHAR' AND ({x} ->> '$') IN ({', '.join(_lit(v) for v in strings)}))" if strings else "false"
+        parts.append(f"({t} = 'NULL' OR {in_list})" if None in schema["enum"] else in_list)
     if "const" in schema:
         parts.append(f"(CAST({x} AS VARCHAR) = {_lit(json.dumps(schema['const'], separators=(',', ':')))})")
     text = f"({x} ->> '$')"

@@ -54,6 +54,11 @@ def _validity(schema: str) -> str:
     return validity_sql(load_schema(schema), "rec")
 
 
+# columns computed from the record at landing: table → {column: SQL over the JSON text ``rec``}
+DERIVED: dict[str, dict[str, str]] = {"dialogue": {"assistant_model": "json_extract_string(rec, '$.models.assistant')"}}
+STEP_COLUMNS = ("index", "thought", "action", "action_input", "observation", "status", "valid", "error", "latency_s", "text")
+
+
 class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse file (DuckDB allows one read-write process)."""
 
@@ -93,8 +98,9 @@ class Warehouse:
     ``replica_interval_s`` and on close.
     """
 
-    def __init__(self, path: str | Path, *, wait_s: float = 300.0, replica_interval_s: float = 5.0):
+    def __init__(self, path: str | Path, *, wait_s: float = 300.0, replica_interval_s: float = 5.0, memory_limit: str = "1GB"):
         self.path = str(path)
+        self.memory_limit = memory_limit
         self.wait_s = wait_s
         self.replica_interval_s = replica_interval_s
         self._memory = self.path == ":memory:"
@@ -108,13 +114,16 @@ class Warehouse:
         self._col_cache: dict[str, dict[str, str]] = {}
         self._watcher: threading.Thread | None = None
         self.handovers = 0  # times this object let the file go to a waiting process
+        self.min_turn_s = 0.25  # a turn on the file lasts at least this long when the holder is busy
+        self._attached_at = 0.0
 
     @classmethod
-    def open(cls, path: str | Path, *, wait_s: float = 300.0, replica_interval_s: float = 5.0) -> Warehouse:
-        """Open (creating the file and its folder when missing) and migrate."""
+    def open(cls, path: str | Path, *, wait_s: float = 300.0, replica_interval_s: float = 5.0, memory_limit: str = "1GB") -> Warehouse:
+        """Open (creating the file and its folder when missing) and migrate. ``memory_limit`` caps
+        DuckDB's buffers (queries larger than that spill to disk)."""
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        wh = cls(path, wait_s=wait_s, replica_interval_s=replica_interval_s)
+        wh = cls(path, wait_s=wait_s, replica_interval_s=replica_interval_s, memory_limit=memory_limit)
         wh.migrate()
         return wh
 
@@ -157,8 +166,10 @@ class Warehouse:
                     self._after_operation()
 
     def _attach(self) -> None:
+        self._attached_at = time.monotonic()
+        config = {"memory_limit": self.memory_limit}
         if self._memory:
-            self._con = connect(self.path)
+            self._con = connect(self.path, config=config)
             return
         assert self._lease is not None
         deadline = time.monotonic() + self.wait_s
@@ -169,7 +180,7 @@ class Warehouse:
         pause = 0.01
         while True:  # a program outside the protocol (the DuckDB CLI) may hold the file
             try:
-                self._con = connect(self.path)
+                self._con = connect(self.path, config=config)
                 break
             except WarehouseBusy:
                 if time.monotonic() > deadline:
@@ -181,20 +192,21 @@ class Warehouse:
             self._watcher = threading.Thread(target=self._watch, name="warehouse-lease", daemon=True)
             self._watcher.start()
 
-    def _detach(self) -> None:
+    def _detach(self, handover: bool = False) -> None:
         if self._con is not None:
             self._con.close()
             self._con = None
         if self._lease is not None:
-            self._lease.release()
+            self._lease.release(handover)
 
     def _after_operation(self) -> None:
         if self._memory:
             return
         if self._dirty and time.monotonic() >= self._replica_due:
             self._publish_replica()
-        if self._lease is not None and self._lease.others_waiting():
-            self._detach()
+        if (self._lease is not None and time.monotonic() - self._attached_at >= self.min_turn_s
+                and self._lease.others_waiting()):
+            self._detach(handover=True)
             self.handovers += 1
 
     def _publish_replica(self) -> None:
@@ -317,14 +329,36 @@ class Warehouse:
                 consts["schema_version"] = schema_version(schema)
             cur.unregister("staged_records")
             cur.register("staged_records", staged.with_columns(pl.Series("ok", ok, dtype=pl.Boolean)))
-            cols = ", ".join(f'"{c}"' for c in [*names, *consts])
-            exprs = column_sql([(n, types[n]) for n in names], "v", json_cols) + ["?"] * len(consts)
-            result = cur.execute(
+            derived = {c: e for c, e in DERIVED.get(table, {}).items() if c in types}
+            cols = ", ".join(f'"{c}"' for c in [*names, *derived, *consts])
+            exprs = column_sql([(n, types[n]) for n in names], "v", json_cols) + list(derived.values()) + ["?"] * len(consts)
+            key = names[0]  # the content-hash primary key comes first in every record
+            inserted = cur.execute(
                 f"INSERT OR IGNORE INTO {table} ({cols}) SELECT {', '.join(exprs)} "
-                f"FROM (SELECT {extract_sql(names)} AS v FROM staged_records WHERE ok)", list(consts.values())).fetchall()
+                f"FROM (SELECT {extract_sql(names)} AS v, rec FROM staged_records WHERE ok) RETURNING {key}",
+                list(consts.values())).fetchall()
+            if table == "dialogue" and inserted:
+                self._land_steps(cur, [r[0] for r in inserted])
         finally:
             cur.unregister("staged_records")
-        return (int(result[0][0]) if result else 0), bad
+        return len(inserted), bad
+
+    @staticmethod
+    def _land_steps(cur: duckdb.DuckDBPyConnection, dialogue_ids: list[str]) -> None:
+        """The steps of newly landed dialogues into ``step`` (the ``steps`` view reads columns, not JSON)."""
+        new = pl.DataFrame({"id": dialogue_ids}, schema={"id": pl.Utf8})
+        cur.register("new_dialogues", new)
+        try:
+            paths = "[" + ", ".join(f"'$.{c}'" for c in STEP_COLUMNS) + "]"
+            cur.execute(
+                "INSERT INTO step SELECT id, api, CAST(p[1] AS INTEGER), p[2] ->> '$', p[3] ->> '$', "
+                "CASE WHEN json_type(p[4]) = 'NULL' THEN NULL ELSE p[4] END, p[5] ->> '$', TRY_CAST(p[6] ->> '$' AS INTEGER), "
+                "CAST(p[7] AS BOOLEAN), p[8] ->> '$', CAST(p[9] AS DOUBLE), p[10] ->> '$' FROM ("
+                f"  SELECT id, api, json_extract(s, {paths}) AS p FROM ("
+                "    SELECT rec ->> '$.dialogue_id' AS id, rec ->> '$.api_id' AS api, unnest(CAST(rec -> '$.steps' AS JSON[])) AS s"
+                "    FROM staged_records WHERE ok AND (rec ->> '$.dialogue_id') IN (SELECT id FROM new_dialogues)))").fetchall()
+        finally:
+            cur.unregister("new_dialogues")
 
     def _columns(self, cur: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
         """column → DuckDB type."""
