@@ -129,18 +129,27 @@ def curate_corpus(settings: dict[str, Any] | None = None) -> dict[str, Any]:
     with open_warehouse(s) as wh, llm_session(s, wh) as (client, ledger):
         config = curation_config(s, client)
         version = content_id("curation", config)
-        pending = pending_dialogues(wh, version)
-        for i, d in enumerate(pending):
-            d["order"] = i
-        print(f"curate-corpus: {len(pending)} dialogues to decide under config {version}")
-        passed_code = code_checks_task(pending, s, version, ledger.writer)
-        passed_judge = judge_task(passed_code, client, wh, s, version, ledger.writer)
-        kept = dedup_length_task(passed_judge, wh, s, version, ledger.writer)
-        ledger.flush()
-        run_id = record_curation_run(wh, version, config, len(pending), len(passed_code) if s.curation_judge else 0)
+        seen = judged = kept = 0
+        after = None
+        while True:  # a page at a time, so a large backlog never sits in memory whole
+            pending = pending_dialogues(wh, version, limit=s.curation_page_size, after=after)
+            if not pending:
+                break
+            after = (pending[-1]["created_at"], pending[-1]["dialogue_id"])
+            for i, d in enumerate(pending):
+                d["order"] = i
+            print(f"curate-corpus: deciding {len(pending)} dialogues under config {version}")
+            passed_code = code_checks_task(pending, s, version, ledger.writer)
+            passed_judge = judge_task(passed_code, client, wh, s, version, ledger.writer)
+            ledger.flush()  # the dedup of this page reads what earlier pages kept
+            kept += dedup_length_task(passed_judge, wh, s, version, ledger.writer)
+            ledger.flush()
+            seen += len(pending)
+            judged += len(passed_code) if s.curation_judge else 0
+        run_id = record_curation_run(wh, version, config, seen, judged)
         stages = wh.frame("SELECT stage, reason, sum(n) AS n FROM funnel GROUP BY ALL ORDER BY min(stage_order), n DESC")
         summary = {
-            "config_version": version, "run_id": run_id, "decided_now": len(pending), "judged_now": len(passed_code) if s.curation_judge else 0,
+            "config_version": version, "run_id": run_id, "decided_now": seen, "judged_now": judged,
             "kept_now": kept, "clean_instances": wh.count("clean_instances"), "dialogues": wh.count("dialogue"),
             "funnel": {f"{r['stage']}/{r['reason']}": int(r["n"]) for r in stages.to_dicts()},
             **ledger.summary(), "seconds": round(time.perf_counter() - started, 1),
@@ -150,7 +159,7 @@ def curate_corpus(settings: dict[str, Any] | None = None) -> dict[str, Any]:
                           description="The quality funnel: dialogues per stage and reason (current config)")
     create_markdown_artifact(
         key="curate-corpus-summary", description="What curate-corpus decided",
-        markdown=f"# curate-corpus\n\nconfig `{version}` · decided now {len(pending)} · kept now {kept} · "
+        markdown=f"# curate-corpus\n\nconfig `{version}` · decided now {seen} · kept now {kept} · "
                  f"clean instances {summary['clean_instances']} of {summary['dialogues']} dialogues\n\n"
                  + "| stage | kept | refused |\n|---|---:|---:|\n"
                  + "".join(f"| {st} | {summary['funnel'].get(f'{st}/kept', 0)} | "

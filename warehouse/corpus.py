@@ -19,21 +19,24 @@ from schemas.ids import canonical_json, content_id
 from warehouse.store import Warehouse
 
 
-def pending_dialogues(wh: Warehouse, config_version: str) -> list[dict[str, Any]]:
+def pending_dialogues(wh: Warehouse, config_version: str, limit: int | None = None,
+                      after: tuple[Any, str] | None = None) -> list[dict[str, Any]]:
     """Dialogues with no final verdict under ``config_version`` (none refused, no length verdict),
-    in landing order, with their doc's NL documentation and function names."""
+    in landing order, with their doc's NL documentation and function names: at most ``limit``,
+    those after the (created_at, dialogue_id) ``after`` (pages through a large backlog)."""
     rows = wh.frame(
         """
-        SELECT d.dialogue_id, d.api_id, d.doc_id, d.instruction, d.instruction_kind, CAST(d.steps AS VARCHAR) AS steps,
+        SELECT d.created_at, d.dialogue_id, d.api_id, d.doc_id, d.instruction, d.instruction_kind, CAST(d.steps AS VARCHAR) AS steps,
                d.final_answer, d.stop_reason, CAST(d.partner_api_ids AS VARCHAR) AS partner_api_ids, d.origin, d.assistant_model,
                a.nl_documentation, a.name AS api_name,
                (SELECT list(f.name) FROM function_doc f WHERE f.doc_id = d.doc_id) AS function_names
         FROM dialogue d LEFT JOIN api_doc a ON a.doc_id = d.doc_id
         WHERE d.dialogue_id NOT IN (
             SELECT dialogue_id FROM curation_verdict WHERE config_version = ? AND (NOT kept OR stage = 'length'))
+          AND (?::TIMESTAMP IS NULL OR (d.created_at, d.dialogue_id) > (?::TIMESTAMP, ?))
         ORDER BY d.created_at, d.dialogue_id
-        """,
-        [config_version],
+        """ + (f"LIMIT {int(limit)}" if limit is not None else ""),
+        [config_version, after[0] if after else None, after[0] if after else None, after[1] if after else None],
     ).to_dicts()
     for r in rows:
         r["steps"] = json.loads(r["steps"])
