@@ -45,7 +45,7 @@ def main() -> None:
     def with_sql() -> int:
         texts = [orjson.dumps(r, option=orjson.OPT_NON_STR_KEYS, default=str).decode() for r in records]
         con.register("staged", pl.DataFrame({"rec": texts}))
-        return con.execute(f"SELECT count(*) FILTER (WHERE {sql}) FROM staged").fetchone()[0]
+        return con.execute(f"SELECT count(*) FILTER (WHERE {sql}) FROM staged").fetchall()[0][0]
 
     best = {}
     for name, fn in (("jsonschema", with_jsonschema), ("sql", with_sql)):

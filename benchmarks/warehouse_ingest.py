@@ -1,11 +1,14 @@
 """Warehouse at scale: land N synthetic dialogues (1M by default) through validated landing, then
 time every documented stats query (docs/sql.md) on the result.
 
-    .venv/bin/python benchmarks/warehouse_ingest.py                # 1,000,000 dialogues
-    .venv/bin/python benchmarks/warehouse_ingest.py --n 100000 --batch 10000 --out /tmp/ingest.json
+    .venv/bin/python benchmarks/warehouse_ingest.py                       # 1,000,000 dialogues, typed frames
+    .venv/bin/python benchmarks/warehouse_ingest.py --mode records        # through Warehouse.land
+    .venv/bin/python benchmarks/warehouse_ingest.py --mode both --n 200000 # the two side by side
 
-Reports rows per second of ``Warehouse.land`` (schema validation included), the process's peak
-resident memory, the file size, and the seconds of each query. Dialogues are varied (200 APIs in
+Two ways in, both validating every row against the JSON Schema: ``--mode frame`` lands typed
+polars frames with ``Warehouse.land_frame`` (the bulk path), ``--mode records`` lands record
+objects with ``Warehouse.land`` (what flows do). Reports rows per second of the landing call alone,
+the process's peak resident memory, the file size, and the seconds of each query. Dialogues are varied (200 APIs in
 20 categories, 1–4 steps, four kinds) so DuckDB's compression does not flatter the figures; a
 curation run's verdicts (5 per dialogue) are landed too, so ``funnel`` and ``clean_instances``
 have real work.
@@ -27,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from schemas.ids import content_id  # noqa: E402
 from schemas.records import CatalogEntry, CurationVerdict, Dialogue  # noqa: E402
 from warehouse import Warehouse  # noqa: E402
+from warehouse.frame_landing import frame_schema  # noqa: E402
 
 WORDS = ("find book weather city hotel flight price stock movie song recipe train museum ticket order user "
          "account image fact holiday currency rate news score team player route").split()
@@ -57,6 +61,17 @@ def dialogue(i: int, api: CatalogEntry, rng: random.Random) -> Dialogue:
                     {"assistant": "p1", "executor": "p2"}, rng.randint(100, 2000), rng.randint(10, 400), None)
 
 
+def as_row(d: Dialogue) -> dict:
+    """A dialogue as a row of the typed frame (free values as JSON text)."""
+    row = {k: getattr(d, k) for k in FRAME}
+    row["steps"] = [{**s, "action_input": json.dumps(s["action_input"])} for s in d.steps]
+    row["models"], row["prompt_versions"] = json.dumps(d.models), json.dumps(d.prompt_versions)
+    return row
+
+
+FRAME = frame_schema("dialogue")
+
+
 def verdicts(d: Dialogue, version: str, rng: random.Random) -> list[CurationVerdict]:
     out = []
     for stage in ("format", "execution", "semantic", "dedup", "length"):
@@ -82,14 +97,10 @@ QUERIES = {
 }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--n", type=int, default=1_000_000)
-    ap.add_argument("--batch", type=int, default=20_000)
-    ap.add_argument("--path", help="warehouse file (default: a temporary one)")
-    ap.add_argument("--out", help="write the figures as JSON here")
-    args = ap.parse_args()
-    path = Path(args.path or tempfile.mkdtemp(prefix="tf-ingest-")) / "bench.duckdb"
+def land(path: Path, n: int, batch_size: int, mode: str) -> dict:
+    """Land ``n`` synthetic dialogues (and their verdicts) into a new file at ``path``; time the landing calls."""
+    import polars as pl
+
     rng = random.Random(0)
     apis = catalog(200)
     version = content_id("bench-config")
@@ -97,16 +108,17 @@ def main() -> None:
         wh.land(apis)
         gen_s = land_s = 0.0
         landed = 0
-        for start in range(0, args.n, args.batch):
+        for start in range(0, n, batch_size):
             t0 = time.perf_counter()
-            batch = [dialogue(i, apis[i % len(apis)], rng) for i in range(start, min(args.n, start + args.batch))]
+            batch = [dialogue(i, apis[i % len(apis)], rng) for i in range(start, min(n, start + batch_size))]
+            frame = pl.DataFrame([as_row(d) for d in batch], schema=FRAME) if mode == "frame" else None
             t1 = time.perf_counter()
-            report = wh.land(batch)
+            report = wh.land_frame("dialogue", frame) if frame is not None else wh.land(batch)
             t2 = time.perf_counter()
             gen_s, land_s = gen_s + t1 - t0, land_s + t2 - t1
             landed += report.inserted.get("dialogue", 0)
             wh.land([v for d in batch for v in verdicts(d, version, rng)])
-            print(f"\r{landed:>9,} dialogues  {landed / land_s:,.0f} rows/s", end="", flush=True)
+            print(f"\r{mode}: {landed:>9,} dialogues  {landed / land_s:,.0f} rows/s", end="", flush=True)
         print()
         wh.execute("INSERT INTO curation_run (run_id, config_version, config, dialogues_seen, judged, kept) VALUES ('bench', ?, '{}', 0, 0, 0)",
                    [version], write=True)
@@ -117,11 +129,24 @@ def main() -> None:
             wh.frame(sql)
             timings[name] = round(time.perf_counter() - t, 3)
             print(f"  {timings[name]:7.3f} s  {name}")
-    figures = {
-        "dialogues": landed, "land_rows_per_s": round(landed / land_s), "land_s": round(land_s, 1), "generate_s": round(gen_s, 1),
-        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024, 2),
-        "file_gb": round(path.stat().st_size / 1e9, 2), "query_s": timings, "max_query_s": max(timings.values()),
-    }
+    return {"mode": mode, "dialogues": landed, "land_rows_per_s": round(landed / land_s), "land_s": round(land_s, 1),
+            "generate_s": round(gen_s, 1), "file_gb": round(path.stat().st_size / 1e9, 2), "query_s": timings,
+            "max_query_s": max(timings.values())}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--batch", type=int, default=50_000)
+    ap.add_argument("--mode", choices=["frame", "records", "both"], default="frame")
+    ap.add_argument("--path", help="folder for the warehouse files (default: a temporary one)")
+    ap.add_argument("--out", help="write the figures as JSON here")
+    args = ap.parse_args()
+    folder = Path(args.path or tempfile.mkdtemp(prefix="tf-ingest-"))
+    runs = [land(folder / f"{m}.duckdb", args.n, args.batch, m) for m in (["records", "frame"] if args.mode == "both" else [args.mode])]
+    figures = {"runs": runs, "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024, 2)}
+    if len(runs) == 2:
+        figures["frame_vs_records"] = round(runs[1]["land_rows_per_s"] / runs[0]["land_rows_per_s"], 2)
     print(json.dumps(figures, indent=1))
     if args.out:
         Path(args.out).write_text(json.dumps(figures, indent=1))

@@ -3,8 +3,11 @@
 An export always points to one snapshot and goes to ``<out>/<snapshot_id>/``:
   toolalpaca  train_data.json — ToolAlpaca's training layout, one record per API
   jsonl       train.jsonl — ``messages`` + ``tools`` per instance (TRL SFTTrainer's conversational shape)
-  parquet     instances.parquet — one flat row per instance (steps, models, prompt versions as JSON text)
-  hf          hf/ — a Hugging Face dataset folder (Parquet under data/, a README with the config and the card)
+  parquet     instances.parquet — the dialogue records, typed (steps a list of structs), plus snapshot_id,
+              api_name and category; ``Warehouse.land_frame`` loads it back into another warehouse
+  hf          hf-<snapshot id>/ — a Hugging Face dataset folder (Parquet under data/, a README with the
+              config and the card). Named after the snapshot: ``datasets`` caches a local folder
+              by its name and file patterns, so two exports both called ``hf`` would share a cache.
   card        DATA_CARD.md — counts, funnel, category mix, models, prompt versions, lineage
 """
 
@@ -25,8 +28,11 @@ from tasks.toolalpaca_format import export_record
 from toolfactory.settings import Settings
 from warehouse import Warehouse
 from warehouse.corpus import create_snapshot, docs_by_id, funnel_counts, latest_doc_ids, snapshot, snapshot_rows
+from warehouse.frame_landing import records_frame
 
 FORMATS = ("toolalpaca", "jsonl", "parquet", "hf", "card")
+EMPTY_CHAT = {"dialogue_id": pl.Utf8, "api_id": pl.Utf8, "category": pl.Utf8,
+              "messages": pl.List(pl.Struct({"role": pl.Utf8, "content": pl.Utf8})), "tools": pl.Utf8}
 
 
 def take_snapshot(settings: Settings) -> dict[str, Any]:
@@ -70,7 +76,7 @@ def data_card(snap: dict[str, Any], rows: list[dict[str, Any]], funnel: list[dic
         "## Models", "", *(f"- {n} instances: `{m}`" for m, n in models.most_common()), "",
         "## Prompt versions", "", *(f"- `{json.dumps(p, sort_keys=True)}`" for p in snap["prompt_versions"]), "",
         "## Formats", "", "`train_data.json` (ToolAlpaca layout), `train.jsonl` (`messages` + `tools`, tool-call arguments as JSON "
-        "text), `instances.parquet`, `hf/` (`datasets.load_dataset(\"<folder>/hf\")`).", "",
+        f"text), `instances.parquet`, `hf-{snap['snapshot_id']}/` (`datasets.load_dataset(\"<folder>/hf-{snap['snapshot_id']}\")`).", "",
     ]
     return "\n".join(lines)
 
@@ -116,10 +122,12 @@ def export_snapshot(settings: Settings, formats: list[str], out: str | Path = "e
         _flat(rows, snap["snapshot_id"]).write_parquet(folder / "instances.parquet")
         written.append("instances.parquet")
     if "hf" in formats:
-        (folder / "hf" / "data").mkdir(parents=True, exist_ok=True)
-        pl.DataFrame(chat, infer_schema_length=None).write_parquet(folder / "hf" / "data" / "train-00000-of-00001.parquet")
-        (folder / "hf" / "README.md").write_text(_hf_readme(card), "utf-8")
-        written.append("hf/")
+        hf = folder / f"hf-{snap['snapshot_id']}"
+        (hf / "data").mkdir(parents=True, exist_ok=True)
+        frame = pl.DataFrame(chat, infer_schema_length=None) if chat else pl.DataFrame(schema=EMPTY_CHAT)
+        frame.write_parquet(hf / "data" / "train-00000-of-00001.parquet")
+        (hf / "README.md").write_text(_hf_readme(card), "utf-8")
+        written.append(f"{hf.name}/")
     if "card" in formats:
         (folder / "DATA_CARD.md").write_text(card, "utf-8")
         written.append("DATA_CARD.md")
@@ -135,11 +143,9 @@ def _gather(wh: Warehouse, snap: dict[str, Any]) -> tuple[list[dict[str, Any]], 
 
 
 def _flat(rows: list[dict[str, Any]], snapshot_id: str) -> pl.DataFrame:
-    return pl.DataFrame([{
-        "snapshot_id": snapshot_id, "dialogue_id": r["dialogue_id"], "api_id": r["api_id"], "api_name": r["api_name"],
-        "category": r["category"], "instruction": r["instruction"], "instruction_kind": r["instruction_kind"],
-        "final_answer": r["final_answer"], "n_calls": r["n_calls"], "origin": r["origin"], "doc_id": r["doc_id"],
-        "steps": json.dumps(r["steps"], ensure_ascii=False), "models": json.dumps(r["models"], sort_keys=True),
-        "prompt_versions": json.dumps(r["prompt_versions"], sort_keys=True),
-    } for r in rows], schema_overrides={"final_answer": pl.Utf8}) if rows else pl.DataFrame(
-        schema={"snapshot_id": pl.Utf8, "dialogue_id": pl.Utf8})
+    """The instances as typed dialogue records (the layout ``Warehouse.land_frame`` takes back:
+    steps as a list of structs, free values as JSON text) plus snapshot_id, api_name and category."""
+    frame = records_frame(rows, "dialogue")
+    return frame.with_columns(pl.lit(snapshot_id).alias("snapshot_id"),
+                              pl.Series("api_name", [r["api_name"] for r in rows], dtype=pl.Utf8),
+                              pl.Series("category", [r["category"] for r in rows], dtype=pl.Utf8))

@@ -81,7 +81,10 @@ def _judge(dialogues: list[dict[str, Any]], client: LLMClient, wh: Any, settings
     kept = []
     for fut in as_completed(futures):
         d = futures[fut]
-        v = fut.result()
+        try:
+            v = fut.result()
+        except Exception as exc:  # a bug, not a bad reply: refused with the reason, the others go on
+            v = Verdict("semantic", "judge_error", f"{type(exc).__name__}: {exc}")
         writer.put([_record(d, v, version)])
         if v.kept:
             kept.append(d)
@@ -96,7 +99,8 @@ def _dedup_and_length(dialogues: list[dict[str, Any]], wh: Any, settings: Settin
         by_api.setdefault(d["api_id"], []).append(d)
     survivors = []
     for api_id, ds in by_api.items():
-        old = before.get(api_id, [])
+        now = {d["dialogue_id"] for d in ds}
+        old = [(i, t) for i, t in before.get(api_id, []) if i not in now]  # a page redone after a crash
         verdicts = dedup([*old, *((d["dialogue_id"], d["instruction"]) for d in ds)], settings.curation_near_duplicate,
                          settings.curation_template_share)
         for d in ds:

@@ -11,6 +11,7 @@ from typing import Any
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ["HF_DATASETS_CACHE"] = __import__("tempfile").mkdtemp(prefix="tf-hf-cache-")  # never the user's cache
 for _name in list(os.environ):
     if _name.startswith("TOOLFACTORY_"):
         del os.environ[_name]

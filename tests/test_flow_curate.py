@@ -114,15 +114,24 @@ def test_snapshots_are_immutable_versions_and_every_export_reads_back(simulated,
 
     flat = pl.read_parquet(folder / "instances.parquet")
     assert flat.height == 4 and set(flat["snapshot_id"]) == {first["snapshot_id"]}
-    assert json.loads(flat["steps"][0])[0]["index"] == 0
+    assert flat["steps"][0][0]["index"] == 0 and flat["category"].null_count() == 0
+    from warehouse.frame_landing import frame_schema
+
+    with Warehouse.open(tmp_path / "other.duckdb") as other:  # the Parquet loads back into another warehouse
+        report = other.land_frame("dialogue", flat.select(list(frame_schema("dialogue"))))
+        assert report.inserted == {"dialogue": 4} and other.count("steps") == flat["steps"].list.len().sum()
+        with Warehouse.open(s.warehouse_path) as wh:
+            ids = sorted(flat["dialogue_id"])
+            q = "SELECT dialogue_id, CAST(steps AS VARCHAR), final_answer FROM dialogue WHERE dialogue_id IN (SELECT unnest(?)) ORDER BY 1"
+            assert other.execute(q, [ids]) == wh.execute(q, [ids])
 
     import datasets
 
-    hf = datasets.load_dataset(str(folder / "hf"), split="train")
+    hf = datasets.load_dataset(str(folder / f"hf-{first['snapshot_id']}"), split="train")
     assert hf.num_rows == 4 and {"messages", "tools", "dialogue_id"} <= set(hf.column_names)
     card = (folder / "DATA_CARD.md").read_text()
     assert first["snapshot_id"] in card and "| semantic | judge_unfulfilled | 2 |" in card and "## Lineage" in card
-    assert (folder / "hf" / "README.md").read_text().startswith("---\nconfigs:")
+    assert (folder / f"hf-{first['snapshot_id']}" / "README.md").read_text().startswith("---\nconfigs:")
 
 
 def test_the_jsonl_goes_through_trls_chat_formatting(simulated, tmp_path):
@@ -162,9 +171,25 @@ def test_the_curate_corpus_and_export_commands(simulated, workdir, capsys):
     snap_id = next(line.split()[1] for line in capsys.readouterr().out.splitlines() if line.strip().startswith("snapshot_id"))
     assert main(["corpus", "list"]) == 0 and snap_id in capsys.readouterr().out
     assert main(["export", "--format", "all", "--out", str(workdir / "ex")]) == 0
-    assert "train_data.json; train.jsonl; instances.parquet; hf/; DATA_CARD.md" in capsys.readouterr().out
-    assert (workdir / "ex" / snap_id / "hf" / "README.md").exists()
+    assert f"train_data.json; train.jsonl; instances.parquet; hf-{snap_id}/; DATA_CARD.md" in capsys.readouterr().out
+    assert (workdir / "ex" / snap_id / f"hf-{snap_id}" / "README.md").exists()
     assert main(["export", "--format", "jsonl", "--snapshot", "0" * 16]) == 2
     assert "no snapshot" in capsys.readouterr().err
     assert main(["sql", "SELECT count(*) AS n FROM clean_instances", "--format", "csv"]) == 0
     assert capsys.readouterr().out.splitlines() == ["n", "4"]
+
+
+def test_a_judge_that_crashes_refuses_that_dialogue_and_the_run_goes_on(simulated, monkeypatch):
+    import flows.curate as curate
+    from tasks.semantic_judge import judge_dialogue as real
+
+    async def flaky(llm, dialogue, functions, **kw):
+        if "bright" in dialogue["instruction"]:
+            raise ValueError("judge bug")
+        return await real(llm, dialogue, functions, **kw)
+
+    monkeypatch.setattr(curate, "judge_dialogue", flaky)
+    out = run_curate(simulated)
+    assert out["funnel"]["semantic/judge_error"] == 2 and out["clean_instances"] == 4
+    with Warehouse.open(simulated.warehouse_path) as wh:
+        assert wh.execute("SELECT DISTINCT detail FROM rejections WHERE reason = 'judge_error'") == [("ValueError: judge bug",)]

@@ -117,13 +117,15 @@ def snapshot(wh: Warehouse, snapshot_id: str | None = None) -> dict[str, Any] | 
 
 
 def snapshot_rows(wh: Warehouse, snapshot_id: str) -> list[dict[str, Any]]:
-    """The instances of a snapshot with their API's name, description and category, in a stable order."""
+    """The instances of a snapshot — every field of their dialogue records — with their API's name,
+    description and category, in a stable order."""
     rows = wh.frame(
-        "SELECT s.dialogue_id, s.api_id, s.api_name, s.category, c.description, s.instruction, s.instruction_kind, "
-        "CAST(s.steps AS VARCHAR) AS steps, s.final_answer, s.n_calls, CAST(s.models AS VARCHAR) AS models, "
-        "CAST(s.prompt_versions AS VARCHAR) AS prompt_versions, s.doc_id, CAST(s.partner_api_ids AS VARCHAR) AS partner_api_ids, "
-        "s.origin FROM snapshot_instances s LEFT JOIN catalog_entry c USING (api_id) WHERE s.snapshot_id = ? "
-        "ORDER BY s.category, s.api_name, s.dialogue_id", [snapshot_id]).to_dicts()
+        "SELECT d.dialogue_id, d.api_id, d.doc_id, d.instruction_id, d.instruction, d.instruction_kind, "
+        "CAST(d.steps AS VARCHAR) AS steps, d.final_answer, d.stop_reason, d.n_calls, d.n_errors, CAST(d.models AS VARCHAR) AS models, "
+        "CAST(d.prompt_versions AS VARCHAR) AS prompt_versions, d.prompt_tokens, d.completion_tokens, d.cost_usd, d.origin, "
+        "CAST(d.partner_api_ids AS VARCHAR) AS partner_api_ids, c.name AS api_name, c.category, c.description "
+        "FROM snapshot_member m JOIN dialogue d USING (dialogue_id) LEFT JOIN catalog_entry c ON c.api_id = d.api_id "
+        "WHERE m.snapshot_id = ? ORDER BY c.category, c.name, d.dialogue_id", [snapshot_id]).to_dicts()
     for r in rows:
         for k in ("steps", "models", "prompt_versions", "partner_api_ids"):
             r[k] = json.loads(r[k] or "null")

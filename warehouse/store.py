@@ -28,7 +28,9 @@ import polars as pl
 
 from schemas import load_schema, schema_version, validate_record
 from schemas.ids import content_id
-from schemas.records import CatalogEntry, LLMCall, Record
+from schemas.records import Record
+from warehouse.flow_reads import FlowReads
+from warehouse.frame_landing import insert_frame
 from warehouse.lease import Lease, LeaseTimeout
 from warehouse.migrations import MIGRATIONS
 from warehouse.replica import publish_replica
@@ -89,7 +91,7 @@ def connect(path: str | Path, read_only: bool = False, config: dict[str, Any] | 
         raise
 
 
-class Warehouse:
+class Warehouse(FlowReads):
     """The warehouse file, opened lazily and shared with other processes through a ``Lease``.
 
     Every operation runs in ``_session``: it takes the lease and opens the file when this object
@@ -166,7 +168,6 @@ class Warehouse:
                     self._after_operation()
 
     def _attach(self) -> None:
-        self._attached_at = time.monotonic()
         config = {"memory_limit": self.memory_limit}
         if self._memory:
             self._con = connect(self.path, config=config)
@@ -188,6 +189,7 @@ class Warehouse:
                     raise
                 time.sleep(pause)
                 pause = min(pause * 2, 0.5)
+        self._attached_at = time.monotonic()  # the turn starts once the file is open
         if self._watcher is None:
             self._watcher = threading.Thread(target=self._watch, name="warehouse-lease", daemon=True)
             self._watcher.start()
@@ -305,6 +307,24 @@ class Warehouse:
                 report.quarantined += len(bad)
         return report
 
+    def land_frame(self, schema: str, frame: pl.DataFrame, extra: dict[str, Any] | None = None) -> LandReport:
+        """Bulk landing of a typed frame of records of ``schema`` (columns and types:
+        ``warehouse.frame_landing.frame_schema``), validated column-wise; see ``warehouse/frame_landing.py``."""
+        table, _ = TABLES[schema]
+        report = LandReport()
+        if frame.is_empty():
+            return report
+        with self.transaction() as cur:
+            types = self._columns(cur, table)
+            consts = {k: v for k, v in (extra or {}).items() if k in types and k not in frame.columns}
+            n, bad = insert_frame(cur, table, schema, frame, types, consts)
+            for data, errors in bad:
+                self._quarantine(cur, table, data, errors)
+        report.inserted[table] = n
+        report.ignored[table] = frame.height - len(bad) - n
+        report.quarantined = len(bad)
+        return report
+
     def _insert(self, cur: duckdb.DuckDBPyConnection, table: str, schema: str, recs: list[Record], json_cols: tuple[str, ...],
                 extra: dict[str, Any]) -> tuple[int, list[tuple[dict[str, Any], list[str]]]]:
         """(rows inserted, [(record, errors)] of the invalid ones)."""
@@ -323,7 +343,10 @@ class Warehouse:
                         continue
                     ok[i] = True
             types = self._columns(cur, table)
-            names = [f.name for f in fields(recs[0]) if f.name in types]  # type: ignore[arg-type]
+            names = [f.name for f in fields(recs[0])]  # type: ignore[arg-type]
+            missing = [n for n in names if n not in types]
+            if missing:  # a record field without a column would be lost: a migration is missing
+                raise RuntimeError(f"{table} has no column for {', '.join(missing)}; add a migration")
             consts = {k: v for k, v in extra.items() if k in types and k not in names}
             if "schema_version" in types and "schema_version" not in names:
                 consts["schema_version"] = schema_version(schema)
@@ -377,78 +400,4 @@ class Warehouse:
         cur.execute(
             "INSERT OR IGNORE INTO rejection (rejection_id, stage, subject_id, reason, detail) VALUES (?, 'landing', ?, 'schema_invalid', ?)",
             [content_id("rejection", "landing", qid), subject, f"{target}: " + "; ".join(errors[:5])],
-        )
-
-    # --- reads the flows need -------------------------------------------------------------------
-    def catalog_entries(self, limit: int | None = None, api_ids: Sequence[str] | None = None,
-                        categories: Sequence[str] | None = None) -> list[CatalogEntry]:
-        """Catalog entries in a stable order (category, name), optionally filtered and capped."""
-        where, params = [], []
-        if api_ids:
-            where.append("api_id IN (SELECT unnest(?))")
-            params.append(list(api_ids))
-        if categories:
-            where.append("category IN (SELECT unnest(?))")
-            params.append(list(categories))
-        sql = ("SELECT api_id, name, description, category, link, auth, https, cors, source, locator, merged_count "
-               "FROM catalog_entry " + (f"WHERE {' AND '.join(where)} " if where else "") + "ORDER BY category, name, api_id")
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        return [CatalogEntry(*row) for row in self.execute(sql, params)]
-
-    def existing_doc_ids(self, doc_ids: Sequence[str]) -> set[str]:
-        if not doc_ids:
-            return set()
-        return {r[0] for r in self.execute("SELECT doc_id FROM api_doc WHERE doc_id IN (SELECT unnest(?))", [list(doc_ids)])}
-
-    def valid_docs(self, limit: int | None = None, api_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """The latest valid doc of each API (api_id, doc_id, name, category, spec, nl_documentation)."""
-        where, params = ["status = 'valid'"], []
-        if api_ids:
-            where.append("api_id IN (SELECT unnest(?))")
-            params.append(list(api_ids))
-        sql = ("SELECT api_id, doc_id, name, category, CAST(spec AS VARCHAR), nl_documentation FROM apis WHERE "
-               + " AND ".join(where) + " ORDER BY category, name")
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        cols = ("api_id", "doc_id", "name", "category", "spec", "nl_documentation")
-        rows = [dict(zip(cols, r, strict=True)) for r in self.execute(sql, params)]
-        for row in rows:
-            row["spec"] = json.loads(row["spec"])
-        return rows
-
-    def instructions_for(self, doc_id: str, prompt_version: str, model: str) -> list[dict[str, Any]]:
-        """Instructions already made for a doc with this prompt version and model, oldest first."""
-        cols = ("instruction_id", "api_id", "doc_id", "kind", "text", "details", "prompt_version", "model", "partner_doc_ids")
-        rows = self.execute(f"SELECT {', '.join(cols)} FROM instruction WHERE doc_id = ? AND prompt_version = ? AND model = ? "
-                            "ORDER BY created_at, instruction_id", [doc_id, prompt_version, model])
-        out = [dict(zip(cols, r, strict=True)) for r in rows]
-        for row in out:
-            row["partner_doc_ids"] = json.loads(row["partner_doc_ids"] or "[]")
-        return out
-
-    def existing_dialogue_ids(self, ids: Sequence[str]) -> set[str]:
-        if not ids:
-            return set()
-        return {r[0] for r in self.execute("SELECT dialogue_id FROM dialogue WHERE dialogue_id IN (SELECT unnest(?))", [list(ids)])}
-
-    def cached_call(self, request_hash: str) -> LLMCall | None:
-        """The latest successful ledger row for this request (the ledger is the response cache)."""
-        rows = self.execute(
-            "SELECT call_id, request_hash, role, model, prompt_version, subject_id, status, prompt_tokens, completion_tokens, "
-            "cost_usd, latency_s, finish_reason, response_text, error, tool_calls FROM llm_call "
-            "WHERE request_hash = ? AND status = 'ok' ORDER BY created_at DESC LIMIT 1",
-            [request_hash],
-        )
-        return LLMCall(*rows[0]) if rows else None
-
-    def answered_request_hashes(self) -> set[str]:
-        """Every request the ledger holds a successful answer for (so a cache miss costs no query)."""
-        return {r[0] for r in self.execute("SELECT DISTINCT request_hash FROM llm_call WHERE status = 'ok'")}
-
-    def record_import(self, import_id: str, source: str, fmt: str, rows_read: int, entries_new: int,
-                      entries_existing: int, duplicates_merged: int, quarantined: int) -> None:
-        self.execute(
-            write=True, sql="INSERT OR IGNORE INTO catalog_import VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
-            params=[import_id, source, fmt, rows_read, entries_new, entries_existing, duplicates_merged, quarantined],
         )

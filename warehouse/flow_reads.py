@@ -1,0 +1,87 @@
+"""The warehouse reads the flows need, as a mixin of ``Warehouse`` (they only use ``execute``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from schemas.records import CatalogEntry, LLMCall
+
+
+class FlowReads:
+    def execute(self, sql: str, params: Sequence[Any] | None = None, *, write: bool = False) -> list[tuple]:
+        raise NotImplementedError
+
+    def catalog_entries(self, limit: int | None = None, api_ids: Sequence[str] | None = None,
+                        categories: Sequence[str] | None = None) -> list[CatalogEntry]:
+        """Catalog entries in a stable order (category, name), optionally filtered and capped."""
+        where, params = [], []
+        if api_ids:
+            where.append("api_id IN (SELECT unnest(?))")
+            params.append(list(api_ids))
+        if categories:
+            where.append("category IN (SELECT unnest(?))")
+            params.append(list(categories))
+        sql = ("SELECT api_id, name, description, category, link, auth, https, cors, source, locator, merged_count "
+               "FROM catalog_entry " + (f"WHERE {' AND '.join(where)} " if where else "") + "ORDER BY category, name, api_id")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [CatalogEntry(*row) for row in self.execute(sql, params)]
+
+    def existing_doc_ids(self, doc_ids: Sequence[str]) -> set[str]:
+        if not doc_ids:
+            return set()
+        return {r[0] for r in self.execute("SELECT doc_id FROM api_doc WHERE doc_id IN (SELECT unnest(?))", [list(doc_ids)])}
+
+    def valid_docs(self, limit: int | None = None, api_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The latest valid doc of each API (api_id, doc_id, name, category, spec, nl_documentation)."""
+        where, params = ["status = 'valid'"], []
+        if api_ids:
+            where.append("api_id IN (SELECT unnest(?))")
+            params.append(list(api_ids))
+        sql = ("SELECT api_id, doc_id, name, category, CAST(spec AS VARCHAR), nl_documentation FROM apis WHERE "
+               + " AND ".join(where) + " ORDER BY category, name")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        cols = ("api_id", "doc_id", "name", "category", "spec", "nl_documentation")
+        rows = [dict(zip(cols, r, strict=True)) for r in self.execute(sql, params)]
+        for row in rows:
+            row["spec"] = json.loads(row["spec"])
+        return rows
+
+    def instructions_for(self, doc_id: str, prompt_version: str, model: str) -> list[dict[str, Any]]:
+        """Instructions already made for a doc with this prompt version and model, oldest first."""
+        cols = ("instruction_id", "api_id", "doc_id", "kind", "text", "details", "prompt_version", "model", "partner_doc_ids")
+        rows = self.execute(f"SELECT {', '.join(cols)} FROM instruction WHERE doc_id = ? AND prompt_version = ? AND model = ? "
+                            "ORDER BY created_at, instruction_id", [doc_id, prompt_version, model])
+        out = [dict(zip(cols, r, strict=True)) for r in rows]
+        for row in out:
+            row["partner_doc_ids"] = json.loads(row["partner_doc_ids"] or "[]")
+        return out
+
+    def existing_dialogue_ids(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        return {r[0] for r in self.execute("SELECT dialogue_id FROM dialogue WHERE dialogue_id IN (SELECT unnest(?))", [list(ids)])}
+
+    def cached_call(self, request_hash: str) -> LLMCall | None:
+        """The latest successful ledger row for this request (the ledger is the response cache)."""
+        rows = self.execute(
+            "SELECT call_id, request_hash, role, model, prompt_version, subject_id, status, prompt_tokens, completion_tokens, "
+            "cost_usd, latency_s, finish_reason, response_text, error, tool_calls FROM llm_call "
+            "WHERE request_hash = ? AND status = 'ok' ORDER BY created_at DESC LIMIT 1",
+            [request_hash],
+        )
+        return LLMCall(*rows[0]) if rows else None
+
+    def answered_request_hashes(self) -> set[str]:
+        """Every request the ledger holds a successful answer for (so a cache miss costs no query)."""
+        return {r[0] for r in self.execute("SELECT DISTINCT request_hash FROM llm_call WHERE status = 'ok'")}
+
+    def record_import(self, import_id: str, source: str, fmt: str, rows_read: int, entries_new: int,
+                      entries_existing: int, duplicates_merged: int, quarantined: int) -> None:
+        self.execute(
+            write=True, sql="INSERT OR IGNORE INTO catalog_import VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
+            params=[import_id, source, fmt, rows_read, entries_new, entries_existing, duplicates_merged, quarantined],
+        )
