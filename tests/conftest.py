@@ -23,6 +23,16 @@ from tasks.llm.fake import FakeLLM, FakeRequest  # noqa: E402
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.fixture(scope="module")
+def duck():
+    """A bare in-memory DuckDB connection (for checking compiled SQL)."""
+    import duckdb
+
+    con = duckdb.connect()
+    yield con
+    con.close()
+
+
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES

@@ -93,26 +93,17 @@ def retyped(draw, name):
     return record
 
 
-@pytest.fixture(scope="module")
-def con():
-    import duckdb
-
-    c = duckdb.connect()
-    yield c
-    c.close()
-
-
 @pytest.mark.parametrize("name", sorted(TABLES))
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_typed_checks_agree_with_jsonschema(con, name, data):
+def test_typed_checks_agree_with_jsonschema(duck, name, data):
     record = data.draw(retyped(name))
     assume(set(record) == set(frame_schema(name)))  # a frame has exactly the schema's columns
     try:
         frame = records_frame([record], name)
     except FrameSchemaError:
         assume(False)  # a value of another type cannot be put in a typed column at all
-    con.register("staged_frame", frame)
-    ok = con.execute(f"SELECT {validity(name)} FROM staged_frame").fetchall()[0][0]
-    con.unregister("staged_frame")
+    duck.register("staged_frame", frame)
+    ok = duck.execute(f"SELECT {validity(name)} FROM staged_frame").fetchall()[0][0]
+    duck.unregister("staged_frame")
     assert bool(ok) == (validate_record(name, record) == []), record

@@ -24,7 +24,7 @@ import duckdb
 import polars as pl
 
 from schemas import load_schema, schema_version, validate_record
-from warehouse.schema_sql import _check, _lit
+from warehouse.schema_sql import _check, _lit, value_rules
 
 _SCALARS = {"string": pl.Utf8, "integer": pl.Int64, "number": pl.Float64, "boolean": pl.Boolean}
 _FITS = {
@@ -111,31 +111,20 @@ def typed_check(schema: dict[str, Any], x: str, counter: list[int], optional: bo
     parts = []
     if "enum" in schema:
         parts.append(f"{x} IN ({', '.join(_lit(v) for v in schema['enum'] if v is not None)})")
-    if "pattern" in schema:
-        parts.append(f"regexp_matches({x}, {_lit(schema['pattern'])})")
-    if "minLength" in schema:
-        parts.append(f"length({x}) >= {int(schema['minLength'])}")
-    if "maxLength" in schema:
-        parts.append(f"length({x}) <= {int(schema['maxLength'])}")
-    if "minimum" in schema:
-        parts.append(f"{x} >= {float(schema['minimum'])!r}")
+    on_strings, on_numbers = value_rules(schema, x, x)  # the column's type says which apply
+    parts += on_strings + on_numbers
     kind = next(t for t in _types(schema) if t != "null")
     if kind == "array":
         counter[0] += 1
         e = f"e{counter[0]}"
         items = schema["items"]
-        inner = typed_check(items, e, counter) if _types(items) != ["string"] else _string_rules(items, e)
+        inner = typed_check(items, e, counter) if _types(items) != ["string"] else f"({e} IS NOT NULL AND {' AND '.join(value_rules(items, e, e)[0]) or 'true'})"
         parts.append(f"coalesce(list_bool_and(list_transform({x}, lambda {e}: coalesce({inner}, false))), true)")
     elif kind == "object":
         required = set(schema.get("required") or [])
         parts.extend(typed_check(sub, f"{x}.{k}", counter, optional=k not in required) for k, sub in schema["properties"].items())
     body = " AND ".join(parts) or "true"
     return f"({x} IS NULL OR ({body}))" if nullable else f"({x} IS NOT NULL AND {body})"
-
-
-def _string_rules(schema: dict[str, Any], x: str) -> str:
-    rules = [f"regexp_matches({x}, {_lit(schema['pattern'])})"] if "pattern" in schema else []
-    return "(" + " AND ".join([f"{x} IS NOT NULL", *rules]) + ")"
 
 
 def _sql_literal(value: Any) -> str:

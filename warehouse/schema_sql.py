@@ -69,15 +69,9 @@ def _check(schema: Any, x: str, t: str | None = None) -> str:
         parts.append(f"({t} = 'NULL' OR {in_list})" if None in schema["enum"] else in_list)
     if "const" in schema:
         parts.append(f"(CAST({x} AS VARCHAR) = {_lit(json.dumps(schema['const'], separators=(',', ':')))})")
-    text = f"({x} ->> '$')"
-    if "pattern" in schema:
-        parts.append(f"({t} <> 'VARCHAR' OR regexp_matches({text}, {_lit(schema['pattern'])}))")
-    if "minLength" in schema:
-        parts.append(f"({t} <> 'VARCHAR' OR length({text}) >= {int(schema['minLength'])})")
-    if "maxLength" in schema:
-        parts.append(f"({t} <> 'VARCHAR' OR length({text}) <= {int(schema['maxLength'])})")
-    if "minimum" in schema:
-        parts.append(f"({t} NOT IN ('BIGINT', 'UBIGINT', 'DOUBLE') OR TRY_CAST({x} AS DOUBLE) >= {float(schema['minimum'])!r})")
+    on_strings, on_numbers = value_rules(schema, f"({x} ->> '$')", f"TRY_CAST({x} AS DOUBLE)")
+    parts += [f"({t} <> 'VARCHAR' OR {r})" for r in on_strings]
+    parts += [f"({t} NOT IN ('BIGINT', 'UBIGINT', 'DOUBLE') OR {r})" for r in on_numbers]
     if {"properties", "required", "additionalProperties"} & set(schema):
         parts.append(f"({t} <> 'OBJECT' OR {_object(schema, x)})")
     if "items" in schema:
@@ -88,6 +82,20 @@ def _check(schema: Any, x: str, t: str | None = None) -> str:
         then = _check(schema.get("then", True), x, t)
         parts.append(f"(NOT coalesce({_check(schema['if'], x, t)}, false) OR {then})")
     return "(" + " AND ".join(parts) + ")" if parts else "true"
+
+
+def value_rules(schema: dict[str, Any], text: str, number: str) -> tuple[list[str], list[str]]:
+    """(rules on the string ``text``: pattern, minLength, maxLength; rules on the number ``number``:
+    minimum) — each applies only to a value of that kind, which the caller guards."""
+    on_strings = []
+    if "pattern" in schema:
+        on_strings.append(f"regexp_matches({text}, {_lit(schema['pattern'])})")
+    if "minLength" in schema:
+        on_strings.append(f"length({text}) >= {int(schema['minLength'])}")
+    if "maxLength" in schema:
+        on_strings.append(f"length({text}) <= {int(schema['maxLength'])}")
+    on_numbers = [f"{number} >= {float(schema['minimum'])!r}"] if "minimum" in schema else []
+    return on_strings, on_numbers
 
 
 def _json_items(items: str) -> str:
