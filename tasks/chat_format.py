@@ -17,6 +17,16 @@ from typing import Any
 SYSTEM = "You are a helpful assistant. Use the functions you are given to do what the user asks, then answer."
 
 
+def decode_json_text(value: Any) -> Any:
+    """JSON text decoded; anything else (or text that is not JSON) as it is."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 def to_messages(dialogue: dict[str, Any], system: str = SYSTEM) -> list[dict[str, Any]]:
     """The dialogue's turns as chat messages (only steps that parsed; a dialogue in the clean corpus has no others)."""
     messages: list[dict[str, Any]] = [{"role": "system", "content": system},

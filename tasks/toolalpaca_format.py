@@ -21,6 +21,7 @@ from typing import Any
 
 from schemas.ids import content_id
 from schemas.records import Dialogue, GoldenAnswer, Instruction, Record, Rejection
+from tasks.chat_format import decode_json_text
 from tasks.spec_import import import_spec
 
 IMPORT_VERSION = "toolalpaca-import:1"
@@ -45,22 +46,13 @@ def read_layout(data: Any) -> str:
     raise ImportFormatError("records have neither Instances (training layout) nor Instructions + Golden_Answers (evaluation layout)")
 
 
-def _json_or_text(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
 def _steps(instance: dict[str, Any]) -> list[dict[str, Any]] | None:
     """Our steps from ``intermediate_steps`` plus the final turn; None when they are malformed."""
     steps = []
     for i, item in enumerate(instance.get("intermediate_steps") or []):
         if not (isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], list | tuple) and len(item[0]) >= 2):
             return None
-        action, action_input = str(item[0][0]), _json_or_text(item[0][1])
+        action, action_input = str(item[0][0]), decode_json_text(item[0][1])
         log = str(item[0][2]) if len(item[0]) > 2 else f"Action: {action}\nAction Input: {item[0][1]}"
         thought = log.split("Action:", 1)[0].replace("Thought:", "").strip()
         observation = str(item[1])
@@ -87,7 +79,7 @@ def import_records(record: dict[str, Any], layout: str, source: str) -> list[Rec
     def refuse(reason: str, detail: str) -> Rejection:
         return Rejection(content_id("rejection", "import", where, reason, detail), "import", where, reason, detail[:2000])
 
-    spec = _json_or_text(record.get("Documentation"))
+    spec = decode_json_text(record.get("Documentation"))
     if not name or not isinstance(spec, dict):
         return [refuse("documentation_unusable", "no Name, or Documentation is not an OpenAPI document")]
     result = import_spec(Path(where), lambda _: spec, str(record.get("Category") or "Imported"), name=name,
@@ -111,7 +103,7 @@ def import_records(record: dict[str, Any], layout: str, source: str) -> list[Rec
             if not isinstance(golden, list):
                 out.append(refuse("golden_missing", f"instruction {n} has no Golden_Answers list"))
                 continue
-            calls = [{"action": str(g.get("Action")), "action_input": _json_or_text(g.get("Action_Input"))}
+            calls = [{"action": str(g.get("Action")), "action_input": decode_json_text(g.get("Action_Input"))}
                      for g in golden if isinstance(g, dict) and g.get("Action")]
             out.append(GoldenAnswer(content_id("golden", iid, calls), iid, doc.api_id, calls, model))
             continue

@@ -1,2 +1,3 @@
-"""Training: dataset rendering and the TRL SFT job (issue #5). Empty until then: the package exists
-so the layout the user fixed is in place and the dependencies (torch, transformers, trl) install."""
+"""Training (issue #5): ``render`` turns corpus instances into training text with loss masks from
+token offsets (chat-template and ToolAlpaca formats); ``tokenizer`` loads tokenizers by name. The
+TRL SFT job and its trigger come next."""
