@@ -19,7 +19,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.runtime import llm_session, open_warehouse
+from flows.runtime import gated, llm_session, open_warehouse
 from schemas.ids import content_id
 from schemas.records import CurationVerdict
 from tasks.curation import STAGES, Verdict, dedup, execution_check, format_check, instance_text, length_check
@@ -29,7 +29,7 @@ from tasks.semantic_judge import prompt_version as judge_prompt_version
 from toolfactory.settings import Settings, describe, load_settings
 from training.tokenizer import token_counter
 from warehouse.batch_writer import BatchWriter
-from warehouse.corpus import dedup_kept, partner_documentation, pending_dialogues, record_curation_run
+from warehouse.corpus import dedup_kept, funnel_counts, partner_documentation, pending_dialogues, record_curation_run
 
 
 def curation_config(settings: Settings, client: LLMClient) -> dict[str, Any]:
@@ -72,12 +72,11 @@ def _judge(dialogues: list[dict[str, Any]], client: LLMClient, wh: Any, settings
     partners = partner_documentation(wh, sorted({p for d in dialogues for p in d["partner_api_ids"]}))
     gate = asyncio.Semaphore(settings.max_concurrent_dialogues)
 
-    async def one(d: dict[str, Any]) -> Verdict:
-        docs = "\n".join([d["nl_documentation"] or "", *(partners.get(p, "") for p in d["partner_api_ids"])])
-        async with gate:
-            return await judge_dialogue(client, d, docs, seed=settings.seed, max_tokens=settings.judge_max_tokens)
+    def docs(d: dict[str, Any]) -> str:
+        return "\n".join([d["nl_documentation"] or "", *(partners.get(p, "") for p in d["partner_api_ids"])])
 
-    futures = {client.submit(one(d)): d for d in dialogues}
+    futures = {client.submit(gated(gate, judge_dialogue(client, d, docs(d), seed=settings.seed,
+                                                        max_tokens=settings.judge_max_tokens))): d for d in dialogues}
     kept = []
     for fut in as_completed(futures):
         d = futures[fut]
@@ -151,11 +150,11 @@ def curate_corpus(settings: dict[str, Any] | None = None) -> dict[str, Any]:
             seen += len(pending)
             judged += len(passed_code) if s.curation_judge else 0
         run_id = record_curation_run(wh, version, config, seen, judged)
-        stages = wh.frame("SELECT stage, reason, sum(n) AS n FROM funnel GROUP BY ALL ORDER BY min(stage_order), n DESC")
+        stages = funnel_counts(wh, version)
         summary = {
             "config_version": version, "run_id": run_id, "decided_now": seen, "judged_now": judged,
             "kept_now": kept, "clean_instances": wh.count("clean_instances"), "dialogues": wh.count("dialogue"),
-            "funnel": {f"{r['stage']}/{r['reason']}": int(r["n"]) for r in stages.to_dicts()},
+            "funnel": {f"{r['stage']}/{r['reason']}": int(r["n"]) for r in stages},
             **ledger.summary(), "seconds": round(time.perf_counter() - started, 1),
         }
     create_table_artifact(key="curate-corpus-funnel", table=[{"stage": k.split("/")[0], "reason": k.split("/")[1], "n": v}

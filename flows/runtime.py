@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from schemas.records import LLMCall
 from tasks.llm.backend import LLMClient, configure_local_engine
@@ -12,6 +14,8 @@ from tasks.llm.config import load_backend_config
 from toolfactory.settings import Settings
 from warehouse import Warehouse
 from warehouse.batch_writer import BatchWriter
+
+T = TypeVar("T")
 
 
 class RunLedger:
@@ -77,6 +81,12 @@ class RunLedger:
             "completion_tokens": self.completion_tokens, "cost_usd": round(self.cost_usd, 6),
             "calls_with_unknown_cost": self.cost_unknown,
         }
+
+
+async def gated(gate: asyncio.Semaphore, work: Awaitable[T]) -> T:
+    """Await ``work`` holding one of ``gate``'s places (caps coroutines in flight on the LLM loop)."""
+    async with gate:
+        return await work
 
 
 def open_warehouse(settings: Settings) -> Warehouse:

@@ -14,9 +14,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable
 from concurrent.futures import as_completed
-from typing import Any, TypeVar
+from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
@@ -25,7 +24,7 @@ from prefect.futures import as_completed as prefect_as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.build_toolset import api_workers
-from flows.runtime import llm_session, open_warehouse
+from flows.runtime import gated, llm_session, open_warehouse
 from flows.simulation_setup import ApiSetups, Setup
 from schemas.ids import content_id
 from schemas.records import Instruction, Rejection
@@ -37,13 +36,6 @@ from tasks.prompts import load_prompt
 from toolfactory.settings import Settings, describe, load_settings
 from warehouse import Warehouse
 from warehouse.batch_writer import BatchWriter
-
-T = TypeVar("T")
-
-
-async def _gated(gate: asyncio.Semaphore, work: Awaitable[T]) -> T:
-    async with gate:
-        return await work
 
 
 def _instructions(doc: dict[str, Any], client: LLMClient, wh: Warehouse, settings: Settings,
@@ -114,7 +106,7 @@ def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, wh
     ids = {t.instruction_id: dialogue_id_for(t, models, versions, cfg) for t, _ in work}
     existing = wh.existing_dialogue_ids(list(ids.values()))
     todo = [(t, st) for t, st in work if ids[t.instruction_id] not in existing]
-    futures = {client.submit(_gated(gate, run_dialogue(t, st.functions_doc, st.names, client, st.executor, models, cfg, st.tools))): t
+    futures = {client.submit(gated(gate, run_dialogue(t, st.functions_doc, st.names, client, st.executor, models, cfg, st.tools))): t
                for t, st in todo}
     for fut in as_completed(futures):
         try:

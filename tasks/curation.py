@@ -15,7 +15,6 @@ Reason codes
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 
 from tasks.call_check import CHECK_CODES
 from tasks.react import ASK_USER
+from tasks.similarity import jaccard, word_ngrams, words
 
 STAGES = ("format", "execution", "semantic", "dedup", "length")
 PARSE_ERRORS = {"empty": "unparsable_step", "no_action": "unparsable_step", "missing_input": "unparsable_step",
@@ -93,17 +93,9 @@ def execution_check(dialogue: dict[str, Any]) -> Verdict:
     return v(None)
 
 
-_WORDS = re.compile(r"[a-z0-9]+")
-
-
 def normalise(text: str) -> str:
     """Case, punctuation and spacing folded: the key of exact duplicates."""
-    return " ".join(_WORDS.findall(text.casefold()))
-
-
-def _shingles(text: str, n: int = 2) -> set[tuple[str, ...]]:
-    words = _WORDS.findall(text.casefold())
-    return {tuple(words[i:i + n]) for i in range(max(1, len(words) - n + 1))} if words else set()
+    return " ".join(words(text))
 
 
 def dedup(items: Sequence[tuple[str, str]], threshold: float = 0.6, template_share: float = 0.5,
@@ -113,7 +105,7 @@ def dedup(items: Sequence[tuple[str, str]], threshold: float = 0.6, template_sha
     (bigrams, because instructions are a sentence or two). Bigrams that occur in at least ``template_share`` of the
     instructions and in at least ``min_for_template`` of them are template text and do not count,
     so requests built on one template are compared by what they ask, not by what they share."""
-    shingles = {i: _shingles(t) for i, t in items}
+    shingles = {i: word_ngrams(t, 2) for i, t in items}
     df = Counter(s for sh in shingles.values() for s in sh)
     common = {s for s, c in df.items() if c >= min_for_template and c / len(items) >= template_share}
     kept: list[tuple[str, set[tuple[str, ...]]]] = []
@@ -125,7 +117,7 @@ def dedup(items: Sequence[tuple[str, str]], threshold: float = 0.6, template_sha
             out[item_id] = Verdict("dedup", "exact_duplicate", f"same as {seen[key]}")
             continue
         own = shingles[item_id] - common or shingles[item_id]
-        match = next(((kid, sim) for kid, ksh in kept if (sim := _jaccard(own, ksh)) >= threshold), None)
+        match = next(((kid, sim) for kid, ksh in kept if (sim := jaccard(own, ksh)) >= threshold), None)
         if match is not None:
             out[item_id] = Verdict("dedup", "near_duplicate", f"{match[1]:.2f} like {match[0]}")
             continue
@@ -133,10 +125,6 @@ def dedup(items: Sequence[tuple[str, str]], threshold: float = 0.6, template_sha
         kept.append((item_id, own))
         out[item_id] = Verdict("dedup")
     return out
-
-
-def _jaccard(a: set, b: set) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 def instance_text(dialogue: dict[str, Any], documentation: str) -> str:

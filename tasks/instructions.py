@@ -21,6 +21,7 @@ from schemas.ids import content_id
 from schemas.records import Instruction, Rejection
 from tasks.executor import Completer
 from tasks.prompts import load_prompt
+from tasks.similarity import jaccard, word_ngrams
 
 KIND_RULES = {
     "normal": "Each request must be something these functions can fully do, with every detail they need given in the request.",
@@ -67,14 +68,9 @@ def still_needed(plan: dict[str, int], have: list[str]) -> dict[str, int]:
     return {k: v for k, v in out.items() if v > 0}
 
 
-def _shingles(text: str) -> set[tuple[str, ...]]:
-    words = re.findall(r"[a-z0-9]+", text.casefold())
-    return {tuple(words[i:i + 3]) for i in range(max(1, len(words) - 2))}
-
-
 def similarity(a: str, b: str) -> float:
-    sa, sb = _shingles(a), _shingles(b)
-    return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
+    """Word-3-gram Jaccard of two instructions."""
+    return jaccard(word_ngrams(a, 3), word_ngrams(b, 3))
 
 
 def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name: str, functions_doc: str, n: int = 10,

@@ -46,7 +46,7 @@ def read_layout(data: Any) -> str:
     raise ImportFormatError("records have neither Instances (training layout) nor Instructions + Golden_Answers (evaluation layout)")
 
 
-def _steps(instance: dict[str, Any]) -> list[dict[str, Any]] | None:
+def steps_from_instance(instance: dict[str, Any]) -> list[dict[str, Any]] | None:
     """Our steps from ``intermediate_steps`` plus the final turn; None when they are malformed."""
     steps = []
     for i, item in enumerate(instance.get("intermediate_steps") or []):
@@ -108,7 +108,7 @@ def import_records(record: dict[str, Any], layout: str, source: str) -> list[Rec
             out.append(GoldenAnswer(content_id("golden", iid, calls), iid, doc.api_id, calls, model))
             continue
         instance = record["Instances"][n]
-        steps = _steps(instance)
+        steps = steps_from_instance(instance)
         if steps is None:
             out.append(refuse("steps_malformed", f"instance {n}: intermediate_steps are not [[action, input, log], observation] pairs"))
             continue

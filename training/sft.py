@@ -26,7 +26,9 @@ from typing import Any
 
 import yaml
 
+from tasks.toolalpaca_format import steps_from_instance
 from training.render import chat_text, paper_text, tokenize_with_mask
+from training.tokenizer import gguf_location
 
 
 @dataclass
@@ -82,12 +84,9 @@ def load_tokenizer_and_model(cfg: SFTJobConfig) -> tuple[Any, Any]:
 
     dtype = torch.bfloat16 if _bf16(cfg) else torch.float32
     if cfg.base_model == "local":
-        from tasks.llm.local_engine import default_model_path
-
-        gguf = Path(default_model_path())
-        kw = {"gguf_file": gguf.name}
-        tok = AutoTokenizer.from_pretrained(str(gguf.parent), **kw)
-        loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), dtype=dtype, **kw)
+        folder, file = gguf_location()
+        tok = AutoTokenizer.from_pretrained(folder, gguf_file=file)
+        loaded = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, gguf_file=file)
         # transformers dequantises GGUF weights on load but keeps the model marked as quantized, and the
         # Trainer refuses quantized models: rebuild a plain model from the config and the dequantised weights.
         config = loaded.config
@@ -118,12 +117,10 @@ def read_examples(cfg: SFTJobConfig) -> list[dict[str, Any]]:
     out = []
     for api in json.loads(path.read_text("utf-8")):
         for inst in api.get("Instances") or []:
-            steps = [{"index": i, "thought": log.split("Action:", 1)[0].replace("Thought:", "").strip(), "action": action,
-                      "action_input": json.loads(args) if args.strip().startswith(("{", "[")) else args, "observation": obs}
-                     for i, ((action, args, log), obs) in enumerate(inst.get("intermediate_steps") or [])]
-            steps.append({"index": len(steps), "thought": inst.get("Final Thought") or "", "action": None})
-            out.append({"functions": api.get("NLDocumentation") or "",
-                        "dialogue": {"instruction": inst["input"], "steps": steps, "final_answer": inst.get("output") or ""}})
+            steps = steps_from_instance(inst)
+            if steps is not None:  # a malformed instance is refused at import; an export has none
+                out.append({"functions": api.get("NLDocumentation") or "",
+                            "dialogue": {"instruction": inst["input"], "steps": steps, "final_answer": inst.get("output") or ""}})
     return out
 
 

@@ -13,16 +13,22 @@ from pathlib import Path
 from typing import Any
 
 
+def gguf_location(local_model_path: str | None = None) -> tuple[str, str]:
+    """(folder, file name) of the embedded model's GGUF, as ``from_pretrained(folder, gguf_file=name)`` wants."""
+    from tasks.llm.local_engine import default_model_path
+
+    gguf = Path(local_model_path or default_model_path())
+    return str(gguf.parent), gguf.name
+
+
 @cache
 def load_tokenizer(name: str, local_model_path: str | None = None) -> Any:
     """A transformers tokenizer for ``name`` (``local`` or a name/path)."""
     from transformers import AutoTokenizer
 
     if name == "local":
-        from tasks.llm.local_engine import default_model_path
-
-        gguf = Path(local_model_path or default_model_path())
-        return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        folder, file = gguf_location(local_model_path)
+        return AutoTokenizer.from_pretrained(folder, gguf_file=file)
     return AutoTokenizer.from_pretrained(name)
 
 

@@ -88,8 +88,10 @@ def create_snapshot(wh: Warehouse, exclude_api_ids: list[str] | None = None) -> 
     if existing is not None:
         return {**existing, "created": False}
     parent = wh.execute("SELECT snapshot_id FROM corpus_snapshot ORDER BY created_at DESC, snapshot_id LIMIT 1")
-    prompt_versions = sorted({canonical_json(json.loads(p)) for p in members["prompt_versions"].to_list()})
-    models = sorted({canonical_json(json.loads(m)) for m in members["models"].to_list()})
+    def distinct(column: str) -> str:
+        """The column's distinct JSON objects, as one JSON array in a stable order."""
+        return "[" + ",".join(sorted({canonical_json(json.loads(v)) for v in members[column].to_list()})) + "]"
+
     frame = pl.DataFrame({"snapshot_id": [snapshot_id] * len(ids), "dialogue_id": ids}, schema={"snapshot_id": pl.Utf8, "dialogue_id": pl.Utf8})
     with wh.transaction() as cur:  # a snapshot is all there or not at all
         cur.register("new_members", frame)
@@ -98,7 +100,7 @@ def create_snapshot(wh: Warehouse, exclude_api_ids: list[str] | None = None) -> 
         cur.execute("INSERT INTO corpus_snapshot (snapshot_id, parent_id, n_instances, n_apis, config_version, config, "
                     "prompt_versions, models) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [snapshot_id, parent[0][0] if parent else None, len(ids), members["api_id"].n_unique(), config_version,
-                     config, json.dumps([json.loads(p) for p in prompt_versions]), json.dumps([json.loads(m) for m in models])])
+                     config, distinct("prompt_versions"), distinct("models")])
     return {**(snapshot(wh, snapshot_id) or {}), "created": True}
 
 

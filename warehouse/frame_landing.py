@@ -24,7 +24,8 @@ import duckdb
 import polars as pl
 
 from schemas import load_schema, schema_version, validate_record
-from warehouse.schema_sql import _check, _lit, value_rules
+from warehouse.row_insert import insert_rows, land_steps
+from warehouse.schema_sql import json_check, sql_string, value_rules
 
 _SCALARS = {"string": pl.Utf8, "integer": pl.Int64, "number": pl.Float64, "boolean": pl.Boolean}
 _FITS = {
@@ -106,11 +107,11 @@ def typed_check(schema: dict[str, Any], x: str, counter: list[int], optional: bo
         return f"({x} IS NOT DISTINCT FROM {_sql_literal(schema['const'])})"
     nullable = "null" in _types(schema) or not _types(schema) or optional
     if _is_json_text(schema):
-        inner = "true" if not schema or set(schema) <= {"description", "title"} else f"coalesce({_check(schema, f'CAST({x} AS JSON)')}, false)"
+        inner = "true" if not schema or set(schema) <= {"description", "title"} else f"coalesce({json_check(schema, f'CAST({x} AS JSON)')}, false)"
         return f"({x} IS NULL OR (json_valid({x}) AND {inner}))" if nullable else f"({x} IS NOT NULL AND json_valid({x}) AND {inner})"
     parts = []
     if "enum" in schema:
-        parts.append(f"{x} IN ({', '.join(_lit(v) for v in schema['enum'] if v is not None)})")
+        parts.append(f"{x} IN ({', '.join(sql_string(v) for v in schema['enum'] if v is not None)})")
     on_strings, on_numbers = value_rules(schema, x, x)  # the column's type says which apply
     parts += on_strings + on_numbers
     kind = next(t for t in _types(schema) if t != "null")
@@ -130,7 +131,7 @@ def typed_check(schema: dict[str, Any], x: str, counter: list[int], optional: bo
 def _sql_literal(value: Any) -> str:
     if value is None or isinstance(value, bool):
         return {None: "NULL", True: "true", False: "false"}[value]
-    return _lit(value) if isinstance(value, str) else repr(value)
+    return sql_string(value) if isinstance(value, str) else repr(value)
 
 
 def _properties(schema: dict[str, Any], counter: list[int]) -> str:
@@ -199,20 +200,12 @@ def insert_frame(cur: duckdb.DuckDBPyConnection, table: str, name: str, frame: p
         if "schema_version" in types:
             consts = {**consts, "schema_version": schema_version(name)}
         exprs = [_as_json(schema[n], f'"{n}"') if types[n] == "JSON" else f'"{n}"' for n in names]
-        if table == "dialogue" and "assistant_model" in types:
-            names, exprs = [*names, "assistant_model"], [*exprs, "json_extract_string(models, '$.assistant')"]
-        cols = ", ".join(f'"{c}"' for c in [*names, *consts])
-        inserted = cur.execute(
-            f"INSERT OR IGNORE INTO {table} ({cols}) SELECT {', '.join(exprs)}{', ?' * len(consts)} FROM staged_frame WHERE _ok "
-            f"RETURNING {names[0]}", list(consts.values())).fetchall()
-        if table == "dialogue" and inserted:
-            cur.register("new_dialogues", pl.DataFrame({"id": [r[0] for r in inserted]}, schema={"id": pl.Utf8}))
-            cur.execute(
-                "INSERT INTO step SELECT dialogue_id, api_id, s.index, s.thought, s.action, json(s.action_input), "
-                "s.observation, s.status, s.valid, s.error, s.latency_s, s.text FROM ("
-                "  SELECT dialogue_id, api_id, unnest(steps) AS s FROM staged_frame "
-                "  WHERE _ok AND dialogue_id IN (SELECT id FROM new_dialogues))").fetchall()
-            cur.unregister("new_dialogues")
+        projected = ", ".join(f'{e} AS "{n}"' for e, n in zip(exprs, names, strict=True))
+        inserted = insert_rows(cur, table, names, f"SELECT {projected} FROM staged_frame WHERE _ok", types, consts)
+        if table == "dialogue":
+            land_steps(cur, inserted, "SELECT id, api, s.index, s.thought, s.action, json(s.action_input), s.observation, s.status, "
+                                      "s.valid, s.error, s.latency_s, s.text FROM (SELECT dialogue_id AS id, api_id AS api, "
+                                      "unnest(steps) AS s FROM staged_frame WHERE _ok)")
     finally:
         cur.unregister("staged_frame")
     return len(inserted), bad

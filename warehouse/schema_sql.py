@@ -37,15 +37,15 @@ class UnsupportedKeyword(ValueError):
     """The schema uses a keyword this compiler does not translate."""
 
 
-def _lit(value: str) -> str:
+def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
 def _path(key: str) -> str:
-    return _lit('$."' + key.replace('"', '\\"') + '"')
+    return sql_string('$."' + key.replace('"', '\\"') + '"')
 
 
-def _check(schema: Any, x: str, t: str | None = None) -> str:
+def json_check(schema: Any, x: str, t: str | None = None) -> str:
     """SQL true when the (present, non-SQL-NULL) JSON value ``x`` conforms to ``schema``; ``t`` is
     an expression for ``json_type(x)`` already computed (each JSON function call parses again)."""
     t = t or f"json_type({x})"
@@ -65,10 +65,10 @@ def _check(schema: Any, x: str, t: str | None = None) -> str:
         strings = [v for v in schema["enum"] if v is not None]
         if not all(isinstance(v, str) for v in strings):
             raise UnsupportedKeyword("enum of values other than strings and null")
-        in_list = f"({t} = 'VARCHAR' AND ({x} ->> '$') IN ({', '.join(_lit(v) for v in strings)}))" if strings else "false"
+        in_list = f"({t} = 'VARCHAR' AND ({x} ->> '$') IN ({', '.join(sql_string(v) for v in strings)}))" if strings else "false"
         parts.append(f"({t} = 'NULL' OR {in_list})" if None in schema["enum"] else in_list)
     if "const" in schema:
-        parts.append(f"(CAST({x} AS VARCHAR) = {_lit(json.dumps(schema['const'], separators=(',', ':')))})")
+        parts.append(f"(CAST({x} AS VARCHAR) = {sql_string(json.dumps(schema['const'], separators=(',', ':')))})")
     on_strings, on_numbers = value_rules(schema, f"({x} ->> '$')", f"TRY_CAST({x} AS DOUBLE)")
     parts += [f"({t} <> 'VARCHAR' OR {r})" for r in on_strings]
     parts += [f"({t} NOT IN ('BIGINT', 'UBIGINT', 'DOUBLE') OR {r})" for r in on_numbers]
@@ -77,10 +77,10 @@ def _check(schema: Any, x: str, t: str | None = None) -> str:
     if "items" in schema:
         e = f"e{next(_counter)}"
         parts.append(f"({t} <> 'ARRAY' OR coalesce(list_bool_and(list_transform({_json_items(f'TRY_CAST({x} AS JSON[])')}, "
-                     f"lambda {e}: coalesce({_check(schema['items'], e)}, false))), true))")
+                     f"lambda {e}: coalesce({json_check(schema['items'], e)}, false))), true))")
     if "if" in schema:
-        then = _check(schema.get("then", True), x, t)
-        parts.append(f"(NOT coalesce({_check(schema['if'], x, t)}, false) OR {then})")
+        then = json_check(schema.get("then", True), x, t)
+        parts.append(f"(NOT coalesce({json_check(schema['if'], x, t)}, false) OR {then})")
     return "(" + " AND ".join(parts) + ")" if parts else "true"
 
 
@@ -89,7 +89,7 @@ def value_rules(schema: dict[str, Any], text: str, number: str) -> tuple[list[st
     minimum) — each applies only to a value of that kind, which the caller guards."""
     on_strings = []
     if "pattern" in schema:
-        on_strings.append(f"regexp_matches({text}, {_lit(schema['pattern'])})")
+        on_strings.append(f"regexp_matches({text}, {sql_string(schema['pattern'])})")
     if "minLength" in schema:
         on_strings.append(f"length({text}) >= {int(schema['minLength'])}")
     if "maxLength" in schema:
@@ -111,7 +111,7 @@ def _object(schema: dict[str, Any], x: str) -> str:
     conds = []
     p, ts = f"p{next(_counter)}", f"t{next(_counter)}"
     for i, key in enumerate(keys, start=1):
-        sub = _check(props[key], f"{p}[{i}]", f"{ts}[{i}]")
+        sub = json_check(props[key], f"{p}[{i}]", f"{ts}[{i}]")
         if sub != "true":
             conds.append(f"({p}[{i}] IS NULL OR {sub})")
     for key in required:
@@ -119,14 +119,14 @@ def _object(schema: dict[str, Any], x: str) -> str:
     extra = schema.get("additionalProperties", True)
     if extra is False:
         k = f"k{next(_counter)}"
-        allowed = "[" + ", ".join(_lit(k_) for k_ in keys) + "]::VARCHAR[]"
+        allowed = "[" + ", ".join(sql_string(k_) for k_ in keys) + "]::VARCHAR[]"
         conds.append(f"len(list_filter(json_keys({x}), lambda {k}: NOT list_contains({allowed}, {k}))) = 0")
     elif isinstance(extra, dict) and extra:
         v = f"v{next(_counter)}"
         if keys:
             raise UnsupportedKeyword("additionalProperties with a schema beside properties")
         conds.append(f"coalesce(list_bool_and(list_transform({_json_items(f'map_values(TRY_CAST({x} AS MAP(VARCHAR, JSON)))')}, "
-                     f"lambda {v}: coalesce({_check(extra, v)}, false))), true)")
+                     f"lambda {v}: coalesce({json_check(extra, v)}, false))), true)")
     body = " AND ".join(conds) or "true"
     if not keys:
         return f"({body})"
@@ -138,7 +138,7 @@ def _object(schema: dict[str, Any], x: str) -> str:
 
 def validity_sql(schema: dict[str, Any], column: str = "rec") -> str:
     """A boolean SQL expression over the JSON text column ``column`` (invalid JSON is false)."""
-    return f"(json_valid({column}) AND coalesce({_check(schema, column)}, false))"
+    return f"(json_valid({column}) AND coalesce({json_check(schema, column)}, false))"
 
 
 def extract_sql(names: list[str], column: str = "rec") -> str:

@@ -34,6 +34,7 @@ from warehouse.frame_landing import insert_frame
 from warehouse.lease import Lease, LeaseTimeout
 from warehouse.migrations import MIGRATIONS
 from warehouse.replica import publish_replica
+from warehouse.row_insert import insert_rows, land_steps, steps_from_json
 from warehouse.schema_sql import column_sql, extract_sql, validity_sql
 
 # schema name → (table, JSON columns)
@@ -54,11 +55,6 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
 @cache
 def _validity(schema: str) -> str:
     return validity_sql(load_schema(schema), "rec")
-
-
-# columns computed from the record at landing: table → {column: SQL over the JSON text ``rec``}
-DERIVED: dict[str, dict[str, str]] = {"dialogue": {"assistant_model": "json_extract_string(rec, '$.models.assistant')"}}
-STEP_COLUMNS = ("index", "thought", "action", "action_input", "observation", "status", "valid", "error", "latency_s", "text")
 
 
 class WarehouseBusy(RuntimeError):
@@ -299,12 +295,7 @@ class Warehouse(FlowReads):
         with self.transaction() as cur:
             for schema, recs in by_schema.items():
                 table, json_cols = TABLES[schema]
-                n, bad = self._insert(cur, table, schema, recs, json_cols, extra or {})
-                report.inserted[table] = report.inserted.get(table, 0) + n
-                report.ignored[table] = report.ignored.get(table, 0) + len(recs) - len(bad) - n
-                for data, errors in bad:
-                    self._quarantine(cur, table, data, errors)
-                report.quarantined += len(bad)
+                self._account(cur, report, table, len(recs), *self._insert(cur, table, schema, recs, json_cols, extra or {}))
         return report
 
     def land_frame(self, schema: str, frame: pl.DataFrame, extra: dict[str, Any] | None = None) -> LandReport:
@@ -317,13 +308,17 @@ class Warehouse(FlowReads):
         with self.transaction() as cur:
             types = self._columns(cur, table)
             consts = {k: v for k, v in (extra or {}).items() if k in types and k not in frame.columns}
-            n, bad = insert_frame(cur, table, schema, frame, types, consts)
-            for data, errors in bad:
-                self._quarantine(cur, table, data, errors)
-        report.inserted[table] = n
-        report.ignored[table] = frame.height - len(bad) - n
-        report.quarantined = len(bad)
+            self._account(cur, report, table, frame.height, *insert_frame(cur, table, schema, frame, types, consts))
         return report
+
+    def _account(self, cur: duckdb.DuckDBPyConnection, report: LandReport, table: str, total: int, inserted: int,
+                 bad: list[tuple[dict[str, Any], list[str]]]) -> None:
+        """Quarantine the refused rows and add one insert's outcome to ``report``."""
+        for data, errors in bad:
+            self._quarantine(cur, table, data, errors)
+        report.inserted[table] = report.inserted.get(table, 0) + inserted
+        report.ignored[table] = report.ignored.get(table, 0) + total - len(bad) - inserted
+        report.quarantined += len(bad)
 
     def _insert(self, cur: duckdb.DuckDBPyConnection, table: str, schema: str, recs: list[Record], json_cols: tuple[str, ...],
                 extra: dict[str, Any]) -> tuple[int, list[tuple[dict[str, Any], list[str]]]]:
@@ -352,36 +347,16 @@ class Warehouse(FlowReads):
                 consts["schema_version"] = schema_version(schema)
             cur.unregister("staged_records")
             cur.register("staged_records", staged.with_columns(pl.Series("ok", ok, dtype=pl.Boolean)))
-            derived = {c: e for c, e in DERIVED.get(table, {}).items() if c in types}
-            cols = ", ".join(f'"{c}"' for c in [*names, *derived, *consts])
-            exprs = column_sql([(n, types[n]) for n in names], "v", json_cols) + list(derived.values()) + ["?"] * len(consts)
-            key = names[0]  # the content-hash primary key comes first in every record
-            inserted = cur.execute(
-                f"INSERT OR IGNORE INTO {table} ({cols}) SELECT {', '.join(exprs)} "
-                f"FROM (SELECT {extract_sql(names)} AS v, rec FROM staged_records WHERE ok) RETURNING {key}",
-                list(consts.values())).fetchall()
-            if table == "dialogue" and inserted:
-                self._land_steps(cur, [r[0] for r in inserted])
+            values = column_sql([(n, types[n]) for n in names], "v", json_cols)
+            projected = ", ".join(f'{e} AS "{n}"' for e, n in zip(values, names, strict=True))
+            inserted = insert_rows(cur, table, names, f"SELECT {projected} FROM (SELECT {extract_sql(names)} AS v "
+                                   "FROM staged_records WHERE ok)", types, consts)
+            if table == "dialogue":
+                land_steps(cur, inserted, steps_from_json("SELECT rec ->> '$.dialogue_id' AS id, rec ->> '$.api_id' AS api, "
+                                                          "unnest(CAST(rec -> '$.steps' AS JSON[])) AS s FROM staged_records WHERE ok"))
         finally:
             cur.unregister("staged_records")
         return len(inserted), bad
-
-    @staticmethod
-    def _land_steps(cur: duckdb.DuckDBPyConnection, dialogue_ids: list[str]) -> None:
-        """The steps of newly landed dialogues into ``step`` (the ``steps`` view reads columns, not JSON)."""
-        new = pl.DataFrame({"id": dialogue_ids}, schema={"id": pl.Utf8})
-        cur.register("new_dialogues", new)
-        try:
-            paths = "[" + ", ".join(f"'$.{c}'" for c in STEP_COLUMNS) + "]"
-            cur.execute(
-                "INSERT INTO step SELECT id, api, CAST(p[1] AS INTEGER), p[2] ->> '$', p[3] ->> '$', "
-                "CASE WHEN json_type(p[4]) = 'NULL' THEN NULL ELSE p[4] END, p[5] ->> '$', TRY_CAST(p[6] ->> '$' AS INTEGER), "
-                "CAST(p[7] AS BOOLEAN), p[8] ->> '$', CAST(p[9] AS DOUBLE), p[10] ->> '$' FROM ("
-                f"  SELECT id, api, json_extract(s, {paths}) AS p FROM ("
-                "    SELECT rec ->> '$.dialogue_id' AS id, rec ->> '$.api_id' AS api, unnest(CAST(rec -> '$.steps' AS JSON[])) AS s"
-                "    FROM staged_records WHERE ok AND (rec ->> '$.dialogue_id') IN (SELECT id FROM new_dialogues)))").fetchall()
-        finally:
-            cur.unregister("new_dialogues")
 
     def _columns(self, cur: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
         """column → DuckDB type."""

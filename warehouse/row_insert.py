@@ -1,0 +1,54 @@
+"""The end of both landing paths: validated rows, already projected onto a table's columns, go in.
+
+``insert_rows`` takes an SQL query that yields the record's columns by name (from JSON text in
+``Warehouse.land``, from typed columns in ``land_frame``), adds the columns derived from them
+(``DERIVED``) and the constant ones, inserts with ``INSERT OR IGNORE`` and returns the keys that
+were new. ``land_steps`` fills ``step`` for newly landed dialogues from a query yielding their
+columns (``steps_from_json`` builds one from steps as JSON; typed frames read their structs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import polars as pl
+
+# columns computed at landing from the record's own columns: table → {column: SQL over those columns}
+DERIVED: dict[str, dict[str, str]] = {"dialogue": {"assistant_model": "json_extract_string(models, '$.assistant')"}}
+STEP_FIELDS = ("index", "thought", "action", "action_input", "observation", "status", "valid", "error", "latency_s", "text")
+STEP_COLUMNS = ("step_index", "thought", "action", "action_input", "observation", "status", "valid", "error", "latency_s", "text")
+
+
+def insert_rows(cur: duckdb.DuckDBPyConnection, table: str, names: list[str], rows_sql: str, types: dict[str, str],
+                consts: dict[str, Any]) -> list[str]:
+    """Insert what ``rows_sql`` yields (columns ``names``, the primary key first) plus derived and
+    constant columns; returns the keys of the rows that were new."""
+    derived = {c: e for c, e in DERIVED.get(table, {}).items() if c in types}
+    cols = ", ".join(f'"{c}"' for c in [*names, *derived, *consts])
+    extra = "".join(f", {e}" for e in derived.values()) + ", ?" * len(consts)
+    rows = cur.execute(f"INSERT OR IGNORE INTO {table} ({cols}) SELECT *{extra} FROM ({rows_sql}) RETURNING {names[0]}",
+                       list(consts.values())).fetchall()
+    return [r[0] for r in rows]
+
+
+def land_steps(cur: duckdb.DuckDBPyConnection, dialogue_ids: list[str], rows_sql: str) -> None:
+    """``step`` rows for the dialogues ``dialogue_ids`` (those just landed) from ``rows_sql``, a query
+    over the staged rows yielding ``id``, ``api`` and then the step columns (``STEP_COLUMNS``)."""
+    if not dialogue_ids:
+        return
+    cur.register("new_dialogues", pl.DataFrame({"id": dialogue_ids}, schema={"id": pl.Utf8}))
+    try:
+        cur.execute(f"INSERT INTO step ({', '.join(('dialogue_id', 'api_id') + STEP_COLUMNS)}) "
+                    f"SELECT * FROM ({rows_sql}) WHERE id IN (SELECT id FROM new_dialogues)").fetchall()
+    finally:
+        cur.unregister("new_dialogues")
+
+
+def steps_from_json(source_sql: str) -> str:
+    """The step rows of a query yielding ``id``, ``api`` and ``s`` (one step as JSON), for ``land_steps``."""
+    paths = "[" + ", ".join(f"'$.{c}'" for c in STEP_FIELDS) + "]"
+    return ("SELECT id, api, CAST(p[1] AS INTEGER), p[2] ->> '$', p[3] ->> '$', "
+            "CASE WHEN json_type(p[4]) = 'NULL' THEN NULL ELSE p[4] END, p[5] ->> '$', TRY_CAST(p[6] ->> '$' AS INTEGER), "
+            "CAST(p[7] AS BOOLEAN), p[8] ->> '$', CAST(p[9] AS DOUBLE), p[10] ->> '$' "
+            f"FROM (SELECT id, api, json_extract(s, {paths}) AS p FROM ({source_sql}))")
