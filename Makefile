@@ -29,9 +29,17 @@ $(STAMP): pyproject.toml constraints.txt
 MAX_APIS ?= 8
 INSTRUCTIONS ?= 2
 STEPS ?= 4
+# Then the shipped seed corpus (12 hand-written instances) joins the dialogues, the funnel runs
+# without the LLM judge (JUDGE=on to keep it: the embedded 135M model refuses every dialogue, even
+# the hand-written ones), and a training run starts once TRAIN_THRESHOLD new clean instances are
+# ready: LoRA on SmolLM2-135M on CPU for a few steps (training/configs/embedded_cpu.yaml).
+SEED_CORPUS ?= sample
+JUDGE ?= off
+TRAIN_THRESHOLD ?= 10
 
 run: $(STAMP)
-	$(BIN)/toolfactory run $(if $(filter all,$(MAX_APIS)),,--max-apis $(MAX_APIS)) --instructions $(INSTRUCTIONS) --steps $(STEPS)
+	$(BIN)/toolfactory run $(if $(filter all,$(MAX_APIS)),,--max-apis $(MAX_APIS)) --instructions $(INSTRUCTIONS) --steps $(STEPS) \
+		$(if $(SEED_CORPUS),--seed-corpus $(SEED_CORPUS)) $(if $(filter off,$(JUDGE)),--no-judge) --train-threshold $(TRAIN_THRESHOLD)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

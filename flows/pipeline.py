@@ -1,6 +1,6 @@
 """What `make run` does: a catalog (the built-in sample by default) → documented toolset →
-instructions and simulated dialogues → the quality funnel and a corpus snapshot, then a summary
-and how to query it."""
+instructions and simulated dialogues → the quality funnel and a corpus snapshot → the training
+trigger, then a summary and how to query it."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from flows.corpus_export import take_snapshot
 from flows.curate import run_curate
 from flows.files import read_catalog
 from flows.simulate_corpus import run_simulate_corpus
+from flows.toolalpaca_import import import_toolalpaca, seed_corpus_path
+from flows.train import run_training_check
 from schemas.records import CatalogEntry
 from toolfactory.settings import Settings
 
@@ -31,10 +33,11 @@ def spread_over_categories(entries: list[CatalogEntry], limit: int | None) -> li
     return out
 
 
-def run_pipeline(settings: Settings, catalog: str = SAMPLE) -> dict[str, Any]:
+def run_pipeline(settings: Settings, catalog: str = SAMPLE, seed_corpus: str | None = None) -> dict[str, Any]:
     """Import the catalog, document up to ``run_max_apis`` of its APIs (spread over categories),
-    simulate ``instructions_per_api`` dialogues for each valid one (none when that is 0), curate
-    them and freeze the clean instances as a snapshot."""
+    simulate ``instructions_per_api`` dialogues for each valid one (none when that is 0), add the
+    instances of ``seed_corpus`` (a ToolAlpaca training file, or "sample" for the shipped seed), curate
+    them, freeze the clean instances as a snapshot, and check the training trigger (``training_auto``)."""
     imported = import_catalog(settings, catalog)
     path = sample_catalog_path() if catalog == SAMPLE else catalog
     entries = read_catalog(path, None, settings.catalog_max_description_chars).entries
@@ -42,6 +45,9 @@ def run_pipeline(settings: Settings, catalog: str = SAMPLE) -> dict[str, Any]:
     ids = [e.api_id for e in chosen]
     built = run_build_toolset(settings, api_ids=ids)
     simulated = run_simulate_corpus(settings, api_ids=ids) if settings.instructions_per_api > 0 else None
-    curated = run_curate(settings) if simulated is not None else None
+    seeded = import_toolalpaca(settings, seed_corpus_path() if seed_corpus == SAMPLE else seed_corpus) if seed_corpus else None
+    curated = run_curate(settings) if simulated is not None or seeded is not None else None
     snap = take_snapshot(settings) if curated is not None else None
-    return {"catalog": imported, "toolset": built, "simulation": simulated, "curation": curated, "snapshot": snap}
+    trained = run_training_check(settings) if curated is not None and settings.training_auto else None
+    return {"catalog": imported, "toolset": built, "simulation": simulated, "seed": seeded, "curation": curated, "snapshot": snap,
+            "training": trained}

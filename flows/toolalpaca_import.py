@@ -12,6 +12,13 @@ from tasks.toolalpaca_format import ImportFormatError, import_records, read_layo
 from toolfactory.settings import Settings
 
 
+def seed_corpus_path() -> Path:
+    """The shipped seed corpus: 12 hand-written instances over 4 small APIs, ToolAlpaca training
+    layout (``toolfactory run --seed-corpus sample``; `make run` uses it so the embedded run has
+    clean instances to train on — the embedded model's own dialogues rarely pass the funnel)."""
+    return Path(__file__).resolve().parents[1] / "toolfactory" / "data" / "seed_corpus.json"
+
+
 def import_toolalpaca(settings: Settings, path: str | Path) -> dict[str, Any]:
     """Land every API record of ``path``; returns the layout and what landed or was refused, by reason."""
     p = Path(path)

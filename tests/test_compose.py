@@ -23,7 +23,7 @@ def test_services_and_their_commands():
     services = doc["services"]
     assert {"postgres", "prefect-server", "worker"} <= set(services)
     for name, svc in services.items():
-        assert "healthcheck" in svc or name == "worker", f"{name} has no healthcheck"
+        assert "healthcheck" in svc or name in ("worker", "gpu-worker", "deployments"), f"{name} has no healthcheck"
     server_cmd = services["prefect-server"]["command"]
     assert server_cmd[:3] == ["prefect", "server", "start"]
     assert "postgresql+asyncpg://" in services["prefect-server"]["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"]
@@ -32,7 +32,7 @@ def test_services_and_their_commands():
     assert worker["entrypoint"][:3] == ["prefect", "worker", "start"]
     # the commands exist in the project's environment and accept these arguments
     bindir = Path(sys.executable).parent
-    for cmd in (server_cmd, worker["entrypoint"]):
+    for cmd in (server_cmd, worker["entrypoint"], services["gpu-worker"]["entrypoint"], services["deployments"]["entrypoint"]):
         exe = bindir / cmd[0]
         assert exe.exists(), exe
         help_out = subprocess.run([str(exe), *cmd[1:3], "--help"], capture_output=True, text=True, timeout=120)
@@ -42,3 +42,29 @@ def test_services_and_their_commands():
     # keys come from the environment, never from the file
     text = COMPOSE.read_text()
     assert "sk-" not in text and "OPENAI_API_KEY: ${OPENAI_API_KEY" in text
+
+
+def test_the_gpu_profile_and_the_deployments_it_registers():
+    """Profile gpu: a CUDA-built worker on pool `gpu` with the host's GPUs, sharing the data volume, and
+    prefect.yaml's deployments pointing at real flows on pools that a worker serves."""
+    import importlib
+
+    from prefect import Flow
+
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    gpu = services["gpu-worker"]
+    assert gpu["profiles"] == ["gpu"] and "cu" in gpu["build"]["args"]["TORCH_INDEX"]
+    assert gpu["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
+    assert gpu["volumes"] == services["worker"]["volumes"]  # the exports and metrics.json are shared
+    assert "ARG TORCH_INDEX" in (ROOT / "Dockerfile").read_text()
+    pools = {svc["entrypoint"][svc["entrypoint"].index("--pool") + 1] for svc in services.values()
+             if svc.get("entrypoint", [])[:3] == ["prefect", "worker", "start"]}
+    project = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    names = set()
+    for dep in project["deployments"]:
+        module, func = dep["entrypoint"].split(":")
+        flow = getattr(importlib.import_module(module.removesuffix(".py").replace("/", ".")), func)
+        assert isinstance(flow, Flow)
+        assert dep["work_pool"]["name"] in pools, dep
+        names.add(f"{flow.name}/{dep['name']}")
+    assert "sft-train/gpu" in names  # what training_deployment names

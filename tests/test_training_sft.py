@@ -75,11 +75,41 @@ def test_lora_resume_and_the_budget_report(tmp_path, base_model, data, tokenizer
 def test_the_shipped_configs_load():
     from pathlib import Path
 
-    configs = sorted((Path(__file__).resolve().parents[1] / "training" / "configs").glob("*.yaml"))
-    assert len(configs) >= 2
-    for path in configs:
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    folder = Path(__file__).resolve().parents[1] / "training" / "configs"
+    sft = [p for p in sorted(folder.glob("*.yaml")) if not p.name.startswith("accelerate_")]
+    assert {p.stem for p in sft} >= {"embedded_cpu", "gpu_full"}
+    for path in sft:
         cfg = load_config(path)
         assert cfg.format in ("chat", "paper") and cfg.output_dir
+    launch = {p.stem: load_config_from_file(str(p)) for p in folder.glob("accelerate_*.yaml")}  # accelerate's own reader
+    assert launch["accelerate_multi_gpu"].distributed_type.value == "MULTI_GPU"
+    assert launch["accelerate_zero3"].deepspeed_config["zero_stage"] == 3
+    assert launch["accelerate_zero3"].deepspeed_config["zero3_save_16bit_model"] is True
+    assert launch["accelerate_zero2"].deepspeed_config["zero_stage"] == 2
+
+
+def test_accelerate_launch_runs_the_job_on_two_processes(tmp_path, base_model, data):
+    """The shipped multi-GPU launch config, run here on two CPU processes (gloo): both ranks train on
+    their share, and one writes the model and its files."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "ddp"
+    settings = {"data_path": data[0], "base_model": base_model, "output_dir": out, "lora": False, "max_steps": 2,
+                "eval_fraction": 0.0, "max_length": 512, "save_steps": 100}
+    accelerate = Path(sys.executable).with_name("accelerate")
+    cmd = [str(accelerate), "launch", "--config_file", str(repo_path("training/configs/accelerate_multi_gpu.yaml")),
+           "--num_processes", "2", "--mixed_precision", "no", "-m", "training.sft",
+           *(a for k, v in settings.items() for a in ("--set", f"{k}={v}"))]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, cwd=repo_path("."), env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["processes"] == 2 and metrics["steps"] == 2 and (out / "model.safetensors").is_file()
 
 
 @pytest.mark.local_llm
@@ -95,3 +125,28 @@ def repo_path(relative: str):
     from pathlib import Path
 
     return Path(__file__).resolve().parents[1] / relative
+
+
+@pytest.mark.parametrize("packing", [False, True])
+def test_packing_on_and_off_keeps_the_loss_masks(tmp_path, base_model, data, packing):
+    """Packing (best-fit, padding-free) joins short examples into fewer rows; the loss masks must
+    survive it (the job refuses to train when TRL's preparation dropped them)."""
+    cfg = load_config(None, {"data_path": str(data[0]), "base_model": str(base_model), "output_dir": str(tmp_path / "out"),
+                             "lora": False, "max_steps": 2, "eval_fraction": 0.0, "max_length": 512, "packing": packing,
+                             "save_steps": 100})
+    m = run(cfg)
+    assert m["steps"] == 2 and m["last_loss"] is not None
+    assert m["train_rows"] < m["examples"] if packing else m["train_rows"] == m["examples"]
+
+
+def test_the_gpu_config_runs_on_cpu(tmp_path, base_model, data):
+    """gpu_full.yaml as shipped (chat format, full fine-tuning, packing, gradient checkpointing, cosine
+    with warmup, batch 8 × 16 accumulation) with only what a CPU needs changed: no bf16, a tiny base,
+    two optimiser steps."""
+    cfg = load_config(repo_path("training/configs/gpu_full.yaml"),
+                      {"data_path": str(data[0]), "base_model": str(base_model), "output_dir": str(tmp_path / "gpu"),
+                       "bf16": False, "max_steps": 2, "gradient_accumulation_steps": 2, "per_device_batch_size": 2})
+    assert cfg.packing and cfg.gradient_checkpointing and not cfg.lora and cfg.format == "chat"
+    m = run(cfg)
+    assert m["steps"] == 2 and m["train_rows"] < m["examples"] and m["last_loss"] is not None
+    assert (tmp_path / "gpu" / "model.safetensors").is_file()

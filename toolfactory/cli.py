@@ -9,6 +9,7 @@
   toolfactory corpus snapshot             freeze the clean instances as an immutable, versioned snapshot
   toolfactory export --format F           write a snapshot as toolalpaca | jsonl | parquet | hf | card
   toolfactory import PATH                 load a ToolAlpaca-format file (training or evaluation layout)
+  toolfactory train [--check|--list]      an SFT run on the clean corpus now (--check: only when the threshold is met)
   toolfactory sql "QUERY"                 read-only SQL over the warehouse (table, csv or json)
   toolfactory config                      print the effective settings
 
@@ -36,6 +37,7 @@ EXAMPLE_QUERIES = [
     "SELECT action, status, error, count(*) AS n FROM steps GROUP BY ALL ORDER BY n DESC",
     "SELECT stage, reason, sum(n) AS n FROM funnel GROUP BY ALL ORDER BY min(stage_order), n DESC",
     "SELECT api_name, instruction, n_calls, n_tokens FROM clean_instances",
+    "SELECT run_id, n_instances, status, metrics->>'last_loss' AS last_loss, output_dir FROM training_runs",
 ]
 
 
@@ -49,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--max-apis", type=int, help="document at most this many APIs (setting run_max_apis)")
     run.add_argument("--instructions", type=int, help="instructions (dialogues) per valid API (setting instructions_per_api; 0 skips)")
     run.add_argument("--steps", type=int, help="step limit of a dialogue (setting dialogue_step_limit)")
+    run.add_argument("--seed-corpus", metavar="PATH|sample",
+                     help="a ToolAlpaca training file whose instances join the corpus before curation ('sample': the shipped seed)")
+    run.add_argument("--no-judge", action="store_true", help="curate without the LLM judge (setting curation_judge: false)")
+    run.add_argument("--train-threshold", type=int, help="new clean instances that start training (setting training_threshold)")
 
     cat = sub.add_parser("catalog", help="catalog commands").add_subparsers(dest="action", required=True)
     imp = cat.add_parser("import", help="import a catalog file")
@@ -80,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     tai = sub.add_parser("import", help="load a ToolAlpaca-format JSON file (training layout with Instances, or evaluation layout with Golden_Answers)")
     tai.add_argument("path")
 
+    tr = sub.add_parser("train", help="start an SFT run on the clean corpus now (flow training-trigger, by hand)")
+    tr.add_argument("--check", action="store_true", help="start only when training_threshold new clean instances are ready")
+    tr.add_argument("--list", action="store_true", help="list the training runs, newest first")
+    tr.add_argument("--sft-config", help="a shipped SFT config name or YAML path (setting training_config)")
+    tr.add_argument("--base-model", help="base model: local, a folder or a hub name (setting training_base_model)")
+
     sql = sub.add_parser("sql", help="read-only SQL over the warehouse")
     sql.add_argument("query")
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
@@ -97,6 +109,13 @@ def _print_summary(title: str, data: dict[str, Any]) -> None:
         elif isinstance(v, list):
             v = "; ".join(map(str, v)) or "-"
         print(f"  {k:<26} {v}")
+
+
+def _print_training(out: dict[str, Any]) -> int:
+    """The trigger's outcome (metrics flattened); 1 when the run it started failed."""
+    metrics = out.pop("metrics", None) or {}
+    _print_summary("training", {**out, **{f"metrics.{k}": v for k, v in metrics.items()}})
+    return 1 if out.get("status") == "failed" else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,7 +187,19 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
             from flows.curate import run_curate
 
             _print_summary("curate-corpus", run_curate(settings))
+            if settings.training_auto:
+                from flows.train import run_training_check
+
+                return _print_training(run_training_check(settings))
             return 0
+        if args.command == "train":
+            from flows.train import list_runs, run_training_check
+
+            if args.list:
+                print(list_runs(settings))
+                return 0
+            overrides = {k: v for k, v in (("training_config", args.sft_config), ("training_base_model", args.base_model)) if v}
+            return _print_training(run_training_check(settings.with_overrides(**overrides), by_hand=not args.check))
         if args.command == "corpus":
             from flows.corpus_export import list_snapshots, take_snapshot
 
@@ -192,21 +223,28 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
             from flows.pipeline import run_pipeline
 
             overrides = {k: v for k, v in (("run_max_apis", args.max_apis), ("instructions_per_api", args.instructions),
-                                           ("dialogue_step_limit", args.steps)) if v is not None}
+                                           ("dialogue_step_limit", args.steps), ("training_threshold", args.train_threshold))
+                         if v is not None}
+            if args.no_judge:
+                overrides["curation_judge"] = False
             settings = settings.with_overrides(**overrides) if overrides else settings
-            out = run_pipeline(settings, args.catalog)
+            out = run_pipeline(settings, args.catalog, args.seed_corpus)
             _print_summary("catalog", out["catalog"])
             _print_summary("toolset", out["toolset"])
             if out["simulation"] is not None:
                 _print_summary("simulation", out["simulation"])
+            if out["seed"] is not None:
+                _print_summary("seed corpus", out["seed"])
             if out["curation"] is not None:
                 _print_summary("curation", out["curation"])
                 _print_summary("corpus snapshot", out["snapshot"])
+            if out["training"] is not None:
+                _print_training(out["training"])
             print(f"\nWarehouse: {settings.warehouse_path}. Export the snapshot with `toolfactory export --format all`. Try:")
             for q in EXAMPLE_QUERIES:
                 print(f'  toolfactory sql "{q}"')
             failures = out["toolset"]["task_failures"] + (out["simulation"] or {}).get("task_failures", 0)
-            return 0 if failures == 0 else 1
+            return 0 if failures == 0 and (out["training"] or {}).get("status") != "failed" else 1
     except (CatalogFormatError, BackendConfigError, WarehouseBusy, SQLRefused, SQLFailed, FileNotFoundError, LookupError,
             ImportFormatError) as exc:
         kind = "refused" if isinstance(exc, SQLRefused) else "error"

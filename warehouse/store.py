@@ -261,6 +261,14 @@ class Warehouse(FlowReads):
             return cur.execute(sql, params or []).fetchall()
 
     @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Keep the file (the lease and this object's lock) for a block of several operations, so a
+        read-decide-write sequence (the training trigger's claim) is not interleaved with another
+        thread's or process's."""
+        with self._session(write=True):
+            yield
+
+    @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor inside one write transaction: committed when the block ends, rolled back on error."""
         with self._session(write=True) as cur:
