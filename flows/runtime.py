@@ -96,13 +96,17 @@ def open_warehouse(settings: Settings) -> Warehouse:
 
 
 @contextmanager
-def llm_session(settings: Settings, warehouse: Warehouse) -> Iterator[tuple[LLMClient, RunLedger]]:
+def llm_session(settings: Settings, warehouse: Warehouse, models: dict[str, str] | None = None) -> Iterator[tuple[LLMClient, RunLedger]]:
     """The LLM client for a run (backends from settings, ledger and cache in the warehouse) and its
-    ledger; on exit every call is written and the client's loop stopped."""
+    ledger; on exit every call is written and the client's loop stopped. ``models``: role → model
+    group or litellm model string, on top of the backends file (the model under test)."""
     configure_local_engine(settings.local_model_path, settings.local_n_ctx, settings.local_n_threads, settings.seed)
+    config = load_backend_config(settings.backends_file)
+    for role, model in (models or {}).items():
+        config = config.with_model(role, model)
     ledger = RunLedger(warehouse)
     client = LLMClient(
-        load_backend_config(settings.backends_file),
+        config,
         max_concurrent=settings.max_concurrent_llm_calls,
         timeout_s=settings.llm_timeout_s,
         num_retries=settings.llm_num_retries,

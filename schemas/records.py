@@ -227,3 +227,30 @@ class GoldenAnswer(Record):
     api_id: str
     calls: list[dict[str, Any]]
     source: str
+
+
+@dataclass
+class EvalResult(Record):
+    """One trial of one evaluation instruction by the model under test: trajectory, exact match, judge."""
+
+    SCHEMA: ClassVar[str] = "eval_result"
+    result_id: str
+    run_id: str
+    golden_id: str
+    instruction_id: str
+    api_id: str
+    trial: int
+    steps: list[dict[str, Any]]
+    final_answer: str | None
+    stop_reason: str
+    predicted_calls: list[dict[str, Any]]
+    em_correct: bool
+    names_correct: bool
+    em_matched: int
+    n_golden: int
+    n_predicted: int
+    em_reasons: list[str]
+    judge_status: str
+    process_correct: str | None
+    response_correct: str | None
+    judge_reason: str

@@ -29,6 +29,8 @@ SCHEMA_NAMES = (
     "llm_judge_verdict",
     "curation_verdict",
     "golden_answer",
+    "eval_judge_verdict",
+    "eval_result",
 )
 
 

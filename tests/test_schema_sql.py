@@ -19,6 +19,7 @@ from schemas.records import (
     CatalogEntry,
     CurationVerdict,
     Dialogue,
+    EvalResult,
     FunctionDoc,
     GoldenAnswer,
     Instruction,
@@ -47,6 +48,8 @@ EXAMPLES = {
     "instruction": Instruction(H, H, H, "multi_api", "Find the moon", "", "v1", "m", [H]),
     "curation_verdict": CurationVerdict(H, H, H, "length", False, "over_token_budget", "99 > 10", H, 99, "m", "normal"),
     "golden_answer": GoldenAnswer(H, H, H, [{"action": "f", "action_input": {"q": 1}}], "eval.json"),
+    "eval_result": EvalResult(H, H, H, H, H, 1, [STEP], "Waxing", "final_answer", [{"action": "f", "action_input": {"q": 1}}], False,
+                              True, 0, 2, 1, ["missing call 'f'"], "ok", "yes", "no", "wrong date"),
 }
 
 JSON = st.recursive(

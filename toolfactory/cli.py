@@ -10,6 +10,7 @@
   toolfactory export --format F           write a snapshot as toolalpaca | jsonl | parquet | hf | card
   toolfactory import PATH                 load a ToolAlpaca-format file (training or evaluation layout)
   toolfactory train [--check|--list]      an SFT run on the clean corpus now (--check: only when the threshold is met)
+  toolfactory evaluate --set S [--model M] a model on an evaluation set of unseen tools (judge + exact match)
   toolfactory sql "QUERY"                 read-only SQL over the warehouse (table, csv or json)
   toolfactory config                      print the effective settings
 
@@ -91,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--list", action="store_true", help="list the training runs, newest first")
     tr.add_argument("--sft-config", help="a shipped SFT config name or YAML path (setting training_config)")
     tr.add_argument("--base-model", help="base model: local, a folder or a hub name (setting training_base_model)")
+
+    ev = sub.add_parser("evaluate", help="evaluate a model on an evaluation set (flow evaluate)")
+    ev.add_argument("--set", dest="set_source", help="the set: a golden-answer source (see --list)")
+    ev.add_argument("--model", help="model under test: a model group of the backends file or a litellm model string")
+    ev.add_argument("--trials", type=int, help="runs per instruction (setting eval_trials)")
+    ev.add_argument("--no-judge", action="store_true", help="exact match only (setting eval_judge: false)")
+    ev.add_argument("--list", action="store_true", help="list the evaluation sets")
 
     sql = sub.add_parser("sql", help="read-only SQL over the warehouse")
     sql.add_argument("query")
@@ -200,6 +208,16 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
                 return 0
             overrides = {k: v for k, v in (("training_config", args.sft_config), ("training_base_model", args.base_model)) if v}
             return _print_training(run_training_check(settings.with_overrides(**overrides), by_hand=not args.check))
+        if args.command == "evaluate":
+            from flows.evaluate import list_sets, run_evaluate
+
+            if args.list or not args.set_source:
+                print(list_sets(settings))
+                return 0 if args.list else 2
+            overrides = {k: v for k, v in (("eval_trials", args.trials), ("eval_judge", False if args.no_judge else None))
+                         if v is not None}
+            _print_summary("evaluate", run_evaluate(settings.with_overrides(**overrides), args.set_source, args.model))
+            return 0
         if args.command == "corpus":
             from flows.corpus_export import list_snapshots, take_snapshot
 

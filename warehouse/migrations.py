@@ -326,5 +326,70 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        9,
+        "evaluation: runs and results (exact match, judge) and the held-out split of APIs",
+        """
+        CREATE TABLE api_split (
+            api_id VARCHAR PRIMARY KEY, split VARCHAR NOT NULL, category VARCHAR, split_version VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE TABLE eval_run (
+            run_id VARCHAR PRIMARY KEY, set_source VARCHAR NOT NULL, model VARCHAR NOT NULL, step_mode VARCHAR NOT NULL,
+            trials INTEGER NOT NULL, judge_model VARCHAR, config JSON NOT NULL, n_items INTEGER NOT NULL,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE TABLE eval_result (
+            result_id VARCHAR PRIMARY KEY, run_id VARCHAR NOT NULL, golden_id VARCHAR NOT NULL, instruction_id VARCHAR NOT NULL,
+            api_id VARCHAR NOT NULL, trial INTEGER NOT NULL, steps JSON NOT NULL, final_answer VARCHAR, stop_reason VARCHAR NOT NULL,
+            predicted_calls JSON NOT NULL, em_correct BOOLEAN NOT NULL, names_correct BOOLEAN NOT NULL, em_matched INTEGER NOT NULL,
+            n_golden INTEGER NOT NULL, n_predicted INTEGER NOT NULL, em_reasons JSON NOT NULL, judge_status VARCHAR NOT NULL,
+            process_correct VARCHAR, response_correct VARCHAR, judge_reason VARCHAR NOT NULL, schema_version INTEGER DEFAULT 1,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE OR REPLACE VIEW api_splits AS
+            SELECT s.api_id, c.name AS api_name, s.category, s.split, s.split_version, s.created_at
+            FROM api_split s LEFT JOIN catalog_entry c USING (api_id);
+        CREATE OR REPLACE VIEW eval_results AS
+            SELECT r.result_id, r.run_id, e.set_source, e.model, e.step_mode, r.trial, r.api_id, c.name AS api_name, c.category,
+                   r.instruction_id, i.text AS instruction, r.golden_id, g.calls AS golden_calls, r.predicted_calls, r.steps,
+                   r.final_answer, r.stop_reason, r.em_correct, r.names_correct, r.em_matched, r.n_golden, r.n_predicted,
+                   r.em_reasons, r.judge_status, r.process_correct, r.response_correct,
+                   CASE WHEN r.judge_status = 'off' THEN NULL
+                        ELSE coalesce(r.process_correct = 'yes' AND r.response_correct = 'yes', false) END AS overall_correct,
+                   r.judge_reason, r.created_at
+            FROM eval_result r JOIN eval_run e USING (run_id) LEFT JOIN golden_answer g USING (golden_id)
+                 LEFT JOIN instruction i ON i.instruction_id = r.instruction_id LEFT JOIN catalog_entry c ON c.api_id = r.api_id;
+        CREATE OR REPLACE VIEW eval_scores AS
+            WITH scored AS (
+                SELECT *, CASE WHEN judge_status = 'off' THEN NULL ELSE (process_correct = 'yes')::INT END AS p,
+                          CASE WHEN judge_status = 'off' THEN NULL ELSE (response_correct = 'yes')::INT END AS r,
+                          CASE WHEN judge_status = 'off' THEN NULL
+                               ELSE (coalesce(process_correct = 'yes' AND response_correct = 'yes', false))::INT END AS o
+                FROM eval_result),
+            per_item AS (SELECT run_id, golden_id, min(o) AS all_o, min(em_correct::INT) AS all_em FROM scored GROUP BY ALL),
+            per_trial AS (SELECT run_id, trial, avg(o) AS o, avg(em_correct::INT) AS em FROM scored GROUP BY ALL),
+            totals AS (
+                SELECT run_id, count(DISTINCT golden_id) AS instructions, count(*) AS runs, 100 * avg(p) AS process,
+                       100 * avg(r) AS response, 100 * avg(o) AS overall, 100 * avg(em_correct::INT) AS exact_match,
+                       100 * sum(em_matched) / nullif(sum(n_predicted), 0) AS call_precision,
+                       100 * sum(em_matched) / nullif(sum(n_golden), 0) AS call_recall
+                FROM scored GROUP BY run_id)
+            SELECT e.run_id, e.set_source, e.model, e.step_mode, e.trials, e.judge_model, t.instructions, t.runs,
+                   round(t.process, 1) AS process, round(t.response, 1) AS response, round(t.overall, 1) AS overall,
+                   round(t.exact_match, 1) AS exact_match, round(t.call_precision, 1) AS call_precision,
+                   round(t.call_recall, 1) AS call_recall,
+                   (SELECT round(100 * avg(all_o), 1) FROM per_item x WHERE x.run_id = e.run_id) AS pass_k,
+                   (SELECT round(100 * avg(all_em), 1) FROM per_item x WHERE x.run_id = e.run_id) AS pass_k_exact,
+                   (SELECT round(100 * coalesce(stddev_pop(o), 0), 1) FROM per_trial x WHERE x.run_id = e.run_id) AS overall_spread,
+                   (SELECT round(100 * coalesce(stddev_pop(em), 0), 1) FROM per_trial x WHERE x.run_id = e.run_id) AS exact_spread,
+                   e.created_at
+            FROM eval_run e JOIN totals t USING (run_id);
+        """,
+    )
+)
+
 PUBLIC_VIEWS = ("catalog", "apis", "functions", "llm_calls", "rejections", "instructions", "dialogues", "steps", "funnel",
-                "clean_instances", "curation_runs", "corpus_snapshots", "snapshot_instances", "golden_answers", "training_runs")
+                "clean_instances", "curation_runs", "corpus_snapshots", "snapshot_instances", "golden_answers", "training_runs",
+                "api_splits", "eval_results", "eval_scores")

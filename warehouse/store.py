@@ -49,6 +49,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "dialogue": ("dialogue", ("steps", "models", "prompt_versions", "partner_api_ids")),
     "curation_verdict": ("curation_verdict", ()),
     "golden_answer": ("golden_answer", ("calls",)),
+    "eval_result": ("eval_result", ("steps", "predicted_calls", "em_reasons")),
 }
 
 

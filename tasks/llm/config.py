@@ -70,6 +70,22 @@ class BackendConfig:
         params["max_retries"] = 0  # the client's own loop is the only one that retries
         return params
 
+    def with_model(self, role: str, model: str) -> BackendConfig:
+        """A copy where ``role`` is served by ``model``: a model group of this file, or a litellm model
+        string (``openai/gpt-4o-mini``, ``hosted_vllm/…``, ``toolfactory-fake/candidate``) added as its own group."""
+        if role not in ROLES:
+            raise BackendConfigError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        model_list = copy.deepcopy(self.model_list)
+        group = model
+        if not self.deployments(model):
+            if "/" not in model:
+                known = ", ".join(sorted({d["model_name"] for d in self.model_list}))
+                raise BackendConfigError(f"{self.source}: no model group {model!r} (groups: {known}); "
+                                         "or give a litellm model string such as openai/gpt-4o-mini")
+            group = f"{role}-under-test"
+            model_list.append({"model_name": group, "litellm_params": {"model": model}})
+        return BackendConfig(model_list, dict(self.router_settings), {**self.roles, role: group}, self.source)
+
     def signature(self, role: str) -> str:
         """A stable text naming what serves ``role``: part of every content-hash ID that depends on it."""
         models = self.models_of(role)

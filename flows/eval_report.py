@@ -1,0 +1,50 @@
+"""The evaluation report: the paper's table (process / response / overall per model and set) plus
+the deterministic scores, as markdown and as an SVG bar chart (no plotting library needed)."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+COLUMNS = [("process", "Process"), ("response", "Response"), ("overall", "Overall"), ("exact_match", "Exact match"),
+           ("call_precision", "Call P"), ("call_recall", "Call R"), ("pass_k", "pass^k"), ("overall_spread", "± overall")]
+
+
+def _cell(v: Any) -> str:
+    return "–" if v is None else f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def markdown(rows: list[dict[str, Any]], title: str) -> str:
+    """One row per (model, step mode) run; percentages."""
+    head = "| Model | Set | Mode | k | " + " | ".join(label for _, label in COLUMNS) + " |"
+    rule = "|---|---|---|---:|" + "---:|" * len(COLUMNS)
+    lines = [f"# {title}", "", head, rule]
+    for r in rows:
+        lines.append(f"| `{r['model']}` | {r['set_source']} | {r['step_mode']} | {r['trials']} | "
+                     + " | ".join(_cell(r[key]) for key, _ in COLUMNS) + " |")
+    lines += ["", "Process, response and overall: the judge's verdicts (overall = both yes; a run that failed or called nothing "
+              "counts as wrong). Exact match: every call and required argument equal to the golden calls, in order (no LLM). "
+              "Call P / R: per-call precision and recall. pass^k: instructions right in all k trials (overall). "
+              "± overall: spread (standard deviation) of the overall score across trials.", ""]
+    return "\n".join(lines)
+
+
+def svg_chart(rows: list[dict[str, Any]], keys: tuple[str, ...] = ("overall", "exact_match")) -> str:
+    """Grouped horizontal bars (0–100) per model for ``keys``."""
+    colours = {"process": "#9ecae1", "response": "#6baed6", "overall": "#2171b5", "exact_match": "#fd8d3c"}
+    bar, gap, left, width = 14, 10, 260, 400
+    height = 40 + len(rows) * (len(keys) * bar + gap) + 30
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 60}" height="{height}" font-family="sans-serif" font-size="12">',
+           f'<text x="10" y="20" font-weight="bold">{escape("Scores per model (%)")}</text>']
+    y = 40
+    for r in rows:
+        out.append(f'<text x="10" y="{y + bar}">{escape(str(r["model"])[:40])} ({escape(str(r["step_mode"]))})</text>')
+        for k in keys:
+            v = r.get(k)
+            w = 0 if v is None else width * float(v) / 100
+            out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar - 2}" fill="{colours.get(k, "#999")}"/>')
+            out.append(f'<text x="{left + w + 4:.1f}" y="{y + bar - 3}">{escape(k)} {_cell(v)}</text>')
+            y += bar
+        y += gap
+    out.append("</svg>")
+    return "\n".join(out)

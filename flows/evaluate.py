@@ -1,0 +1,142 @@
+"""Flow ``evaluate`` (issue #6): a model on an evaluation set of unseen tools.
+
+The model under test plays the assistant (``model``: a model group of the backends file or a
+litellm model string; default: the file's assistant) over the simulated executor (or the real
+one, ``executor_mode: real``), greedy by default (``eval_temperature``), ``eval_trials`` times per
+instruction. Each trial is scored by exact match against the golden calls (no LLM) and by the
+judge (the paper's protocol), and lands in ``eval_result`` (view ``eval_results``; ``eval_scores``
+per run). The run ID hashes its config, so a re-run scores only what is missing and the judge's
+calls come from the ledger cache. The report (the paper's table, markdown and SVG) goes to
+``eval_report_dir`` and to a Prefect artifact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import as_completed
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+
+from flows.eval_report import markdown, svg_chart
+from flows.runtime import gated, llm_session, open_warehouse
+from flows.simulation_setup import ApiSetups
+from schemas.ids import content_id
+from schemas.records import EvalResult
+from tasks.assistant import AssistantConfig, Task, run_dialogue
+from tasks.eval_judge import JudgeVerdict, judge_solution
+from tasks.eval_judge import prompt_version as judge_prompt_version
+from tasks.exact_match import parameter_table, score_calls
+from tasks.llm.backend import LLMClient
+from toolfactory.settings import Settings, describe, load_settings
+from warehouse.evaluation import done_trials, eval_items, record_eval_run, scores
+
+
+def predicted_calls(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The function calls of a trajectory (``ask_user`` and unusable turns left out)."""
+    return [{"action": s["action"], "action_input": s.get("action_input")} for s in steps
+            if s.get("action") and s["action"] != "ask_user" and s.get("error") not in ("unparsable_step", "unknown_action")]
+
+
+async def _trial(item: dict[str, Any], trial: int, setup: Any, client: LLMClient, cfg: AssistantConfig, models: dict[str, str],
+                 run_id: str, judge: bool, settings: Settings) -> EvalResult:
+    doc = item["doc"]
+    task = Task(doc["api_id"], doc["doc_id"], item["instruction_id"], item["instruction"])
+    try:
+        d = await run_dialogue(task, setup.functions_doc, setup.names, client, setup.executor, models, cfg, setup.tools)
+        steps = [asdict(x) if is_dataclass(x) else dict(x) for x in d.steps]
+        final, stop = d.final_answer, d.stop_reason
+    except Exception as exc:  # a crash fails this trial (it stays in the denominator), the others go on
+        steps, final, stop = [], f"{type(exc).__name__}: {exc}"[:500], "crashed"
+    calls = predicted_calls(steps)
+    em = score_calls(item["calls"], calls, parameter_table(doc["spec"] or {}))
+    if stop == "crashed":
+        verdict = JudgeVerdict("error", "no", "no", final or "")
+    elif judge:
+        verdict = await judge_solution(client, documentation=setup.functions_doc, instruction=item["instruction"], golden=item["calls"],
+                                       steps=steps, final_answer=final, subject_id=item["golden_id"], seed=settings.seed,
+                                       max_tokens=settings.judge_max_tokens)
+    else:
+        verdict = JudgeVerdict("off", None, None, "")
+    return EvalResult(content_id("eval_result", run_id, item["golden_id"], trial), run_id, item["golden_id"], item["instruction_id"],
+                      doc["api_id"], trial, steps, final, stop, calls, em.correct, em.names_correct, em.matched, em.n_golden,
+                      em.n_predicted, em.reasons[:20], verdict.status, verdict.process, verdict.response, verdict.reason[:600])
+
+
+@flow(name="evaluate", log_prints=True)
+def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Evaluate ``model`` on the set; returns the run's scores and where the report is."""
+    s = Settings().with_overrides(**settings) if settings is not None else load_settings()
+    started = time.perf_counter()
+    with open_warehouse(s) as wh, llm_session(s, wh, {"assistant": model} if model else None) as (client, ledger):
+        items = eval_items(wh, set_source)
+        if not items:
+            raise LookupError(f"no evaluation set {set_source!r}: see `toolfactory evaluate --list`")
+        mode = s.assistant_step_mode
+        if mode == "auto":
+            mode = "json" if client.config.embedded_only("assistant") else "react"
+        cfg = AssistantConfig(step_mode=mode, step_limit=s.dialogue_step_limit, max_errors=s.dialogue_max_errors,
+                              max_tokens=s.assistant_max_tokens, temperature=s.eval_temperature, seed=s.seed)
+        models = {role: client.model_signature(role) for role in ("assistant", "executor", "user")}
+        judge_model = client.model_signature("judge") if s.eval_judge else None
+        config = {"set": set_source, "models": models, "step_mode": mode, "trials": s.eval_trials, "step_limit": cfg.step_limit,
+                  "max_errors": cfg.max_errors, "max_tokens": cfg.max_tokens, "temperature": cfg.temperature, "seed": s.seed,
+                  "judge": judge_model, "judge_prompt": judge_prompt_version() if s.eval_judge else None,
+                  "executor_mode": s.executor_mode, "items": [i["golden_id"] for i in items]}
+        run_id = content_id("eval_run", config)
+        record_eval_run(wh, run_id, set_source, models["assistant"], mode, s.eval_trials, judge_model,
+                        {k: v for k, v in config.items() if k != "items"}, len(items))
+        done = done_trials(wh, run_id)
+        setups: dict[str, ApiSetups] = {}
+        gate = asyncio.Semaphore(s.max_concurrent_dialogues)
+        futures = []
+        for item in items:
+            doc = item["doc"]
+            if doc["doc_id"] not in setups:
+                setups[doc["doc_id"]] = ApiSetups(doc, client, s, mode)
+            setup = setups[doc["doc_id"]].single
+            for trial in range(s.eval_trials):
+                if (item["golden_id"], trial) in done:
+                    continue
+                trial_cfg = AssistantConfig(**{**cfg.__dict__, "seed": s.seed + 1000 * trial})
+                futures.append(client.submit(gated(gate, _trial(item, trial, setup, client, trial_cfg, models, run_id, s.eval_judge, s))))
+        print(f"evaluate: {len(items)} instructions × {s.eval_trials} trials of {models['assistant']} on {set_source} "
+              f"({len(futures)} to run, {len(done)} scored before), run {run_id}")
+        for fut in as_completed(futures):
+            ledger.writer.put([fut.result()])
+        ledger.flush()
+        for st in setups.values():
+            st.close()
+        row = scores(wh, [run_id])[0]
+        board = scores(wh, set_source=set_source)
+        summary = {"run_id": run_id, "set": set_source, "model": models["assistant"], "step_mode": mode, "instructions": len(items),
+                   "trials": s.eval_trials, "ran_now": len(futures),
+                   **{k: row[k] for k in ("process", "response", "overall", "exact_match", "call_precision", "call_recall", "pass_k",
+                                          "pass_k_exact", "overall_spread")},
+                   **ledger.summary(), "seconds": round(time.perf_counter() - started, 1)}
+    text = markdown(board, f"Evaluation on {set_source}")
+    out = Path(s.eval_report_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = "eval-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in set_source)
+    (out / f"{stem}.md").write_text(text, "utf-8")
+    (out / f"{stem}.svg").write_text(svg_chart(board), "utf-8")
+    create_markdown_artifact(key="evaluate-report", markdown=text, description=f"Scores on {set_source}")
+    return {**summary, "report": str(out / f"{stem}.md"), "chart": str(out / f"{stem}.svg")}
+
+
+def run_evaluate(settings: Settings, set_source: str, model: str | None = None) -> dict[str, Any]:
+    return evaluate(set_source=set_source, model=model, settings=describe(settings))
+
+
+def list_sets(settings: Settings) -> str:
+    import polars as pl
+
+    from warehouse.evaluation import eval_sets
+    from warehouse.readonly_sql import format_frame
+
+    with open_warehouse(settings) as wh:
+        return format_frame(pl.DataFrame(eval_sets(wh)))
