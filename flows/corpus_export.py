@@ -36,7 +36,10 @@ EMPTY_CHAT = {"dialogue_id": pl.Utf8, "api_id": pl.Utf8, "category": pl.Utf8,
 
 
 def take_snapshot(settings: Settings) -> dict[str, Any]:
+    from flows.split import assign_api_splits
+
     with open_warehouse(settings) as wh:
+        assign_api_splits(wh, settings)  # held-out APIs are fixed before any snapshot could hold them
         snap = create_snapshot(wh)
     return {k: snap[k] for k in ("snapshot_id", "created", "parent_id", "n_instances", "n_apis", "config_version")}
 

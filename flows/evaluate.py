@@ -32,8 +32,9 @@ from tasks.eval_judge import JudgeVerdict, judge_solution
 from tasks.eval_judge import prompt_version as judge_prompt_version
 from tasks.exact_match import parameter_table, score_calls
 from tasks.llm.backend import LLMClient
+from tasks.split import Side, leakage
 from toolfactory.settings import Settings, describe, load_settings
-from warehouse.evaluation import done_trials, eval_items, record_eval_run, scores
+from warehouse.evaluation import done_trials, eval_items, leakage_sides, record_eval_run, scores
 
 
 def predicted_calls(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -67,13 +68,25 @@ async def _trial(item: dict[str, Any], trial: int, setup: Any, client: LLMClient
                       em.n_predicted, em.reasons[:20], verdict.status, verdict.process, verdict.response, verdict.reason[:600])
 
 
+def model_reference(wh: Any, model: str | None) -> str | None:
+    """A training run ID or a checkpoint folder becomes ``toolfactory-hf/<folder>`` (evaluated in
+    this process through transformers); anything else is a model group or litellm model string."""
+    if model is None:
+        return None
+    run = wh.execute("SELECT config->>'output_dir' FROM training_run WHERE run_id = ?", [model])
+    folder = Path(run[0][0]) if run else Path(model)
+    return f"toolfactory-hf/{folder.resolve()}" if folder.is_dir() else model
+
+
 @flow(name="evaluate", log_prints=True)
 def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """Evaluate ``model`` on the set; returns the run's scores and where the report is."""
     s = Settings().with_overrides(**settings) if settings is not None else load_settings()
     started = time.perf_counter()
+    with open_warehouse(s) as wh:
+        model = model_reference(wh, model)
     with open_warehouse(s) as wh, llm_session(s, wh, {"assistant": model} if model else None) as (client, ledger):
-        items = eval_items(wh, set_source)
+        items = eval_items(wh, set_source, s.eval_max_per_api)
         if not items:
             raise LookupError(f"no evaluation set {set_source!r}: see `toolfactory evaluate --list`")
         mode = s.assistant_step_mode
@@ -111,12 +124,16 @@ def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any]
         ledger.flush()
         for st in setups.values():
             st.close()
+        latest = wh.execute("SELECT snapshot_id FROM training_run ORDER BY created_at DESC LIMIT 1")
+        test, train = leakage_sides(wh, sorted({i["api_id"] for i in items}), latest[0][0] if latest else None)
+        leak = leakage(Side(**test), Side(**train))
         row = scores(wh, [run_id])[0]
         board = scores(wh, set_source=set_source)
         summary = {"run_id": run_id, "set": set_source, "model": models["assistant"], "step_mode": mode, "instructions": len(items),
                    "trials": s.eval_trials, "ran_now": len(futures),
                    **{k: row[k] for k in ("process", "response", "overall", "exact_match", "call_precision", "call_recall", "pass_k",
                                           "pass_k_exact", "overall_spread")},
+                   "leakage": {k: leak[k] for k in ("n_name_overlaps", "n_description_overlaps", "instructions_sharing_ngram")},
                    **ledger.summary(), "seconds": round(time.perf_counter() - started, 1)}
     text = markdown(board, f"Evaluation on {set_source}")
     out = Path(s.eval_report_dir)

@@ -25,6 +25,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.corpus_export import export_snapshot
 from flows.runtime import open_warehouse
+from flows.split import assign_api_splits
 from toolfactory.settings import Settings, describe, load_settings
 from training.sft import config_path, load_config, run_job
 from warehouse import Warehouse
@@ -147,6 +148,7 @@ def check_training(settings: Settings, *, by_hand: bool = False) -> dict[str, An
     executor = f"deployment:{s.training_deployment}" if s.training_deployment else "in-process"
     job = job_template(s)
     with open_warehouse(s) as wh:
+        assign_api_splits(wh, s)  # held-out APIs are fixed before the snapshot is taken
         abandoned = fail_abandoned(wh)
         followed = follow_submitted(wh)
         claim = claim_run(wh, threshold=0 if by_hand else s.training_threshold, trigger="manual" if by_hand else "threshold",

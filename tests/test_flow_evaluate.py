@@ -89,7 +89,9 @@ def test_another_model_by_litellm_name_and_exact_match_only(settings, fake_llm, 
     assert out["exact_match"] == 0.0 and out["overall"] is None and out["call_recall"] == 0.0
     assert main(["evaluate", "--list"]) == 0 and SET in capsys.readouterr().out
     assert main(["evaluate", "--set", SET, "--no-judge"]) == 0
+    assert main(["evaluate", "--set", SET, "--no-judge", "--per-api", "1"]) == 0
+    assert "instructions               1" in capsys.readouterr().out
     with Warehouse.open(settings.warehouse_path) as wh:
         models = {r[0] for r in wh.execute("SELECT model FROM eval_scores")}
         assert models == {"toolfactory-fake/candidate", "toolfactory-fake/assistant"}
-        assert wh.count("eval_results", "judge_status = 'off' AND overall_correct IS NULL") == 4
+        assert wh.count("eval_results", "judge_status = 'off' AND overall_correct IS NULL") == 5

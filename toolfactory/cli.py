@@ -10,6 +10,7 @@
   toolfactory export --format F           write a snapshot as toolalpaca | jsonl | parquet | hf | card
   toolfactory import PATH                 load a ToolAlpaca-format file (training or evaluation layout)
   toolfactory train [--check|--list]      an SFT run on the clean corpus now (--check: only when the threshold is met)
+  toolfactory split                       hold out APIs per category (before training), build set factory:heldout, check leakage
   toolfactory evaluate --set S [--model M] a model on an evaluation set of unseen tools (judge + exact match)
   toolfactory sql "QUERY"                 read-only SQL over the warehouse (table, csv or json)
   toolfactory config                      print the effective settings
@@ -93,10 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--sft-config", help="a shipped SFT config name or YAML path (setting training_config)")
     tr.add_argument("--base-model", help="base model: local, a folder or a hub name (setting training_base_model)")
 
+    sub.add_parser("split", help="assign APIs to train / heldout, build the factory:heldout evaluation set, check leakage")
     ev = sub.add_parser("evaluate", help="evaluate a model on an evaluation set (flow evaluate)")
     ev.add_argument("--set", dest="set_source", help="the set: a golden-answer source (see --list)")
     ev.add_argument("--model", help="model under test: a model group of the backends file or a litellm model string")
     ev.add_argument("--trials", type=int, help="runs per instruction (setting eval_trials)")
+    ev.add_argument("--per-api", type=int, help="at most this many instructions of each API (setting eval_max_per_api)")
     ev.add_argument("--no-judge", action="store_true", help="exact match only (setting eval_judge: false)")
     ev.add_argument("--list", action="store_true", help="list the evaluation sets")
 
@@ -208,14 +211,19 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
                 return 0
             overrides = {k: v for k, v in (("training_config", args.sft_config), ("training_base_model", args.base_model)) if v}
             return _print_training(run_training_check(settings.with_overrides(**overrides), by_hand=not args.check))
+        if args.command == "split":
+            from flows.split import split_and_check
+
+            _print_summary("split", split_and_check(settings))
+            return 0
         if args.command == "evaluate":
             from flows.evaluate import list_sets, run_evaluate
 
             if args.list or not args.set_source:
                 print(list_sets(settings))
                 return 0 if args.list else 2
-            overrides = {k: v for k, v in (("eval_trials", args.trials), ("eval_judge", False if args.no_judge else None))
-                         if v is not None}
+            overrides = {k: v for k, v in (("eval_trials", args.trials), ("eval_judge", False if args.no_judge else None),
+                                           ("eval_max_per_api", args.per_api)) if v is not None}
             _print_summary("evaluate", run_evaluate(settings.with_overrides(**overrides), args.set_source, args.model))
             return 0
         if args.command == "corpus":

@@ -78,6 +78,8 @@ class Settings:
     training_base_model: str | None = None  # overrides the config's base_model ("local", a folder or a hub name)
     training_root: str = "./data/training"  # each run's exported data and model go to <root>/<run_id>/
     training_deployment: str | None = None  # "sft-train/<name>": run on that Prefect deployment (a GPU work pool) instead of in-process
+    eval_heldout_share: float = 0.1  # share of each category's APIs held out from training (fixed once assigned)
+    eval_max_per_api: int | None = None  # evaluate at most this many instructions of each API (a quick look at a big set)
     eval_trials: int = 1  # runs per evaluation instruction (pass^k and the spread across runs)
     eval_temperature: float = 0.0  # the model under test's sampling temperature (greedy by default)
     eval_judge: bool = True  # score with the judge LLM (the paper's protocol) besides exact match
@@ -124,6 +126,8 @@ _MINIMUMS: dict[str, float] = {
     "run_max_apis": 1,
     "training_threshold": 1,
     "eval_trials": 1,
+    "eval_max_per_api": 1,
+    "eval_heldout_share": 0,
     "eval_temperature": 0,
     "curation_max_calls": 1,
     "curation_token_budget": 16,
@@ -199,6 +203,8 @@ def _build(base: dict[str, Any], values: Mapping[str, tuple[Any, str]]) -> Setti
     if sum(data[k] for k in shares) > 1:
         raise SettingsError(f"{' + '.join(shares)} must add up to at most 1, got "
                             + " + ".join(f"{data[k]:g}" for k in shares))
+    if data["eval_heldout_share"] >= 0.5:
+        raise SettingsError(f"eval_heldout_share must be below 0.5 (most APIs train), got {data['eval_heldout_share']:g}")
     return Settings(**data)
 
 

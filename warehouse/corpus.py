@@ -18,6 +18,8 @@ import polars as pl
 from schemas.ids import canonical_json, content_id
 from warehouse.store import Warehouse
 
+NOT_HELD_OUT = "api_id NOT IN (SELECT api_id FROM api_split WHERE split = 'heldout')"  # held-out APIs never train
+
 
 def pending_dialogues(wh: Warehouse, config_version: str, limit: int | None = None,
                       after: tuple[Any, str] | None = None) -> list[dict[str, Any]]:
@@ -75,13 +77,14 @@ def record_curation_run(wh: Warehouse, config_version: str, config: dict[str, An
 
 
 def create_snapshot(wh: Warehouse, exclude_api_ids: list[str] | None = None) -> dict[str, Any]:
-    """Freeze ``clean_instances`` (less any excluded APIs) as a snapshot; returns its row and ``created``."""
+    """Freeze ``clean_instances`` as a snapshot — less the held-out APIs (``api_split``) and any
+    others excluded; returns its row and ``created``."""
     run = wh.execute("SELECT config_version, CAST(config AS VARCHAR) FROM curation_run ORDER BY created_at DESC, run_id LIMIT 1")
     if not run:
         raise LookupError("nothing is curated yet: run `toolfactory curate` first")
     config_version, config = run[0]
     members = wh.frame("SELECT dialogue_id, api_id, models, prompt_versions FROM clean_instances "
-                       "WHERE api_id NOT IN (SELECT unnest(?)) ORDER BY dialogue_id", [list(exclude_api_ids or [])])
+                       f"WHERE api_id NOT IN (SELECT unnest(?)) AND {NOT_HELD_OUT} ORDER BY dialogue_id", [list(exclude_api_ids or [])])
     ids = members["dialogue_id"].to_list()
     snapshot_id = content_id("corpus_snapshot", config_version, ids)
     existing = snapshot(wh, snapshot_id)

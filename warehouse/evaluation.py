@@ -22,15 +22,17 @@ def eval_sets(wh: Warehouse) -> list[dict[str, Any]]:
                     "sum(json_array_length(calls)) AS golden_calls FROM golden_answer GROUP BY source ORDER BY source").to_dicts()
 
 
-def eval_items(wh: Warehouse, source: str) -> list[dict[str, Any]]:
+def eval_items(wh: Warehouse, source: str, per_api: int | None = None) -> list[dict[str, Any]]:
     """The set's instructions in a stable order, each with ``calls`` (golden) and ``doc`` (the API doc
     it was written for: doc_id, api_id, name, category, spec, nl_documentation — used whatever its
-    lint status: an evaluation set's documentation is taken as published)."""
+    lint status: an evaluation set's documentation is taken as published); ``per_api``: at most this
+    many of each API."""
     rows = wh.frame(
         "SELECT g.golden_id, g.instruction_id, i.text AS instruction, g.api_id, CAST(g.calls AS VARCHAR) AS calls, i.doc_id, "
         "d.name, d.category, CAST(d.spec AS VARCHAR) AS spec, d.nl_documentation "
         "FROM golden_answer g JOIN instruction i USING (instruction_id) JOIN api_doc d ON d.doc_id = i.doc_id "
-        "WHERE g.source = ? ORDER BY d.name, g.instruction_id", [source]).to_dicts()
+        "WHERE g.source = ? QUALIFY ?::INTEGER IS NULL OR row_number() OVER (PARTITION BY g.api_id ORDER BY g.instruction_id) <= ? "
+        "ORDER BY d.name, g.instruction_id", [source, per_api, per_api]).to_dicts()
     docs: dict[str, dict[str, Any]] = {}
     out = []
     for r in rows:
@@ -64,3 +66,43 @@ def scores(wh: Warehouse, run_ids: list[str] | None = None, set_source: str | No
                         [run_ids]).to_dicts()
     return wh.frame("SELECT * FROM eval_scores WHERE set_source = ? QUALIFY row_number() OVER (PARTITION BY model, step_mode "
                     "ORDER BY created_at DESC) = 1 ORDER BY overall DESC NULLS LAST, model", [set_source]).to_dicts()
+
+
+def existing_splits(wh: Warehouse) -> dict[str, tuple[str, str]]:
+    """api_id → (split, category) of the APIs already assigned."""
+    return {a: (s, c) for a, s, c in wh.execute("SELECT api_id, split, category FROM api_split")}
+
+
+def catalog_categories(wh: Warehouse) -> list[tuple[str, str]]:
+    """(api_id, category) of every catalog API."""
+    return [(a, c) for a, c in wh.execute("SELECT api_id, category FROM catalog_entry ORDER BY api_id")]
+
+
+def insert_splits(wh: Warehouse, splits: dict[str, str], categories: dict[str, str], version: str) -> int:
+    """Land new assignments (insert-only: an API's split never changes); returns how many were new."""
+    if not splits:
+        return 0
+    with wh.transaction() as cur:
+        before = cur.execute("SELECT count(*) FROM api_split").fetchall()[0][0]
+        cur.executemany("INSERT OR IGNORE INTO api_split (api_id, split, category, split_version) VALUES (?, ?, ?, ?)",
+                        [[a, s, categories.get(a), version] for a, s in sorted(splits.items())])
+        return cur.execute("SELECT count(*) FROM api_split").fetchall()[0][0] - before
+
+
+def leakage_sides(wh: Warehouse, test_api_ids: list[str], train_snapshot_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two sides of the leakage check: the test APIs with their instructions (all of them), and
+    the training side — a snapshot's APIs and instructions, or, without one, the ``train`` split's."""
+    def apis(where: str, params: list[Any]) -> list[dict[str, Any]]:
+        return wh.frame(f"SELECT api_id, name, description FROM catalog_entry WHERE {where} ORDER BY api_id", params).to_dicts()
+
+    test = {"apis": apis("api_id IN (SELECT unnest(?))", [test_api_ids]),
+            "instructions": [r[0] for r in wh.execute("SELECT text FROM instruction WHERE api_id IN (SELECT unnest(?))", [test_api_ids])]}
+    if train_snapshot_id:
+        ids = [r[0] for r in wh.execute("SELECT DISTINCT d.api_id FROM snapshot_member m JOIN dialogue d USING (dialogue_id) "
+                                        "WHERE m.snapshot_id = ?", [train_snapshot_id])]
+        texts = [r[0] for r in wh.execute("SELECT d.instruction FROM snapshot_member m JOIN dialogue d USING (dialogue_id) "
+                                          "WHERE m.snapshot_id = ?", [train_snapshot_id])]
+    else:
+        ids = [r[0] for r in wh.execute("SELECT api_id FROM api_split WHERE split = 'train'")]
+        texts = [r[0] for r in wh.execute("SELECT text FROM instruction WHERE api_id IN (SELECT unnest(?))", [ids])]
+    return test, {"apis": apis("api_id IN (SELECT unnest(?))", [ids]), "instructions": texts}

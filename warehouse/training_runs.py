@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.ids import canonical_json, content_id
-from warehouse.corpus import create_snapshot
+from warehouse.corpus import NOT_HELD_OUT, create_snapshot
 from warehouse.store import Warehouse
 
 ACTIVE = ("queued", "submitted", "running")
@@ -35,8 +35,8 @@ class Claim:
 
 
 def untrained_count(wh: Warehouse) -> int:
-    """Clean instances in no snapshot that a training run was claimed on."""
-    return int(wh.execute("SELECT count(*) FROM clean_instances WHERE dialogue_id NOT IN "
+    """Clean instances of APIs not held out, in no snapshot that a training run was claimed on."""
+    return int(wh.execute(f"SELECT count(*) FROM clean_instances WHERE {NOT_HELD_OUT} AND dialogue_id NOT IN "
                           "(SELECT m.dialogue_id FROM snapshot_member m JOIN training_run r USING (snapshot_id))")[0][0])
 
 

@@ -9,8 +9,9 @@ across all threads, and thousands of coroutines (dialogues) can wait on it witho
 and the parts joined. Every underlying request lands in the ledger callback as an ``LLMCall``;
 a ``cache`` callback (the ledger read back) answers repeated requests without a new call.
 
-Two engines are registered as litellm custom providers: ``toolfactory-local/…`` (SmolLM2 through
-llama-cpp, JSON-schema constrained) and ``toolfactory-fake/…`` (scripted, for tests).
+Three engines are registered as litellm custom providers: ``toolfactory-local/…`` (SmolLM2 through
+llama-cpp, JSON-schema constrained), ``toolfactory-hf/<folder>`` (a trained checkpoint through
+transformers, for evaluation) and ``toolfactory-fake/…`` (scripted, for tests).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ litellm.drop_params = True  # a provider that lacks a param (seed, response_form
 
 LOCAL_PROVIDER = EMBEDDED_PREFIX.rstrip("/")  # the provider that serves the embedded model
 FAKE_PROVIDER = "toolfactory-fake"
+HF_PROVIDER = "toolfactory-hf"
 CONTINUE_PROMPT = "Your reply was cut off by the length limit. Continue exactly where it stopped; do not repeat anything."
 
 # Local models cost nothing: a custom price map so litellm's cost accounting says 0, not "unknown".
@@ -159,8 +161,28 @@ class FakeHandler(CustomLLM):
         return self.completion(*args, **kwargs)
 
 
+class HFHandler(CustomLLM):
+    """litellm custom provider ``toolfactory-hf``: a trained checkpoint (the model name is its folder)
+    generating in this process through transformers (``tasks.llm.hf_engine``)."""
+
+    def completion(self, model: str, messages: list, api_base: str, custom_prompt_dict: dict, model_response: ModelResponse,
+                   print_verbose: Callable, encoding: Any, api_key: Any, logging_obj: Any, optional_params: dict,
+                   acompletion: Any = None, litellm_params: Any = None, logger_fn: Any = None, headers: Any = None,
+                   timeout: Any = None, client: Any = None) -> ModelResponse:
+        from tasks.llm.hf_engine import engine
+
+        text, pt, ct, finish = engine(model).generate(
+            messages, max_tokens=int(optional_params.get("max_tokens") or 512),
+            temperature=optional_params.get("temperature"), seed=optional_params.get("seed"))
+        return _model_response(f"{HF_PROVIDER}/{model}", text, finish, pt, ct)
+
+    async def acompletion(self, *args: Any, **kwargs: Any) -> ModelResponse:  # torch generation blocks: off the event loop
+        return await asyncio.to_thread(self.completion, *args, **kwargs)
+
+
 _LOCAL_HANDLER = LocalHandler()
 _FAKE_HANDLER = FakeHandler()
+_HF_HANDLER = HFHandler()
 
 
 def _register_providers() -> None:
@@ -169,6 +191,8 @@ def _register_providers() -> None:
         litellm.custom_provider_map.append({"provider": LOCAL_PROVIDER, "custom_handler": _LOCAL_HANDLER})
     if FAKE_PROVIDER not in present:
         litellm.custom_provider_map.append({"provider": FAKE_PROVIDER, "custom_handler": _FAKE_HANDLER})
+    if HF_PROVIDER not in present:
+        litellm.custom_provider_map.append({"provider": HF_PROVIDER, "custom_handler": _HF_HANDLER})
     custom_llm_setup()
 
 

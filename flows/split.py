@@ -1,0 +1,61 @@
+"""The held-out split (``toolfactory split``): assign catalog APIs to train / heldout before any
+training, check leakage, and build the factory's evaluation set from the held-out APIs.
+
+``assign_api_splits`` runs before every snapshot (``take_snapshot``, the training trigger), so an
+API is held out before it could reach a training snapshot, and it keeps its split from then on.
+The factory's set ``factory:heldout`` holds each held-out API's clean instances as evaluation
+instructions, their calls as golden answers.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flows.runtime import open_warehouse
+from schemas.ids import content_id
+from schemas.records import GoldenAnswer
+from tasks.split import Side, assign_splits, leakage, split_version
+from toolfactory.settings import Settings
+from warehouse import Warehouse
+from warehouse.evaluation import catalog_categories, existing_splits, insert_splits, leakage_sides
+
+FACTORY_SET = "factory:heldout"
+
+
+def assign_api_splits(wh: Warehouse, settings: Settings) -> int:
+    """Give every catalog API without a split one; returns how many were assigned now."""
+    apis = catalog_categories(wh)
+    new = assign_splits(apis, settings.eval_heldout_share, settings.seed, existing_splits(wh))
+    return insert_splits(wh, new, dict(apis), split_version(settings.eval_heldout_share, settings.seed))
+
+
+def build_heldout_set(wh: Warehouse) -> int:
+    """Golden answers (source ``factory:heldout``) from the held-out APIs' clean instances: the
+    instruction, and the calls its dialogue made. Returns how many landed now."""
+    rows = wh.frame("SELECT c.instruction_id, c.api_id, CAST(c.steps AS VARCHAR) AS steps FROM clean_instances c "
+                    "JOIN api_split s USING (api_id) WHERE s.split = 'heldout' "
+                    "AND coalesce(json_array_length(c.partner_api_ids), 0) = 0").to_dicts()
+    records = []
+    for r in rows:
+        calls = [{"action": s["action"], "action_input": s.get("action_input")} for s in json.loads(r["steps"])
+                 if s.get("action") and s["action"] != "ask_user" and s.get("valid")]
+        records.append(GoldenAnswer(content_id("golden", r["instruction_id"], calls), r["instruction_id"], r["api_id"], calls, FACTORY_SET))
+    return wh.land(records).inserted.get("golden_answer", 0) if records else 0
+
+
+def split_and_check(settings: Settings) -> dict[str, Any]:
+    """Assign splits, build the factory set, and check leakage between held-out and training APIs."""
+    with open_warehouse(settings) as wh:
+        assigned = assign_api_splits(wh, settings)
+        landed = build_heldout_set(wh)
+        counts = dict(wh.execute("SELECT split, count(*) FROM api_split GROUP BY split"))
+        held = [r[0] for r in wh.execute("SELECT api_id FROM api_split WHERE split = 'heldout'")]
+        latest = wh.execute("SELECT snapshot_id FROM training_run ORDER BY created_at DESC LIMIT 1")
+        test, train = leakage_sides(wh, held, latest[0][0] if latest else None)
+    report = leakage(Side(**test), Side(**train))
+    return {"assigned_now": assigned, "train_apis": counts.get("train", 0), "heldout_apis": counts.get("heldout", 0),
+            "heldout_set_landed_now": landed, "compared_with": f"training snapshot {latest[0][0]}" if latest else "the train split",
+            "leakage": {k: v for k, v in report.items() if not k.endswith("examples") and not k.endswith("overlaps")},
+            "name_overlaps": report["name_overlaps"], "description_overlaps": report["description_overlaps"],
+            "instruction_examples": report["instruction_examples"]}
