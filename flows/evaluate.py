@@ -34,7 +34,7 @@ from tasks.exact_match import parameter_table, score_calls
 from tasks.llm.backend import LLMClient
 from tasks.split import Side, leakage
 from toolfactory.settings import Settings, describe, load_settings
-from warehouse.evaluation import done_trials, eval_items, leakage_sides, record_eval_run, scores
+from warehouse.evaluation import done_trials, eval_items, latest_training_snapshot, leakage_sides, record_eval_run, scores
 
 
 def predicted_calls(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -124,8 +124,7 @@ def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any]
         ledger.flush()
         for st in setups.values():
             st.close()
-        latest = wh.execute("SELECT snapshot_id FROM training_run ORDER BY created_at DESC LIMIT 1")
-        test, train = leakage_sides(wh, sorted({i["api_id"] for i in items}), latest[0][0] if latest else None)
+        test, train = leakage_sides(wh, sorted({i["api_id"] for i in items}), latest_training_snapshot(wh))
         leak = leakage(Side(**test), Side(**train))
         row = scores(wh, [run_id])[0]
         board = scores(wh, set_source=set_source)

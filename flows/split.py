@@ -18,7 +18,7 @@ from schemas.records import GoldenAnswer
 from tasks.split import Side, assign_splits, leakage, split_version
 from toolfactory.settings import Settings
 from warehouse import Warehouse
-from warehouse.evaluation import catalog_categories, existing_splits, insert_splits, leakage_sides
+from warehouse.evaluation import catalog_categories, existing_splits, insert_splits, latest_training_snapshot, leakage_sides
 
 FACTORY_SET = "factory:heldout"
 
@@ -51,11 +51,11 @@ def split_and_check(settings: Settings) -> dict[str, Any]:
         landed = build_heldout_set(wh)
         counts = dict(wh.execute("SELECT split, count(*) FROM api_split GROUP BY split"))
         held = [r[0] for r in wh.execute("SELECT api_id FROM api_split WHERE split = 'heldout'")]
-        latest = wh.execute("SELECT snapshot_id FROM training_run ORDER BY created_at DESC LIMIT 1")
-        test, train = leakage_sides(wh, held, latest[0][0] if latest else None)
+        latest = latest_training_snapshot(wh)
+        test, train = leakage_sides(wh, held, latest)
     report = leakage(Side(**test), Side(**train))
     return {"assigned_now": assigned, "train_apis": counts.get("train", 0), "heldout_apis": counts.get("heldout", 0),
-            "heldout_set_landed_now": landed, "compared_with": f"training snapshot {latest[0][0]}" if latest else "the train split",
+            "heldout_set_landed_now": landed, "compared_with": f"training snapshot {latest}" if latest else "the train split",
             "leakage": {k: v for k, v in report.items() if not k.endswith("examples") and not k.endswith("overlaps")},
             "name_overlaps": report["name_overlaps"], "description_overlaps": report["description_overlaps"],
             "instruction_examples": report["instruction_examples"]}

@@ -106,3 +106,9 @@ def leakage_sides(wh: Warehouse, test_api_ids: list[str], train_snapshot_id: str
         ids = [r[0] for r in wh.execute("SELECT api_id FROM api_split WHERE split = 'train'")]
         texts = [r[0] for r in wh.execute("SELECT text FROM instruction WHERE api_id IN (SELECT unnest(?))", [ids])]
     return test, {"apis": apis("api_id IN (SELECT unnest(?))", [ids]), "instructions": texts}
+
+
+def latest_training_snapshot(wh: Warehouse) -> str | None:
+    """The snapshot the latest training run was claimed on (what "trained on" means for leakage)."""
+    row = wh.execute("SELECT snapshot_id FROM training_run ORDER BY created_at DESC, run_id LIMIT 1")
+    return row[0][0] if row else None
