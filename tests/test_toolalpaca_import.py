@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +79,14 @@ def test_the_import_command(settings, fixtures, tmp_path, monkeypatch, capsys):
     bad.write_text('{"not": "a list"}')
     assert main(["import", str(bad)]) == 2
     assert "JSON list" in capsys.readouterr().err
+
+
+def test_the_real_api_fields_of_the_evaluation_layout_are_accepted():
+    """ToolAlpaca's real-API set adds ``Authentication`` and ``external_tools``: the record still imports."""
+    from tasks.toolalpaca_format import import_records
+
+    record = json.loads((Path(__file__).parent / "fixtures" / "toolalpaca_eval.json").read_text())[0]
+    record = {**record, "Authentication": "apiKey in query", "external_tools": ["search_engine"]}
+    records = import_records(record, read_layout([record]), "eval_real.json")
+    golden = [r for r in records if type(r).__name__ == "GoldenAnswer"]
+    assert len(golden) == 2 and golden[1].calls[1] == {"action": "getPhase", "action_input": {"date": "2024-06-30"}}
