@@ -23,6 +23,7 @@ from flows.runtime import RunLedger, llm_session, open_warehouse
 from schemas.records import CatalogEntry
 from tasks.documenter import DocumenterConfig, DocumenterPrompts, default_prompts, doc_id_for, document_api
 from tasks.llm.backend import LLMClient
+from tasks.llm.budget import SPEND_CAP
 from toolfactory.settings import Settings, describe, load_settings
 from warehouse import Warehouse
 
@@ -48,8 +49,16 @@ def documenter_config(settings: Settings, mode: str = "openapi") -> DocumenterCo
 
 def _document_and_land(entry: CatalogEntry, client: LLMClient, warehouse: Warehouse, cfg: DocumenterConfig,
                        prompts: DocumenterPrompts) -> dict[str, Any]:
-    """Document one API and land its doc, functions and rejections in one transaction."""
+    """Document one API and land its doc, functions and rejections in one transaction. Once the
+    run's spend cap is reached nothing new starts, and an API it cut short is not landed (the next
+    run documents it)."""
+    stopped = {"api_id": entry.api_id, "name": entry.name, "category": entry.category, "status": "stopped_by_spend_cap",
+               "repair_rounds": 0, "functions": 0, "reason": "spend_cap_reached"}
+    if client.budget.exhausted:
+        return stopped
     result = document_api(entry, client, cfg, prompts)
+    if client.budget.exhausted and any(SPEND_CAP in f"{r.reason} {r.detail}" for r in result.rejections):
+        return stopped
     warehouse.land([r for r in [result.doc] if r is not None] + result.functions + result.rejections)
     doc = result.doc
     return {
@@ -109,7 +118,9 @@ def _summary(entries: list[CatalogEntry], todo: list[CatalogEntry], outcomes: li
              ledger: RunLedger, seconds: float) -> dict[str, Any]:
     status = Counter(o["status"] for o in outcomes)
     return {
-        "planned": len(entries), "skipped_existing": len(entries) - len(todo), "documented": len(outcomes),
+        "planned": len(entries), "skipped_existing": len(entries) - len(todo),
+        "documented": len(outcomes) - status.get("stopped_by_spend_cap", 0),
+        "stopped_by_spend_cap": status.get("stopped_by_spend_cap", 0),
         "valid": status.get("valid", 0), "invalid": status.get("invalid", 0), "task_failures": len(failed),
         "task_failure_messages": failed[:10],
         "reasons": dict(Counter(o["reason"] for o in outcomes if o["reason"]).most_common()),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from schemas.records import LLMCall
 from tasks.llm.backend import LLMClient, configure_local_engine
+from tasks.llm.budget import SpendCap
 from tasks.llm.config import load_backend_config
 from toolfactory.settings import Settings
 from warehouse import Warehouse
@@ -35,6 +36,7 @@ class RunLedger:
         self._pending_ok: dict[str, LLMCall] = {}
         self._lock = threading.Lock()
         self.writer = BatchWriter(warehouse, max_delay_s=max_delay_s, on_landed=self._landed)
+        self.budget = SpendCap()  # the client's, once a session ties them
 
     def __call__(self, call: LLMCall) -> None:
         with self._lock:
@@ -75,11 +77,12 @@ class RunLedger:
     def close(self) -> None:
         self.writer.close()
 
-    def summary(self) -> dict[str, float | int]:
+    def summary(self) -> dict[str, float | int | None]:
         return {
             "llm_calls": self.calls, "llm_errors": self.errors, "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens, "cost_usd": round(self.cost_usd, 6),
             "calls_with_unknown_cost": self.cost_unknown,
+            **(self.budget.summary() if self.budget.limit_usd is not None else {}),
         }
 
 
@@ -87,6 +90,18 @@ async def gated(gate: asyncio.Semaphore, work: Awaitable[T]) -> T:
     """Await ``work`` holding one of ``gate``'s places (caps coroutines in flight on the LLM loop)."""
     async with gate:
         return await work
+
+
+async def unless_spent(client: LLMClient, make: Callable[[], Awaitable[T]]) -> T | None:
+    """``await make()`` unless the run's spend cap is reached (then None: the work is not started)."""
+    if client.budget.exhausted:
+        return None
+    return await make()
+
+
+def cut_by_spend_cap(steps: list[dict[str, Any]], client: LLMClient) -> bool:
+    """Whether a dialogue ended because the spend cap refused one of its calls."""
+    return client.budget.exhausted and any(s.get("error") == "llm_error" for s in steps[-1:])
 
 
 def open_warehouse(settings: Settings) -> Warehouse:
@@ -113,7 +128,9 @@ def llm_session(settings: Settings, warehouse: Warehouse, models: dict[str, str]
         max_continuations=settings.llm_max_continuations,
         ledger=ledger,
         cache=ledger.lookup,
+        budget=SpendCap(settings.max_cost_usd),
     )
+    ledger.budget = client.budget
     try:
         yield client, ledger
     finally:

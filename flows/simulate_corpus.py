@@ -24,7 +24,7 @@ from prefect.futures import as_completed as prefect_as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.build_toolset import api_workers
-from flows.runtime import gated, llm_session, open_warehouse
+from flows.runtime import cut_by_spend_cap, gated, llm_session, open_warehouse, unless_spent
 from flows.simulation_setup import ApiSetups, Setup
 from schemas.ids import content_id
 from schemas.records import Instruction, Rejection
@@ -106,8 +106,8 @@ def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, wh
     ids = {t.instruction_id: dialogue_id_for(t, models, versions, cfg) for t, _ in work}
     existing = wh.existing_dialogue_ids(list(ids.values()))
     todo = [(t, st) for t, st in work if ids[t.instruction_id] not in existing]
-    futures = {client.submit(gated(gate, run_dialogue(t, st.functions_doc, st.names, client, st.executor, models, cfg, st.tools))): t
-               for t, st in todo}
+    futures = {client.submit(gated(gate, unless_spent(client, lambda t=t, st=st: run_dialogue(
+        t, st.functions_doc, st.names, client, st.executor, models, cfg, st.tools)))): t for t, st in todo}
     for fut in as_completed(futures):
         try:
             dialogue = fut.result()
@@ -117,6 +117,9 @@ def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, wh
             writer.put([Rejection(content_id("rejection", "simulation", ids[t.instruction_id]), "simulation", t.api_id,
                                   "dialogue_crashed", f"instruction {t.instruction_id}: {detail}")])
             stops["crashed"] += 1
+            continue
+        if dialogue is None or cut_by_spend_cap(dialogue.steps, client):  # left for a run with budget to redo
+            stops["stopped_by_spend_cap"] += 1
             continue
         writer.put([dialogue])  # landed in batches by the run's writer thread
         stops[dialogue.stop_reason] += 1

@@ -78,6 +78,7 @@ class Settings:
     training_base_model: str | None = None  # overrides the config's base_model ("local", a folder or a hub name)
     training_root: str = "./data/training"  # each run's exported data and model go to <root>/<run_id>/
     training_deployment: str | None = None  # "sft-train/<name>": run on that Prefect deployment (a GPU work pool) instead of in-process
+    max_cost_usd: float | None = None  # a run's spend cap: no new LLM call once its calls cost this much (work cut short is not landed)
     eval_heldout_share: float = 0.1  # share of each category's APIs held out from training (fixed once assigned)
     eval_max_per_api: int | None = None  # evaluate at most this many instructions of each API (a quick look at a big set)
     eval_trials: int = 1  # runs per evaluation instruction (pass^k and the spread across runs)
@@ -126,6 +127,7 @@ _MINIMUMS: dict[str, float] = {
     "run_max_apis": 1,
     "training_threshold": 1,
     "eval_trials": 1,
+    "max_cost_usd": 0,
     "eval_max_per_api": 1,
     "eval_heldout_share": 0,
     "eval_temperature": 0,

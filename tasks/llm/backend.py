@@ -40,6 +40,7 @@ from litellm.utils import custom_llm_setup
 from schemas.ids import content_id
 from schemas.records import LLMCall
 from tasks.llm import fake as fake_module
+from tasks.llm.budget import SpendCap
 from tasks.llm.config import EMBEDDED_PREFIX, BackendConfig
 from tasks.llm.jsontext import extract_json
 from tasks.llm.limiter import RateLimiter, group_limits
@@ -155,7 +156,10 @@ class FakeHandler(CustomLLM):
             raise _fake_error(err, model) from None
         pt = reply.prompt_tokens if reply.prompt_tokens is not None else sum(len(str(m.get("content", ""))) // 4 for m in messages)
         ct = reply.completion_tokens if reply.completion_tokens is not None else max(1, len(reply.text) // 4)
-        return _model_response(f"{FAKE_PROVIDER}/{model}", reply.text, reply.finish_reason, pt, ct, reply.tool_calls)
+        response = _model_response(f"{FAKE_PROVIDER}/{model}", reply.text, reply.finish_reason, pt, ct, reply.tool_calls)
+        response._hidden_params = {**(getattr(response, "_hidden_params", None) or {}),
+                                   "fake_cost_usd": fake_module.active().cost_per_call}
+        return response
 
     async def acompletion(self, *args: Any, **kwargs: Any) -> ModelResponse:  # scripted replies are instant
         return self.completion(*args, **kwargs)
@@ -226,8 +230,10 @@ class LLMClient:
         max_continuations: int = 2,
         ledger: Ledger | None = None,
         cache: Cache | None = None,
+        budget: SpendCap | None = None,
     ) -> None:
         self.config = config
+        self.budget = budget or SpendCap()
         settings = dict(config.router_settings)
         if num_retries is not None:
             settings["num_retries"] = num_retries
@@ -362,6 +368,8 @@ class LLMClient:
                 return LLMResult(role=role, text=hit.response_text, model=hit.model, finish_reason=hit.finish_reason,
                                  prompt_tokens=0, completion_tokens=0, cost_usd=0.0, latency_s=0.0, cached=True,
                                  tool_calls=decode_tool_calls(hit.tool_calls))
+        if self.budget.exhausted:  # the run's spend cap: no new call
+            return LLMResult(role=role, text="", model=group, error=self.budget.refuse())
         start = time.perf_counter()
         limiter = self.limiters.get(group)
         if limiter is not None:  # our own rpm/tpm window; the estimate is prompt characters / 4 + the reply budget
@@ -393,6 +401,7 @@ class LLMClient:
                 finish_reason=choice.finish_reason,
                 tool_calls=tool_calls_of(choice.message),
             )
+        self.budget.charge(result.cost_usd)
         if self.ledger is not None:
             self.ledger(
                 LLMCall(
@@ -433,9 +442,11 @@ def _cost(response: Any) -> float | None:
     """USD for the call: 0 for the built-in engines; else litellm's own figure, None when it knows no
     price for the model (computed again only when litellm did not try)."""
     model = str(getattr(response, "model", ""))
-    if model.startswith((LOCAL_PROVIDER, FAKE_PROVIDER)):
-        return 0.0
     hidden = getattr(response, "_hidden_params", None) or {}
+    if model.startswith(FAKE_PROVIDER):
+        return float(hidden.get("fake_cost_usd") or 0.0)  # a test's price per call (FakeLLM.cost_per_call)
+    if model.startswith((LOCAL_PROVIDER, HF_PROVIDER)):
+        return 0.0
     if "response_cost" in hidden:
         return None if hidden["response_cost"] is None else float(hidden["response_cost"])
     try:

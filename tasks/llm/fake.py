@@ -68,7 +68,8 @@ Responder = Callable[[FakeRequest], Any]
 class FakeLLM:
     """Scripted replies per role; records every request in ``calls`` (thread-safe)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cost_per_call: float = 0.0) -> None:
+        self.cost_per_call = cost_per_call  # the USD each reply reports (to test spend caps)
         self.calls: list[FakeRequest] = []
         self._queues: dict[str, deque] = defaultdict(deque)
         self._responders: dict[str, Responder] = {}
