@@ -24,15 +24,20 @@ from schemas.records import CatalogEntry
 from tasks.documenter import DocumenterConfig, DocumenterPrompts, default_prompts, doc_id_for, document_api
 from tasks.llm.backend import LLMClient
 from tasks.llm.budget import SPEND_CAP
+from tasks.llm.config import BackendConfig
 from toolfactory.settings import Settings, describe, load_settings
 from warehouse import Warehouse
 
 
 def spec_mode(settings: Settings, client: LLMClient) -> str:
     """``auto`` picks 'operations' when every documenter model is the embedded one, else 'openapi'."""
+    return spec_mode_for_config(settings, client.config)
+
+
+def spec_mode_for_config(settings: Settings, config: BackendConfig) -> str:
     if settings.documenter_spec_mode != "auto":
         return settings.documenter_spec_mode
-    return "operations" if client.config.embedded_only("documenter") else "openapi"
+    return "operations" if config.embedded_only("documenter") else "openapi"
 
 
 def documenter_config(settings: Settings, mode: str = "openapi") -> DocumenterConfig:

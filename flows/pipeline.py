@@ -33,16 +33,20 @@ def spread_over_categories(entries: list[CatalogEntry], limit: int | None) -> li
     return out
 
 
+def plan_apis(settings: Settings, catalog: str = SAMPLE) -> tuple[dict[str, Any], list[str]]:
+    """Import the catalog (idempotent) and pick the APIs a run documents: (import summary, api_ids)."""
+    imported = import_catalog(settings, catalog)
+    path = sample_catalog_path() if catalog == SAMPLE else catalog
+    entries = read_catalog(path, None, settings.catalog_max_description_chars).entries
+    return imported, [e.api_id for e in spread_over_categories(entries, settings.run_max_apis)]
+
+
 def run_pipeline(settings: Settings, catalog: str = SAMPLE, seed_corpus: str | None = None) -> dict[str, Any]:
     """Import the catalog, document up to ``run_max_apis`` of its APIs (spread over categories),
     simulate ``instructions_per_api`` dialogues for each valid one (none when that is 0), add the
     instances of ``seed_corpus`` (a ToolAlpaca training file, or "sample" for the shipped seed), curate
     them, freeze the clean instances as a snapshot, and check the training trigger (``training_auto``)."""
-    imported = import_catalog(settings, catalog)
-    path = sample_catalog_path() if catalog == SAMPLE else catalog
-    entries = read_catalog(path, None, settings.catalog_max_description_chars).entries
-    chosen = spread_over_categories(entries, settings.run_max_apis)
-    ids = [e.api_id for e in chosen]
+    imported, ids = plan_apis(settings, catalog)
     built = run_build_toolset(settings, api_ids=ids)
     simulated = run_simulate_corpus(settings, api_ids=ids) if settings.instructions_per_api > 0 else None
     seeded = import_toolalpaca(settings, seed_corpus_path() if seed_corpus == SAMPLE else seed_corpus) if seed_corpus else None

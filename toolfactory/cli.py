@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed-corpus", metavar="PATH|sample",
                      help="a ToolAlpaca training file whose instances join the corpus before curation ('sample': the shipped seed)")
     run.add_argument("--no-judge", action="store_true", help="curate without the LLM judge (setting curation_judge: false)")
+    run.add_argument("--estimate-only", action="store_true", help="print the estimate of calls, tokens and cost, and stop")
     run.add_argument("--train-threshold", type=int, help="new clean instances that start training (setting training_threshold)")
 
     cat = sub.add_parser("catalog", help="catalog commands").add_subparsers(dest="action", required=True)
@@ -120,6 +121,17 @@ def _print_summary(title: str, data: dict[str, Any]) -> None:
         elif isinstance(v, list):
             v = "; ".join(map(str, v)) or "-"
         print(f"  {k:<26} {v}")
+
+
+def _print_estimate(est: dict[str, Any]) -> None:
+    cost = f"${est['cost_usd']:.4f}" + (f" + unknown for {', '.join(est['unpriced_roles'])}" if est["unpriced_roles"] else "")
+    _print_summary("estimate (before the run)", {
+        "work": f"{est['apis_to_document']} APIs to document, {est['apis_to_simulate']} to simulate, {est['dialogues']} dialogues, "
+                f"{est['dialogues_to_judge']} to judge",
+        **{f"calls.{r['role']}": f"{r['calls']} calls, {r['prompt_tokens'] + r['completion_tokens']} tokens"
+           + ("" if r["cost_usd"] is None else f", ${r['cost_usd']:.4f}") for r in est["roles"]},
+        "total": f"{est['calls']} calls, {est['tokens']} tokens, {cost} (tokens per call from {est['tokens_from']})",
+        "spend cap": "none (max_cost_usd)" if est["spend_cap_usd"] is None else f"${est['spend_cap_usd']}"})
 
 
 def _print_training(out: dict[str, Any]) -> int:
@@ -254,6 +266,12 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
             if args.no_judge:
                 overrides["curation_judge"] = False
             settings = settings.with_overrides(**overrides) if overrides else settings
+            from flows.estimate import estimate_run
+            from flows.pipeline import plan_apis
+
+            _print_estimate(estimate_run(settings, plan_apis(settings, args.catalog)[1]))
+            if args.estimate_only:
+                return 0
             out = run_pipeline(settings, args.catalog, args.seed_corpus)
             _print_summary("catalog", out["catalog"])
             _print_summary("toolset", out["toolset"])

@@ -438,6 +438,17 @@ _RETRYABLE = (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionErro
               litellm.ServiceUnavailableError)
 
 
+def price_per_token(model: str) -> tuple[float, float] | None:
+    """USD per (prompt, completion) token from litellm's price map; 0 for the built-in engines, None
+    when the map does not know the model."""
+    if model.startswith((LOCAL_PROVIDER, FAKE_PROVIDER, HF_PROVIDER)):
+        return (0.0, 0.0)
+    entry = litellm.model_cost.get(model) or litellm.model_cost.get(model.split("/", 1)[-1])
+    if not entry or entry.get("input_cost_per_token") is None:
+        return None
+    return float(entry["input_cost_per_token"]), float(entry.get("output_cost_per_token") or 0.0)
+
+
 def _cost(response: Any) -> float | None:
     """USD for the call: 0 for the built-in engines; else litellm's own figure, None when it knows no
     price for the model (computed again only when litellm did not try)."""
