@@ -45,7 +45,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 ui: $(STAMP)
-	$(BIN)/prefect server start --host 127.0.0.1
+	$(BIN)/toolfactory ui
 
 clean-data:
 	rm -rf data/warehouse.duckdb data/warehouse.duckdb.wal

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from prefect import flow
+
 from flows.build_toolset import run_build_toolset
 from flows.catalog_import import SAMPLE, import_catalog, sample_catalog_path
 from flows.corpus_export import take_snapshot
@@ -55,3 +57,18 @@ def run_pipeline(settings: Settings, catalog: str = SAMPLE, seed_corpus: str | N
     trained = run_training_check(settings) if curated is not None and settings.training_auto else None
     return {"catalog": imported, "toolset": built, "simulation": simulated, "seed": seeded, "curation": curated, "snapshot": snap,
             "training": trained}
+
+
+@flow(name="regenerate", log_prints=True)
+def regenerate(settings: dict[str, Any] | None = None, catalog: str = SAMPLE, seed_corpus: str | None = None) -> dict[str, Any]:
+    """``run_pipeline`` as one flow (the scheduled deployment): each stage is a subflow, and what
+    exists already — docs, instructions, dialogues, verdicts — is found by content hash, so only
+    new or changed work costs LLM calls."""
+    from toolfactory.settings import load_settings
+
+    s = Settings().with_overrides(**settings) if settings is not None else load_settings()
+    out = run_pipeline(s, catalog, seed_corpus)
+    print(f"regenerate: {out['toolset']['documented']} APIs documented now, "
+          f"{(out['simulation'] or {}).get('dialogues', 0)} dialogues simulated, "
+          f"{(out['curation'] or {}).get('kept_now', 0)} kept, training: {(out['training'] or {}).get('reason', '-')}")
+    return out

@@ -68,3 +68,4 @@ def test_the_gpu_profile_and_the_deployments_it_registers():
         assert dep["work_pool"]["name"] in pools, dep
         names.add(f"{flow.name}/{dep['name']}")
     assert "sft-train/gpu" in names  # what training_deployment names
+    assert {"regenerate/scheduled", "evaluate/evaluate", "training-trigger/hourly"} <= names

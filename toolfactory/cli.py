@@ -12,6 +12,8 @@
   toolfactory train [--check|--list]      an SFT run on the clean corpus now (--check: only when the threshold is met)
   toolfactory split                       hold out APIs per category (before training), build set factory:heldout, check leakage
   toolfactory evaluate --set S [--model M] a model on an evaluation set of unseen tools (judge + exact match)
+  toolfactory serve                       serve the deployments (regenerate on a schedule, train, evaluate)
+  toolfactory ui                          start a local Prefect server and UI on 127.0.0.1
   toolfactory sql "QUERY"                 read-only SQL over the warehouse (table, csv or json)
   toolfactory config                      print the effective settings
 
@@ -103,6 +105,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--per-api", type=int, help="at most this many instructions of each API (setting eval_max_per_api)")
     ev.add_argument("--no-judge", action="store_true", help="exact match only (setting eval_judge: false)")
     ev.add_argument("--list", action="store_true", help="list the evaluation sets")
+
+    sub.add_parser("serve", help="serve the deployments regenerate (on regenerate_cron), train and evaluate (Prefect serve)")
+    ui = sub.add_parser("ui", help="start a local Prefect server and UI on 127.0.0.1 and print its address")
+    ui.add_argument("--port", type=int, default=4200)
 
     sql = sub.add_parser("sql", help="read-only SQL over the warehouse")
     sql.add_argument("query")
@@ -223,6 +229,22 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
                 return 0
             overrides = {k: v for k, v in (("training_config", args.sft_config), ("training_base_model", args.base_model)) if v}
             return _print_training(run_training_check(settings.with_overrides(**overrides), by_hand=not args.check))
+        if args.command == "serve":
+            from flows.deployments import serve
+
+            print(f"toolfactory: serving regenerate (cron {settings.regenerate_cron or 'none'}), train and evaluate; "
+                  "Ctrl-C stops")
+            serve(settings)
+            return 0
+        if args.command == "ui":
+            import os
+            import shutil
+
+            url = f"http://127.0.0.1:{args.port}"
+            print(f"Prefect UI: {url}\nIn another shell: export PREFECT_API_URL={url}/api — then `make run` and every "
+                  "toolfactory command show up there.", flush=True)
+            prefect = shutil.which("prefect", path=os.path.dirname(sys.executable)) or "prefect"
+            os.execv(prefect, [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(args.port)])
         if args.command == "split":
             from flows.split import split_and_check
 
