@@ -390,6 +390,10 @@ MIGRATIONS.append(
     )
 )
 
+from warehouse.migrations_lineage import LATER  # noqa: E402  (migrations from 10 on live there)
+
+MIGRATIONS.extend(LATER)
+
 PUBLIC_VIEWS = ("catalog", "apis", "functions", "llm_calls", "rejections", "instructions", "dialogues", "steps", "funnel",
                 "clean_instances", "curation_runs", "corpus_snapshots", "snapshot_instances", "golden_answers", "training_runs",
-                "api_splits", "eval_results", "eval_scores")
+                "api_splits", "eval_results", "eval_scores", "doc_versions", "dialogue_versions")

@@ -1,0 +1,83 @@
+"""Incremental regeneration through the `regenerate` flow: a second run costs no LLM call; a changed
+prompt re-runs only its stage; the superseded rows keep their lineage."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import documenter_responder
+from test_flow_curate import judge
+from test_flow_simulate import assistant, user
+
+from flows.pipeline import regenerate
+from toolfactory.settings import describe
+
+
+@pytest.fixture
+def settings(workdir, fixtures, prefect_harness, fake_llm):
+    from toolfactory.settings import load_settings
+
+    (workdir / "toolfactory.yaml").write_text(
+        "backends_file: fake\nwarehouse_path: wh.duckdb\ndocumenter_spec_mode: operations\nllm_num_retries: 0\n"
+        "instructions_per_api: 3\nmissing_detail_share: 0.34\nunanswerable_share: 0\nmax_concurrent_dialogues: 4\n"
+        "dialogue_step_limit: 4\ncuration_tokenizer: words\ntraining_threshold: 1000\n")
+    fake_llm.respond("documenter", documenter_responder())
+    fake_llm.respond("user", user)
+    fake_llm.respond("assistant", assistant)
+    fake_llm.respond("executor", lambda req: {"results": [{"placeId": "lis-1", "name": "Lisbon"}]})
+    fake_llm.respond("judge", judge)
+    return load_settings()
+
+
+def roles(fake, since=0):
+    from collections import Counter
+
+    return dict(Counter(c.role for c in fake.calls[since:]))
+
+
+def test_a_second_run_costs_nothing_and_a_changed_prompt_reruns_only_its_stage(settings, fixtures, fake_llm, monkeypatch):
+    params = {"settings": describe(settings), "catalog": str(fixtures / "catalog.csv")}
+    first = regenerate(**params)
+    assert first["toolset"]["valid"] == 2 and first["curation"]["kept_now"] == 4
+    first_roles = roles(fake_llm)
+    assert set(first_roles) == {"documenter", "user", "assistant", "executor", "judge"}
+
+    n = len(fake_llm.calls)
+    again = regenerate(**params)
+    assert len(fake_llm.calls) == n  # nothing new: no LLM call at all
+    assert again["toolset"]["skipped_existing"] == 2 and again["simulation"]["skipped_existing"] == 6
+    assert again["curation"]["decided_now"] == 0
+
+    import tasks.prompts as prompts
+
+    original = prompts.read_asset
+    monkeypatch.setattr(prompts, "read_asset", lambda f: original(f) + ("\nBe strict." if f == "judge_semantic.md" else ""))
+    prompts.load_prompt.cache_clear()
+    try:
+        changed = regenerate(**params)
+    finally:
+        prompts.load_prompt.cache_clear()
+    assert set(roles(fake_llm, n)) == {"judge"}  # only the judge's stage ran again
+    assert changed["curation"]["decided_now"] == 6 and changed["curation"]["judged_now"] == 6
+    assert changed["toolset"]["skipped_existing"] == 2 and changed["simulation"]["skipped_existing"] == 6
+
+
+def test_superseded_docs_keep_their_lineage(settings, fixtures, fake_llm, monkeypatch):
+    import tasks.prompts as prompts
+    from warehouse import Warehouse
+
+    params = {"settings": describe(settings), "catalog": str(fixtures / "catalog.csv")}
+    regenerate(**params)
+    original = prompts.read_asset
+    monkeypatch.setattr(prompts, "read_asset", lambda f: original(f) + ("\nBe brief." if f == "documenter_outline.md" else ""))
+    prompts.load_prompt.cache_clear()
+    try:
+        regenerate(**params)
+    finally:
+        prompts.load_prompt.cache_clear()
+    with Warehouse.open(settings.warehouse_path) as wh:
+        rows = wh.frame("SELECT api_name, doc_id, superseded_by, superseded_because FROM doc_versions ORDER BY api_name, created_at").to_dicts()
+        assert len(rows) == 4  # two versions of each API's doc, both kept
+        old = [r for r in rows if r["superseded_by"]]
+        assert len(old) == 2 and all(r["superseded_because"] == "documenter prompts changed" for r in old)
+        current = {r[0] for r in wh.execute("SELECT doc_id FROM apis")}
+        assert current == {r["superseded_by"] for r in old}  # the view `apis` shows the newest

@@ -1,0 +1,34 @@
+"""Migrations from 10 on (``warehouse.migrations`` appends them): lineage of superseded versions."""
+
+from __future__ import annotations
+
+LATER: list[tuple[int, str, str]] = [
+    (
+        10,
+        "lineage: which doc or dialogue version superseded which, and why",
+        """
+        CREATE OR REPLACE VIEW doc_versions AS
+            SELECT d.api_id, c.name AS api_name, d.doc_id, d.status, d.origin, d.prompt_version, d.model, d.created_at,
+                   lead(d.doc_id) OVER w AS superseded_by,
+                   CASE WHEN lead(d.doc_id) OVER w IS NULL THEN NULL
+                        WHEN lead(d.origin) OVER w IS DISTINCT FROM d.origin THEN 'replaced by an ' || lead(d.origin) OVER w || ' doc'
+                        WHEN lead(d.model) OVER w IS DISTINCT FROM d.model THEN 'documenter model changed'
+                        WHEN lead(d.prompt_version) OVER w IS DISTINCT FROM d.prompt_version THEN 'documenter prompts changed'
+                        ELSE 'settings or catalog entry changed' END AS superseded_because
+            FROM api_doc d LEFT JOIN catalog_entry c USING (api_id)
+            WINDOW w AS (PARTITION BY d.api_id ORDER BY d.created_at, d.doc_id);
+        CREATE OR REPLACE VIEW dialogue_versions AS
+            SELECT d.api_id, c.name AS api_name, d.instruction, d.dialogue_id, d.doc_id, d.models, d.prompt_versions, d.created_at,
+                   lead(d.dialogue_id) OVER w AS superseded_by,
+                   CASE WHEN lead(d.dialogue_id) OVER w IS NULL THEN NULL
+                        WHEN lead(d.doc_id) OVER w IS DISTINCT FROM d.doc_id THEN 'the API doc changed'
+                        WHEN CAST(lead(d.models) OVER w AS VARCHAR) IS DISTINCT FROM CAST(d.models AS VARCHAR) THEN 'models changed'
+                        WHEN CAST(lead(d.prompt_versions) OVER w AS VARCHAR) IS DISTINCT FROM CAST(d.prompt_versions AS VARCHAR)
+                             THEN 'prompts changed'
+                        ELSE 'settings changed' END AS superseded_because
+            FROM dialogue d LEFT JOIN catalog_entry c USING (api_id)
+            WHERE d.origin = 'simulation'
+            WINDOW w AS (PARTITION BY d.api_id, d.instruction ORDER BY d.created_at, d.dialogue_id);
+        """,
+    ),
+]
