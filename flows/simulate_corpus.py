@@ -18,7 +18,7 @@ from concurrent.futures import as_completed
 from typing import Any
 
 from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed as prefect_as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -80,8 +80,8 @@ def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, wh
     if not setups.single.names:  # nothing the assistant could call (a doc should never get here valid)
         writer.put([Rejection(content_id("rejection", "simulation", doc["doc_id"], "no_usable_operation"), "simulation",
                               doc["api_id"], "no_usable_operation", f"doc {doc['doc_id']}: no operation with an operationId")])
-        return {"api": doc["name"], "instructions": 0, "new_instructions": 0, "dialogues": 0, "skipped": 0,
-                "stops": {"no_usable_operation": 1}}
+        return {"api": doc["name"], "category": doc["category"], "instructions": 0, "new_instructions": 0, "dialogues": 0,
+                "skipped": 0, "stops": {"no_usable_operation": 1}}
     mode = setups.step_mode
     multi = None
     if partner is not None and settings.multi_api_share > 0:
@@ -123,7 +123,7 @@ def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, wh
             continue
         writer.put([dialogue])  # landed in batches by the run's writer thread
         stops[dialogue.stop_reason] += 1
-    return {"api": doc["name"], "instructions": len(instructions), "new_instructions": new_instructions,
+    return {"api": doc["name"], "category": doc["category"], "instructions": len(instructions), "new_instructions": new_instructions,
             "dialogues": len(todo), "skipped": len(work) - len(todo), "stops": dict(stops)}
 
 
@@ -147,7 +147,11 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
         futures = [simulate_api_task.submit(d, client, wh, settings_obj, gate, ledger.writer, pairs.get(d["doc_id"]), docs_by_id)
                    for d in docs]
         outcomes, failures = [], []
-        for fut in prefect_as_completed(futures):
+        progress = create_progress_artifact(0.0, key="simulate-corpus-progress",
+                                            description=f"APIs simulated, of {len(docs)}")
+        for n, fut in enumerate(prefect_as_completed(futures), 1):
+            update_progress_artifact(progress, 100.0 * n / max(1, len(futures)),
+                                     description=f"{n} of {len(docs)} APIs simulated")
             try:
                 out = fut.result()
             except Exception as exc:  # counted, the flow goes on
@@ -166,6 +170,13 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
             **ledger.summary(), "seconds": round(time.perf_counter() - started, 1),
             "warehouse": {"instructions": wh.count("instructions"), "dialogues": wh.count("dialogues")},
         }
+    by_cat: dict[str, Counter[str]] = {}
+    for o in outcomes:
+        c = by_cat.setdefault(o["category"], Counter())
+        c.update({"apis": 1, "instructions": o["instructions"], "dialogues run": o["dialogues"],
+                  "final answers": o["stops"].get("final_answer", 0)})
+    create_table_artifact(key="simulate-corpus-categories", description="Per category: APIs, instructions, dialogues run",
+                          table=[{"category": k, **dict(v)} for k, v in sorted(by_cat.items())])
     create_markdown_artifact(
         key="simulate-corpus-summary", description="What simulate-corpus planned, ran and how dialogues ended",
         markdown="# simulate-corpus\n\n| APIs | instructions | dialogues run | already there | LLM calls | seconds |\n|---:|---:|---:|---:|---:|---:|\n"

@@ -1,6 +1,8 @@
 """simulate-corpus through Prefect's test harness with the scripted fake: instructions, dialogues,
 landing, the views, and a re-run that does nothing twice."""
 
+import json
+
 import pytest
 from conftest import documenter_responder, schema_name
 
@@ -94,3 +96,28 @@ def test_a_doc_with_nothing_to_call_is_refused_with_a_reason(tmp_path, fake_llm)
         writer.close()
         assert out["stops"] == {"no_usable_operation": 1} and fake_llm.calls == []
         assert wh.execute("SELECT reason FROM rejections WHERE stage = 'simulation'") == [("no_usable_operation",)]
+
+
+def test_the_run_shows_its_progress_and_categories_in_the_ui(prefect_harness, settings, fake_llm):
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    fake_llm.respond("documenter", documenter_responder())
+    fake_llm.respond("user", user)
+    fake_llm.respond("assistant", assistant)
+    fake_llm.respond("executor", lambda req: {"results": [{"placeId": "lis-1", "name": "Lisbon"}]})
+    run_build_toolset(settings)
+    run_simulate_corpus(settings)
+
+    async def latest(key):
+        async with get_client() as client:
+            found = await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+            return max(found, key=lambda a: a.created)
+
+    progress = asyncio.run(latest("simulate-corpus-progress"))
+    assert progress.type == "progress" and float(progress.data) == 100.0 and "2 of 2 APIs" in progress.description
+    table = asyncio.run(latest("simulate-corpus-categories"))
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    assert sum(r["dialogues run"] for r in rows) == 6 and sum(r["apis"] for r in rows) == 2

@@ -34,12 +34,19 @@ def roles(fake, since=0):
     return dict(Counter(c.role for c in fake.calls[since:]))
 
 
-def test_a_second_run_costs_nothing_and_a_changed_prompt_reruns_only_its_stage(settings, fixtures, fake_llm, monkeypatch):
+def test_a_second_run_costs_nothing_and_a_changed_prompt_reruns_only_its_stage(settings, fixtures, fake_llm, monkeypatch, capsys):
     params = {"settings": describe(settings), "catalog": str(fixtures / "catalog.csv")}
     first = regenerate(**params)
     assert first["toolset"]["valid"] == 2 and first["curation"]["kept_now"] == 4
     first_roles = roles(fake_llm)
     assert set(first_roles) == {"documenter", "user", "assistant", "executor", "judge"}
+
+    from toolfactory.cli import main
+
+    assert main(["status"]) == 0
+    shown = capsys.readouterr().out
+    assert "dialogues                  6 (0 imported)" in shown and "clean instances            4" in shown
+    assert "2 valid, 0 invalid" in shown and "LLM calls" in shown
 
     n = len(fake_llm.calls)
     again = regenerate(**params)

@@ -15,6 +15,7 @@
   toolfactory serve                       serve the deployments (regenerate on a schedule, train, evaluate)
   toolfactory ui                          start a local Prefect server and UI on 127.0.0.1
   toolfactory sql "QUERY"                 read-only SQL over the warehouse (table, csv or json)
+  toolfactory status                      the factory's state: corpus, snapshot, training, evaluation, spend
   toolfactory config                      print the effective settings
 
 Every command takes ``--config FILE`` (else ``TOOLFACTORY_CONFIG`` or ./toolfactory.yaml).
@@ -115,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
     sql.add_argument("--limit", type=int, default=None, help="at most this many rows")
 
+    sub.add_parser("status", help="the factory's state in one screen (corpus, snapshot, training, evaluation, spend)")
     sub.add_parser("config", help="print the effective settings")
     return p
 
@@ -229,6 +231,11 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
                 return 0
             overrides = {k: v for k, v in (("training_config", args.sft_config), ("training_base_model", args.base_model)) if v}
             return _print_training(run_training_check(settings.with_overrides(**overrides), by_hand=not args.check))
+        if args.command == "status":
+            from flows.status import status
+
+            _print_summary(f"status of {settings.warehouse_path}", status(settings))
+            return 0
         if args.command == "serve":
             from flows.deployments import serve
 
