@@ -12,6 +12,7 @@ COPY warehouse warehouse
 COPY training training
 COPY flows flows
 COPY toolfactory toolfactory
+COPY config config
 ENV PREFECT_SERVER_ANALYTICS_ENABLED=false LITELLM_LOCAL_MODEL_COST_MAP=True DO_NOT_TRACK=1 \
     CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF"
 RUN pip install --no-cache-dir --index-url "$TORCH_INDEX" torch==2.13.0 \

@@ -69,3 +69,18 @@ def test_the_gpu_profile_and_the_deployments_it_registers():
         names.add(f"{flow.name}/{dep['name']}")
     assert "sft-train/gpu" in names  # what training_deployment names
     assert {"regenerate/scheduled", "evaluate/evaluate", "training-trigger/hourly"} <= names
+
+
+def test_the_model_server_profiles_are_wired_as_backends():
+    from tasks.llm.config import load_backend_config
+
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert services["ollama"]["profiles"] == ["ollama"] and services["vllm"]["profiles"] == ["vllm"]
+    assert "healthcheck" in services["ollama"] and "healthcheck" in services["vllm"]
+    assert "COPY config config" in (ROOT / "Dockerfile").read_text()
+    ollama = load_backend_config(ROOT / "config" / "backends.ollama.yaml")  # the project's own parser accepts them
+    vllm = load_backend_config(ROOT / "config" / "backends.vllm.yaml")
+    assert ollama.deployments("ollama")[0]["litellm_params"]["api_base"] == "http://ollama:11434"
+    served = services["vllm"]["command"][services["vllm"]["command"].index("--served-model-name") + 1]
+    assert vllm.models_of("assistant") == [f"hosted_vllm/{served}"]
+    assert vllm.deployments("vllm")[0]["litellm_params"]["api_base"].startswith("http://vllm:8000")
