@@ -23,7 +23,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.eval_report import markdown, svg_chart
-from flows.runtime import gated, llm_session, open_warehouse
+from flows.runtime import cut_by_spend_cap, gated, llm_session, open_warehouse, unless_spent
 from flows.simulation_setup import ApiSetups
 from schemas.ids import content_id
 from schemas.records import EvalResult
@@ -32,9 +32,13 @@ from tasks.eval_judge import JudgeVerdict, judge_solution
 from tasks.eval_judge import prompt_version as judge_prompt_version
 from tasks.exact_match import parameter_table, score_calls
 from tasks.llm.backend import LLMClient
+from tasks.llm.budget import SPEND_CAP
 from tasks.split import Side, leakage
 from toolfactory.settings import Settings, describe, load_settings
 from warehouse.evaluation import done_trials, eval_items, latest_training_snapshot, leakage_sides, record_eval_run, scores
+
+SCORE_KEYS = ("process", "response", "overall", "exact_match", "call_precision", "call_recall", "pass_k", "pass_k_exact",
+              "overall_spread")
 
 
 def predicted_calls(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -44,7 +48,7 @@ def predicted_calls(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def _trial(item: dict[str, Any], trial: int, setup: Any, client: LLMClient, cfg: AssistantConfig, models: dict[str, str],
-                 run_id: str, judge: bool, settings: Settings) -> EvalResult:
+                 run_id: str, judge: bool, settings: Settings) -> EvalResult | None:
     doc = item["doc"]
     task = Task(doc["api_id"], doc["doc_id"], item["instruction_id"], item["instruction"])
     try:
@@ -53,14 +57,20 @@ async def _trial(item: dict[str, Any], trial: int, setup: Any, client: LLMClient
         final, stop = d.final_answer, d.stop_reason
     except Exception as exc:  # a crash fails this trial (it stays in the denominator), the others go on
         steps, final, stop = [], f"{type(exc).__name__}: {exc}"[:500], "crashed"
+    if cut_by_spend_cap(steps, client):  # not scored: the next run (with budget) runs this trial
+        return None
     calls = predicted_calls(steps)
     em = score_calls(item["calls"], calls, parameter_table(doc["spec"] or {}))
     if stop == "crashed":
         verdict = JudgeVerdict("error", "no", "no", final or "")
     elif judge:
+        if client.budget.exhausted:
+            return None
         verdict = await judge_solution(client, documentation=setup.functions_doc, instruction=item["instruction"], golden=item["calls"],
                                        steps=steps, final_answer=final, subject_id=item["golden_id"], seed=settings.seed,
                                        max_tokens=settings.judge_max_tokens)
+        if verdict.status == "error" and SPEND_CAP in verdict.reason:
+            return None
     else:
         verdict = JudgeVerdict("off", None, None, "")
     return EvalResult(content_id("eval_result", run_id, item["golden_id"], trial), run_id, item["golden_id"], item["instruction_id"],
@@ -116,22 +126,28 @@ def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any]
                 if (item["golden_id"], trial) in done:
                     continue
                 trial_cfg = AssistantConfig(**{**cfg.__dict__, "seed": s.seed + 1000 * trial})
-                futures.append(client.submit(gated(gate, _trial(item, trial, setup, client, trial_cfg, models, run_id, s.eval_judge, s))))
+                futures.append(client.submit(gated(gate, unless_spent(client, lambda item=item, trial=trial, setup=setup, c=trial_cfg: _trial(
+                    item, trial, setup, client, c, models, run_id, s.eval_judge, s)))))
         print(f"evaluate: {len(items)} instructions × {s.eval_trials} trials of {models['assistant']} on {set_source} "
               f"({len(futures)} to run, {len(done)} scored before), run {run_id}")
+        stopped = 0
         for fut in as_completed(futures):
-            ledger.writer.put([fut.result()])
+            result = fut.result()
+            if result is None:
+                stopped += 1
+            else:
+                ledger.writer.put([result])
         ledger.flush()
         for st in setups.values():
             st.close()
         test, train = leakage_sides(wh, sorted({i["api_id"] for i in items}), latest_training_snapshot(wh))
         leak = leakage(Side(**test), Side(**train))
-        row = scores(wh, [run_id])[0]
+        found = scores(wh, [run_id])
+        row = found[0] if found else dict.fromkeys(SCORE_KEYS)  # nothing scored yet (a spend cap before the first trial)
         board = scores(wh, set_source=set_source)
         summary = {"run_id": run_id, "set": set_source, "model": models["assistant"], "step_mode": mode, "instructions": len(items),
-                   "trials": s.eval_trials, "ran_now": len(futures),
-                   **{k: row[k] for k in ("process", "response", "overall", "exact_match", "call_precision", "call_recall", "pass_k",
-                                          "pass_k_exact", "overall_spread")},
+                   "trials": s.eval_trials, "ran_now": len(futures) - stopped, "stopped_by_spend_cap": stopped,
+                   **{k: row[k] for k in SCORE_KEYS},
                    "leakage": {k: leak[k] for k in ("n_name_overlaps", "n_description_overlaps", "instructions_sharing_ngram")},
                    **ledger.summary(), "seconds": round(time.perf_counter() - started, 1)}
     text = markdown(board, f"Evaluation on {set_source}")

@@ -95,3 +95,12 @@ def test_another_model_by_litellm_name_and_exact_match_only(settings, fake_llm, 
         models = {r[0] for r in wh.execute("SELECT model FROM eval_scores")}
         assert models == {"toolfactory-fake/candidate", "toolfactory-fake/assistant"}
         assert wh.count("eval_results", "judge_status = 'off' AND overall_correct IS NULL") == 5
+
+
+def test_a_spend_cap_leaves_unscored_trials_for_the_next_run(settings, fake_llm):
+    fake_llm.cost_per_call = 0.01
+    capped = run_evaluate(settings.with_overrides(max_cost_usd=0.02, max_concurrent_dialogues=1), SET)
+    assert capped["stopped_by_spend_cap"] >= 1 and capped["ran_now"] + capped["stopped_by_spend_cap"] == 2
+    rest = run_evaluate(settings, SET)
+    assert rest["run_id"] == capped["run_id"] and rest["ran_now"] == capped["stopped_by_spend_cap"]
+    assert (rest["exact_match"], rest["overall"]) == (50.0, 50.0)  # the same scores as a run without a cap
