@@ -68,7 +68,38 @@ def regenerate(settings: dict[str, Any] | None = None, catalog: str = SAMPLE, se
 
     s = Settings().with_overrides(**settings) if settings is not None else load_settings()
     out = run_pipeline(s, catalog, seed_corpus)
+    from prefect.artifacts import create_markdown_artifact
+
+    create_markdown_artifact(key="regenerate-report", markdown=run_report(out),
+                             description="What regenerate planned, did, skipped and refused; its LLM calls, cost and time")
     print(f"regenerate: {out['toolset']['documented']} APIs documented now, "
           f"{(out['simulation'] or {}).get('dialogues', 0)} dialogues simulated, "
           f"{(out['curation'] or {}).get('kept_now', 0)} kept, training: {(out['training'] or {}).get('reason', '-')}")
     return out
+
+
+def run_report(out: dict[str, Any]) -> str:
+    """The markdown report of one pipeline run: per stage what was planned (APIs, instructions, dialogues
+    to decide), done now (documented, simulated, kept), found existing
+    or refused, with LLM calls, cost and seconds; then the funnel and the training outcome."""
+    t, sim, cur = out["toolset"], out["simulation"] or {}, out["curation"] or {}
+    rows = [("documentation", t["planned"], t["documented"], t["skipped_existing"],
+             ", ".join(f"{k}: {v}" for k, v in t["reasons"].items()) or "-", t),
+            ("simulation", sim.get("instructions", 0), sim.get("dialogues", 0), sim.get("skipped_existing", 0),
+             ", ".join(f"{k}: {v}" for k, v in (sim.get("stop_reasons") or {}).items() if k != "final_answer") or "-", sim),
+            ("curation", cur.get("decided_now", 0), cur.get("kept_now", 0), cur.get("dialogues", 0) - cur.get("decided_now", 0),
+             ", ".join(f"{k}: {v}" for k, v in (cur.get("funnel") or {}).items() if not k.endswith("/kept")) or "-", cur)]
+    lines = ["# regenerate", "", "| stage | planned | done now | existing | refused / stopped | LLM calls | cost (USD) | seconds |",
+             "|---|---:|---:|---:|---|---:|---:|---:|"]
+    for name, planned, done, existing, refused, part in rows:
+        lines.append(f"| {name} | {planned} | {done} | {existing} | {refused} | {part.get('llm_calls', 0)} | "
+                     f"{part.get('cost_usd', 0)} | {part.get('seconds', 0)} |")
+    calls = sum(p.get("llm_calls", 0) for *_, p in rows)
+    cost = sum(p.get("cost_usd", 0) or 0 for *_, p in rows)
+    clean = cur.get("clean_instances", 0)
+    training = out["training"] or {}
+    lines += ["", f"**{calls} LLM calls, ${cost:.4f}; {clean} clean instances"
+              + (f", ${cost / clean:.4f} per clean instance" if clean else "") + ".**", "",
+              f"Snapshot: `{(out['snapshot'] or {}).get('snapshot_id', '-')}` · training: "
+              + (f"run `{training['run_id']}` {training.get('status')}" if training.get("started") else training.get("reason", "-")), ""]
+    return "\n".join(lines)

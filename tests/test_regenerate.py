@@ -41,7 +41,21 @@ def test_a_second_run_costs_nothing_and_a_changed_prompt_reruns_only_its_stage(s
     first_roles = roles(fake_llm)
     assert set(first_roles) == {"documenter", "user", "assistant", "executor", "judge"}
 
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
     from toolfactory.cli import main
+
+    async def report():
+        async with get_client() as client:
+            found = await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["regenerate-report"])))
+            return max(found, key=lambda a: a.created).data
+
+    text = asyncio.run(report())
+    assert "| documentation | 2 | 2 | 0 | - |" in text and "| curation | 6 | 4 | 0 | semantic/judge_unfulfilled: 2 |" in text
+    assert "4 clean instances" in text and "training: 0 clean instances" not in text
 
     assert main(["status"]) == 0
     shown = capsys.readouterr().out
