@@ -19,6 +19,7 @@ from tasks.llm.backend import price_per_token
 from tasks.llm.config import load_backend_config
 from tasks.llm.types import ROLES
 from toolfactory.settings import Settings
+from warehouse.reports import stage_history
 
 
 def estimate_run(settings: Settings, api_ids: list[str]) -> dict[str, Any]:
@@ -31,29 +32,19 @@ def estimate_run(settings: Settings, api_ids: list[str]) -> dict[str, Any]:
         entries = wh.catalog_entries(api_ids=api_ids)
         ids = {e.api_id: doc_id_for(e, config.signature("documenter"), cfg, prompts) for e in entries}
         to_document = len(entries) - len(wh.existing_doc_ids(list(ids.values())))
-        history = wh.frame(
-            "SELECT role, count(*) AS calls, avg(prompt_tokens) AS pt, avg(completion_tokens) AS ct FROM llm_call "
-            "WHERE status = 'ok' AND prompt_tokens > 0 GROUP BY role").to_dicts()
-        valid_share, functions = wh.execute(
-            "SELECT avg((status = 'valid')::INT), avg(n_functions) FILTER (WHERE status = 'valid') FROM apis WHERE origin = 'llm'")[0]
-        steps = wh.execute("SELECT avg(n_steps) FROM dialogues WHERE origin = 'simulation'")[0][0]
-        valid_now = [r[0] for r in wh.execute("SELECT api_id FROM apis WHERE status = 'valid' AND api_id IN (SELECT unnest(?))",
-                                              [api_ids])]
-        have = dict(wh.execute("SELECT api_id, count(*) FROM dialogue WHERE origin = 'simulation' AND api_id IN (SELECT unnest(?)) "
-                               "GROUP BY api_id", [valid_now]))
-        pending_curation = wh.count("dialogue", "dialogue_id NOT IN (SELECT dialogue_id FROM curation_verdict)")
-    share = 0.5 if valid_share is None else float(valid_share)
+        h = stage_history(wh, api_ids)
+    share = 0.5 if h["valid_share"] is None else float(h["valid_share"])
     new_valid = to_document * share
-    dialogues = new_valid * s.instructions_per_api + sum(max(0, s.instructions_per_api - have.get(a, 0)) for a in valid_now)
+    valid_now = h["valid_now"]
+    dialogues = new_valid * s.instructions_per_api + sum(max(0, s.instructions_per_api - h["have"].get(a, 0)) for a in valid_now)
     plan = Plan(apis_to_document=to_document, apis_to_simulate=round(new_valid) + len(valid_now), dialogues=round(dialogues),
-                dialogues_to_judge=round(dialogues + pending_curation) if s.curation_judge else 0, spec_mode=cfg.spec_mode,
-                functions_per_api=float(functions or 5.0), repair_rounds=s.repair_rounds,
-                steps_per_dialogue=float(steps or min(s.dialogue_step_limit, 3)), missing_detail_share=s.missing_detail_share)
-    tokens = {r["role"]: (float(r["pt"]), float(r["ct"])) for r in history}
+                dialogues_to_judge=round(dialogues + h["pending_curation"]) if s.curation_judge else 0, spec_mode=cfg.spec_mode,
+                functions_per_api=float(h["functions_per_api"] or 5.0), repair_rounds=s.repair_rounds,
+                steps_per_dialogue=float(h["steps_per_dialogue"] or min(s.dialogue_step_limit, 3)), missing_detail_share=s.missing_detail_share)
     prices = {role: _price(config.models_of(role)) for role in ROLES}
-    out = estimate(plan_calls(plan), tokens, prices)
+    out = estimate(plan_calls(plan), h["tokens"], prices)
     return {"apis_to_document": to_document, "apis_to_simulate": plan.apis_to_simulate, "dialogues": plan.dialogues,
-            "dialogues_to_judge": plan.dialogues_to_judge, **out, "tokens_from": "history" if history else "defaults",
+            "dialogues_to_judge": plan.dialogues_to_judge, **out, "tokens_from": "history" if h["tokens"] else "defaults",
             "spend_cap_usd": s.max_cost_usd}
 
 

@@ -28,6 +28,7 @@ from flows.simulation_setup import ApiSetups
 from schemas.ids import content_id
 from schemas.records import EvalResult
 from tasks.assistant import AssistantConfig, Task, run_dialogue
+from tasks.curation import call_steps
 from tasks.eval_judge import JudgeVerdict, judge_solution
 from tasks.eval_judge import prompt_version as judge_prompt_version
 from tasks.exact_match import parameter_table, score_calls
@@ -36,6 +37,7 @@ from tasks.llm.budget import SPEND_CAP
 from tasks.split import Side, leakage
 from toolfactory.settings import Settings, describe, load_settings
 from warehouse.evaluation import done_trials, eval_items, latest_training_snapshot, leakage_sides, record_eval_run, scores
+from warehouse.training_runs import run_row
 
 SCORE_KEYS = ("process", "response", "overall", "exact_match", "call_precision", "call_recall", "pass_k", "pass_k_exact",
               "overall_spread")
@@ -43,8 +45,7 @@ SCORE_KEYS = ("process", "response", "overall", "exact_match", "call_precision",
 
 def predicted_calls(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The function calls of a trajectory (``ask_user`` and unusable turns left out)."""
-    return [{"action": s["action"], "action_input": s.get("action_input")} for s in steps
-            if s.get("action") and s["action"] != "ask_user" and s.get("error") not in ("unparsable_step", "unknown_action")]
+    return [{"action": s["action"], "action_input": s.get("action_input")} for s in call_steps(steps)]
 
 
 async def _trial(item: dict[str, Any], trial: int, setup: Any, client: LLMClient, cfg: AssistantConfig, models: dict[str, str],
@@ -83,8 +84,8 @@ def model_reference(wh: Any, model: str | None) -> str | None:
     this process through transformers); anything else is a model group or litellm model string."""
     if model is None:
         return None
-    run = wh.execute("SELECT config->>'output_dir' FROM training_run WHERE run_id = ?", [model])
-    folder = Path(run[0][0]) if run else Path(model)
+    run = run_row(wh, model)
+    folder = Path(run["config"]["output_dir"]) if run else Path(model)
     return f"toolfactory-hf/{folder.resolve()}" if folder.is_dir() else model
 
 

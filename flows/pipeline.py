@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow
+from prefect.artifacts import create_markdown_artifact
 
 from flows.build_toolset import run_build_toolset
 from flows.catalog_import import SAMPLE, import_catalog, sample_catalog_path
@@ -17,7 +18,7 @@ from flows.simulate_corpus import run_simulate_corpus
 from flows.toolalpaca_import import import_toolalpaca, seed_corpus_path
 from flows.train import run_training_check
 from schemas.records import CatalogEntry
-from toolfactory.settings import Settings
+from toolfactory.settings import Settings, load_settings
 
 
 def spread_over_categories(entries: list[CatalogEntry], limit: int | None) -> list[CatalogEntry]:
@@ -64,12 +65,8 @@ def regenerate(settings: dict[str, Any] | None = None, catalog: str = SAMPLE, se
     """``run_pipeline`` as one flow (the scheduled deployment): each stage is a subflow, and what
     exists already — docs, instructions, dialogues, verdicts — is found by content hash, so only
     new or changed work costs LLM calls."""
-    from toolfactory.settings import load_settings
-
     s = Settings().with_overrides(**settings) if settings is not None else load_settings()
     out = run_pipeline(s, catalog, seed_corpus)
-    from prefect.artifacts import create_markdown_artifact
-
     create_markdown_artifact(key="regenerate-report", markdown=run_report(out),
                              description="What regenerate planned, did, skipped and refused; its LLM calls, cost and time")
     print(f"regenerate: {out['toolset']['documented']} APIs documented now, "

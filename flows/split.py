@@ -9,16 +9,25 @@ instructions, their calls as golden answers.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flows.runtime import open_warehouse
 from schemas.ids import content_id
 from schemas.records import GoldenAnswer
+from tasks.curation import call_steps
 from tasks.split import Side, assign_splits, leakage, split_version
 from toolfactory.settings import Settings
 from warehouse import Warehouse
-from warehouse.evaluation import catalog_categories, existing_splits, insert_splits, latest_training_snapshot, leakage_sides
+from warehouse.evaluation import (
+    catalog_categories,
+    existing_splits,
+    heldout_api_ids,
+    heldout_clean_instances,
+    insert_splits,
+    latest_training_snapshot,
+    leakage_sides,
+    split_counts,
+)
 
 FACTORY_SET = "factory:heldout"
 
@@ -33,13 +42,9 @@ def assign_api_splits(wh: Warehouse, settings: Settings) -> int:
 def build_heldout_set(wh: Warehouse) -> int:
     """Golden answers (source ``factory:heldout``) from the held-out APIs' clean instances: the
     instruction, and the calls its dialogue made. Returns how many landed now."""
-    rows = wh.frame("SELECT c.instruction_id, c.api_id, CAST(c.steps AS VARCHAR) AS steps FROM clean_instances c "
-                    "JOIN api_split s USING (api_id) WHERE s.split = 'heldout' "
-                    "AND coalesce(json_array_length(c.partner_api_ids), 0) = 0").to_dicts()
     records = []
-    for r in rows:
-        calls = [{"action": s["action"], "action_input": s.get("action_input")} for s in json.loads(r["steps"])
-                 if s.get("action") and s["action"] != "ask_user" and s.get("valid")]
+    for r in heldout_clean_instances(wh):
+        calls = [{"action": st["action"], "action_input": st.get("action_input")} for st in call_steps(r["steps"]) if st.get("valid")]
         records.append(GoldenAnswer(content_id("golden", r["instruction_id"], calls), r["instruction_id"], r["api_id"], calls, FACTORY_SET))
     return wh.land(records).inserted.get("golden_answer", 0) if records else 0
 
@@ -49,8 +54,8 @@ def split_and_check(settings: Settings) -> dict[str, Any]:
     with open_warehouse(settings) as wh:
         assigned = assign_api_splits(wh, settings)
         landed = build_heldout_set(wh)
-        counts = dict(wh.execute("SELECT split, count(*) FROM api_split GROUP BY split"))
-        held = [r[0] for r in wh.execute("SELECT api_id FROM api_split WHERE split = 'heldout'")]
+        counts = split_counts(wh)
+        held = heldout_api_ids(wh)
         latest = latest_training_snapshot(wh)
         test, train = leakage_sides(wh, held, latest)
     report = leakage(Side(**test), Side(**train))

@@ -45,10 +45,10 @@ class Verdict:
         return self.reason is None
 
 
-def _calls(dialogue: dict[str, Any]) -> list[dict[str, Any]]:
-    """The steps that called a function (parsed turns whose action is neither ask_user nor an answer)."""
-    return [s for s in dialogue.get("steps") or []
-            if s.get("action") and s.get("action") != ASK_USER and s.get("error") not in PARSE_ERRORS]
+def call_steps(steps: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The steps that called a function (parsed turns whose action is neither ask_user nor an answer):
+    what the funnel counts, the evaluation scores and the held-out set takes as golden calls."""
+    return [s for s in steps or [] if s.get("action") and s.get("action") != ASK_USER and s.get("error") not in PARSE_ERRORS]
 
 
 def format_check(dialogue: dict[str, Any], function_names: set[str] | None = None, max_calls: int = 5) -> Verdict:
@@ -62,7 +62,7 @@ def format_check(dialogue: dict[str, Any], function_names: set[str] | None = Non
         code = PARSE_ERRORS.get(step.get("error") or "")
         if code:
             return v(code, f"step {step.get('index')}: {step.get('error')}")
-    calls = _calls(dialogue)
+    calls = call_steps(dialogue.get("steps"))
     for step in calls:
         if function_names is not None and step["action"] not in function_names:
             return v("unknown_action", f"step {step.get('index')}: {step['action']}")
@@ -79,7 +79,7 @@ def execution_check(dialogue: dict[str, Any]) -> Verdict:
     """Every call passed the spec check and got a conforming response; an error status is followed
     by a successful call before the answer."""
     v = lambda reason, detail="": Verdict("execution", reason, detail)  # noqa: E731
-    calls = _calls(dialogue)
+    calls = call_steps(dialogue.get("steps"))
     for step in calls:
         err = step.get("error") or ""
         if err in CHECK_CODES:

@@ -18,6 +18,7 @@ from typing import Any
 from schemas import load_schema, validate_record
 from tasks.llm.types import LLMResult
 from tasks.prompts import load_prompt
+from tasks.react import ASK_USER
 from tasks.semantic_judge import AsyncCompleter, render_trajectory
 
 MAX_DOC_CHARS = 6000
@@ -70,7 +71,7 @@ async def judge_solution(llm: AsyncCompleter, *, documentation: str, instruction
                          steps: list[dict[str, Any]], final_answer: str | None, subject_id: str, seed: int = 0,
                          max_tokens: int = 300) -> JudgeVerdict:
     """Ask the ``judge`` role (greedy, JSON-constrained) about one solution."""
-    if golden and not any(s.get("action") and s.get("action") != "ask_user" for s in steps):
+    if golden and not any(s.get("action") and s.get("action") != ASK_USER for s in steps):
         return JudgeVerdict("no_call", "no", "no", "no function was called")
     prompt = load_prompt("eval_judge")
     messages = prompt.render(documentation=documentation[:MAX_DOC_CHARS], instruction=instruction, golden=render_golden(golden),

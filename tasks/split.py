@@ -60,10 +60,11 @@ class Side:
 def leakage(test: Side, train: Side, max_examples: int = 10) -> dict[str, Any]:
     """Overlaps of names, descriptions and instruction n-grams between ``test`` and ``train``."""
     names, descriptions = [], []
+    train_ids = {a["api_id"] for a in train.apis}
     train_names = [(a, set(words(a["name"]))) for a in train.apis]
     train_desc = [(a, word_ngrams(a.get("description") or "", 2)) for a in train.apis]
     for t in test.apis:
-        if t["api_id"] in {a["api_id"] for a in train.apis}:
+        if t["api_id"] in train_ids:
             names.append({"test": t["name"], "train": t["name"], "similarity": 1.0, "same_api": True})
             continue
         tn = set(words(t["name"]))
@@ -76,14 +77,14 @@ def leakage(test: Side, train: Side, max_examples: int = 10) -> dict[str, Any]:
             sim = jaccard(td, ad)
             if sim >= DESCRIPTION_SIMILAR:
                 descriptions.append({"test": t["name"], "train": a["name"], "similarity": round(sim, 3)})
-    grams: set[tuple[str, ...]] = set()
-    for text in train.instructions:
+    def grams_of(text: str) -> list[tuple[str, ...]]:  # whole n-grams in text order (a shorter text has none)
         w = words(text)
-        grams.update(tuple(w[i:i + INSTRUCTION_NGRAM]) for i in range(len(w) - INSTRUCTION_NGRAM + 1))
+        return [tuple(w[i:i + INSTRUCTION_NGRAM]) for i in range(len(w) - INSTRUCTION_NGRAM + 1)]
+
+    grams = {g for text in train.instructions for g in grams_of(text)}
     shared = []
     for text in test.instructions:
-        w = words(text)
-        hits = [g for g in (tuple(w[i:i + INSTRUCTION_NGRAM]) for i in range(len(w) - INSTRUCTION_NGRAM + 1)) if g in grams]
+        hits = [g for g in grams_of(text) if g in grams]
         if hits:
             shared.append({"instruction": text, "shared": " ".join(hits[0])})
     n = len(test.instructions)

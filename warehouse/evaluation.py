@@ -112,3 +112,20 @@ def latest_training_snapshot(wh: Warehouse) -> str | None:
     """The snapshot the latest training run was claimed on (what "trained on" means for leakage)."""
     row = wh.execute("SELECT snapshot_id FROM training_run ORDER BY created_at DESC, run_id LIMIT 1")
     return row[0][0] if row else None
+
+
+def heldout_clean_instances(wh: Warehouse) -> list[dict[str, Any]]:
+    """Clean single-API instances of held-out APIs: instruction_id, api_id and steps (decoded)."""
+    rows = wh.frame("SELECT c.instruction_id, c.api_id, CAST(c.steps AS VARCHAR) AS steps FROM clean_instances c "
+                    "JOIN api_split s USING (api_id) WHERE s.split = 'heldout' "
+                    "AND coalesce(json_array_length(c.partner_api_ids), 0) = 0").to_dicts()
+    return [{**r, "steps": json.loads(r["steps"])} for r in rows]
+
+
+def split_counts(wh: Warehouse) -> dict[str, int]:
+    """split → APIs."""
+    return dict(wh.execute("SELECT split, count(*) FROM api_split GROUP BY split"))
+
+
+def heldout_api_ids(wh: Warehouse) -> list[str]:
+    return [r[0] for r in wh.execute("SELECT api_id FROM api_split WHERE split = 'heldout' ORDER BY api_id")]

@@ -167,13 +167,13 @@ class FakeHandler(CustomLLM):
 
 class HFHandler(CustomLLM):
     """litellm custom provider ``toolfactory-hf``: a trained checkpoint (the model name is its folder)
-    generating in this process through transformers (``tasks.llm.hf_engine``)."""
+    generating in this process through transformers (``training.inference``)."""
 
     def completion(self, model: str, messages: list, api_base: str, custom_prompt_dict: dict, model_response: ModelResponse,
                    print_verbose: Callable, encoding: Any, api_key: Any, logging_obj: Any, optional_params: dict,
                    acompletion: Any = None, litellm_params: Any = None, logger_fn: Any = None, headers: Any = None,
                    timeout: Any = None, client: Any = None) -> ModelResponse:
-        from tasks.llm.hf_engine import engine
+        from training.inference import engine
 
         text, pt, ct, finish = engine(model).generate(
             messages, max_tokens=int(optional_params.get("max_tokens") or 512),

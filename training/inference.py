@@ -1,6 +1,7 @@
 """A trained checkpoint answering in this process through transformers (litellm provider
-``toolfactory-hf/<folder>``, registered by ``tasks.llm.backend``): how the factory evaluates the
-models its SFT job wrote.
+``toolfactory-hf/<folder>``, registered by ``tasks.llm.backend``, which calls ``engine`` lazily):
+how the factory evaluates the models its SFT job wrote. It lives beside the SFT job because it
+reads what the job wrote (weights, adapter, ``sft_config.yaml``) and its text layout.
 
 The folder is an SFT output (``training.sft``): a full model, or a LoRA adapter whose base is read
 from ``sft_config.yaml`` (``local``: the embedded SmolLM2 from its GGUF). Its ``format`` decides
@@ -20,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from training.render import FORMAT, PREAMBLE
+
 _ENGINES: dict[str, HFEngine] = {}
 _LOCK = threading.Lock()
 _FUNCTIONS = re.compile(r"You can use these functions:\s*\n(.*?)\nask_user:", re.S)
@@ -37,8 +40,6 @@ def engine(folder: str) -> HFEngine:
 
 def paper_prompt(messages: list[dict[str, Any]]) -> str:
     """A ReAct conversation in ToolAlpaca's training layout, ending where the model writes its next turn."""
-    from training.render import FORMAT, PREAMBLE
-
     system = next((m["content"] for m in messages if m["role"] == "system"), "")
     found = _FUNCTIONS.search(system)
     functions = (found.group(1) if found else system).strip()
@@ -77,7 +78,7 @@ class HFEngine:
         if (path / "adapter_config.json").is_file():
             from peft import PeftModel
 
-            from training.sft import SFTJobConfig, load_tokenizer_and_model
+            from training.sft import SFTJobConfig, load_tokenizer_and_model  # torch-heavy: loaded only for adapters
 
             _, base = load_tokenizer_and_model(SFTJobConfig(base_model=job.get("base_model", "local"), bf16=False))
             self.model = PeftModel.from_pretrained(base, folder)

@@ -1,0 +1,57 @@
+"""Reads that summarise the factory: its state in one screen (``toolfactory status``) and the
+history of each stage that the estimate before a run is shaped by."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from warehouse.store import Warehouse
+
+
+def stage_history(wh: Warehouse, api_ids: list[str]) -> dict[str, Any]:
+    """What past runs looked like, and what is left for ``api_ids``: tokens per call by role
+    (``tokens``), the share of LLM-written docs that came out valid and their functions per API,
+    steps per simulated dialogue, the valid APIs among ``api_ids`` with their simulated dialogues
+    (``have``), and dialogues not yet curated."""
+    tokens = {r["role"]: (float(r["pt"]), float(r["ct"])) for r in wh.frame(
+        "SELECT role, avg(prompt_tokens) AS pt, avg(completion_tokens) AS ct FROM llm_call "
+        "WHERE status = 'ok' AND prompt_tokens > 0 GROUP BY role").to_dicts()}
+    valid_share, functions = wh.execute(
+        "SELECT avg((status = 'valid')::INT), avg(n_functions) FILTER (WHERE status = 'valid') FROM apis WHERE origin = 'llm'")[0]
+    valid_now = [r[0] for r in wh.execute("SELECT api_id FROM apis WHERE status = 'valid' AND api_id IN (SELECT unnest(?))",
+                                          [api_ids])]
+    return {
+        "tokens": tokens, "valid_share": valid_share, "functions_per_api": functions,
+        "steps_per_dialogue": wh.execute("SELECT avg(n_steps) FROM dialogues WHERE origin = 'simulation'")[0][0],
+        "valid_now": valid_now,
+        "have": dict(wh.execute("SELECT api_id, count(*) FROM dialogue WHERE origin = 'simulation' AND api_id IN (SELECT unnest(?)) "
+                                "GROUP BY api_id", [valid_now])),
+        "pending_curation": wh.count("dialogue", "dialogue_id NOT IN (SELECT dialogue_id FROM curation_verdict)"),
+    }
+
+
+def factory_status(wh: Warehouse) -> dict[str, Any]:
+    """The factory's state: corpus, latest snapshot, training run and evaluation, spend, refusals."""
+    one = lambda sql: wh.execute(sql)[0]  # noqa: E731
+    apis = dict(wh.execute("SELECT status, count(*) FROM apis GROUP BY status"))
+    calls, cost, unknown, tokens = one("SELECT count(*), coalesce(sum(cost_usd), 0), count(*) FILTER (WHERE cost_usd IS NULL), "
+                                       "coalesce(sum(prompt_tokens + completion_tokens), 0) FROM llm_call")
+    clean = wh.count("clean_instances")
+    snap = wh.execute("SELECT snapshot_id, n_instances, created_at FROM corpus_snapshots ORDER BY created_at DESC LIMIT 1")
+    run = wh.execute("SELECT run_id, status, metrics->>'last_loss', created_at FROM training_runs ORDER BY created_at DESC LIMIT 1")
+    ev = wh.execute("SELECT model, set_source, overall, exact_match FROM eval_scores ORDER BY created_at DESC LIMIT 1")
+    out = {
+        "catalog": f"{wh.count('catalog')} APIs in {one('SELECT count(DISTINCT category) FROM catalog')[0]} categories",
+        "documented": f"{apis.get('valid', 0)} valid, {apis.get('invalid', 0)} invalid",
+        "instructions": wh.count("instructions"),
+        "dialogues": f"{wh.count('dialogues')} ({wh.count('dialogues', 'origin = ?', ['import'])} imported)",
+        "clean instances": clean,
+        "latest snapshot": f"{snap[0][0]} ({snap[0][1]} instances, {snap[0][2]:%Y-%m-%d %H:%M})" if snap else "-",
+        "latest training run": f"{run[0][0]} {run[0][1]} (last loss {run[0][2] or '-'}, {run[0][3]:%Y-%m-%d %H:%M})" if run else "-",
+        "latest evaluation": f"{ev[0][0]} on {ev[0][1]}: overall {ev[0][2]}, exact match {ev[0][3]}" if ev else "-",
+        "LLM calls": f"{calls} calls, {tokens} tokens, ${cost:.4f}" + (f" (+{unknown} of unknown price)" if unknown else ""),
+        "cost per clean instance": f"${cost / clean:.4f}" if clean else "-",
+        "refusals": ", ".join(f"{s}: {n}" for s, n in wh.execute(
+            "SELECT stage, count(*) AS n FROM rejections GROUP BY stage ORDER BY n DESC LIMIT 6")) or "-",
+    }
+    return out
