@@ -19,13 +19,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.runtime import RunLedger, llm_session, open_warehouse
+from flows.runtime import RunLedger, flow_settings, llm_session, open_warehouse
 from schemas.records import CatalogEntry
 from tasks.documenter import DocumenterConfig, DocumenterPrompts, default_prompts, doc_id_for, document_api
 from tasks.llm.backend import LLMClient
 from tasks.llm.budget import SPEND_CAP
 from tasks.llm.config import BackendConfig
-from toolfactory.settings import Settings, describe, load_settings
+from toolfactory.settings import Settings, describe
 from warehouse import Warehouse
 
 
@@ -84,7 +84,7 @@ def build_toolset(limit: int | None = None, api_ids: list[str] | None = None, ca
                   settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """Document the catalog's APIs that have no doc yet for the current prompts and models.
     ``settings``: the effective settings as a dict (shown as a flow parameter); None loads them."""
-    settings = Settings().with_overrides(**settings) if settings is not None else load_settings()
+    settings = flow_settings(settings)
     started = time.perf_counter()
     with open_warehouse(settings) as wh, llm_session(settings, wh) as (client, ledger):
         cfg = documenter_config(settings, spec_mode(settings, client))

@@ -19,14 +19,14 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.runtime import gated, llm_session, open_warehouse
+from flows.runtime import flow_settings, gated, llm_session, open_warehouse
 from schemas.ids import content_id
 from schemas.records import CurationVerdict
 from tasks.curation import STAGES, Verdict, dedup, execution_check, format_check, instance_text, length_check
 from tasks.llm.backend import LLMClient
 from tasks.semantic_judge import judge_dialogue
 from tasks.semantic_judge import prompt_version as judge_prompt_version
-from toolfactory.settings import Settings, describe, load_settings
+from toolfactory.settings import Settings, describe
 from training.tokenizer import token_counter
 from warehouse.batch_writer import BatchWriter
 from warehouse.corpus import dedup_kept, funnel_counts, partner_documentation, pending_dialogues, record_curation_run
@@ -127,7 +127,7 @@ dedup_length_task = task(_dedup_and_length, name="dedup-and-length-filters", cac
 @flow(name="curate-corpus", log_prints=True)
 def curate_corpus(settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run the funnel over every dialogue not yet decided under the current config."""
-    s = Settings().with_overrides(**settings) if settings is not None else load_settings()
+    s = flow_settings(settings)
     started = time.perf_counter()
     with open_warehouse(s) as wh, llm_session(s, wh) as (client, ledger):
         config = curation_config(s, client)

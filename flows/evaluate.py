@@ -23,7 +23,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.eval_report import markdown, svg_chart
-from flows.runtime import cut_by_spend_cap, gated, llm_session, open_warehouse, unless_spent
+from flows.runtime import cut_by_spend_cap, flow_settings, gated, llm_session, open_warehouse, unless_spent
 from flows.simulation_setup import ApiSetups
 from schemas.ids import content_id
 from schemas.records import EvalResult
@@ -35,7 +35,7 @@ from tasks.exact_match import parameter_table, score_calls
 from tasks.llm.backend import LLMClient
 from tasks.llm.budget import SPEND_CAP
 from tasks.split import Side, leakage
-from toolfactory.settings import Settings, describe, load_settings
+from toolfactory.settings import Settings, describe
 from warehouse.evaluation import done_trials, eval_items, latest_training_snapshot, leakage_sides, record_eval_run, scores
 from warehouse.training_runs import run_row
 
@@ -92,7 +92,7 @@ def model_reference(wh: Any, model: str | None) -> str | None:
 @flow(name="evaluate", log_prints=True)
 def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """Evaluate ``model`` on the set; returns the run's scores and where the report is."""
-    s = Settings().with_overrides(**settings) if settings is not None else load_settings()
+    s = flow_settings(settings)
     started = time.perf_counter()
     with open_warehouse(s) as wh:
         model = model_reference(wh, model)

@@ -14,11 +14,12 @@ from flows.catalog_import import SAMPLE, import_catalog, sample_catalog_path
 from flows.corpus_export import take_snapshot
 from flows.curate import run_curate
 from flows.files import read_catalog
+from flows.runtime import flow_settings
 from flows.simulate_corpus import run_simulate_corpus
 from flows.toolalpaca_import import import_toolalpaca, seed_corpus_path
 from flows.train import run_training_check
 from schemas.records import CatalogEntry
-from toolfactory.settings import Settings, load_settings
+from toolfactory.settings import Settings
 
 
 def spread_over_categories(entries: list[CatalogEntry], limit: int | None) -> list[CatalogEntry]:
@@ -65,7 +66,7 @@ def regenerate(settings: dict[str, Any] | None = None, catalog: str = SAMPLE, se
     """``run_pipeline`` as one flow (the scheduled deployment): each stage is a subflow, and what
     exists already — docs, instructions, dialogues, verdicts — is found by content hash, so only
     new or changed work costs LLM calls."""
-    s = Settings().with_overrides(**settings) if settings is not None else load_settings()
+    s = flow_settings(settings)
     out = run_pipeline(s, catalog, seed_corpus)
     create_markdown_artifact(key="regenerate-report", markdown=run_report(out),
                              description="What regenerate planned, did, skipped and refused; its LLM calls, cost and time")

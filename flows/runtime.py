@@ -12,7 +12,7 @@ from schemas.records import LLMCall
 from tasks.llm.backend import LLMClient, configure_local_engine
 from tasks.llm.budget import SpendCap
 from tasks.llm.config import load_backend_config
-from toolfactory.settings import Settings
+from toolfactory.settings import Settings, load_settings
 from warehouse import Warehouse
 from warehouse.batch_writer import BatchWriter
 
@@ -102,6 +102,12 @@ async def unless_spent(client: LLMClient, make: Callable[[], Awaitable[T]]) -> T
 def cut_by_spend_cap(steps: list[dict[str, Any]], client: LLMClient) -> bool:
     """Whether a dialogue ended because the spend cap refused one of its calls."""
     return client.budget.exhausted and any(s.get("error") == "llm_error" for s in steps[-1:])
+
+
+def flow_settings(settings: dict[str, Any] | None) -> Settings:
+    """A flow's ``settings`` parameter as Settings: the dict a caller passed (what the Prefect UI shows
+    as the run's parameters), or, when None (a deployment's run), the file and environment where it runs."""
+    return Settings().with_overrides(**settings) if settings is not None else load_settings()
 
 
 def open_warehouse(settings: Settings) -> Warehouse:

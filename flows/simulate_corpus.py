@@ -24,7 +24,7 @@ from prefect.futures import as_completed as prefect_as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.build_toolset import api_workers
-from flows.runtime import cut_by_spend_cap, gated, llm_session, open_warehouse, unless_spent
+from flows.runtime import cut_by_spend_cap, flow_settings, gated, llm_session, open_warehouse, unless_spent
 from flows.simulation_setup import ApiSetups, Setup
 from schemas.ids import content_id
 from schemas.records import Instruction, Rejection
@@ -33,7 +33,7 @@ from tasks.instructions import MultiApi, generate_instructions, plan_kinds, stil
 from tasks.llm.backend import LLMClient
 from tasks.multi_api import partners
 from tasks.prompts import load_prompt
-from toolfactory.settings import Settings, describe, load_settings
+from toolfactory.settings import Settings, describe
 from warehouse import Warehouse
 from warehouse.batch_writer import BatchWriter
 
@@ -135,7 +135,7 @@ simulate_api_task = task(_simulate_api, name="simulate-api", task_run_name="simu
 def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
                     settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """Simulate dialogues for every valid documented API (or the ones named)."""
-    settings_obj = Settings().with_overrides(**settings) if settings is not None else load_settings()
+    settings_obj = flow_settings(settings)
     started = time.perf_counter()
     with open_warehouse(settings_obj) as wh, llm_session(settings_obj, wh) as (client, ledger):
         docs = wh.valid_docs(limit=limit, api_ids=api_ids)

@@ -24,9 +24,9 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.corpus_export import export_snapshot
-from flows.runtime import open_warehouse
+from flows.runtime import flow_settings, open_warehouse
 from flows.split import assign_api_splits
-from toolfactory.settings import Settings, describe, load_settings
+from toolfactory.settings import Settings, describe
 from training.sft import config_path, load_config, run_job
 from warehouse import Warehouse
 from warehouse.training_runs import add_event, claim_run, fail_abandoned, here, run_row, runs
@@ -65,7 +65,7 @@ def _flow_run_id() -> str | None:
 @flow(name="train-model", log_prints=True)
 def train_model(run_id: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train one claimed run here; its status goes to the warehouse before, after, and on failure."""
-    s = Settings().with_overrides(**settings) if settings is not None else load_settings()
+    s = flow_settings(settings)
     with open_warehouse(s) as wh:
         run = run_row(wh, run_id)
         if run is None:
@@ -180,7 +180,7 @@ def check_training(settings: Settings, *, by_hand: bool = False) -> dict[str, An
 @flow(name="training-trigger", log_prints=True)
 def training_trigger(settings: dict[str, Any] | None = None, by_hand: bool = False) -> dict[str, Any]:
     """The trigger as a flow (schedule it after curation); see ``check_training``."""
-    s = Settings().with_overrides(**settings) if settings is not None else load_settings()
+    s = flow_settings(settings)
     result = check_training(s, by_hand=by_hand)
     print(f"training-trigger: {'started ' + result['run_id'] if result['started'] else 'nothing started'} — {result['reason']}")
     return result
