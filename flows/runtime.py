@@ -116,29 +116,47 @@ def open_warehouse(settings: Settings) -> Warehouse:
                           replica_interval_s=settings.warehouse_replica_interval_s, memory_limit=settings.warehouse_memory_limit)
 
 
-@contextmanager
-def llm_session(settings: Settings, warehouse: Warehouse, models: dict[str, str] | None = None) -> Iterator[tuple[LLMClient, RunLedger]]:
-    """The LLM client for a run (backends from settings, ledger and cache in the warehouse) and its
-    ledger; on exit every call is written and the client's loop stopped. ``models``: role → model
-    group or litellm model string, on top of the backends file (the model under test)."""
+def _client(settings: Settings, models: dict[str, str] | None, ledger: Callable[[LLMCall], None],
+            cache: Callable[[str], LLMCall | None] | None, limit_usd: float | None) -> LLMClient:
     configure_local_engine(settings.local_model_path, settings.local_n_ctx, settings.local_n_threads, settings.seed)
     config = load_backend_config(settings.backends_file)
     for role, model in (models or {}).items():
         config = config.with_model(role, model)
-    ledger = RunLedger(warehouse)
-    client = LLMClient(
+    return LLMClient(
         config,
         max_concurrent=settings.max_concurrent_llm_calls,
         timeout_s=settings.llm_timeout_s,
         num_retries=settings.llm_num_retries,
         max_continuations=settings.llm_max_continuations,
         ledger=ledger,
-        cache=ledger.lookup,
-        budget=SpendCap(settings.max_cost_usd),
+        cache=cache,
+        budget=SpendCap(limit_usd),
     )
+
+
+@contextmanager
+def llm_session(settings: Settings, warehouse: Warehouse, models: dict[str, str] | None = None) -> Iterator[tuple[LLMClient, RunLedger]]:
+    """The LLM client for a run (backends from settings, ledger and cache in the warehouse) and its
+    ledger; on exit every call is written and the client's loop stopped. ``models``: role → model
+    group or litellm model string, on top of the backends file (the model under test)."""
+    ledger = RunLedger(warehouse)
+    client = _client(settings, models, ledger, ledger.lookup, settings.max_cost_usd)
     ledger.budget = client.budget
     try:
         yield client, ledger
     finally:
         client.close()
         ledger.close()
+
+
+@contextmanager
+def worker_llm_session(settings: Settings, limit_usd: float | None) -> Iterator[tuple[LLMClient, list[LLMCall]]]:
+    """An LLM client for a task on a Dask or Ray worker, away from the warehouse: its calls are kept
+    in the returned list (the flow lands them), no cache is consulted, and ``limit_usd`` (what is left
+    of the run's spend cap; None: no cap) caps its spend."""
+    calls: list[LLMCall] = []
+    client = _client(settings, None, calls.append, None, limit_usd)
+    try:
+        yield client, calls
+    finally:
+        client.close()

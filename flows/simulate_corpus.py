@@ -7,15 +7,25 @@ sharing the client's cap of ``max_concurrent_llm_calls`` calls, so thousands can
 replies in one process. The API task's thread lands each dialogue as it ends. Dialogue IDs are
 content hashes of what determines them, so a re-run skips what exists; the LLM call ledger is the
 cache that makes a resumed dialogue cheap.
+
+With ``simulation_task_runner: dask`` or ``ray`` the per-API tasks run on a cluster's workers
+(``flows/task_runners.py``): each gets what exists for its API, runs its own LLM client and returns
+its records and calls; this flow's process lands them, so it stays the warehouse's one writer. A
+worker consults no LLM cache (a dialogue cut off mid-way is redone whole), and the spend cap is
+checked as each API starts (at most ``max_concurrent_apis`` APIs are out at once) and within it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import as_completed
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
@@ -24,8 +34,18 @@ from prefect.futures import as_completed as prefect_as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.build_toolset import api_workers
-from flows.runtime import cut_by_spend_cap, flow_settings, gated, llm_session, open_warehouse, unless_spent
+from flows.runtime import (
+    RunLedger,
+    cut_by_spend_cap,
+    flow_settings,
+    gated,
+    llm_session,
+    open_warehouse,
+    unless_spent,
+    worker_llm_session,
+)
 from flows.simulation_setup import ApiSetups, Setup
+from flows.task_runners import in_window, simulation_task_runner
 from schemas.ids import content_id
 from schemas.records import Instruction, Rejection
 from tasks.assistant import AssistantConfig, Task, dialogue_id_for, prompt_versions, run_dialogue
@@ -35,10 +55,34 @@ from tasks.multi_api import partners
 from tasks.prompts import load_prompt
 from toolfactory.settings import Settings, describe
 from warehouse import Warehouse
-from warehouse.batch_writer import BatchWriter
 
 
-def _instructions(doc: dict[str, Any], client: LLMClient, wh: Warehouse, settings: Settings,
+class Known(Protocol):
+    """What the simulation reads of what exists: the warehouse itself, or a ``KnownRows`` taken from it."""
+
+    def instructions_for(self, doc_id: str, prompt_version: str, model: str) -> list[dict[str, Any]]: ...
+    def existing_dialogue_ids(self, ids: Sequence[str]) -> set[str]: ...
+
+
+@dataclass(frozen=True)
+class KnownRows:
+    """What the warehouse holds for one doc, taken by the flow for a task on a worker away from it:
+    the doc's instructions for this prompt and user model, and the IDs of its dialogues."""
+
+    instructions: list[dict[str, Any]]
+    dialogue_ids: frozenset[str]
+
+    def instructions_for(self, doc_id: str, prompt_version: str, model: str) -> list[dict[str, Any]]:
+        return [r for r in self.instructions if r["doc_id"] == doc_id and r["prompt_version"] == prompt_version and r["model"] == model]
+
+    def existing_dialogue_ids(self, ids: Sequence[str]) -> set[str]:
+        return {i for i in ids if i in self.dialogue_ids}
+
+
+Put = Callable[[list[Any]], None]
+
+
+def _instructions(doc: dict[str, Any], client: LLMClient, known: Known, put: Put, settings: Settings,
                   multi: MultiApi | None) -> tuple[list[Instruction], int]:
     """(the instructions to simulate, how many were written now). What the warehouse already holds
     for this doc, prompt and model is reused, up to the plan per kind; a shortfall (a raised
@@ -48,7 +92,7 @@ def _instructions(doc: dict[str, Any], client: LLMClient, wh: Warehouse, setting
     plan = plan_kinds(settings.instructions_per_api, settings.missing_detail_share, settings.unanswerable_share,
                       settings.multi_api_share)
     have: list[Instruction] = []
-    for row in wh.instructions_for(doc["doc_id"], prompt_version, user_model):
+    for row in known.instructions_for(doc["doc_id"], prompt_version, user_model):
         if sum(i.kind == row["kind"] for i in have) < plan.get(row["kind"], 0):
             have.append(Instruction(**row))
     need = still_needed(plan, [i.kind for i in have])
@@ -58,27 +102,30 @@ def _instructions(doc: dict[str, Any], client: LLMClient, wh: Warehouse, setting
         client, api_id=doc["api_id"], doc_id=doc["doc_id"], api_name=doc["name"], functions_doc=doc["nl_documentation"],
         counts=need, seed=settings.seed + len(have), model=user_model, existing=[i.text for i in have], multi=multi,
     )
-    wh.land([*batch.instructions, *batch.rejections])
+    put([*batch.instructions, *batch.rejections])
     return have + batch.instructions, len(batch.instructions)
 
 
-def _simulate_api(doc: dict[str, Any], client: LLMClient, wh: Warehouse, settings: Settings, gate: asyncio.Semaphore,
-                  writer: BatchWriter, partner: dict[str, Any] | None, docs_by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _simulate_api(doc: dict[str, Any], client: LLMClient, known: Known, settings: Settings, gate: asyncio.Semaphore,
+                  put: Put, partner: dict[str, Any] | None, docs_by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Instructions and dialogues for one doc. In: the doc, what exists (``known``), where records go
+    (``put``, in the order they are to land), the partner doc for multi-API instructions and the docs
+    partners may come from. Out: this API's outcome (counts and how its dialogues stopped)."""
     mode = settings.assistant_step_mode
     if mode == "auto":
         mode = "json" if client.config.embedded_only("assistant") else "react"
     setups = ApiSetups(doc, client, settings, mode)
     try:
-        return _simulate_with(doc, setups, client, wh, settings, gate, writer, partner, docs_by_id)
+        return _simulate_with(doc, setups, client, known, settings, gate, put, partner, docs_by_id)
     finally:
         setups.close()
 
 
-def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, wh: Warehouse, settings: Settings,
-                   gate: asyncio.Semaphore, writer: BatchWriter, partner: dict[str, Any] | None,
+def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, known: Known, settings: Settings,
+                   gate: asyncio.Semaphore, put: Put, partner: dict[str, Any] | None,
                    docs_by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
     if not setups.single.names:  # nothing the assistant could call (a doc should never get here valid)
-        writer.put([Rejection(content_id("rejection", "simulation", doc["doc_id"], "no_usable_operation"), "simulation",
+        put([Rejection(content_id("rejection", "simulation", doc["doc_id"], "no_usable_operation"), "simulation",
                               doc["api_id"], "no_usable_operation", f"doc {doc['doc_id']}: no operation with an operationId")])
         return {"api": doc["name"], "category": doc["category"], "instructions": 0, "new_instructions": 0, "dialogues": 0,
                 "skipped": 0, "stops": {"no_usable_operation": 1}}
@@ -86,7 +133,7 @@ def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, wh
     multi = None
     if partner is not None and settings.multi_api_share > 0:
         multi = MultiApi(partner["doc_id"], partner["name"], setups.paired_with(partner).functions_doc)
-    instructions, new_instructions = _instructions(doc, client, wh, settings, multi)
+    instructions, new_instructions = _instructions(doc, client, known, put, settings, multi)
     models = {role: client.model_signature(role) for role in ("assistant", "executor", "user")}
     if settings.executor_mode == "real":
         models["executor"] = "real-http"  # the API's own server answers, no executor LLM
@@ -104,7 +151,7 @@ def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, wh
         work.append((Task(doc["api_id"], doc["doc_id"], i.instruction_id, i.text, i.kind, i.details,
                           tuple(p["api_id"] for p in partner_docs)), setting))
     ids = {t.instruction_id: dialogue_id_for(t, models, versions, cfg) for t, _ in work}
-    existing = wh.existing_dialogue_ids(list(ids.values()))
+    existing = known.existing_dialogue_ids(list(ids.values()))
     todo = [(t, st) for t, st in work if ids[t.instruction_id] not in existing]
     futures = {client.submit(gated(gate, unless_spent(client, lambda t=t, st=st: run_dialogue(
         t, st.functions_doc, st.names, client, st.executor, models, cfg, st.tools)))): t for t, st in todo}
@@ -114,14 +161,14 @@ def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, wh
         except Exception as exc:  # a bug, not bad LLM output: the instruction is refused with the reason, the rest go on
             t = futures[fut]
             detail = f"{type(exc).__name__}: {exc}"[:2000]
-            writer.put([Rejection(content_id("rejection", "simulation", ids[t.instruction_id]), "simulation", t.api_id,
+            put([Rejection(content_id("rejection", "simulation", ids[t.instruction_id]), "simulation", t.api_id,
                                   "dialogue_crashed", f"instruction {t.instruction_id}: {detail}")])
             stops["crashed"] += 1
             continue
         if dialogue is None or cut_by_spend_cap(dialogue.steps, client):  # left for a run with budget to redo
             stops["stopped_by_spend_cap"] += 1
             continue
-        writer.put([dialogue])  # landed in batches by the run's writer thread
+        put([dialogue])  # landed in batches by the run's writer thread
         stops[dialogue.stop_reason] += 1
     return {"api": doc["name"], "category": doc["category"], "instructions": len(instructions), "new_instructions": new_instructions,
             "dialogues": len(todo), "skipped": len(work) - len(todo), "stops": dict(stops)}
@@ -129,6 +176,66 @@ def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, wh
 
 simulate_api_task = task(_simulate_api, name="simulate-api", task_run_name="simulate {doc[name]}", retries=1,
                          retry_delay_seconds=2, cache_policy=NO_CACHE)
+
+
+def _simulate_api_away(doc: dict[str, Any], settings: Settings, known: KnownRows, partner: dict[str, Any] | None,
+                       partner_docs: dict[str, dict[str, Any]], limit_usd: float | None) -> dict[str, Any]:
+    """``_simulate_api`` on a Dask or Ray worker: its own LLM client, no warehouse. Out: the outcome
+    (with the worker that ran it), the records to land in order, the LLM calls made, and how many
+    calls the spend cap (what was left of it when this API started) refused."""
+    records: list[Any] = []
+    with worker_llm_session(settings, limit_usd) as (client, calls):
+        gate = asyncio.Semaphore(settings.max_concurrent_dialogues)
+        outcome = _simulate_api(doc, client, known, settings, gate, records.extend, partner, partner_docs)
+        refused = client.budget.refused_calls
+    return {"outcome": {**outcome, "worker": f"{socket.gethostname()}:{os.getpid()}"}, "records": records, "calls": calls,
+            "refused_calls": refused}
+
+
+simulate_api_away_task = task(_simulate_api_away, name="simulate-api-away", task_run_name="simulate {doc[name]} (worker)",
+                              retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
+
+
+def _finished_here(futures: list[Any]) -> Iterator[dict[str, Any] | Exception]:
+    """Each thread task's outcome (or its exception) as it ends; its records went to the run's writer."""
+    for fut in prefect_as_completed(futures):
+        try:
+            yield fut.result()
+        except Exception as exc:  # counted, the flow goes on
+            yield exc
+
+
+def _finished_away(docs: list[dict[str, Any]], wh: Warehouse, client: LLMClient, ledger: RunLedger, settings: Settings,
+                   pairs: dict[str, dict[str, Any]], docs_by_id: dict[str, dict[str, Any]]) -> Iterator[dict[str, Any] | Exception]:
+    """Each worker task's outcome (or exception) as it ends, after landing what it returned. At most
+    ``max_concurrent_apis`` APIs are out at once; none starts once the run's spend cap is reached."""
+    user_model, version = client.model_signature("user"), load_prompt("user_instructions").version
+    cap = client.budget
+
+    def submit(doc: dict[str, Any]) -> Any:
+        rows = wh.instructions_for(doc["doc_id"], version, user_model)
+        partner = pairs.get(doc["doc_id"])
+        wanted = {p for r in rows for p in r["partner_doc_ids"]} | ({partner["doc_id"]} if partner else set())
+        known = KnownRows(rows, frozenset(wh.dialogue_ids_of_doc(doc["doc_id"])))
+        return simulate_api_away_task.submit(doc, settings, known, partner,
+                                             {d: docs_by_id[d] for d in wanted if d in docs_by_id}, cap.left_usd)
+
+    for doc, fut in in_window(docs, submit, settings.max_concurrent_apis, lambda: not cap.exhausted):
+        if fut is None:
+            yield {"api": doc["name"], "category": doc["category"], "instructions": 0, "new_instructions": 0, "dialogues": 0,
+                   "skipped": 0, "stops": {"api_not_started_spend_cap": 1}}
+            continue
+        try:
+            away = fut.result()
+        except Exception as exc:
+            yield exc
+            continue
+        for call in away["calls"]:
+            cap.charge(call.cost_usd)
+            ledger(call)
+        cap.count_refused(away["refused_calls"])
+        ledger.writer.put(away["records"])
+        yield away["outcome"]
 
 
 @flow(name="simulate-corpus", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=4))
@@ -139,23 +246,25 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
     started = time.perf_counter()
     with open_warehouse(settings_obj) as wh, llm_session(settings_obj, wh) as (client, ledger):
         docs = wh.valid_docs(limit=limit, api_ids=api_ids)
-        print(f"simulate-corpus: {len(docs)} documented APIs, {settings_obj.instructions_per_api} instructions each")
-        gate = asyncio.Semaphore(settings_obj.max_concurrent_dialogues)  # used on the client's loop only
+        print(f"simulate-corpus: {len(docs)} documented APIs, {settings_obj.instructions_per_api} instructions each"
+              f" (task runner: {settings_obj.simulation_task_runner})")
         every_doc = wh.valid_docs()  # partners may come from outside this run's selection
         pairs = partners(every_doc, settings_obj.seed)
         docs_by_id = {d["doc_id"]: d for d in every_doc}
-        futures = [simulate_api_task.submit(d, client, wh, settings_obj, gate, ledger.writer, pairs.get(d["doc_id"]), docs_by_id)
-                   for d in docs]
+        if settings_obj.simulation_task_runner == "threads":
+            gate = asyncio.Semaphore(settings_obj.max_concurrent_dialogues)  # used on the client's loop only
+            finished = _finished_here([simulate_api_task.submit(d, client, wh, settings_obj, gate, ledger.writer.put,
+                                                                pairs.get(d["doc_id"]), docs_by_id) for d in docs])
+        else:
+            finished = _finished_away(docs, wh, client, ledger, settings_obj, pairs, docs_by_id)
         outcomes, failures = [], []
         progress = create_progress_artifact(0.0, key="simulate-corpus-progress",
                                             description=f"APIs simulated, of {len(docs)}")
-        for n, fut in enumerate(prefect_as_completed(futures), 1):
-            update_progress_artifact(progress, 100.0 * n / max(1, len(futures)),
+        for n, out in enumerate(finished, 1):
+            update_progress_artifact(progress, 100.0 * n / max(1, len(docs)),
                                      description=f"{n} of {len(docs)} APIs simulated")
-            try:
-                out = fut.result()
-            except Exception as exc:  # counted, the flow goes on
-                failures.append(f"{type(exc).__name__}: {exc}")
+            if isinstance(out, Exception):
+                failures.append(f"{type(out).__name__}: {out}")
                 continue
             outcomes.append(out)
             print(f"  {out['api']}: {out['instructions']} instructions, {out['dialogues']} dialogues {out['stops']}")
@@ -167,6 +276,7 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
             "apis": len(docs), "instructions": sum(o["instructions"] for o in outcomes),
             "dialogues": sum(o["dialogues"] for o in outcomes), "skipped_existing": sum(o["skipped"] for o in outcomes),
             "stop_reasons": dict(stops.most_common()), "task_failures": len(failures), "task_failure_messages": failures[:10],
+            "task_runner": settings_obj.simulation_task_runner, "workers": sorted({o["worker"] for o in outcomes if "worker" in o}),
             **ledger.summary(), "seconds": round(time.perf_counter() - started, 1),
             "warehouse": {"instructions": wh.count("instructions"), "dialogues": wh.count("dialogues")},
         }
@@ -188,5 +298,6 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
 
 
 def run_simulate_corpus(settings: Settings, limit: int | None = None, api_ids: list[str] | None = None) -> dict[str, Any]:
-    sized = simulate_corpus.with_options(task_runner=ThreadPoolTaskRunner(max_workers=api_workers(settings)))
+    """Run the flow with these settings and the task runner they name (threads sized like build-toolset's)."""
+    sized = simulate_corpus.with_options(task_runner=simulation_task_runner(settings, api_workers(settings)))
     return sized(limit=limit, api_ids=api_ids, settings=describe(settings))

@@ -92,7 +92,7 @@ def test_a_doc_with_nothing_to_call_is_refused_with_a_reason(tmp_path, fake_llm)
     settings = Settings().with_overrides(backends_file="fake", warehouse_path=str(tmp_path / "w.duckdb"))
     with Warehouse.open(settings.warehouse_path) as wh:
         writer = BatchWriter(wh)
-        out = _simulate_api(doc, LLMClient(load_backend_config("fake")), wh, settings, asyncio.Semaphore(1), writer, None, {})
+        out = _simulate_api(doc, LLMClient(load_backend_config("fake")), wh, settings, asyncio.Semaphore(1), writer.put, None, {})
         writer.close()
         assert out["stops"] == {"no_usable_operation": 1} and fake_llm.calls == []
         assert wh.execute("SELECT reason FROM rejections WHERE stage = 'simulation'") == [("no_usable_operation",)]

@@ -51,6 +51,9 @@ class Settings:
     unanswerable_share: float = 0.1  # instructions no function can serve (the assistant must say so)
     multi_api_share: float = 0.1  # instructions that need this API and another of its category
     max_concurrent_dialogues: int = 64  # dialogues in flight at once, across all APIs (coroutines, not threads)
+    simulation_task_runner: str = "threads"  # threads | dask | ray: where simulate-corpus runs its per-API tasks
+    task_runner_address: str | None = None  # the Dask scheduler (tcp://host:8786) or Ray cluster (ray://host:10001); none: a local cluster
+    task_runner_local_workers: int = 2  # worker processes of that local cluster
     assistant_step_mode: str = "auto"  # react | json | tools | auto (json on the embedded model, else react)
     dialogue_step_limit: int = 8
     dialogue_max_errors: int = 3  # errors in a row before the assistant must answer
@@ -102,6 +105,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "documenter_spec_mode": ("auto", "openapi", "operations"),
     "assistant_step_mode": ("auto", "react", "json", "tools"),
     "executor_mode": ("simulated", "real"),
+    "simulation_task_runner": ("threads", "dask", "ray"),
 }
 
 _MINIMUMS: dict[str, float] = {
@@ -121,6 +125,7 @@ _MINIMUMS: dict[str, float] = {
     "real_timeout_s": 0.1,
     "real_max_response_bytes": 1,
     "max_concurrent_dialogues": 1,
+    "task_runner_local_workers": 1,
     "dialogue_step_limit": 1,
     "dialogue_max_errors": 1,
     "observation_max_chars": 100,

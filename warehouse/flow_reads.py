@@ -65,6 +65,10 @@ class FlowReads:
             return set()
         return {r[0] for r in self.execute("SELECT dialogue_id FROM dialogue WHERE dialogue_id IN (SELECT unnest(?))", [list(ids)])}
 
+    def dialogue_ids_of_doc(self, doc_id: str) -> set[str]:
+        """The IDs of every dialogue landed for this doc (what a worker away from the warehouse skips)."""
+        return {r[0] for r in self.execute("SELECT dialogue_id FROM dialogue WHERE doc_id = ?", [doc_id])}
+
     def cached_call(self, request_hash: str) -> LLMCall | None:
         """The latest successful ledger row for this request (the ledger is the response cache)."""
         rows = self.execute(

@@ -39,5 +39,15 @@ class SpendCap:
             self.refused_calls += 1
         return f"{SPEND_CAP}: spent ${self.spent_usd:.4f} of the run's cap ${self.limit_usd:.4f} (max_cost_usd)"
 
+    def count_refused(self, n: int) -> None:
+        """Count calls another client (a worker's, on this run's behalf) refused."""
+        with self._lock:
+            self.refused_calls += n
+
+    @property
+    def left_usd(self) -> float | None:
+        """What is left of the cap (None: no cap)."""
+        return None if self.limit_usd is None else max(0.0, self.limit_usd - self.spent_usd)
+
     def summary(self) -> dict[str, float | int | None]:
         return {"spend_cap_usd": self.limit_usd, "spent_usd": round(self.spent_usd, 6), "calls_refused_by_cap": self.refused_calls}

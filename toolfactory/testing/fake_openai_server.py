@@ -11,6 +11,11 @@ message is not a tool result, a call of the first tool with a minimal instance o
 otherwise a short text that echoes the last user message's length. Faults, each a share of requests drawn from a seeded RNG: 500s, 429s
 with ``Retry-After``, timeouts (the reply is held past ``--hang`` seconds), malformed bodies,
 truncated replies (``finish_reason: length``) and schema-violating JSON. It binds to 127.0.0.1 only.
+
+In-process (``FakeOpenAIServer(responder=fn)``) a test can script the replies: ``fn`` gets a
+``FakeRequest`` whose role is the request's model name and returns what a ``FakeLLM`` responder
+returns (text, a JSON-able value, a ``FakeReply`` or a ``FakeError``). Processes that reach the
+server over HTTP (Dask or Ray workers, a subprocess) then get scripted agents, faults included.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import json
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,6 +35,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+
+from tasks.llm.fake import FakeError, FakeReply, FakeRequest
 
 
 @dataclass
@@ -98,7 +106,19 @@ def _schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def build_app(faults: Faults) -> Starlette:
+def _scripted(responder: Callable[[FakeRequest], Any], body: dict[str, Any], schema: dict[str, Any] | None) -> FakeReply:
+    """The responder's reply to this request body, as a FakeReply (a FakeError is raised)."""
+    params = {k: v for k, v in body.items() if k not in ("messages", "model")}
+    reply = responder(FakeRequest(role=str(body.get("model", "")), messages=body.get("messages") or [], json_schema=schema,
+                                  max_tokens=body.get("max_tokens"), temperature=body.get("temperature"), params=params))
+    if isinstance(reply, FakeError):
+        raise reply
+    if isinstance(reply, FakeReply):
+        return reply
+    return FakeReply(json.dumps(reply) if isinstance(reply, dict | list) else str(reply))
+
+
+def build_app(faults: Faults, responder: Callable[[FakeRequest], Any] | None = None) -> Starlette:
     rng = random.Random(faults.seed)
     lock = threading.Lock()
     stats = Stats()
@@ -146,7 +166,22 @@ def build_app(faults: Faults) -> Starlette:
             schema = _schema_of(body)
             tools = [t.get("function") or {} for t in body.get("tools") or [] if isinstance(t, dict)]
             tool_calls = None
-            if tools and schema is None and (messages[-1].get("role") if messages else None) != "tool":
+            finish = "stop"
+            if responder is not None:
+                try:
+                    scripted = _scripted(responder, body, schema)
+                except FakeError as err:
+                    return JSONResponse({"error": {"message": err.message, "type": "scripted_error"}}, status_code=err.status,
+                                        headers={"retry-after": str(err.retry_after)} if err.retry_after is not None else None)
+                content, finish = scripted.text, scripted.finish_reason
+                if scripted.tool_calls:
+                    tool_calls = [{"id": c.get("id") or f"call_{stats.requests}_{i}", "type": "function", "function": {
+                        "name": c["name"], "arguments": c["arguments"] if isinstance(c["arguments"], str) else json.dumps(c["arguments"])}}
+                        for i, c in enumerate(scripted.tool_calls)]
+                    finish = "tool_calls"
+                if fault == "wrong_schema" and schema is not None:
+                    content = json.dumps({"unexpected": True})
+            elif tools and schema is None and (messages[-1].get("role") if messages else None) != "tool":
                 # native function calling: call the first tool with a minimal instance of its parameters
                 tool_calls = [{"id": f"call_{stats.requests}", "type": "function", "function": {
                     "name": tools[0].get("name", "f"), "arguments": json.dumps(instance_of(tools[0].get("parameters") or {}))}}]
@@ -157,7 +192,8 @@ def build_app(faults: Faults) -> Starlette:
             else:
                 last = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "") or ""
                 content = f"ok ({len(str(last))} characters received)"
-            finish = "tool_calls" if tool_calls else "stop"
+            if tool_calls:
+                finish = "tool_calls"
             if fault == "truncated":
                 content, finish = content[: max(1, len(content) // 2)], "length"
             prompt_tokens = max(1, sum(len(str(m.get("content", ""))) for m in messages) // 4)
@@ -196,11 +232,11 @@ def build_app(faults: Faults) -> Starlette:
 class FakeOpenAIServer:
     """The server on 127.0.0.1 in a background thread: ``with FakeOpenAIServer(Faults(...)) as s: s.base_url``."""
 
-    def __init__(self, faults: Faults | None = None, port: int = 0):
+    def __init__(self, faults: Faults | None = None, port: int = 0, responder: Callable[[FakeRequest], Any] | None = None):
         self.faults = faults or Faults()
         # thousands of clients may connect at once (uvicorn's accept backlog defaults to 2048), and a pooled
         # connection may sit idle longer than uvicorn's 5 s keep-alive while its dialogue waits for a slow reply
-        config = uvicorn.Config(build_app(self.faults), host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+        config = uvicorn.Config(build_app(self.faults, responder), host="127.0.0.1", port=port, log_level="warning", lifespan="off",
                                 backlog=16384, timeout_keep_alive=120)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
