@@ -4,6 +4,8 @@ trigger, then a summary and how to query it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from prefect import flow
@@ -14,12 +16,14 @@ from flows.catalog_import import SAMPLE, import_catalog, sample_catalog_path
 from flows.corpus_export import take_snapshot
 from flows.curate import run_curate
 from flows.files import read_catalog
-from flows.runtime import flow_settings
+from flows.report_plots import plots_markdown, report_plots
+from flows.runtime import flow_settings, open_warehouse
 from flows.simulate_corpus import run_simulate_corpus
 from flows.toolalpaca_import import import_toolalpaca, seed_corpus_path
 from flows.train import run_training_check
 from schemas.records import CatalogEntry
 from toolfactory.settings import Settings
+from warehouse.reports import report_figures
 
 
 def spread_over_categories(entries: list[CatalogEntry], limit: int | None) -> list[CatalogEntry]:
@@ -68,8 +72,10 @@ def regenerate(settings: dict[str, Any] | None = None, catalog: str = SAMPLE, se
     new or changed work costs LLM calls."""
     s = flow_settings(settings)
     out = run_pipeline(s, catalog, seed_corpus)
-    create_markdown_artifact(key="regenerate-report", markdown=run_report(out),
-                             description="What regenerate planned, did, skipped and refused; its LLM calls, cost and time")
+    report, folder = write_run_report(s, out, "regenerate")
+    create_markdown_artifact(key="regenerate-report", markdown=report,
+                             description="What regenerate planned, did, skipped and refused; its LLM calls, cost and time; plots")
+    print(f"regenerate: report and plots in {folder}")
     print(f"regenerate: {out['toolset']['documented']} APIs documented now, "
           f"{(out['simulation'] or {}).get('dialogues', 0)} dialogues simulated, "
           f"{(out['curation'] or {}).get('kept_now', 0)} kept, training: {(out['training'] or {}).get('reason', '-')}")
@@ -101,3 +107,18 @@ def run_report(out: dict[str, Any]) -> str:
               f"Snapshot: `{(out['snapshot'] or {}).get('snapshot_id', '-')}` · training: "
               + (f"run `{training['run_id']}` {training.get('status')}" if training.get("started") else training.get("reason", "-")), ""]
     return "\n".join(lines)
+
+
+def write_run_report(settings: Settings, out: dict[str, Any], name: str) -> tuple[str, Path]:
+    """Render a pipeline run's report with its plots (over the whole warehouse after the run).
+    Writes ``report.md`` and the PNGs to a new folder under ``run_report_dir``; returns the
+    markdown with the plots inline (for a Prefect artifact) and that folder."""
+    with open_warehouse(settings) as wh:
+        plots = report_plots(report_figures(wh))
+    folder = Path(settings.run_report_dir) / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for file_name, png in plots.items():
+        (folder / file_name).write_bytes(png)
+    text = run_report(out)
+    (folder / "report.md").write_text(text + plots_markdown(plots, inline=False), encoding="utf-8")
+    return text + plots_markdown(plots, inline=True), folder

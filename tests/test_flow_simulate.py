@@ -75,6 +75,7 @@ def test_run_command_goes_from_catalog_to_dialogues(prefect_harness, settings, f
     assert main(["run", "--max-apis", "2", "--instructions", "3", "--steps", "3"]) == 0
     out = capsys.readouterr().out
     assert "== simulation" in out and "final_answer: 6" in out and "FROM dialogues" in out
+    assert "Report and plots: data/reports/run-" in out
 
 
 def test_a_doc_with_nothing_to_call_is_refused_with_a_reason(tmp_path, fake_llm):

@@ -56,6 +56,7 @@ def test_a_second_run_costs_nothing_and_a_changed_prompt_reruns_only_its_stage(s
     text = asyncio.run(report())
     assert "| documentation | 2 | 2 | 0 | - |" in text and "| curation | 6 | 4 | 0 | semantic/judge_unfulfilled: 2 |" in text
     assert "4 clean instances" in text and "training: 0 clean instances" not in text
+    check_plots(text, settings, first_roles)
 
     assert main(["status"]) == 0
     shown = capsys.readouterr().out
@@ -102,3 +103,33 @@ def test_superseded_docs_keep_their_lineage(settings, fixtures, fake_llm, monkey
         assert len(old) == 2 and all(r["superseded_because"] == "documenter prompts changed" for r in old)
         current = {r[0] for r in wh.execute("SELECT doc_id FROM apis")}
         assert current == {r["superseded_by"] for r in old}  # the view `apis` shows the newest
+
+
+def check_plots(text, settings, calls_by_role):
+    """The report shows the three plots inline (PNG data URIs), writes them beside report.md, and
+    draws them from the warehouse's numbers."""
+    import base64
+    import io
+    import re
+    from pathlib import Path
+
+    from PIL import Image
+
+    from flows.runtime import open_warehouse
+    from warehouse.reports import report_figures
+
+    inline = re.findall(r"!\[([^\]]+)\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", text)
+    assert [title for title, _ in inline] == ["Category mix", "Curation funnel", "Cost per clean instance"]
+    for _, data in inline:
+        image = Image.open(io.BytesIO(base64.b64decode(data)))
+        assert image.format == "PNG" and image.size[0] > 400 and image.size[1] > 80
+    folders = sorted(Path(settings.run_report_dir).glob("regenerate-*"))
+    assert folders and (folders[-1] / "report.md").read_text().count("](") == 3
+    assert {p.name for p in folders[-1].glob("*.png")} == {"category_mix.png", "funnel.png", "cost_per_clean_instance.png"}
+
+    with open_warehouse(settings) as wh:
+        figures = report_figures(wh)
+    assert sum(d for d, _ in figures["categories"].values()) == 6 and figures["clean"] == 4
+    assert sum(c for _, c in figures["categories"].values()) == 4 and len(figures["categories"]) == 2
+    assert figures["funnel"][0] == ("format", 6, 6) and figures["funnel"][-1][0] == "length" and figures["funnel"][-1][2] == 4
+    assert {role: n for role, (_, n, _) in figures["cost_by_role"].items()} == calls_by_role

@@ -313,7 +313,10 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
                 _print_summary("corpus snapshot", out["snapshot"])
             if out["training"] is not None:
                 _print_training(out["training"])
-            print(f"\nWarehouse: {settings.warehouse_path}. Export the snapshot with `toolfactory export --format all`. Try:")
+            from flows.pipeline import write_run_report
+
+            print(f"\nReport and plots: {write_run_report(settings, out, 'run')[1] / 'report.md'}")
+            print(f"Warehouse: {settings.warehouse_path}. Export the snapshot with `toolfactory export --format all`. Try:")
             for q in EXAMPLE_QUERIES:
                 print(f'  toolfactory sql "{q}"')
             failures = out["toolset"]["task_failures"] + (out["simulation"] or {}).get("task_failures", 0)

@@ -55,3 +55,22 @@ def factory_status(wh: Warehouse) -> dict[str, Any]:
             "SELECT stage, count(*) AS n FROM rejections GROUP BY stage ORDER BY n DESC LIMIT 6")) or "-",
     }
     return out
+
+
+def report_figures(wh: Warehouse) -> dict[str, Any]:
+    """The numbers behind the run report's plots, over the whole warehouse: per category the
+    dialogues and clean instances (``categories``: category → (dialogues, clean)); the funnel under
+    the current curation config (``funnel``: [(stage, dialogues decided, kept)] in stage order);
+    per LLM role the spend and calls (``cost_by_role``: role → (USD, calls, calls of unknown price));
+    and ``clean``, the clean instances."""
+    dialogues = dict(wh.execute("SELECT coalesce(category, '(none)'), count(*) FROM dialogues GROUP BY 1"))
+    clean = dict(wh.execute("SELECT coalesce(category, '(none)'), count(*) FROM clean_instances GROUP BY 1"))
+    return {
+        "categories": {c: (dialogues.get(c, 0), clean.get(c, 0)) for c in sorted(set(dialogues) | set(clean))},
+        "funnel": [(stage, int(n), int(kept)) for stage, _, n, kept in wh.execute(
+            "SELECT stage, min(stage_order), sum(n), coalesce(sum(n) FILTER (WHERE kept), 0) FROM funnel GROUP BY stage ORDER BY 2")],
+        "cost_by_role": {role: (float(usd), int(n), int(unknown)) for role, usd, n, unknown in wh.execute(
+            "SELECT role, coalesce(sum(cost_usd), 0), count(*), count(*) FILTER (WHERE cost_usd IS NULL) FROM llm_call "
+            "GROUP BY role ORDER BY role")},
+        "clean": sum(clean.values()),
+    }
