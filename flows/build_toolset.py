@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.progress import Progress
 from flows.runtime import RunLedger, flow_settings, llm_session, open_warehouse
 from schemas.records import CatalogEntry
 from tasks.documenter import DocumenterConfig, DocumenterPrompts, default_prompts, doc_id_for, document_api
@@ -99,15 +100,19 @@ def build_toolset(limit: int | None = None, api_ids: list[str] | None = None, ca
         futures = [document_task.submit(e, client, wh, cfg, prompts) for e in todo]
         outcomes: list[dict[str, Any]] = []
         failed: list[str] = []
+        progress = Progress("build-toolset-progress", "APIs documented", len(todo), unit="API")
         for fut in as_completed(futures):
             try:
                 out = fut.result()
             except Exception as exc:  # a task that failed after its retries: counted, the flow goes on
                 failed.append(f"{type(exc).__name__}: {exc}")
+                progress.advance(1)
                 continue
             outcomes.append(out)
+            progress.advance(1, note=f"{sum(o['status'] == 'valid' for o in outcomes)} valid")
             print(f"  {out['status']:>7}  {out['name']} ({out['functions']} functions, {out['repair_rounds']} repair rounds)"
                   + (f" — {out['reason']}" if out["reason"] else ""))
+        progress.finish()
         ledger.flush()
         summary = _summary(entries, todo, outcomes, failed, ledger, time.perf_counter() - started)
         summary["warehouse"] = {

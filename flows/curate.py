@@ -19,6 +19,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.progress import Progress
 from flows.runtime import flow_settings, gated, llm_session, open_warehouse
 from schemas.ids import content_id
 from schemas.records import CurationVerdict
@@ -78,6 +79,7 @@ def _judge(dialogues: list[dict[str, Any]], client: LLMClient, wh: Any, settings
     futures = {client.submit(gated(gate, judge_dialogue(client, d, docs(d), seed=settings.seed,
                                                         max_tokens=settings.judge_max_tokens))): d for d in dialogues}
     kept = []
+    progress = Progress("curate-corpus-judge-progress", "dialogues judged", len(dialogues), unit="dialogue")
     for fut in as_completed(futures):
         d = futures[fut]
         try:
@@ -87,6 +89,8 @@ def _judge(dialogues: list[dict[str, Any]], client: LLMClient, wh: Any, settings
         writer.put([_record(d, v, version)])
         if v.kept:
             kept.append(d)
+        progress.advance(1, note=f"{len(kept)} kept")
+    progress.finish()
     return sorted(kept, key=lambda d: d["order"])
 
 

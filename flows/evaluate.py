@@ -23,6 +23,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.eval_report import markdown, svg_chart
+from flows.progress import Progress
 from flows.runtime import cut_by_spend_cap, flow_settings, gated, llm_session, open_warehouse, unless_spent
 from flows.simulation_setup import ApiSetups
 from schemas.ids import content_id
@@ -132,12 +133,15 @@ def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any]
         print(f"evaluate: {len(items)} instructions × {s.eval_trials} trials of {models['assistant']} on {set_source} "
               f"({len(futures)} to run, {len(done)} scored before), run {run_id}")
         stopped = 0
+        progress = Progress("evaluate-progress", f"trials of {models['assistant']}", len(futures), unit="trial")
         for fut in as_completed(futures):
             result = fut.result()
             if result is None:
                 stopped += 1
             else:
                 ledger.writer.put([result])
+            progress.advance(1)
+        progress.finish()
         ledger.flush()
         for st in setups.values():
             st.close()

@@ -28,12 +28,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed as prefect_as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.build_toolset import api_workers
+from flows.progress import Progress
 from flows.runtime import (
     RunLedger,
     cut_by_spend_cap,
@@ -47,7 +48,7 @@ from flows.runtime import (
 from flows.simulation_setup import ApiSetups, Setup
 from flows.task_runners import in_window, simulation_task_runner
 from schemas.ids import content_id
-from schemas.records import Instruction, Rejection
+from schemas.records import Dialogue, Instruction, Rejection
 from tasks.assistant import AssistantConfig, Task, dialogue_id_for, prompt_versions, run_dialogue
 from tasks.instructions import MultiApi, generate_instructions, plan_kinds, still_needed
 from tasks.llm.backend import LLMClient
@@ -205,7 +206,17 @@ def _finished_here(futures: list[Any]) -> Iterator[dict[str, Any] | Exception]:
             yield exc
 
 
-def _finished_away(docs: list[dict[str, Any]], wh: Warehouse, client: LLMClient, ledger: RunLedger, settings: Settings,
+def _counted(put: Put, progress: Progress) -> Put:
+    """``put`` that also moves ``progress`` by the dialogues it lands (called from any thread)."""
+    def put_and_count(records: list[Any]) -> None:
+        put(records)
+        if n := sum(isinstance(r, Dialogue) for r in records):
+            progress.advance(n)
+
+    return put_and_count
+
+
+def _finished_away(docs: list[dict[str, Any]], wh: Warehouse, client: LLMClient, ledger: RunLedger, put: Put, settings: Settings,
                    pairs: dict[str, dict[str, Any]], docs_by_id: dict[str, dict[str, Any]]) -> Iterator[dict[str, Any] | Exception]:
     """Each worker task's outcome (or exception) as it ends, after landing what it returned. At most
     ``max_concurrent_apis`` APIs are out at once; none starts once the run's spend cap is reached."""
@@ -234,7 +245,7 @@ def _finished_away(docs: list[dict[str, Any]], wh: Warehouse, client: LLMClient,
             cap.charge(call.cost_usd)
             ledger(call)
         cap.count_refused(away["refused_calls"])
-        ledger.writer.put(away["records"])
+        put(away["records"])
         yield away["outcome"]
 
 
@@ -251,23 +262,26 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
         every_doc = wh.valid_docs()  # partners may come from outside this run's selection
         pairs = partners(every_doc, settings_obj.seed)
         docs_by_id = {d["doc_id"]: d for d in every_doc}
+        per_api = settings_obj.instructions_per_api
+        progress = Progress("simulate-corpus-progress", "dialogues simulated", len(docs) * per_api, unit="dialogue")
+        put = _counted(ledger.writer.put, progress)
         if settings_obj.simulation_task_runner == "threads":
             gate = asyncio.Semaphore(settings_obj.max_concurrent_dialogues)  # used on the client's loop only
-            finished = _finished_here([simulate_api_task.submit(d, client, wh, settings_obj, gate, ledger.writer.put,
+            finished = _finished_here([simulate_api_task.submit(d, client, wh, settings_obj, gate, put,
                                                                 pairs.get(d["doc_id"]), docs_by_id) for d in docs])
         else:
-            finished = _finished_away(docs, wh, client, ledger, settings_obj, pairs, docs_by_id)
+            finished = _finished_away(docs, wh, client, ledger, put, settings_obj, pairs, docs_by_id)
         outcomes, failures = [], []
-        progress = create_progress_artifact(0.0, key="simulate-corpus-progress",
-                                            description=f"APIs simulated, of {len(docs)}")
         for n, out in enumerate(finished, 1):
-            update_progress_artifact(progress, 100.0 * n / max(1, len(docs)),
-                                     description=f"{n} of {len(docs)} APIs simulated")
+            apis_done = f"{n} of {len(docs)} APIs"
             if isinstance(out, Exception):
                 failures.append(f"{type(out).__name__}: {out}")
+                progress.advance(per_api, note=apis_done)
                 continue
             outcomes.append(out)
+            progress.advance(max(0, per_api - out["dialogues"]), note=apis_done)  # found done, or fewer instructions
             print(f"  {out['api']}: {out['instructions']} instructions, {out['dialogues']} dialogues {out['stops']}")
+        progress.finish(f"{len(docs)} of {len(docs)} APIs")
         ledger.flush()
         stops: Counter[str] = Counter()
         for o in outcomes:

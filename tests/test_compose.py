@@ -1,5 +1,6 @@
 """docker-compose.yml: valid for docker-compose (v1, as Debian ships it) and every command exists."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -23,7 +24,7 @@ def test_services_and_their_commands():
     services = doc["services"]
     assert {"postgres", "prefect-server", "worker"} <= set(services)
     for name, svc in services.items():
-        assert "healthcheck" in svc or name in ("worker", "gpu-worker", "deployments"), f"{name} has no healthcheck"
+        assert "healthcheck" in svc or name in ("worker", "gpu-worker", "deployments", "dask-worker"), f"{name} has no healthcheck"
     server_cmd = services["prefect-server"]["command"]
     assert server_cmd[:3] == ["prefect", "server", "start"]
     assert "postgresql+asyncpg://" in services["prefect-server"]["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"]
@@ -41,7 +42,7 @@ def test_services_and_their_commands():
             assert flag in help_out.stdout, f"{cmd[:3]} has no {flag}"
     # keys come from the environment, never from the file
     text = COMPOSE.read_text()
-    assert "sk-" not in text and "OPENAI_API_KEY: ${OPENAI_API_KEY" in text
+    assert re.search(r"\bsk-[A-Za-z0-9_-]{6,}", text) is None and "OPENAI_API_KEY: ${OPENAI_API_KEY" in text
 
 
 def test_the_gpu_profile_and_the_deployments_it_registers():
@@ -84,3 +85,20 @@ def test_the_model_server_profiles_are_wired_as_backends():
     served = services["vllm"]["command"][services["vllm"]["command"].index("--served-model-name") + 1]
     assert vllm.models_of("assistant") == [f"hosted_vllm/{served}"]
     assert vllm.deployments("vllm")[0]["litellm_params"]["api_base"].startswith("http://vllm:8000")
+
+
+def test_the_dask_profile_runs_the_simulation_on_a_cluster():
+    """Profile dask: a scheduler and workers whose commands exist here with these flags; the pipeline's
+    worker is told the runner and address by the environment; the Dask workers hold no warehouse volume."""
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    scheduler, worker = services["dask-scheduler"], services["dask-worker"]
+    assert scheduler["profiles"] == worker["profiles"] == ["dask"] and "volumes" not in worker
+    assert f"tcp://dask-scheduler:{scheduler['entrypoint'][scheduler['entrypoint'].index('--port') + 1]}" in worker["entrypoint"]
+    bindir = Path(sys.executable).parent
+    for cmd in (scheduler["entrypoint"], worker["entrypoint"]):
+        help_out = subprocess.run([str(bindir / cmd[0]), cmd[1], "--help"], capture_output=True, text=True, timeout=120)
+        assert help_out.returncode == 0, help_out.stderr
+        for flag in [a for a in cmd[2:] if a.startswith("--")]:
+            assert flag in help_out.stdout, f"{cmd[:2]} has no {flag}"
+    env = services["worker"]["environment"]
+    assert env["TOOLFACTORY_SIMULATION_TASK_RUNNER"].startswith("${") and "TOOLFACTORY_TASK_RUNNER_ADDRESS" in env

@@ -72,8 +72,10 @@ def test_run_command_goes_from_catalog_to_dialogues(prefect_harness, settings, f
     fake_llm.respond("user", user)
     fake_llm.respond("assistant", assistant)
     fake_llm.respond("executor", lambda req: {"results": [{"placeId": "lis-1", "name": "Lisbon"}]})
-    assert main(["run", "--max-apis", "2", "--instructions", "3", "--steps", "3"]) == 0
-    out = capsys.readouterr().out
+    assert main(["--progress", "on", "run", "--max-apis", "2", "--instructions", "3", "--steps", "3"]) == 0
+    out, err = capsys.readouterr()
+    # long stages draw progress bars on stderr (on here; by default only when stderr is a terminal)
+    assert "APIs documented: 100%" in err and "dialogues simulated: 100%" in err and "6/6" in err
     assert "== simulation" in out and "final_answer: 6" in out and "FROM dialogues" in out
     assert "Report and plots: data/reports/run-" in out
 
@@ -99,8 +101,16 @@ def test_a_doc_with_nothing_to_call_is_refused_with_a_reason(tmp_path, fake_llm)
         assert wh.execute("SELECT reason FROM rejections WHERE stage = 'simulation'") == [("no_usable_operation",)]
 
 
-def test_the_run_shows_its_progress_and_categories_in_the_ui(prefect_harness, settings, fake_llm):
+def test_the_run_shows_its_progress_and_categories_in_the_ui(prefect_harness, settings, fake_llm, monkeypatch):
     import asyncio
+
+    import flows.progress
+
+    shown = []  # every update of a progress artifact, as the UI saw it move
+    real = flows.progress.update_progress_artifact
+    monkeypatch.setattr(flows.progress, "update_progress_artifact",
+                        lambda artifact_id, progress, description=None: (shown.append((progress, description)),
+                                                                         real(artifact_id, progress, description=description)))
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
@@ -119,6 +129,9 @@ def test_the_run_shows_its_progress_and_categories_in_the_ui(prefect_harness, se
 
     progress = asyncio.run(latest("simulate-corpus-progress"))
     assert progress.type == "progress" and float(progress.data) == 100.0 and "2 of 2 APIs" in progress.description
+    moving = [p for p, d in shown if d.startswith("dialogues simulated")]
+    assert any(0 < p < 100 for p in moving) and moving[-1] == 100.0  # it moved dialogue by dialogue, then ended
+    assert shown[-1][1] == "dialogues simulated: 6 of 6 (2 of 2 APIs)"
     table = asyncio.run(latest("simulate-corpus-categories"))
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
     assert sum(r["dialogues run"] for r in rows) == 6 and sum(r["apis"] for r in rows) == 2

@@ -49,6 +49,8 @@ EXAMPLE_QUERIES = [
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="toolfactory", description="ToolFactory: tool-use corpora by the ToolAlpaca method.")
     p.add_argument("--config", help="settings YAML (default: $TOOLFACTORY_CONFIG or ./toolfactory.yaml)")
+    p.add_argument("--progress", choices=["auto", "on", "off"], default="auto",
+                   help="progress bars on stderr for long stages (auto: when stderr is a terminal)")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="the main job: sample catalog → documented toolset")
@@ -151,6 +153,11 @@ def _print_training(out: dict[str, Any]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    bars = args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty())
+    if bars or "flows.progress" in sys.modules:  # (`sql` and `config` need not import Prefect)
+        from flows.progress import show_bars
+
+        show_bars(bars)
     try:
         settings = load_settings(args.config)
         return _dispatch(args, settings)
