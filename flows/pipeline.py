@@ -82,7 +82,7 @@ def regenerate(settings: dict[str, Any] | None = None, catalog: str = SAMPLE, se
     return out
 
 
-def run_report(out: dict[str, Any]) -> str:
+def run_report(out: dict[str, Any], name: str = "regenerate") -> str:
     """The markdown report of one pipeline run: per stage what was planned (APIs, instructions, dialogues
     to decide), done now (documented, simulated, kept), found existing
     or refused, with LLM calls, cost and seconds; then the funnel and the training outcome."""
@@ -93,7 +93,7 @@ def run_report(out: dict[str, Any]) -> str:
              ", ".join(f"{k}: {v}" for k, v in (sim.get("stop_reasons") or {}).items() if k != "final_answer") or "-", sim),
             ("curation", cur.get("decided_now", 0), cur.get("kept_now", 0), cur.get("dialogues", 0) - cur.get("decided_now", 0),
              ", ".join(f"{k}: {v}" for k, v in (cur.get("funnel") or {}).items() if not k.endswith("/kept")) or "-", cur)]
-    lines = ["# regenerate", "", "| stage | planned | done now | existing | refused / stopped | LLM calls | cost (USD) | seconds |",
+    lines = [f"# {name}", "", "| stage | planned | done now | existing | refused / stopped | LLM calls | cost (USD) | seconds |",
              "|---|---:|---:|---:|---|---:|---:|---:|"]
     for name, planned, done, existing, refused, part in rows:
         lines.append(f"| {name} | {planned} | {done} | {existing} | {refused} | {part.get('llm_calls', 0)} | "
@@ -119,6 +119,6 @@ def write_run_report(settings: Settings, out: dict[str, Any], name: str) -> tupl
     folder.mkdir(parents=True, exist_ok=True)
     for file_name, png in plots.items():
         (folder / file_name).write_bytes(png)
-    text = run_report(out)
+    text = run_report(out, name) + "\n"
     (folder / "report.md").write_text(text + plots_markdown(plots, inline=False), encoding="utf-8")
     return text + plots_markdown(plots, inline=True), folder

@@ -59,25 +59,37 @@ def funnel_png(funnel: list[tuple[str, int, int]]) -> bytes:
 
 
 def cost_png(cost_by_role: dict[str, tuple[float, int, int]], clean: int) -> bytes:
-    """USD per clean instance spent by each LLM role (and in all); roles whose calls have no known
-    price say how many calls that is."""
-    roles = sorted(cost_by_role)
-    per = [cost_by_role[r][0] / clean if clean else 0.0 for r in roles]
-    total = sum(per)
+    """Per clean instance, by LLM role and in all: the USD spent (left; roles whose calls have no
+    known price say how many calls that is) and the LLM calls made (right: what a local model costs
+    in time when its price is 0)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    def draw(ax: Any) -> None:
-        labels = [*roles, "all"]
-        values = [*per, total]
-        y = range(len(labels))[::-1]
-        ax.barh(list(y), values, color=[ORANGE] * len(roles) + [BLUE])
-        for yi, r, v in zip(y, labels, values, strict=True):
-            unknown = cost_by_role[r][2] if r in cost_by_role else sum(u for _, _, u in cost_by_role.values())
-            ax.text(v, yi, f" ${v:.4f}" + (f" (+{unknown} calls of unknown price)" if unknown else ""), va="center", fontsize="small")
-        ax.set_yticks(list(y), labels)
+    labels = [*sorted(cost_by_role), "all"]
+    usd = [cost_by_role[r][0] for r in labels[:-1]]
+    calls = [cost_by_role[r][1] for r in labels[:-1]]
+    unknown = [cost_by_role[r][2] for r in labels[:-1]]
+    usd, calls, unknown = [*usd, sum(usd)], [*calls, sum(calls)], [*unknown, sum(unknown)]
+    per = (lambda xs: [x / clean for x in xs]) if clean else (lambda xs: [0.0 for _ in xs])
+    y = list(range(len(labels)))[::-1]
+    colours = [ORANGE] * (len(labels) - 1) + [BLUE]
+    fig = Figure(figsize=(WIDTH_IN * 1.4, 1.2 + 0.32 * len(labels)), dpi=DPI)
+    FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2, sharey=True)
+    for ax, values, fmt, title in ((left, per(usd), "${:.4f}", "USD"), (right, per(calls), "{:.1f}", "LLM calls")):
+        ax.barh(y, values, color=colours)
+        for yi, v, u in zip(y, values, unknown, strict=True):
+            note = f" (+{u} calls of unknown price)" if u and ax is left else ""
+            ax.text(v, yi, " " + fmt.format(v) + note, va="center", fontsize="small")
         ax.set_xlim(0, 1.8 * (max(values) or 1.0))
-        ax.set_title(f"Cost per clean instance (USD; {clean} clean)" if clean else "Cost per clean instance (no clean instance yet)")
-
-    return _png(draw, len(roles) + 1)
+        ax.set_title(f"{title} per clean instance")
+        ax.spines[["top", "right"]].set_visible(False)
+    left.set_yticks(y, labels)
+    fig.suptitle(f"Cost per clean instance ({clean} clean)" if clean else "Cost per clean instance (no clean instance yet)")
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()
 
 
 def report_plots(figures: dict[str, Any]) -> dict[str, bytes]:
