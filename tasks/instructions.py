@@ -124,6 +124,8 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
                 api_id=api_id, doc_id=doc_id, kind=kind, text=text, details="", prompt_version=prompt.version, model=model,
                 partner_doc_ids=partner_ids,
             ))
+        if taken < count:  # every planned instruction is kept or accounted for
+            refuse("too_few", f"{kind}: {count - taken} of {count} not written (the reply held {len(texts)} texts)")
     return out
 
 

@@ -37,7 +37,9 @@ def test_generation_filters_with_reasons(fake_llm):
                                   functions_doc="searchFlights: …", n=10, model="fake")
     kinds = [(i.kind, i.text[:20]) for i in batch.instructions]
     assert kinds == [("normal", "Find the cheapest fl"), ("normal", "Which airlines fly n"), ("missing_detail", "I need a flight for ")]
-    assert sorted(r.reason for r in batch.rejections) == ["instructions_unparsable", "names_the_api", "near_duplicate", "placeholder", "too_short"]
+    assert sorted(r.reason for r in batch.rejections) == ["instructions_unparsable", "names_the_api", "near_duplicate", "placeholder",
+                                                          "too_few", "too_short"]
+    assert [r.detail for r in batch.rejections if r.reason == "too_few"] == ["normal: 6 of 8 not written (the reply held 6 texts)"]
     reqs = fake_llm.calls_for("user")
     assert [schema_name(r) for r in reqs] == ["instructions"] * 3
     assert "Write 8 different requests" in reqs[0].last_user and "leave out one detail" in reqs[1].last_user

@@ -60,7 +60,7 @@ def test_multi_api_instructions_use_the_combined_functions(fake_llm):
     assert "WeatherNow_forecast" in fake_llm.calls[0].last_user and "two APIs" in fake_llm.calls[0].last_user
     again = generate_instructions(client, api_id="a" * 16, doc_id="d" * 16, api_name="Shop", functions_doc="…",
                                   counts={"multi_api": 1}, multi=multi, model="fake")
-    assert again.instructions == [] and [r.reason for r in again.rejections] == ["names_the_api"]  # the partner's name too
+    assert again.instructions == [] and [r.reason for r in again.rejections] == ["names_the_api", "too_few"]  # the partner's name too
     alone = generate_instructions(client, api_id="a" * 16, doc_id="d" * 16, api_name="Shop", functions_doc="…",
                                   counts={"multi_api": 2})
     assert [r.reason for r in alone.rejections] == ["no_partner"] and len(fake_llm.calls) == 2
