@@ -15,6 +15,7 @@ from tasks.llm.config import load_backend_config
 from toolfactory.settings import Settings, load_settings
 from warehouse import Warehouse
 from warehouse.batch_writer import BatchWriter
+from warehouse.call_journal import CallJournal
 
 T = TypeVar("T")
 
@@ -24,7 +25,8 @@ class RunLedger:
     cache lookups.
 
     Calls are landed in batches by a ``BatchWriter`` (off the LLM loop; the flows land their other
-    records through the same ``writer``). ``lookup`` consults the calls not yet written, then a set
+    records through the same ``writer``), and journaled first (``warehouse/call_journal.py``), so a
+    killed run's answered calls reach the warehouse when the next run starts. ``lookup`` consults the calls not yet written, then a set
     of the hashes the warehouse already answered (loaded once), and reads a row back only on a hit.
     """
 
@@ -32,6 +34,8 @@ class RunLedger:
         self.warehouse = warehouse
         self.calls = self.errors = self.prompt_tokens = self.completion_tokens = self.cost_unknown = 0
         self.cost_usd = 0.0
+        self.recovered = CallJournal.recover(warehouse)  # calls a killed run was answered but never landed
+        self.journal = None if warehouse.path == ":memory:" else CallJournal(warehouse.path)
         self._known = warehouse.answered_request_hashes()
         self._pending_ok: dict[str, LLMCall] = {}
         self._lock = threading.Lock()
@@ -50,6 +54,8 @@ class RunLedger:
                 self.cost_unknown += 1
             else:
                 self.cost_usd += call.cost_usd
+        if self.journal is not None:
+            self.journal.append(call)
         self.writer.put([call])
 
     def lookup(self, request_hash: str) -> LLMCall | None:
@@ -75,7 +81,13 @@ class RunLedger:
         self.writer.flush()
 
     def close(self) -> None:
-        self.writer.close()
+        landed = False
+        try:
+            self.writer.close()
+            landed = True
+        finally:
+            if self.journal is not None:
+                self.journal.close(remove=landed)  # kept for the next run when a landing failed
 
     def summary(self) -> dict[str, float | int | None]:
         return {
