@@ -41,6 +41,7 @@ from schemas.ids import content_id
 from schemas.records import LLMCall
 from tasks.llm import fake as fake_module
 from tasks.llm.budget import SpendCap
+from tasks.llm.redact import Redactor
 from tasks.llm.config import EMBEDDED_PREFIX, BackendConfig
 from tasks.llm.jsontext import extract_json
 from tasks.llm.limiter import RateLimiter, group_limits
@@ -234,6 +235,7 @@ class LLMClient:
     ) -> None:
         self.config = config
         self.budget = budget or SpendCap()
+        self.redact = Redactor(config.secret_values())  # provider errors may quote the key they were sent
         settings = dict(config.router_settings)
         if num_retries is not None:
             settings["num_retries"] = num_retries
@@ -383,7 +385,7 @@ class LLMClient:
                     response = await self._direct_call(direct, messages, params)
                 error = None
             except Exception as exc:  # every provider error becomes a recorded failure
-                response, error = None, f"{type(exc).__name__}: {str(exc)[:500]}"
+                response, error = None, self.redact(f"{type(exc).__name__}: {str(exc)[:500]}")
         latency = time.perf_counter() - start
         if response is None:
             result = LLMResult(role=role, text="", model=group, latency_s=latency, error=error, finish_reason=None)

@@ -55,6 +55,13 @@ class BackendConfig:
         models = self.models_of(role)
         return bool(models) and all(m.startswith(EMBEDDED_PREFIX) for m in models)
 
+    def secret_values(self) -> list[str]:
+        """The current values of every environment variable the model list refers to (``os.environ/NAME``):
+        what must never be recorded."""
+        names = {v.split("/", 1)[1] for d in self.model_list for v in (d.get("litellm_params") or {}).values()
+                 if isinstance(v, str) and v.startswith("os.environ/")}
+        return [os.environ[n] for n in sorted(names) if os.environ.get(n)]
+
     def direct_params(self, group: str, timeout_s: float) -> dict[str, Any] | None:
         """A group of one deployment and no Router-only settings can skip the Router: its litellm
         params (keys resolved from the environment, ``rpm``/``tpm`` left to our limiter), else None.
