@@ -41,12 +41,12 @@ from schemas.ids import content_id
 from schemas.records import LLMCall
 from tasks.llm import fake as fake_module
 from tasks.llm.budget import SpendCap
-from tasks.llm.redact import Redactor
 from tasks.llm.config import EMBEDDED_PREFIX, BackendConfig
 from tasks.llm.jsontext import extract_json
 from tasks.llm.limiter import RateLimiter, group_limits
 from tasks.llm.local_engine import LocalEngine
 from tasks.llm.loop import llm_loop, run, running_loop, submit
+from tasks.llm.redact import Redactor
 from tasks.llm.replies import decode_tool_calls, retry_wait, tool_calls_of
 from tasks.llm.types import LLMResult
 
