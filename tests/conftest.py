@@ -118,3 +118,14 @@ def documenter_responder(outline: dict[str, Any] | None = None, operations: dict
         return "unexpected request"
 
     return respond
+
+
+def served_backends(path: Path, base_url: str, roles: tuple[str, ...]) -> Path:
+    """A backends file whose every role is the model of that name on an OpenAI-compatible server
+    (the fake server), its key read from ``TF_FAKE_OPENAI_KEY``."""
+    import yaml
+
+    path.write_text(yaml.safe_dump({"model_list": [
+        {"model_name": role, "litellm_params": {"model": f"openai/{role}", "api_base": base_url,
+                                                 "api_key": "os.environ/TF_FAKE_OPENAI_KEY"}} for role in roles]}))
+    return path

@@ -7,8 +7,7 @@ from collections import Counter
 
 import httpx
 import pytest
-import yaml
-from conftest import documenter_responder
+from conftest import documenter_responder, served_backends
 from test_flow_curate import judge
 from test_flow_simulate import assistant, user
 
@@ -43,9 +42,7 @@ def chaos(prefect_harness, workdir, monkeypatch):
     faults = Faults(latency=0.005, p500=0.10, p429=0.05, retry_after=0.05, ptimeout=0.02, hang=1.5, pmalformed=0.05, seed=5)
     with FakeOpenAIServer(faults, responder=agents) as server:
         (workdir / "catalog.csv").write_text(CATALOG)
-        (workdir / "backends.yaml").write_text(yaml.safe_dump({"model_list": [
-            {"model_name": role, "litellm_params": {"model": f"openai/{role}", "api_base": server.base_url,
-                                                     "api_key": "os.environ/TF_FAKE_OPENAI_KEY"}} for role in ROLES]}))
+        served_backends(workdir / "backends.yaml", server.base_url, ROLES)
         (workdir / "toolfactory.yaml").write_text(
             "backends_file: backends.yaml\nwarehouse_path: wh.duckdb\ndocumenter_spec_mode: operations\nllm_num_retries: 1\n"
             "llm_timeout_s: 1\nrepair_rounds: 1\ninstructions_per_api: 3\nmissing_detail_share: 0.34\nunanswerable_share: 0\n"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
-from conftest import documenter_responder, schema_name
+from conftest import documenter_responder, schema_name, served_backends
+from test_flow_simulate import assistant
 
 from tasks.llm.fake import FakeRequest
 from toolfactory.testing.fake_openai_server import FakeOpenAIServer, Faults
@@ -55,13 +55,7 @@ def agents(req: FakeRequest):
             return {"instructions": [t.format(ref=ref) for t in texts[:count]]}
         return "I am in Lisbon."
     if req.role == "assistant":
-        turns = sum(1 for m in req.messages if m["role"] == "assistant")
-        first = req.messages[1]["content"]
-        if "tomorrow" in first and turns == 0:
-            return 'Thought: where?\nAction: ask_user\nAction Input: {"question": "Where are you?"}'
-        if turns == 0 or (turns == 1 and "tomorrow" in first):
-            return 'Thought: find the place\nAction: searchPlaces\nAction Input: {"query": "Lisbon"}'
-        return "Thought: done\nFinal Answer: It is a waxing crescent."
+        return assistant(req)
     if req.role == "executor":
         return {"results": [{"placeId": "lis-1", "name": "Lisbon"}]}
     return {"fulfils_request": "bright" not in req.last_user.split("The user's request:", 1)[1].split("\n", 1)[0],
@@ -73,9 +67,7 @@ def project(folder: Path, base_url: str) -> Path:
     (folder / "catalog.csv").write_text("name,description,category,link,auth\n" + "".join(
         f"Service {i:03d},Answers question kind {i} about the sky,Category {i % 6},https://svc{i}.example,none\n"
         for i in range(N_APIS)))
-    (folder / "backends.yaml").write_text(yaml.safe_dump({"model_list": [
-        {"model_name": role, "litellm_params": {"model": f"openai/{role}", "api_base": base_url,
-                                                 "api_key": "os.environ/TF_FAKE_OPENAI_KEY"}} for role in ROLES]}))
+    served_backends(folder / "backends.yaml", base_url, ROLES)
     (folder / "toolfactory.yaml").write_text(
         "backends_file: backends.yaml\nwarehouse_path: wh.duckdb\ndocumenter_spec_mode: operations\nllm_num_retries: 0\n"
         "instructions_per_api: 6\nmissing_detail_share: 0.34\nunanswerable_share: 0\nmulti_api_share: 0\n"

@@ -9,8 +9,7 @@ import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
-import yaml
-from conftest import documenter_responder
+from conftest import documenter_responder, served_backends
 from test_flow_simulate import assistant, user
 
 from flows.build_toolset import run_build_toolset
@@ -36,9 +35,7 @@ def served(workdir, fixtures, monkeypatch):
     """Settings whose every role is served over HTTP by the fake server answering as ``agents``."""
     monkeypatch.setenv("TF_FAKE_OPENAI_KEY", "sk-test-not-a-real-key")
     with FakeOpenAIServer(responder=agents) as server:
-        (workdir / "backends.yaml").write_text(yaml.safe_dump({"model_list": [
-            {"model_name": role, "litellm_params": {"model": f"openai/{role}", "api_base": server.base_url,
-                                                     "api_key": "os.environ/TF_FAKE_OPENAI_KEY"}} for role in ROLES]}))
+        served_backends(workdir / "backends.yaml", server.base_url, ROLES)
         (workdir / "toolfactory.yaml").write_text(
             f"backends_file: {workdir / 'backends.yaml'}\nwarehouse_path: {workdir / 'threads.duckdb'}\n"
             "documenter_spec_mode: operations\nllm_num_retries: 0\ninstructions_per_api: 3\nmissing_detail_share: 0.34\n"

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-import yaml
+from conftest import served_backends
 from test_chaos import CATALOG, ROLES, agents
 
 from tasks.llm.fake import FakeError, FakeRequest
@@ -44,9 +44,7 @@ def test_a_planted_key_appears_in_no_output(prefect_harness, workdir, monkeypatc
     monkeypatch.setenv("TF_FAKE_OPENAI_KEY", KEY)
     with FakeOpenAIServer(responder=raising) as server:
         (workdir / "catalog.csv").write_text(CATALOG)
-        (workdir / "backends.yaml").write_text(yaml.safe_dump({"model_list": [
-            {"model_name": role, "litellm_params": {"model": f"openai/{role}", "api_base": server.base_url,
-                                                     "api_key": "os.environ/TF_FAKE_OPENAI_KEY"}} for role in ROLES]}))
+        served_backends(workdir / "backends.yaml", server.base_url, ROLES)
         (workdir / "toolfactory.yaml").write_text(
             "backends_file: backends.yaml\nwarehouse_path: data/wh.duckdb\ndocumenter_spec_mode: operations\n"
             "llm_num_retries: 0\ninstructions_per_api: 3\nmissing_detail_share: 0.34\nunanswerable_share: 0\n"
