@@ -95,8 +95,8 @@ def run_report(out: dict[str, Any], name: str = "regenerate") -> str:
              ", ".join(f"{k}: {v}" for k, v in (cur.get("funnel") or {}).items() if not k.endswith("/kept")) or "-", cur)]
     lines = [f"# {name}", "", "| stage | planned | done now | existing | refused / stopped | LLM calls | cost (USD) | seconds |",
              "|---|---:|---:|---:|---|---:|---:|---:|"]
-    for name, planned, done, existing, refused, part in rows:
-        lines.append(f"| {name} | {planned} | {done} | {existing} | {refused} | {part.get('llm_calls', 0)} | "
+    for stage, planned, done, existing, refused, part in rows:
+        lines.append(f"| {stage} | {planned} | {done} | {existing} | {refused} | {part.get('llm_calls', 0)} | "
                      f"{part.get('cost_usd', 0)} | {part.get('seconds', 0)} |")
     calls = sum(p.get("llm_calls", 0) for *_, p in rows)
     cost = sum(p.get("cost_usd", 0) or 0 for *_, p in rows)

@@ -12,19 +12,30 @@ WIDTH_IN, DPI = 7.0, 80
 BLUE, ORANGE, GREY = "#2171b5", "#fd8d3c", "#bdbdbd"
 
 
-def _png(draw: Any, rows: int) -> bytes:
+def _figure(rows: int, width_in: float = WIDTH_IN) -> Any:
+    """An Agg figure tall enough for ``rows`` horizontal bars."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(WIDTH_IN, 1.2 + 0.32 * max(rows, 1)), dpi=DPI)
+    fig = Figure(figsize=(width_in, 1.2 + 0.32 * max(rows, 1)), dpi=DPI)
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    draw(ax)
-    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def _png_of(fig: Any) -> bytes:
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()
+
+
+def _png(draw: Any, rows: int) -> bytes:
+    """One plot: ``draw(ax)`` on a figure sized for ``rows`` bars."""
+    fig = _figure(rows)
+    ax = fig.add_subplot()
+    draw(ax)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png_of(fig)
 
 
 def category_mix_png(categories: dict[str, tuple[int, int]], top: int = 20) -> bytes:
@@ -62,9 +73,6 @@ def cost_png(cost_by_role: dict[str, tuple[float, int, int]], clean: int) -> byt
     """Per clean instance, by LLM role and in all: the USD spent (left; roles whose calls have no
     known price say how many calls that is) and the LLM calls made (right: what a local model costs
     in time when its price is 0)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     labels = [*sorted(cost_by_role), "all"]
     usd = [cost_by_role[r][0] for r in labels[:-1]]
     calls = [cost_by_role[r][1] for r in labels[:-1]]
@@ -73,8 +81,7 @@ def cost_png(cost_by_role: dict[str, tuple[float, int, int]], clean: int) -> byt
     per = (lambda xs: [x / clean for x in xs]) if clean else (lambda xs: [0.0 for _ in xs])
     y = list(range(len(labels)))[::-1]
     colours = [ORANGE] * (len(labels) - 1) + [BLUE]
-    fig = Figure(figsize=(WIDTH_IN * 1.4, 1.2 + 0.32 * len(labels)), dpi=DPI)
-    FigureCanvasAgg(fig)
+    fig = _figure(len(labels), WIDTH_IN * 1.4)
     left, right = fig.subplots(1, 2, sharey=True)
     for ax, values, fmt, title in ((left, per(usd), "${:.4f}", "USD"), (right, per(calls), "{:.1f}", "LLM calls")):
         ax.barh(y, values, color=colours)
@@ -86,10 +93,7 @@ def cost_png(cost_by_role: dict[str, tuple[float, int, int]], clean: int) -> byt
         ax.spines[["top", "right"]].set_visible(False)
     left.set_yticks(y, labels)
     fig.suptitle(f"Cost per clean instance ({clean} clean)" if clean else "Cost per clean instance (no clean instance yet)")
-    fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format="png")
-    return out.getvalue()
+    return _png_of(fig)
 
 
 def report_plots(figures: dict[str, Any]) -> dict[str, bytes]:

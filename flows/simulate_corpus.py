@@ -122,14 +122,19 @@ def _simulate_api(doc: dict[str, Any], client: LLMClient, known: Known, settings
         setups.close()
 
 
+def _nothing_done(doc: dict[str, Any], why: str) -> dict[str, Any]:
+    """The outcome of an API that simulated nothing, and why."""
+    return {"api": doc["name"], "category": doc["category"], "instructions": 0, "new_instructions": 0, "dialogues": 0,
+            "skipped": 0, "stops": {why: 1}}
+
+
 def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, known: Known, settings: Settings,
                    gate: asyncio.Semaphore, put: Put, partner: dict[str, Any] | None,
                    docs_by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
     if not setups.single.names:  # nothing the assistant could call (a doc should never get here valid)
         put([Rejection(content_id("rejection", "simulation", doc["doc_id"], "no_usable_operation"), "simulation",
                               doc["api_id"], "no_usable_operation", f"doc {doc['doc_id']}: no operation with an operationId")])
-        return {"api": doc["name"], "category": doc["category"], "instructions": 0, "new_instructions": 0, "dialogues": 0,
-                "skipped": 0, "stops": {"no_usable_operation": 1}}
+        return _nothing_done(doc, "no_usable_operation")
     mode = setups.step_mode
     multi = None
     if partner is not None and settings.multi_api_share > 0:
@@ -233,8 +238,7 @@ def _finished_away(docs: list[dict[str, Any]], wh: Warehouse, client: LLMClient,
 
     for doc, fut in in_window(docs, submit, settings.max_concurrent_apis, lambda: not cap.exhausted):
         if fut is None:
-            yield {"api": doc["name"], "category": doc["category"], "instructions": 0, "new_instructions": 0, "dialogues": 0,
-                   "skipped": 0, "stops": {"api_not_started_spend_cap": 1}}
+            yield _nothing_done(doc, "api_not_started_spend_cap")
             continue
         try:
             away = fut.result()

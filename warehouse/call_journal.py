@@ -27,15 +27,20 @@ from warehouse.store import Warehouse
 FIELDS = {f.name for f in dataclasses.fields(LLMCall)}
 
 
-def _journals(warehouse_path: str) -> list[Path]:
+def _journal_path(warehouse_path: str, run: str) -> Path:
+    """``.<warehouse file>.calls-<run>.jsonl`` beside the warehouse (``run`` may be a glob)."""
     path = Path(warehouse_path)
-    return sorted(path.parent.glob(f".{path.name}.calls-*.jsonl"))
+    return path.parent / f".{path.name}.calls-{run}.jsonl"
+
+
+def _journals(warehouse_path: str) -> list[Path]:
+    pattern = _journal_path(warehouse_path, "*")
+    return sorted(pattern.parent.glob(pattern.name))
 
 
 class CallJournal:
     def __init__(self, warehouse_path: str):
-        path = Path(warehouse_path)
-        self.path = path.parent / f".{path.name}.calls-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
+        self.path = _journal_path(warehouse_path, f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
         self._file = open(self.path, "ab")  # noqa: SIM115  (held for the run; closed by close())
         fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
         self._lock = threading.Lock()

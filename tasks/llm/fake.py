@@ -121,15 +121,19 @@ class FakeLLM:
             if responder is None:
                 raise FakeError(500, f"fake: no reply scripted for role {request.role!r}")
             reply = responder(request)
-        if isinstance(reply, FakeError):
-            raise reply
-        if isinstance(reply, BaseException):
-            raise reply
-        if isinstance(reply, FakeReply):
-            return reply
-        if isinstance(reply, (dict, list)):
-            return FakeReply(json.dumps(reply))
-        return FakeReply(str(reply))
+        return as_reply(reply)
+
+
+def as_reply(reply: Any) -> FakeReply:
+    """A scripted reply as a FakeReply: text, a JSON-able dict/list, or a FakeReply; an exception
+    (a FakeError, say) is raised."""
+    if isinstance(reply, BaseException):
+        raise reply
+    if isinstance(reply, FakeReply):
+        return reply
+    if isinstance(reply, (dict, list)):
+        return FakeReply(json.dumps(reply))
+    return FakeReply(str(reply))
 
 
 def active() -> FakeLLM:

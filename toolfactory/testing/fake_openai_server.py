@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tasks.llm.fake import FakeError, FakeReply, FakeRequest
+from tasks.llm.fake import FakeError, FakeReply, FakeRequest, as_reply
 
 
 @dataclass
@@ -109,13 +109,8 @@ def _schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
 def _scripted(responder: Callable[[FakeRequest], Any], body: dict[str, Any], schema: dict[str, Any] | None) -> FakeReply:
     """The responder's reply to this request body, as a FakeReply (a FakeError is raised)."""
     params = {k: v for k, v in body.items() if k not in ("messages", "model")}
-    reply = responder(FakeRequest(role=str(body.get("model", "")), messages=body.get("messages") or [], json_schema=schema,
-                                  max_tokens=body.get("max_tokens"), temperature=body.get("temperature"), params=params))
-    if isinstance(reply, FakeError):
-        raise reply
-    if isinstance(reply, FakeReply):
-        return reply
-    return FakeReply(json.dumps(reply) if isinstance(reply, dict | list) else str(reply))
+    return as_reply(responder(FakeRequest(role=str(body.get("model", "")), messages=body.get("messages") or [], json_schema=schema,
+                                          max_tokens=body.get("max_tokens"), temperature=body.get("temperature"), params=params)))
 
 
 def build_app(faults: Faults, responder: Callable[[FakeRequest], Any] | None = None) -> Starlette:
