@@ -62,6 +62,23 @@ def _peak_rss_mb() -> float:
 
 
 # workers ----------------------------------------------------------------------------------------
+def bench_folder(base_url: str, prefix: str) -> Path:
+    """A fresh working folder (made the current one) with a backends file whose every role is the fake
+    server at ``base_url``, and ``specs/`` holding the ``N_APIS`` bench APIs."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chdir(work)
+    os.environ["TF_BENCH_KEY"] = "sk-bench"
+    (work / "backends.yaml").write_text("model_list:\n" + "".join(
+        f"  - model_name: {role}\n    litellm_params: {{model: openai/fake-model, api_base: '{base_url}', "
+        "api_key: os.environ/TF_BENCH_KEY}\n" for role in ("documenter", "user", "assistant", "executor", "judge")))
+    (work / "specs").mkdir()
+    for i in range(N_APIS):
+        spec = json.loads(json.dumps(SPEC))
+        spec["info"]["title"] = f"Bench Shop {i}"
+        (work / "specs" / f"shop{i}.json").write_text(json.dumps(spec))
+    return work
+
+
 def factory_worker(base_url: str, cap: int, dialogues: int) -> dict[str, Any]:
     from flows.docs_import import import_docs
     from flows.simulate_corpus import run_simulate_corpus
@@ -72,18 +89,8 @@ def factory_worker(base_url: str, cap: int, dialogues: int) -> dict[str, Any]:
     from toolfactory.settings import Settings
     from warehouse import Warehouse
 
-    work = Path(tempfile.mkdtemp(prefix="tf-bench-"))
-    os.chdir(work)
-    os.environ["TF_BENCH_KEY"] = "sk-bench"
-    (work / "backends.yaml").write_text("model_list:\n" + "".join(
-        f"  - model_name: {role}\n    litellm_params: {{model: openai/fake-model, api_base: '{base_url}', "
-        "api_key: os.environ/TF_BENCH_KEY}\n" for role in ("documenter", "user", "assistant", "executor", "judge")))
+    work = bench_folder(base_url, "tf-bench-")
     specs = work / "specs"
-    specs.mkdir()
-    for i in range(N_APIS):
-        spec = json.loads(json.dumps(SPEC))
-        spec["info"]["title"] = f"Bench Shop {i}"
-        (specs / f"shop{i}.json").write_text(json.dumps(spec))
     base = Settings().with_overrides(backends_file="backends.yaml", warehouse_path=str(work / "wh.duckdb"),
                                      assistant_step_mode="json", dialogue_step_limit=STEPS, llm_num_retries=0,
                                      max_concurrent_apis=N_APIS, llm_max_continuations=0, missing_detail_share=0.0,

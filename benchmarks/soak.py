@@ -22,13 +22,12 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from simulation_throughput import N_APIS, SPEC, Server  # noqa: E402  (the same APIs and server as the throughput benchmark)
+from simulation_throughput import N_APIS, Server, bench_folder  # noqa: E402  (the same APIs and server as the throughput benchmark)
 
 
 def _rss_mb() -> float:
@@ -60,17 +59,7 @@ def soak(base_url: str, minutes: float, cap: int, per_round: int) -> list[dict[s
     from toolfactory.settings import Settings
     from warehouse import Warehouse
 
-    work = Path(tempfile.mkdtemp(prefix="tf-soak-"))
-    os.chdir(work)
-    os.environ["TF_BENCH_KEY"] = "sk-bench"
-    (work / "backends.yaml").write_text("model_list:\n" + "".join(
-        f"  - model_name: {role}\n    litellm_params: {{model: openai/fake-model, api_base: '{base_url}', "
-        "api_key: os.environ/TF_BENCH_KEY}\n" for role in ("documenter", "user", "assistant", "executor", "judge")))
-    (work / "specs").mkdir()
-    for i in range(N_APIS):
-        spec = json.loads(json.dumps(SPEC))
-        spec["info"]["title"] = f"Bench Shop {i}"
-        (work / "specs" / f"shop{i}.json").write_text(json.dumps(spec))
+    work = bench_folder(base_url, "tf-soak-")
     settings = Settings().with_overrides(
         backends_file="backends.yaml", warehouse_path=str(work / "wh.duckdb"), assistant_step_mode="json", dialogue_step_limit=2,
         llm_num_retries=0, max_concurrent_apis=N_APIS, llm_max_continuations=0, missing_detail_share=0.0, unanswerable_share=0.0,
