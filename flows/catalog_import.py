@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,8 @@ def sample_catalog_path() -> Path:
 def import_catalog(settings: Settings, path: str | Path, fmt: str | None = None) -> dict[str, Any]:
     """Read ``path`` (or ``"sample"``) and land it. Returns counts: rows, new, existing, merged, quarantined."""
     p = sample_catalog_path() if str(path) == SAMPLE else Path(path)
-    result = read_catalog(p, fmt, settings.catalog_max_description_chars)
-    digest = hashlib.sha256(p.read_bytes()).hexdigest()
-    import_id = content_id("import", p.name, digest)
+    result = read_catalog(p, fmt, settings.catalog_max_description_chars, settings.import_max_bytes)
+    import_id = content_id("import", p.name, result.digest)
     with open_warehouse(settings) as wh:
         report = wh.land([*result.entries, *result.quarantined], extra={"import_id": import_id})
         new = report.inserted.get("catalog_entry", 0)

@@ -45,7 +45,7 @@ def plan_apis(settings: Settings, catalog: str = SAMPLE) -> tuple[dict[str, Any]
     """Import the catalog (idempotent) and pick the APIs a run documents: (import summary, api_ids)."""
     imported = import_catalog(settings, catalog)
     path = sample_catalog_path() if catalog == SAMPLE else catalog
-    entries = read_catalog(path, None, settings.catalog_max_description_chars).entries
+    entries = read_catalog(path, None, settings.catalog_max_description_chars, settings.import_max_bytes).entries
     return imported, [e.api_id for e in spread_over_categories(entries, settings.run_max_apis)]
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from flows.files import read_capped
 from flows.runtime import open_warehouse
+from tasks.documents import DocumentRefused, Limits, parse_document
 from tasks.toolalpaca_format import ImportFormatError, import_records, read_layout
 from toolfactory.settings import Settings
 
@@ -25,9 +26,12 @@ def import_toolalpaca(settings: Settings, path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such file")
     try:
-        data = json.loads(p.read_text("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ImportFormatError(f"{p}: not JSON ({str(exc).splitlines()[0]})") from None
+        data = parse_document(read_capped(p, settings.import_max_bytes), p.name, Limits(max_bytes=settings.import_max_bytes),
+                              as_json=True)
+    except DocumentRefused as exc:
+        raise ImportFormatError(f"{p}: {exc}") from None
+    except OSError as exc:
+        raise ImportFormatError(f"{p}: cannot read ({exc.strerror or exc})") from None
     layout = read_layout(data)
     landed: Counter[str] = Counter()
     refused: Counter[str] = Counter()

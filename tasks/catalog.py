@@ -13,6 +13,7 @@ read as its format at all raises ``CatalogFormatError``.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from schemas.ids import content_id
 from schemas.records import CatalogEntry, QuarantinedRow
+from tasks.documents import DocumentRefused, Limits, parse_document
 
 FIELD_ALIASES = {
     "name": ("name", "api", "title"),
@@ -51,6 +53,7 @@ class CatalogImport:
     quarantined: list[QuarantinedRow] = field(default_factory=list)
     rows_read: int = 0
     duplicates_merged: int = 0
+    digest: str = ""  # sha256 of the bytes read
 
     def reasons(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -110,8 +113,8 @@ class _Builder:
             if isinstance(value, str) and _has_bad_utf8(value):
                 self.quarantine(locator, "bad_utf8", f"{key} is not valid UTF-8", raw)
                 return
-        name = _clean(row.get("name"))
-        description = _clean(row.get("description"))
+        name = clean_text(row.get("name"))
+        description = clean_text(row.get("description"))
         if not name:
             self.quarantine(locator, "missing_name", "the row has no API name", raw)
             return
@@ -127,16 +130,16 @@ class _Builder:
                 f"{name}: description has {len(description)} characters (max {self.max_description})", raw,
             )
             return
-        link = _clean(row.get("link"))
+        link = http_link(row.get("link"))
         entry = CatalogEntry(
             api_id=api_id_for(name, link),
             name=name,
             description=description,
-            category=_clean(row.get("category")) or DEFAULT_CATEGORY,
+            category=clean_text(row.get("category")) or DEFAULT_CATEGORY,
             link=link,
             auth=_auth(row.get("auth")),
             https=_bool(row.get("https")) if "https" in row else (link.casefold().startswith("https://") if link else None),
-            cors=(_clean(row.get("cors")).casefold() or None) if row.get("cors") is not None else None,
+            cors=(clean_text(row.get("cors")).casefold() or None) if row.get("cors") is not None else None,
             source=self.result.source,
             locator=locator,
         )
@@ -163,23 +166,39 @@ def _has_bad_utf8(text: str) -> bool:
     return any(0xDC80 <= ord(ch) <= 0xDCFF for ch in text) or "\ufffd" in text
 
 
-def _clean(value: Any) -> str:
-    if value is None:
+# C0 and C1 controls (whitespace among them becomes a space first), and the bidirectional
+# overrides and isolates that make text display other than it reads.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(value: Any) -> str:
+    """A catalog field as one line of text: whitespace runs become one space, control characters
+    (NUL, escapes, bidi overrides) are dropped; containers give ''."""
+    if value is None or isinstance(value, (dict, list)):
         return ""
-    if isinstance(value, (dict, list)):
+    return _CONTROLS.sub("", re.sub(r"\s+", " ", str(value))).strip()
+
+
+def http_link(value: Any) -> str:
+    """``value`` when it is an http(s) URL with a host, else '' (``javascript:``, ``file:``, ``data:``
+    and bare words are not links)."""
+    link = clean_text(value)
+    try:
+        parts = urlsplit(link)
+    except ValueError:
         return ""
-    return re.sub(r"\s+", " ", str(value)).strip()
+    return link if parts.scheme.casefold() in ("http", "https") and parts.netloc else ""
 
 
 def _auth(value: Any) -> str:
-    text = _clean(value).strip("`").strip()
+    text = clean_text(value).strip("`").strip()
     return "none" if text.casefold() in ("", "no", "none", "false") else text
 
 
 def _bool(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
-    text = _clean(value).casefold()
+    text = clean_text(value).casefold()
     if text in ("yes", "true", "1"):
         return True
     if text in ("no", "false", "0"):
@@ -216,6 +235,7 @@ def detect_format(name: str | Path) -> str:
 def parse_catalog(data: bytes, fmt: str, source: str = "<bytes>", max_description_chars: int = 2000) -> CatalogImport:
     """Parse catalog bytes in ``fmt``; bad rows are quarantined, a wholly unreadable file raises CatalogFormatError."""
     builder = _Builder(source, max_description_chars)
+    builder.result.digest = hashlib.sha256(data).hexdigest()
     text = data.decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
     if fmt == "markdown":
         _parse_markdown(text, builder)
@@ -287,9 +307,9 @@ def _parse_markdown(text: str, b: _Builder) -> None:
 
 def _parse_json(text: str, b: _Builder) -> None:
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CatalogFormatError(f"{b.result.source}: not valid JSON ({exc})") from None
+        doc = parse_document(text, b.result.source, Limits(max_bytes=len(text) + 1), as_json=True)
+    except DocumentRefused as exc:
+        raise CatalogFormatError(str(exc)) from None
     if isinstance(doc, dict) and isinstance(doc.get("entries"), list):
         entries = doc["entries"]
     elif isinstance(doc, list):
@@ -315,10 +335,10 @@ def _parse_jsonl(text: str, b: _Builder) -> None:
             continue
         try:
             item = json.loads(line)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             b.result.rows_read += 1
             reason = "bad_utf8" if _has_bad_utf8(line) else "malformed_row"
-            b.quarantine(f"line {lineno}", reason, f"not a JSON object: {exc.msg}", line)
+            b.quarantine(f"line {lineno}", reason, f"not a JSON object: {getattr(exc, 'msg', 'nests too deeply')}", line[:RAW_CAP])
             continue
         _add_mapping(b, f"line {lineno}", item)
 

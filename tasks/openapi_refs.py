@@ -1,21 +1,25 @@
 """``$ref`` handling for OpenAPI documents: JSON-pointer lookup, cycle-safe dereferencing, and
-bundling external file references (read through a loader the caller gives) into ``components``
-so a spec is self-contained.
+bundling external references (read through a loader the caller gives, which confines them) into
+``components`` so a spec is self-contained.
 
 Nothing here raises on a bad reference: lookups return None and callers report the problem.
 """
 
 from __future__ import annotations
 
-import copy
+import os
+import re
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urljoin, urlsplit
 
 import yaml
 
-MAX_DEPTH = 64
+from tasks.documents import DocumentRefused
+
+MAX_DEPTH = 64  # $ref chain length
+MAX_NESTING = 200  # nesting of a bundled document (the loader caps each file's own at 100; real specs reach 35)
 
 
 def pointer_get(doc: Any, pointer: str) -> Any:
@@ -68,29 +72,80 @@ def iter_refs(node: Any, path: str = "#") -> list[tuple[str, str]]:
     return found
 
 
-def bundle_external_refs(spec: dict[str, Any], base: Path, loader: Callable[[Path], Any]) -> tuple[dict[str, Any], list[str]]:
-    """``loader`` reads a referenced document (a path → its JSON value; the caller does the I/O).
-    Inline every external ``$ref`` (``other.yaml#/X`` or ``other.json``) into
-    ``components/schemas`` and point the ref there. Returns (new spec, problems). Cycles across
-    files are kept as internal refs, so the result is finite."""
-    spec = copy.deepcopy(spec)
+Location = Path | str  # a file, or an http(s) URL
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+def ref_location(current: Location, file_part: str) -> Location:
+    """Where the file part of an external ``$ref`` points, seen from the document at ``current``:
+    a path (not yet confined: the loader checks it stays inside the import folder) or an http(s)
+    URL. Raises DocumentRefused for absolute paths and other schemes (``file:``, ``data:`` …)."""
+    if isinstance(current, str) or _SCHEME.match(file_part):
+        target = urljoin(current, file_part) if isinstance(current, str) else file_part
+        scheme = urlsplit(target).scheme.casefold()
+        if scheme not in ("http", "https"):
+            raise DocumentRefused("ref_scheme", f"$ref {file_part[:200]!r}: only relative file paths are followed "
+                                                "(and http(s) URLs with import_allow_remote_refs)")
+        return target
+    if file_part.startswith(("/", "\\", "~")) or PureWindowsPath(file_part).drive:
+        raise DocumentRefused("absolute_ref", f"$ref {file_part[:200]!r}: absolute paths are not followed; "
+                                              "refer to files beside the document")
+    return Path(os.path.normpath(current.parent / unquote(file_part)))
+
+
+def bundle_external_refs(spec: dict[str, Any], base: Location, loader: Callable[[Location], Any],
+                         max_nodes: int = 2_000_000) -> tuple[dict[str, Any], list[str]]:
+    """``loader`` reads a referenced document (a path or URL → its JSON value; the caller does the
+    I/O and confines it, raising DocumentRefused for what it will not read). Inline every external
+    ``$ref`` (``other.yaml#/X`` or ``other.json``) into ``components/schemas`` and point the ref
+    there. Returns (new spec, problems: refs that dangle or files that cannot be read). Cycles across
+    files are kept as internal refs, so the result is finite; it holds at most ``max_nodes`` values.
+    Raises DocumentRefused when a ref breaks a rule (the document as a whole is refused)."""
     problems: list[str] = []
-    cache: dict[Path, Any] = {}
+    cache: dict[str, Any] = {}
     bundled: dict[str, str] = {}  # external key → internal pointer
     existing = set(((spec.get("components") or {}).get("schemas") or {}).keys()) if isinstance(spec, dict) else set()
     added: dict[str, Any] = {}  # merged into components/schemas at the end
+    budget = [max_nodes]
 
-    def fetch(file: Path) -> Any:
-        if file not in cache:
+    def fetch(where: Location) -> Any:
+        key = str(where)
+        if key not in cache:
             try:
-                cache[file] = loader(file)
+                cache[key] = loader(where)
+            except DocumentRefused:
+                raise
             except (OSError, ValueError, yaml.YAMLError) as exc:
-                cache[file] = None
-                problems.append(f"cannot read referenced file {file.name}: {exc}")
-        return cache[file]
+                cache[key] = None
+                problems.append(f"cannot read referenced file {_name(where)}: {getattr(exc, 'strerror', None) or exc}")
+        return cache[key]
 
-    def rewrite(node: Any, current: Path, depth: int) -> Any:
-        if depth > MAX_DEPTH:
+    def external(ref: str, current: Location, depth: int) -> Any:
+        file_part, _, frag = ref.partition("#")
+        target_file = ref_location(current, file_part) if file_part else current
+        key = f"{target_file}#{frag}"
+        if key in bundled:
+            return {"$ref": bundled[key]}
+        doc = fetch(target_file)
+        target = pointer_get(doc, "#" + frag) if doc is not None else None
+        if target is None:
+            problems.append(f"dangling reference {ref[:200]}")
+            return {}
+        name = (frag.rsplit("/", 1)[-1] if frag else _stem(target_file)) or "Schema"
+        unique, n = name, 2
+        while unique in existing or unique in added:
+            unique, n = f"{name}{n}", n + 1
+        pointer = f"#/components/schemas/{unique}"
+        bundled[key] = pointer
+        added[unique] = {}
+        added[unique] = rewrite(target, target_file, depth + 1)
+        return {"$ref": pointer}
+
+    def rewrite(node: Any, current: Location, depth: int) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise DocumentRefused("resolved_too_large", f"bundling its references gives more than {max_nodes} values")
+        if depth > MAX_NESTING:
             problems.append("references nest too deeply")
             return {}
         if isinstance(node, list):
@@ -99,28 +154,10 @@ def bundle_external_refs(spec: dict[str, Any], base: Path, loader: Callable[[Pat
             return node
         ref = node.get("$ref")
         if isinstance(ref, str) and not ref.startswith("#"):
-            file_part, _, frag = ref.partition("#")
-            target_file = (current.parent / file_part).resolve()
-            key = f"{target_file}#{frag}"
-            if key in bundled:
-                return {"$ref": bundled[key]}
-            doc = fetch(target_file)
-            target = pointer_get(doc, "#" + frag) if doc is not None else None
-            if target is None:
-                problems.append(f"dangling reference {ref}")
-                return {}
-            name = (frag.rsplit("/", 1)[-1] if frag else target_file.stem) or "Schema"
-            unique, n = name, 2
-            while unique in existing or unique in added:
-                unique, n = f"{name}{n}", n + 1
-            pointer = f"#/components/schemas/{unique}"
-            bundled[key] = pointer
-            added[unique] = {}
-            added[unique] = rewrite(copy.deepcopy(target), target_file, depth + 1)
-            return {"$ref": pointer}
-        if isinstance(ref, str) and ref.startswith("#") and current.resolve() != base.resolve():
+            return external(ref, current, depth)
+        if isinstance(ref, str) and current != base:
             # an internal ref inside an external file points into that file: bundle it too
-            return rewrite({"$ref": f"{current.name}{ref}"}, current, depth + 1)
+            return external(ref, current, depth)
         return {k: rewrite(v, current, depth + 1) for k, v in node.items()}
 
     out = rewrite(spec, base, 0)
@@ -129,3 +166,11 @@ def bundle_external_refs(spec: dict[str, Any], base: Path, loader: Callable[[Pat
         if isinstance(comps, dict):
             comps.setdefault("schemas", {}).update(added)
     return out, problems
+
+
+def _name(where: Location) -> str:
+    return where.name if isinstance(where, Path) else where[:200]
+
+
+def _stem(where: Location) -> str:
+    return where.stem if isinstance(where, Path) else Path(urlsplit(where).path).stem

@@ -1,10 +1,13 @@
 """The real executor (issue #3, off by default): calls the API's own server instead of simulating it.
 
 The call is checked against the spec first (``tasks.call_check``), then sent with the spec's
-parameter placement (path, query, header, cookie, JSON body) to ``servers[0]``. Guards:
-  - a host allow-list (by default only the spec's own server host);
-  - private, loopback, link-local (cloud metadata), multicast and reserved addresses are refused —
-    after DNS resolution, and again for every redirect hop — unless ``allow_private`` is set;
+parameter placement (path, query, header, cookie, JSON body) to ``servers[0]``. Guards
+(``tasks.address_guard``, ``tasks.guarded_http``):
+  - a host-and-port allow-list (by default only the spec's own server's host and port), checked
+    again for every redirect hop;
+  - every address that is not globally routable unicast by IANA's registries (private, loopback,
+    link-local, shared, benchmarking, documentation, reserved, IPv4 inside IPv6 forms) and the cloud
+    metadata names and addresses are refused, after DNS resolution — unless ``allow_private``;
   - a timeout, a redirect limit and a cap on the response size.
 Auth values come only from the environment (``auth_env``: header name → variable name).
 Known limit: the address is checked before the request, so a DNS answer that changes between the
@@ -14,28 +17,25 @@ check and the connection (rebinding) is not caught here; keep the allow-list tig
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import os
-import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from tasks.address_guard import Refused, Resolver, allowed_pairs, check_destination, destination
 from tasks.call_check import check_call
 from tasks.executor import Execution, ExecutorState, refused, render_observation
+from tasks.guarded_http import Guard, send_guarded
 
-
-class Refused(Exception):
-    """The destination is not allowed; the message says why."""
+__all__ = ["RealExecutor", "RealExecutorConfig", "Refused", "check_destination"]
 
 
 @dataclass
 class RealExecutorConfig:
-    allowed_hosts: list[str] = field(default_factory=list)  # empty: the spec's server host only
+    allowed_hosts: list[str] = field(default_factory=list)  # host, host:port or a URL; empty: the spec's server only
     allow_private: bool = False
     timeout_s: float = 10.0
     max_redirects: int = 3
@@ -43,50 +43,23 @@ class RealExecutorConfig:
     auth_env: dict[str, str] = field(default_factory=dict)  # header → environment variable
 
 
-def _forbidden(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    for attr, why in (("is_loopback", "loopback"), ("is_link_local", "link-local (cloud metadata)"),
-                      ("is_unspecified", "unspecified"), ("is_multicast", "multicast"), ("is_reserved", "reserved"),
-                      ("is_private", "private")):
-        if getattr(ip, attr):
-            return why
-    return None
-
-
-def check_destination(url: str, allowed_hosts: list[str], allow_private: bool) -> None:
-    """Raise Refused unless ``url`` is http(s) to an allowed host whose every address is allowed."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise Refused(f"scheme {parts.scheme or '(none)'} is not allowed")
-    host = (parts.hostname or "").lower()
-    if not host:
-        raise Refused("no host")
-    if host not in [h.lower() for h in allowed_hosts]:
-        raise Refused(f"host {host} is not in the allow-list ({', '.join(allowed_hosts) or 'empty'})")
-    try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80), proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise Refused(f"cannot resolve {host}: {exc}") from None
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%")[0])
-        why = _forbidden(ip)
-        if why and not allow_private:
-            raise Refused(f"{host} resolves to {ip}, a {why} address")
-
-
 class RealExecutor:
     """Executes calls against the live API described by ``spec``."""
 
     def __init__(self, spec: dict[str, Any], cfg: RealExecutorConfig | None = None, max_chars: int = 3000,
-                 transport: httpx.BaseTransport | None = None):
+                 transport: httpx.BaseTransport | None = None, resolve: Resolver | None = None):
         self.spec = spec
         self.cfg = cfg or RealExecutorConfig()
         self.max_chars = max_chars
         servers = spec.get("servers") if isinstance(spec.get("servers"), list) else []
         self.base = str(servers[0].get("url", "")) if servers and isinstance(servers[0], dict) else ""
-        host = urlsplit(self.base).hostname or ""
-        self.allowed = list(self.cfg.allowed_hosts) or ([host] if host else [])
+        try:
+            own = {destination(self.base)} if self.base else set()
+        except Refused:
+            own = set()
+        self.guard = Guard(allowed_pairs(self.cfg.allowed_hosts) if self.cfg.allowed_hosts else own,
+                           self.cfg.allow_private, self.cfg.max_redirects, self.cfg.max_response_bytes,
+                           **({"resolve": resolve} if resolve else {}))
         self.client = httpx.Client(timeout=self.cfg.timeout_s, follow_redirects=False, transport=transport)
         self.version = "real-http"
 
@@ -123,29 +96,13 @@ class RealExecutor:
 
     def _send(self, method: str, url: str, query: dict[str, Any], headers: dict[str, str], cookies: dict[str, Any],
               body: dict[str, Any] | None) -> tuple[int, Any]:
-        for _ in range(self.cfg.max_redirects + 1):
-            check_destination(url, self.allowed, self.cfg.allow_private)
-            request = self.client.build_request(method, url, params=query or None, headers=headers,
-                                                cookies={k: str(v) for k, v in cookies.items()} or None,
-                                                json=body if body is not None and method not in ("GET", "HEAD") else None)
-            response = self.client.send(request, stream=True)
-            try:
-                if response.is_redirect and response.headers.get("location"):
-                    url = urljoin(url, response.headers["location"])
-                    query = {}
-                    if response.status_code in (301, 302, 303):
-                        method, body = "GET", None
-                    continue
-                data = bytearray()
-                for chunk in response.iter_bytes():
-                    data += chunk
-                    if len(data) > self.cfg.max_response_bytes:
-                        return 502, {"error": f"the response is larger than {self.cfg.max_response_bytes} bytes"}
-                text = data.decode("utf-8", "replace")
-                try:
-                    return response.status_code, json.loads(text) if text.strip() else {}
-                except json.JSONDecodeError:
-                    return response.status_code, {"text": text[: self.max_chars]}
-            finally:
-                response.close()
-        raise Refused(f"more than {self.cfg.max_redirects} redirects")
+        out = send_guarded(self.client, self.guard, method, url, params=query, headers=headers,
+                           cookies={k: str(v) for k, v in cookies.items()},
+                           json_body=body if body is not None and method not in ("GET", "HEAD") else None)
+        if out.too_large:
+            return 502, {"error": f"the response is larger than {self.cfg.max_response_bytes} bytes"}
+        text = out.body.decode("utf-8", "replace")
+        try:
+            return out.status, json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError:
+            return out.status, {"text": text[: self.max_chars]}

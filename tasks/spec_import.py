@@ -2,7 +2,8 @@
 are bundled into ``components`` so each spec is self-contained.
 
 In: the spec's path (for naming and resolving relative refs) and a loader that reads a document
-(``flows`` does the file I/O). Out: ``SpecImport`` — a catalog entry, an ApiDoc (valid or invalid
+(``flows`` does the file I/O and confines it: a loader raises ``DocumentRefused`` for what it will
+not read, and the document is then refused under that rule). Out: ``SpecImport`` — a catalog entry, an ApiDoc (valid or invalid
 with its problems), the functions of a valid spec, or a Rejection when the file cannot be used.
 """
 
@@ -18,7 +19,8 @@ import yaml
 
 from schemas.ids import content_id
 from schemas.records import ApiDoc, CatalogEntry, FunctionDoc, LintIssue, Rejection
-from tasks.catalog import api_id_for
+from tasks.catalog import api_id_for, http_link
+from tasks.documents import DocumentRefused, Limits, check_shape
 from tasks.nl_docs import derive_functions, function_records, nl_documentation
 from tasks.openapi_refs import bundle_external_refs
 from tasks.spec_lint import lint_spec
@@ -42,9 +44,10 @@ Loader = Callable[[Path], Any]
 
 
 def import_spec(path: Path, loader: Loader, category: str | None = None, *, name: str | None = None,
-                link: str | None = None, description: str | None = None, stage: str = "spec_import") -> SpecImport:
+                link: str | None = None, description: str | None = None, stage: str = "spec_import",
+                limits: Limits = Limits()) -> SpecImport:
     """Load (through ``loader``), bundle, lint and convert one spec; problems become a Rejection,
-    never an exception. ``name``/``link``/``description`` override what the spec says (a catalog
+    never an exception; ``limits`` cap the document and what its refs bundle. ``name``/``link``/``description`` override what the spec says (a catalog
     that ships specs knows its APIs better)."""
     out = SpecImport(source=str(path))
 
@@ -54,20 +57,22 @@ def import_spec(path: Path, loader: Loader, category: str | None = None, *, name
 
     try:
         spec = loader(path)
+        check_shape(spec, path.name, limits)
+        if not isinstance(spec, dict) or not ("openapi" in spec or "swagger" in spec):
+            return reject("not_openapi", f"{path.name} has no top-level 'openapi' field")
+        spec, problems = bundle_external_refs(spec, path, loader, limits.max_nodes)
+    except DocumentRefused as exc:
+        return reject(exc.rule, f"{path.name}: {exc.detail}" if not exc.detail.startswith(path.name) else exc.detail)
     except (OSError, UnicodeDecodeError) as exc:
-        return reject("unreadable", f"cannot read {path.name}: {exc}")
+        return reject("unreadable", f"cannot read {path.name}: {getattr(exc, 'strerror', None) or exc}")
     except (json.JSONDecodeError, yaml.YAMLError, ValueError) as exc:
         return reject("unparsable", f"{path.name} is not valid JSON/YAML: {str(exc).splitlines()[0]}")
-    except RecursionError:
-        return reject("unparsable", f"{path.name} nests too deeply")
-    if not isinstance(spec, dict) or not ("openapi" in spec or "swagger" in spec):
-        return reject("not_openapi", f"{path.name} has no top-level 'openapi' field")
-    spec, problems = bundle_external_refs(spec, path, loader)
     info = spec.get("info") if isinstance(spec.get("info"), dict) else {}
     name = name or " ".join(str(info.get("title") or path.stem).split())[:200] or path.stem
     servers = spec.get("servers") if isinstance(spec.get("servers"), list) else []
     if link is None:
         link = str(servers[0].get("url", "")) if servers and isinstance(servers[0], dict) else ""
+    link = http_link(link)
     description = description or " ".join(str(info.get("description") or info.get("summary") or name).split())[:2000]
     cat = category or str(spec.get("x-category") or info.get("x-category") or "Imported")
     api_id = api_id_for(name, link)

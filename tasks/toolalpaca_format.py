@@ -22,6 +22,7 @@ from typing import Any
 from schemas.ids import content_id
 from schemas.records import Dialogue, GoldenAnswer, Instruction, Record, Rejection
 from tasks.chat_format import decode_json_text
+from tasks.documents import DocumentRefused
 from tasks.spec_import import import_spec
 
 IMPORT_VERSION = "toolalpaca-import:1"
@@ -82,7 +83,12 @@ def import_records(record: dict[str, Any], layout: str, source: str) -> list[Rec
     spec = decode_json_text(record.get("Documentation"))
     if not name or not isinstance(spec, dict):
         return [refuse("documentation_unusable", "no Name, or Documentation is not an OpenAPI document")]
-    result = import_spec(Path(where), lambda _: spec, str(record.get("Category") or "Imported"), name=name,
+    def embedded(at: Any) -> Any:  # the record's own document; it has no files beside it to refer to
+        if at == Path(where):
+            return spec
+        raise DocumentRefused("external_ref", f"{str(at)[:200]}: a ToolAlpaca record's documentation may not refer to other files")
+
+    result = import_spec(Path(where), embedded, str(record.get("Category") or "Imported"), name=name,
                          link=str(record.get("Link") or ""), description=str(record.get("Description") or name), stage="import")
     out: list[Record] = result.records()
     if result.doc is None:

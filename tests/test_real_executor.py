@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tasks.executor import ExecutorState
-from tasks.real_executor import RealExecutor, RealExecutorConfig, Refused, check_destination
+from tasks.real_executor import RealExecutor, RealExecutorConfig
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -34,6 +34,8 @@ class Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         if parts.path == "/redirect-out":
             return self._reply(302, {}, [("location", "http://169.254.169.254/latest/meta-data")])
+        if parts.path == "/redirect-port":  # same host, another port (nothing listens on port 9)
+            return self._reply(302, {}, [("location", "http://127.0.0.1:9/v1/items/1")])
         if parts.path == "/redirect-in":
             return self._reply(302, {}, [("location", "/v1/items/9?q=moved")])
         if parts.path == "/v1/huge":
@@ -70,11 +72,12 @@ def spec_for(base):
         "/huge": {"get": {"operationId": "huge", "responses": ok}},
         "/../redirect-out": {"get": {"operationId": "leave", "responses": ok}},
         "/../redirect-in": {"get": {"operationId": "stay", "responses": ok}},
+        "/../redirect-port": {"get": {"operationId": "otherPort", "responses": ok}},
     }}
 
 
 def local(server, monkeypatch=None, **kw):
-    cfg = RealExecutorConfig(allowed_hosts=["127.0.0.1"], allow_private=True, timeout_s=1.0, **kw)
+    cfg = RealExecutorConfig(allowed_hosts=[server.removeprefix("http://")], allow_private=True, timeout_s=1.0, **kw)
     return RealExecutor(spec_for(server), cfg)
 
 
@@ -98,6 +101,8 @@ def test_redirects_are_checked_hop_by_hop(server):
     ex = local(server)
     out = ex.execute_blocking("leave", {}, ExecutorState())
     assert out.status == 403 and "169.254.169.254" in out.response["detail"]  # not in the allow-list
+    other_port = ex.execute_blocking("otherPort", {}, ExecutorState())  # refused before connecting: 403, not 502
+    assert other_port.status == 403 and "127.0.0.1:9 is not in the allow-list" in other_port.response["detail"]
     inside = ex.execute_blocking("stay", {}, ExecutorState())
     assert inside.status == 200 and inside.response["path"] == "/v1/items/9"
 
@@ -107,23 +112,6 @@ def test_timeouts_and_size_cap(server):
     assert ex.execute_blocking("slow", {}, ExecutorState()).status == 504
     huge = ex.execute_blocking("huge", {}, ExecutorState())
     assert huge.status == 502 and "larger than 1000 bytes" in huge.response["error"]
-
-
-@pytest.mark.parametrize("url, allowed, words", [
-    ("http://127.0.0.1/x", ["127.0.0.1"], "loopback"),
-    ("http://localhost/x", ["localhost"], "loopback"),
-    ("http://169.254.169.254/latest", ["169.254.169.254"], "link-local"),
-    ("http://10.1.2.3/x", ["10.1.2.3"], "private"),
-    ("http://192.168.0.10/x", ["192.168.0.10"], "private"),
-    ("http://[::1]/x", ["::1"], "loopback"),
-    ("http://[::ffff:127.0.0.1]/x", ["::ffff:127.0.0.1"], "loopback"),
-    ("http://0.0.0.0/x", ["0.0.0.0"], "unspecified"),
-    ("http://api.example.org/x", ["other.example.org"], "allow-list"),
-    ("file:///etc/passwd", ["etc"], "scheme"),
-])
-def test_destinations_refused(url, allowed, words):
-    with pytest.raises(Refused, match=words):
-        check_destination(url, allowed, allow_private=False)
 
 
 def test_the_async_execute_runs_calls_concurrently_off_the_loop(server):
@@ -162,7 +150,7 @@ def test_simulation_in_real_executor_mode_calls_the_api(prefect_harness, server,
     (workdir / "toolfactory.yaml").write_text(
         "backends_file: fake\nwarehouse_path: wh.duckdb\ninstructions_per_api: 1\nmissing_detail_share: 0\n"
         "unanswerable_share: 0\nmulti_api_share: 0\nassistant_step_mode: react\nexecutor_mode: real\n"
-        "real_allowed_hosts: 127.0.0.1\nreal_allow_private: true\nreal_auth_env: X-Api-Key=LOCAL_API_KEY\n")
+        f"real_allowed_hosts: {server.removeprefix('http://')}\nreal_allow_private: true\nreal_auth_env: X-Api-Key=LOCAL_API_KEY\n")
     settings = load_settings()
     assert import_docs(settings, workdir / "local.json")["valid"] == 1
     fake_llm.respond("user", lambda req: {"instructions": ["Show me item number 7 of the shop, please."]})

@@ -1,6 +1,6 @@
 import json
 
-from flows.files import import_spec_file, load_document, spec_files
+from flows.files import DocumentReader, import_spec_file, spec_files
 from tasks.openapi_refs import bundle_external_refs, deref
 
 
@@ -35,7 +35,7 @@ def test_cyclic_external_refs_terminate(tmp_path):
     (tmp_path / "a.yaml").write_text("A: {type: object, properties: {b: {$ref: 'b.yaml#/B'}}}\n")
     (tmp_path / "b.yaml").write_text("B: {type: object, properties: {a: {$ref: 'a.yaml#/A'}}}\n")
     spec = {"openapi": "3.0.0", "paths": {"/x": {"get": {"responses": {"200": {"content": {"application/json": {"schema": {"$ref": "a.yaml#/A"}}}}}}}}}
-    out, problems = bundle_external_refs(spec, tmp_path / "main.yaml", load_document)
+    out, problems = bundle_external_refs(spec, tmp_path / "main.yaml", DocumentReader(tmp_path))
     assert problems == []
     comps = out["components"]["schemas"]
     assert comps["A"]["properties"]["b"] == {"$ref": "#/components/schemas/B"}
@@ -46,5 +46,5 @@ def test_cyclic_external_refs_terminate(tmp_path):
 
 def test_dangling_refs_are_reported(tmp_path):
     spec = {"openapi": "3.0.0", "paths": {"/x": {"get": {"responses": {"200": {"content": {"application/json": {"schema": {"$ref": "nope.yaml#/X"}}}}}}}}}
-    _, problems = bundle_external_refs(spec, tmp_path / "main.yaml", load_document)
+    _, problems = bundle_external_refs(spec, tmp_path / "main.yaml", DocumentReader(tmp_path))
     assert any("nope.yaml" in p for p in problems)

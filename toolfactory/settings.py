@@ -8,7 +8,9 @@ A bad file, an unknown key or a bad value raises ``SettingsError`` naming the ke
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -16,7 +18,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
+from tasks.documents import DocumentRefused, Limits, parse_document, short_repr
 
 ENV_PREFIX = "TOOLFACTORY_"
 CONFIG_ENV = "TOOLFACTORY_CONFIG"
@@ -46,6 +48,9 @@ class Settings:
     documenter_temperature: float = 0.2
     documenter_spec_mode: str = "auto"  # openapi | operations | auto (operations on the embedded model)
     catalog_max_description_chars: int = 2000
+    import_max_bytes: int = 20_000_000  # the largest file read by an import (catalog, spec, each file a spec refers to)
+    import_allow_remote_refs: bool = False  # follow http(s) $refs in imported specs (through the real executor's address guard)
+    sql_timeout_s: float = 60.0  # `toolfactory sql` interrupts a query that runs longer
     instructions_per_api: int = 10
     missing_detail_share: float = 0.1  # instructions that leave out a required detail (the assistant must ask)
     unanswerable_share: float = 0.1  # instructions no function can serve (the assistant must say so)
@@ -119,6 +124,8 @@ _MINIMUMS: dict[str, float] = {
     "documenter_max_tokens": 16,
     "documenter_temperature": 0,
     "catalog_max_description_chars": 1,
+    "import_max_bytes": 1024,
+    "sql_timeout_s": 0.1,
     "instructions_per_api": 0,
     "missing_detail_share": 0,
     "unanswerable_share": 0,
@@ -150,6 +157,9 @@ _MINIMUMS: dict[str, float] = {
     "local_n_ctx": 256,
     "local_n_threads": 1,
 }
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def _field_types() -> dict[str, Any]:
@@ -185,18 +195,24 @@ def _coerce(key: str, value: Any, typ: Any, source: str) -> Any:
             if isinstance(value, bool):
                 raise ValueError
             out = float(value)
+            if not math.isfinite(out):
+                raise SettingsError(f"{key} ({source}): must be a finite number, got {short_repr(value)}")
         else:
             if not isinstance(value, (str, int, float)) or isinstance(value, bool):
                 raise ValueError
             out = str(value)
-    except (TypeError, ValueError):
+            if _CONTROL.search(out):
+                raise SettingsError(f"{key} ({source}): control characters are not allowed, got {short_repr(out)}")
+    except (TypeError, ValueError, OverflowError) as exc:
+        if isinstance(exc, SettingsError):
+            raise
         raise SettingsError(
-            f"{key} ({source}): expected {'an integer' if typ is int else 'a number' if typ is float else 'true/false' if typ is bool else 'a string'}, got {value!r}"
+            f"{key} ({source}): expected {'an integer' if typ is int else 'a number' if typ is float else 'true/false' if typ is bool else 'a string'}, got {short_repr(value)}"
         ) from None
     choices = _CHOICES.get(key)
     if choices and out not in choices:
-        raise SettingsError(f"{key} ({source}): must be one of {', '.join(choices)}, got {out!r}")
-    minimum = _MINIMUMS.get(key)
+        raise SettingsError(f"{key} ({source}): must be one of {', '.join(choices)}, got {short_repr(out)}")
+    minimum = _MINIMUMS.get(key, 0 if key.endswith("_s") else None)
     if minimum is not None and out < minimum:
         raise SettingsError(f"{key} ({source}): must be at least {minimum}, got {out!r}")
     return out
@@ -207,7 +223,7 @@ def _build(base: dict[str, Any], values: Mapping[str, tuple[Any, str]]) -> Setti
     data = dict(base)
     for key, (value, source) in values.items():
         if key not in ftypes:
-            raise SettingsError(f"{key} ({source}): unknown setting; known: {', '.join(sorted(ftypes))}")
+            raise SettingsError(f"{key[:80]} ({source}): unknown setting; known: {', '.join(sorted(ftypes))}")
         data[key] = _coerce(key, value, ftypes[key], source)
     shares = ("missing_detail_share", "unanswerable_share", "multi_api_share")
     if sum(data[k] for k in shares) > 1:
@@ -218,23 +234,27 @@ def _build(base: dict[str, Any], values: Mapping[str, tuple[Any, str]]) -> Setti
     return Settings(**data)
 
 
+SETTINGS_LIMITS = Limits(max_bytes=1_000_000, max_depth=20, max_nodes=10_000)
+
+
 def read_yaml_settings(path: Path) -> dict[str, Any]:
-    """Parse a settings YAML file into a mapping; raise SettingsError on unreadable or non-mapping files."""
+    """Parse a settings YAML file into a mapping (at most 1 MB; aliases may not expand past 10,000
+    values); raise SettingsError on unreadable, unsafe or non-mapping files."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"{path}: cannot read settings file ({exc})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        with path.open("rb") as f:
+            raw = f.read(SETTINGS_LIMITS.max_bytes + 1)
+        data = parse_document(raw, str(path), SETTINGS_LIMITS, as_json=False)
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read settings file ({exc.strerror or exc})") from None
+    except DocumentRefused as exc:
+        raise SettingsError(f"{path}: {exc.rule}: {exc.detail.removeprefix(str(path)).lstrip(': ')}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: must be a mapping of setting: value, got {type(data).__name__}")
     for key in data:
         if not isinstance(key, str):
-            raise SettingsError(f"{path}: key {key!r} is not a string")
+            raise SettingsError(f"{path}: key {short_repr(key)} is not a string")
     return data
 
 
@@ -262,7 +282,7 @@ def load_settings(config_file: str | Path | None = None, env: Mapping[str, str] 
             continue
         key = name[len(ENV_PREFIX):].lower()
         if key not in known:
-            raise SettingsError(f"{name} (environment): unknown setting; known: {', '.join(sorted(known))}")
+            raise SettingsError(f"{name[:80]} (environment): unknown setting; known: {', '.join(sorted(known))}")
         values[key] = (value, f"environment {name}")
     return _build(Settings().__dict__, values)
 

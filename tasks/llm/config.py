@@ -16,7 +16,10 @@ from typing import Any
 
 import yaml
 
+from tasks.documents import DocumentRefused, Limits, parse_document, short_repr
 from tasks.llm.types import ROLES
+
+BACKENDS_LIMITS = Limits(max_bytes=1_000_000, max_depth=30, max_nodes=100_000)
 
 BUILTIN = ("local", "fake")
 EMBEDDED_PREFIX = "toolfactory-local/"
@@ -107,11 +110,12 @@ def load_backend_config(spec: str | Path | None) -> BackendConfig:
         return parse_backend_config(yaml.safe_load(text), source=f"builtin:{name}")
     path = Path(spec)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open("rb") as f:
+            data = parse_document(f.read(BACKENDS_LIMITS.max_bytes + 1), str(path), BACKENDS_LIMITS, as_json=False)
     except OSError as exc:
-        raise BackendConfigError(f"{path}: cannot read backends file ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise BackendConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        raise BackendConfigError(f"{path}: cannot read backends file ({exc.strerror or exc})") from None
+    except DocumentRefused as exc:
+        raise BackendConfigError(f"{path}: {exc.rule}: {exc.detail.removeprefix(str(path)).lstrip(': ')}") from None
     return parse_backend_config(data, source=str(path))
 
 
@@ -120,7 +124,7 @@ def parse_backend_config(data: Any, source: str = "<dict>") -> BackendConfig:
         raise BackendConfigError(f"{source}: must be a mapping with a model_list")
     unknown = set(data) - _ALLOWED_TOP
     if unknown:
-        raise BackendConfigError(f"{source}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_ALLOWED_TOP)}")
+        raise BackendConfigError(f"{source}: unknown key(s) {short_repr(sorted(map(str, unknown)))}; allowed: {sorted(_ALLOWED_TOP)}")
     model_list = data.get("model_list")
     if not isinstance(model_list, list) or not model_list:
         raise BackendConfigError(f"{source}: model_list must be a non-empty list")
@@ -146,7 +150,14 @@ def parse_backend_config(data: Any, source: str = "<dict>") -> BackendConfig:
     groups = {e["model_name"] for e in model_list}
     for role, group in roles.items():
         if role not in ROLES:
-            raise BackendConfigError(f"{source}: roles.{role}: unknown role; roles are {', '.join(ROLES)}")
+            raise BackendConfigError(f"{source}: roles.{short_repr(role)}: unknown role; roles are {', '.join(ROLES)}")
+        if not isinstance(group, str):
+            raise BackendConfigError(f"{source}: roles.{role}: must name one model group (a string), got {short_repr(group)}")
         if group not in groups:
-            raise BackendConfigError(f"{source}: roles.{role}: no model_list entry named {group!r}")
+            raise BackendConfigError(f"{source}: roles.{role}: no model_list entry named {short_repr(group)}")
+    unserved = [r for r in ROLES if roles.get(r, r) not in groups]
+    if unserved:
+        raise BackendConfigError(
+            f"{source}: no model group for role(s) {', '.join(unserved)}: add model_list entries named so, or map them "
+            f"under roles: to a group you have ({', '.join(sorted(groups))[:200]})")
     return BackendConfig(copy.deepcopy(model_list), dict(router_settings), dict(roles), source)
