@@ -20,7 +20,7 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.progress import Progress
-from flows.runtime import RunLedger, flow_settings, llm_session, open_warehouse
+from flows.runtime import RunLedger, flow_settings, llm_session, open_warehouse, retry_reason
 from schemas.records import CatalogEntry
 from tasks.documenter import DocumenterConfig, DocumenterPrompts, default_prompts, doc_id_for, document_api
 from tasks.llm.backend import LLMClient
@@ -56,15 +56,20 @@ def documenter_config(settings: Settings, mode: str = "openapi") -> DocumenterCo
 def _document_and_land(entry: CatalogEntry, client: LLMClient, warehouse: Warehouse, cfg: DocumenterConfig,
                        prompts: DocumenterPrompts) -> dict[str, Any]:
     """Document one API and land its doc, functions and rejections in one transaction. Once the
-    run's spend cap is reached nothing new starts, and an API it cut short is not landed (the next
-    run documents it)."""
-    stopped = {"api_id": entry.api_id, "name": entry.name, "category": entry.category, "status": "stopped_by_spend_cap",
-               "repair_rounds": 0, "functions": 0, "reason": "spend_cap_reached"}
+    run's spend cap is reached nothing new starts. An API whose LLM call failed after its retries
+    (an outage, a timeout, the spend cap) is not landed: the next run documents it again, its
+    answered calls coming from the ledger's cache."""
+    def left(status: str, reason: str) -> dict[str, Any]:
+        return {"api_id": entry.api_id, "name": entry.name, "category": entry.category, "status": status,
+                "repair_rounds": 0, "functions": 0, "reason": reason}
+
     if client.budget.exhausted:
-        return stopped
+        return left("stopped_by_spend_cap", SPEND_CAP)
     result = document_api(entry, client, cfg, prompts)
-    if client.budget.exhausted and any(SPEND_CAP in f"{r.reason} {r.detail}" for r in result.rejections):
-        return stopped
+    failed = next((r for r in result.rejections if r.reason == "llm_error"), None)
+    if failed is not None:
+        status = retry_reason(client)
+        return left(status, SPEND_CAP if status == "stopped_by_spend_cap" else f"llm_error: {failed.detail[:200]}")
     warehouse.land([r for r in [result.doc] if r is not None] + result.functions + result.rejections)
     doc = result.doc
     return {
@@ -129,11 +134,12 @@ def _summary(entries: list[CatalogEntry], todo: list[CatalogEntry], outcomes: li
     status = Counter(o["status"] for o in outcomes)
     return {
         "planned": len(entries), "skipped_existing": len(entries) - len(todo),
-        "documented": len(outcomes) - status.get("stopped_by_spend_cap", 0),
+        "documented": len(outcomes) - status.get("stopped_by_spend_cap", 0) - status.get("retryable_llm_error", 0),
         "stopped_by_spend_cap": status.get("stopped_by_spend_cap", 0),
+        "retryable": status.get("retryable_llm_error", 0),
         "valid": status.get("valid", 0), "invalid": status.get("invalid", 0), "task_failures": len(failed),
         "task_failure_messages": failed[:10],
-        "reasons": dict(Counter(o["reason"] for o in outcomes if o["reason"]).most_common()),
+        "reasons": dict(Counter(o["reason"].split(":", 1)[0] for o in outcomes if o["reason"]).most_common()),
         "repair_rounds_of_valid": dict(sorted(Counter(o["repair_rounds"] for o in outcomes if o["status"] == "valid").items())),
         "functions": sum(o["functions"] for o in outcomes),
         **ledger.summary(),

@@ -25,7 +25,7 @@ from schemas.ids import content_id
 from schemas.records import CurationVerdict
 from tasks.curation import STAGES, Verdict, dedup, execution_check, format_check, instance_text, length_check
 from tasks.llm.backend import LLMClient
-from tasks.semantic_judge import judge_dialogue
+from tasks.semantic_judge import LLM_ERROR, judge_dialogue
 from tasks.semantic_judge import prompt_version as judge_prompt_version
 from toolfactory.settings import Settings, describe
 from training.tokenizer import token_counter
@@ -64,12 +64,13 @@ def _code_checks(pending: list[dict[str, Any]], settings: Settings, version: str
 
 
 def _judge(dialogues: list[dict[str, Any]], client: LLMClient, wh: Any, settings: Settings, version: str,
-           writer: BatchWriter) -> list[dict[str, Any]]:
-    """The semantic stage: dialogues judged concurrently on the LLM loop; returns the kept ones."""
+           writer: BatchWriter) -> tuple[list[dict[str, Any]], int]:
+    """The semantic stage: dialogues judged concurrently on the LLM loop. Returns (the kept ones, how
+    many the judge could not answer after retries: no verdict is written, the next run judges them)."""
     if not settings.curation_judge:
         for d in dialogues:
             writer.put([_record(d, Verdict("semantic", None, "judge off (curation_judge: false)"), version)])
-        return dialogues
+        return dialogues, 0
     partners = partner_documentation(wh, sorted({p for d in dialogues for p in d["partner_api_ids"]}))
     gate = asyncio.Semaphore(settings.max_concurrent_dialogues)
 
@@ -79,6 +80,7 @@ def _judge(dialogues: list[dict[str, Any]], client: LLMClient, wh: Any, settings
     futures = {client.submit(gated(gate, judge_dialogue(client, d, docs(d), seed=settings.seed,
                                                         max_tokens=settings.judge_max_tokens))): d for d in dialogues}
     kept = []
+    undecided = 0
     progress = Progress("curate-corpus-judge-progress", "dialogues judged", len(dialogues), unit="dialogue")
     for fut in as_completed(futures):
         d = futures[fut]
@@ -86,12 +88,16 @@ def _judge(dialogues: list[dict[str, Any]], client: LLMClient, wh: Any, settings
             v = fut.result()
         except Exception as exc:  # a bug, not a bad reply: refused with the reason, the others go on
             v = Verdict("semantic", "judge_error", f"{type(exc).__name__}: {exc}")
+        if v.reason == LLM_ERROR:
+            undecided += 1
+            progress.advance(1)
+            continue
         writer.put([_record(d, v, version)])
         if v.kept:
             kept.append(d)
         progress.advance(1, note=f"{len(kept)} kept")
     progress.finish()
-    return sorted(kept, key=lambda d: d["order"])
+    return sorted(kept, key=lambda d: d["order"]), undecided
 
 
 def _dedup_and_length(dialogues: list[dict[str, Any]], wh: Any, settings: Settings, version: str, writer: BatchWriter) -> int:
@@ -136,7 +142,7 @@ def curate_corpus(settings: dict[str, Any] | None = None) -> dict[str, Any]:
     with open_warehouse(s) as wh, llm_session(s, wh) as (client, ledger):
         config = curation_config(s, client)
         version = content_id("curation", config)
-        seen = judged = kept = 0
+        seen = judged = kept = retryable = 0
         after = None
         while True:  # a page at a time, so a large backlog never sits in memory whole
             pending = pending_dialogues(wh, version, limit=s.curation_page_size, after=after)
@@ -147,7 +153,8 @@ def curate_corpus(settings: dict[str, Any] | None = None) -> dict[str, Any]:
                 d["order"] = i
             print(f"curate-corpus: deciding {len(pending)} dialogues under config {version}")
             passed_code = code_checks_task(pending, s, version, ledger.writer)
-            passed_judge = judge_task(passed_code, client, wh, s, version, ledger.writer)
+            passed_judge, undecided = judge_task(passed_code, client, wh, s, version, ledger.writer)
+            retryable += undecided
             ledger.flush()  # the dedup of this page reads what earlier pages kept
             kept += dedup_length_task(passed_judge, wh, s, version, ledger.writer)
             ledger.flush()
@@ -157,7 +164,7 @@ def curate_corpus(settings: dict[str, Any] | None = None) -> dict[str, Any]:
         stages = funnel_counts(wh, version)
         summary = {
             "config_version": version, "run_id": run_id, "decided_now": seen, "judged_now": judged,
-            "kept_now": kept, "clean_instances": wh.count("clean_instances"), "dialogues": wh.count("dialogue"),
+            "kept_now": kept, "retryable": retryable, "clean_instances": wh.count("clean_instances"), "dialogues": wh.count("dialogue"),
             "funnel": {f"{r['stage']}/{r['reason']}": int(r["n"]) for r in stages},
             **ledger.summary(), "seconds": round(time.perf_counter() - started, 1),
         }

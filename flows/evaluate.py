@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from concurrent.futures import as_completed
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.eval_report import markdown, svg_chart
 from flows.progress import Progress
-from flows.runtime import cut_by_spend_cap, flow_settings, gated, llm_session, open_warehouse, unless_spent
+from flows.runtime import cut_short, flow_settings, gated, llm_session, open_warehouse, retry_reason, unless_spent
 from flows.simulation_setup import ApiSetups
 from schemas.ids import content_id
 from schemas.records import EvalResult
@@ -34,7 +35,6 @@ from tasks.eval_judge import JudgeVerdict, judge_solution
 from tasks.eval_judge import prompt_version as judge_prompt_version
 from tasks.exact_match import parameter_table, score_calls
 from tasks.llm.backend import LLMClient
-from tasks.llm.budget import SPEND_CAP
 from tasks.split import Side, leakage
 from toolfactory.settings import Settings, describe
 from warehouse.evaluation import done_trials, eval_items, latest_training_snapshot, leakage_sides, record_eval_run, scores
@@ -59,7 +59,7 @@ async def _trial(item: dict[str, Any], trial: int, setup: Any, client: LLMClient
         final, stop = d.final_answer, d.stop_reason
     except Exception as exc:  # a crash fails this trial (it stays in the denominator), the others go on
         steps, final, stop = [], f"{type(exc).__name__}: {exc}"[:500], "crashed"
-    if cut_by_spend_cap(steps, client):  # not scored: the next run (with budget) runs this trial
+    if cut_short(steps):  # an LLM call failed after retries (or the spend cap): not scored, the next run runs this trial
         return None
     calls = predicted_calls(steps)
     em = score_calls(item["calls"], calls, parameter_table(doc["spec"] or {}))
@@ -71,7 +71,7 @@ async def _trial(item: dict[str, Any], trial: int, setup: Any, client: LLMClient
         verdict = await judge_solution(client, documentation=setup.functions_doc, instruction=item["instruction"], golden=item["calls"],
                                        steps=steps, final_answer=final, subject_id=item["golden_id"], seed=settings.seed,
                                        max_tokens=settings.judge_max_tokens)
-        if verdict.status == "error" and SPEND_CAP in verdict.reason:
+        if verdict.status == "error":  # the judge's call failed after retries: scored by the next run
             return None
     else:
         verdict = JudgeVerdict("off", None, None, "")
@@ -132,12 +132,12 @@ def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any]
                     item, trial, setup, client, c, models, run_id, s.eval_judge, s)))))
         print(f"evaluate: {len(items)} instructions × {s.eval_trials} trials of {models['assistant']} on {set_source} "
               f"({len(futures)} to run, {len(done)} scored before), run {run_id}")
-        stopped = 0
+        left: Counter[str] = Counter()  # trials not scored, by why: the next run runs them
         progress = Progress("evaluate-progress", f"trials of {models['assistant']}", len(futures), unit="trial")
         for fut in as_completed(futures):
             result = fut.result()
             if result is None:
-                stopped += 1
+                left[retry_reason(client)] += 1
             else:
                 ledger.writer.put([result])
             progress.advance(1)
@@ -151,7 +151,8 @@ def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any]
         row = found[0] if found else dict.fromkeys(SCORE_KEYS)  # nothing scored yet (a spend cap before the first trial)
         board = scores(wh, set_source=set_source)
         summary = {"run_id": run_id, "set": set_source, "model": models["assistant"], "step_mode": mode, "instructions": len(items),
-                   "trials": s.eval_trials, "ran_now": len(futures) - stopped, "stopped_by_spend_cap": stopped,
+                   "trials": s.eval_trials, "ran_now": len(futures) - sum(left.values()),
+                   "stopped_by_spend_cap": left["stopped_by_spend_cap"], "retryable": left["retryable_llm_error"],
                    **{k: row[k] for k in SCORE_KEYS},
                    "leakage": {k: leak[k] for k in ("n_name_overlaps", "n_description_overlaps", "instructions_sharing_ngram")},
                    **ledger.summary(), "seconds": round(time.perf_counter() - started, 1)}

@@ -111,9 +111,16 @@ async def unless_spent(client: LLMClient, make: Callable[[], Awaitable[T]]) -> T
     return await make()
 
 
-def cut_by_spend_cap(steps: list[dict[str, Any]], client: LLMClient) -> bool:
-    """Whether a dialogue ended because the spend cap refused one of its calls."""
-    return client.budget.exhausted and any(s.get("error") == "llm_error" for s in steps[-1:])
+def cut_short(steps: list[dict[str, Any]]) -> bool:
+    """Whether an LLM call of this dialogue failed after its retries (an outage, a timeout, a 429, the
+    spend cap). Such work is not landed as a result: the next run redoes it, and the ledger's cache
+    answers the calls that had succeeded."""
+    return any(s.get("error") == "llm_error" for s in steps)
+
+
+def retry_reason(client: LLMClient) -> str:
+    """Why work was left for the next run: the spend cap, or LLM calls that failed after retries."""
+    return "stopped_by_spend_cap" if client.budget.exhausted else "retryable_llm_error"
 
 
 def flow_settings(settings: dict[str, Any] | None) -> Settings:

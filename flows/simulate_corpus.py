@@ -37,11 +37,12 @@ from flows.build_toolset import api_workers
 from flows.progress import Progress
 from flows.runtime import (
     RunLedger,
-    cut_by_spend_cap,
+    cut_short,
     flow_settings,
     gated,
     llm_session,
     open_warehouse,
+    retry_reason,
     unless_spent,
     worker_llm_session,
 )
@@ -50,7 +51,7 @@ from flows.task_runners import in_window, simulation_task_runner
 from schemas.ids import content_id
 from schemas.records import Dialogue, Instruction, Rejection
 from tasks.assistant import AssistantConfig, Task, dialogue_id_for, prompt_versions, run_dialogue
-from tasks.instructions import MultiApi, generate_instructions, plan_kinds, still_needed
+from tasks.instructions import MultiApi, generate_instructions, plan_kinds, shortfall_ids, still_needed
 from tasks.llm.backend import LLMClient
 from tasks.multi_api import partners
 from tasks.prompts import load_prompt
@@ -63,15 +64,21 @@ class Known(Protocol):
 
     def instructions_for(self, doc_id: str, prompt_version: str, model: str) -> list[dict[str, Any]]: ...
     def existing_dialogue_ids(self, ids: Sequence[str]) -> set[str]: ...
+    def existing_rejection_ids(self, ids: Sequence[str]) -> set[str]: ...
 
 
 @dataclass(frozen=True)
 class KnownRows:
     """What the warehouse holds for one doc, taken by the flow for a task on a worker away from it:
-    the doc's instructions for this prompt and user model, and the IDs of its dialogues."""
+    the doc's instructions for this prompt and user model, the IDs of its dialogues, and which of
+    its possible shortfall refusals exist."""
 
     instructions: list[dict[str, Any]]
     dialogue_ids: frozenset[str]
+    rejection_ids: frozenset[str] = frozenset()
+
+    def existing_rejection_ids(self, ids: Sequence[str]) -> set[str]:
+        return {i for i in ids if i in self.rejection_ids}
 
     def instructions_for(self, doc_id: str, prompt_version: str, model: str) -> list[dict[str, Any]]:
         return [r for r in self.instructions if r["doc_id"] == doc_id and r["prompt_version"] == prompt_version and r["model"] == model]
@@ -83,28 +90,38 @@ class KnownRows:
 Put = Callable[[list[Any]], None]
 
 
+def instruction_plan(settings: Settings) -> dict[str, int]:
+    return plan_kinds(settings.instructions_per_api, settings.missing_detail_share, settings.unanswerable_share,
+                      settings.multi_api_share)
+
+
 def _instructions(doc: dict[str, Any], client: LLMClient, known: Known, put: Put, settings: Settings,
-                  multi: MultiApi | None) -> tuple[list[Instruction], int]:
-    """(the instructions to simulate, how many were written now). What the warehouse already holds
-    for this doc, prompt and model is reused, up to the plan per kind; a shortfall (a raised
-    target, filtered replies) is topped up with a new seed, never repeating a kept text."""
+                  multi: MultiApi | None) -> tuple[list[Instruction], int, int]:
+    """(the instructions to simulate, how many were written now, how many kinds failed on an LLM
+    error and are left for the next run). What the warehouse already holds for this doc, prompt and
+    model is reused, up to the plan per kind; a shortfall (a raised target, an earlier LLM error) is
+    topped up with a new seed, never repeating a kept text — unless a refusal already settled it
+    under this plan and config."""
     user_model = client.model_signature("user")
     prompt_version = load_prompt("user_instructions").version
-    plan = plan_kinds(settings.instructions_per_api, settings.missing_detail_share, settings.unanswerable_share,
-                      settings.multi_api_share)
+    plan = instruction_plan(settings)
     have: list[Instruction] = []
     for row in known.instructions_for(doc["doc_id"], prompt_version, user_model):
         if sum(i.kind == row["kind"] for i in have) < plan.get(row["kind"], 0):
             have.append(Instruction(**row))
     need = still_needed(plan, [i.kind for i in have])
+    shortfalls = shortfall_ids(doc["doc_id"], plan, prompt_version, user_model, multi.partner_doc_id if multi else "")
+    settled = {shortfalls[i] for i in known.existing_rejection_ids(list(shortfalls))}
+    need = {k: v for k, v in need.items() if k not in settled}
     if not need:
-        return have, 0
+        return have, 0, 0
     batch = generate_instructions(
         client, api_id=doc["api_id"], doc_id=doc["doc_id"], api_name=doc["name"], functions_doc=doc["nl_documentation"],
         counts=need, seed=settings.seed + len(have), model=user_model, existing=[i.text for i in have], multi=multi,
+        planned=plan,
     )
     put([*batch.instructions, *batch.rejections])
-    return have + batch.instructions, len(batch.instructions)
+    return have + batch.instructions, len(batch.instructions), len(batch.failed)
 
 
 def _simulate_api(doc: dict[str, Any], client: LLMClient, known: Known, settings: Settings, gate: asyncio.Semaphore,
@@ -139,14 +156,14 @@ def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, kn
     multi = None
     if partner is not None and settings.multi_api_share > 0:
         multi = MultiApi(partner["doc_id"], partner["name"], setups.paired_with(partner).functions_doc)
-    instructions, new_instructions = _instructions(doc, client, known, put, settings, multi)
+    instructions, new_instructions, kinds_failed = _instructions(doc, client, known, put, settings, multi)
     models = {role: client.model_signature(role) for role in ("assistant", "executor", "user")}
     if settings.executor_mode == "real":
         models["executor"] = "real-http"  # the API's own server answers, no executor LLM
     cfg = AssistantConfig(step_mode=mode, step_limit=settings.dialogue_step_limit, max_errors=settings.dialogue_max_errors,
                           max_tokens=settings.assistant_max_tokens, seed=settings.seed)
     versions = prompt_versions(setups.single.executor, mode)
-    stops: Counter[str] = Counter()
+    stops: Counter[str] = Counter({"instructions_retryable_llm_error": kinds_failed} if kinds_failed else {})
     work: list[tuple[Task, Setup]] = []
     for i in instructions:
         partner_docs = [docs_by_id.get(d) for d in i.partner_doc_ids]
@@ -171,8 +188,8 @@ def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, kn
                                   "dialogue_crashed", f"instruction {t.instruction_id}: {detail}")])
             stops["crashed"] += 1
             continue
-        if dialogue is None or cut_by_spend_cap(dialogue.steps, client):  # left for a run with budget to redo
-            stops["stopped_by_spend_cap"] += 1
+        if dialogue is None or cut_short(dialogue.steps):  # not a result: the next run redoes it
+            stops[retry_reason(client)] += 1
             continue
         put([dialogue])  # landed in batches by the run's writer thread
         stops[dialogue.stop_reason] += 1
@@ -232,7 +249,10 @@ def _finished_away(docs: list[dict[str, Any]], wh: Warehouse, client: LLMClient,
         rows = wh.instructions_for(doc["doc_id"], version, user_model)
         partner = pairs.get(doc["doc_id"])
         wanted = {p for r in rows for p in r["partner_doc_ids"]} | ({partner["doc_id"]} if partner else set())
-        known = KnownRows(rows, frozenset(wh.dialogue_ids_of_doc(doc["doc_id"])))
+        shortfalls = shortfall_ids(doc["doc_id"], instruction_plan(settings), version, user_model,
+                                   partner["doc_id"] if partner and settings.multi_api_share > 0 else "")
+        known = KnownRows(rows, frozenset(wh.dialogue_ids_of_doc(doc["doc_id"])),
+                          frozenset(wh.existing_rejection_ids(list(shortfalls))))
         return simulate_api_away_task.submit(doc, settings, known, partner,
                                              {d: docs_by_id[d] for d in wanted if d in docs_by_id}, cap.left_usd)
 

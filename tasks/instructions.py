@@ -8,6 +8,12 @@ checks new texts against the ones already kept.
 Each kind is one LLM call; replies are filtered — placeholders, the API's own name, over-long
 texts and near-duplicates (word 3-gram Jaccard against those already kept) are refused with a
 reason. Never raises.
+
+A refusal is recorded once per subject, stage, reason and config: its ID hashes the doc, the kind,
+the reason, the prompt version and model, and the refused text — or, for a shortfall of a kind
+(``SHORTFALL_REASONS``), the planned count and partner. A settled shortfall is not asked again under
+the same plan and config (``shortfall_ids``). A call that failed after its retries is no refusal:
+its kind is in ``InstructionBatch.failed`` and the next run asks again.
 """
 
 from __future__ import annotations
@@ -33,10 +39,28 @@ _PLACEHOLDER = re.compile(r"<[^<>]{1,40}>|\[[A-Za-z _-]{2,40}\]|\{[A-Za-z _-]{2,
 NEAR_DUPLICATE = 0.6
 
 
+SHORTFALL_REASONS = ("no_partner", "instructions_unparsable", "instructions_wrong_shape", "too_few")
+
+
 @dataclass
 class InstructionBatch:
     instructions: list[Instruction] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # kind → the LLM error (retryable: not refused)
+
+
+def refusal_id(doc_id: str, kind: str, reason: str, prompt_version: str, model: str, subject: str) -> str:
+    """A refusal's ID: once per doc, kind, reason, config and subject (a text, or a shortfall's plan)."""
+    return content_id("rejection", "instruction", doc_id, kind, reason, prompt_version, model, subject)
+
+
+def shortfall_ids(doc_id: str, plan: dict[str, int], prompt_version: str, model: str,
+                  partner_doc_id: str = "") -> dict[str, str]:
+    """The IDs of the refusals that would settle each kind's shortfall under this plan and config
+    (ID → kind); a multi-API shortfall also depends on the partner."""
+    return {refusal_id(doc_id, kind, reason, prompt_version, model,
+                       f"planned {n}" + (f" with {partner_doc_id}" if kind == "multi_api" else "")): kind
+            for kind, n in plan.items() for reason in SHORTFALL_REASONS}
 
 
 @dataclass(frozen=True)
@@ -76,21 +100,28 @@ def similarity(a: str, b: str) -> float:
 def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name: str, functions_doc: str, n: int = 10,
                           missing_detail_share: float = 0.1, unanswerable_share: float = 0.1, seed: int = 0,
                           max_tokens: int = 700, model: str = "", counts: dict[str, int] | None = None,
-                          existing: Sequence[str] = (), multi: MultiApi | None = None) -> InstructionBatch:
+                          existing: Sequence[str] = (), multi: MultiApi | None = None,
+                          planned: dict[str, int] | None = None) -> InstructionBatch:
     """Up to ``n`` instructions for one API (or exactly ``counts`` per kind), with the refusals and
-    their reasons. ``existing``: texts already kept (a top-up must not repeat them). ``multi_api``
+    their reasons. ``existing``: texts already kept (a top-up must not repeat them); ``planned``: the
+    whole plan per kind when ``counts`` is a top-up (it names a shortfall's refusal). ``multi_api``
     needs ``multi``; without a partner that kind is refused as ``no_partner``."""
     prompt = load_prompt("user_instructions")
     out = InstructionBatch()
     kept: list[str] = list(existing)
-
-    def refuse(reason: str, detail: str) -> None:
-        out.rejections.append(Rejection(content_id("rejection", "instruction", doc_id, reason, detail), "instruction", api_id, reason, detail[:2000]))
-
     plan = counts if counts is not None else plan_kinds(n, missing_detail_share, unanswerable_share)
+    whole = planned or plan
+    partner_id = multi.partner_doc_id if multi else ""
+
+    def refuse(kind: str, reason: str, detail: str, text: str | None = None) -> None:
+        subject = text.casefold() if text is not None else f"planned {whole.get(kind, 0)}" + (
+            f" with {partner_id}" if kind == "multi_api" else "")
+        out.rejections.append(Rejection(refusal_id(doc_id, kind, reason, prompt.version, model, subject), "instruction",
+                                        api_id, reason, f"{kind}: {detail}"[:2000]))
+
     for kind, count in plan.items():
         if kind == "multi_api" and multi is None:
-            refuse("no_partner", f"{kind}: no other documented API in this category to pair with ({count} not written)")
+            refuse(kind, "no_partner", f"no other documented API in this category to pair with ({count} not written)")
             continue
         names = [api_name, multi.partner_name] if kind == "multi_api" and multi else [api_name]
         functions = multi.functions_doc if kind == "multi_api" and multi else functions_doc
@@ -98,21 +129,21 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
                          prompt_version=prompt.version, subject_id=api_id, json_schema=load_schema("llm_instructions"),
                          schema_name="instructions", max_tokens=max_tokens, temperature=0.8, seed=seed)
         if not r.ok:
-            refuse("llm_error", f"{kind}: {r.error}")
+            out.failed[kind] = r.error or "llm_error"
             continue
         if r.parse_error or not isinstance(r.parsed, dict):
-            refuse("instructions_unparsable", f"{kind}: {r.parse_error or 'not a JSON object'}")
+            refuse(kind, "instructions_unparsable", r.parse_error or "not a JSON object")
             continue
         texts = r.parsed.get("instructions")
         if not isinstance(texts, list):
-            refuse("instructions_wrong_shape", f"{kind}: " + "; ".join(validate_record("llm_instructions", r.parsed)[:2]))
+            refuse(kind, "instructions_wrong_shape", "; ".join(validate_record("llm_instructions", r.parsed)[:2]))
             continue
         taken = 0
         for text in texts:
             text = " ".join(str(text).split()) if isinstance(text, (str, int, float)) else ""
             why = _problem(text, names, kept)
             if why:
-                refuse(why, f"{kind}: {text[:300]}")
+                refuse(kind, why, text[:300], text)
                 continue
             if taken >= count:
                 break
@@ -125,7 +156,7 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
                 partner_doc_ids=partner_ids,
             ))
         if taken < count:  # every planned instruction is kept or accounted for
-            refuse("too_few", f"{kind}: {count - taken} of {count} not written (the reply held {len(texts)} texts)")
+            refuse(kind, "too_few", f"{count - taken} of {count} not written (the reply held {len(texts)} texts)")
     return out
 
 

@@ -4,7 +4,8 @@ earlier observations.
 
 In: an async completer (``LLMClient``), the dialogue dict and the API's function summary.
 Out: a ``Verdict`` of stage ``semantic``, never an exception: an unusable reply is
-``judge_unparsable``, a failed call ``judge_error``.
+``judge_unparsable``. A call that failed after its retries is ``LLM_ERROR``: not a verdict — the
+flow writes none, and the next run judges the dialogue again.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from schemas import load_schema, validate_record
 from tasks.curation import Verdict
 from tasks.llm.types import LLMResult
 from tasks.prompts import load_prompt
+
+LLM_ERROR = "llm_error"
 
 MAX_OBSERVATION_CHARS = 600
 MAX_FUNCTIONS_CHARS = 3000
@@ -45,8 +48,8 @@ def render_trajectory(dialogue: dict[str, Any]) -> str:
 
 def read_verdict(result: LLMResult) -> Verdict:
     """The judge's reply as a verdict (``parsed`` when the backend honoured the schema, else the text)."""
-    if not result.ok:
-        return Verdict("semantic", "judge_error", (result.error or "")[:300])
+    if not result.ok:  # after retries: the flow leaves the dialogue undecided for the next run
+        return Verdict("semantic", LLM_ERROR, (result.error or "")[:300])
     data = result.parsed
     if data is None:
         try:

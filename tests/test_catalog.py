@@ -99,3 +99,20 @@ def test_sample_catalog_is_large_and_varied():
     r = read_catalog(sample_catalog_path())
     assert len(r.entries) >= 30 and not r.quarantined
     assert len({e.category for e in r.entries}) >= 8
+
+
+def test_control_characters_are_stripped_and_links_kept_only_as_http():
+    from tasks.catalog import parse_catalog
+
+    rows = [{"name": "Ev\x00il\x1b[31m API\u202e", "description": "Does\x07 things\x00.", "category": "Te\x00st",
+             "link": "javascript:alert(1)"},
+            {"name": "Files", "description": "Reads files.", "category": "Test", "link": "file:///etc/passwd"},
+            {"name": "Good", "description": "Good one.", "category": "Test", "link": "https://good.example/v1"},
+            {"name": "Data", "description": "Data URL.", "category": "Test", "link": "data:text/html,<b>x</b>"}]
+    result = parse_catalog("\n".join(json.dumps(r) for r in rows).encode(), "jsonl")
+    by_name = {e.name: e for e in result.entries}
+    assert set(by_name) == {"Evil[31m API", "Files", "Good", "Data"}
+    assert by_name["Evil[31m API"].description == "Does things." and by_name["Evil[31m API"].category == "Test"
+    assert [by_name[n].link for n in ("Evil[31m API", "Files", "Data")] == ["", "", ""]
+    assert by_name["Good"].link == "https://good.example/v1"
+    assert not any(ch in json.dumps([e.to_dict() for e in result.entries], ensure_ascii=False) for ch in "\x00\x1b\u202e")

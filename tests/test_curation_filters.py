@@ -109,7 +109,7 @@ class ScriptedJudge:
     ("yes it is fine", "judge_unparsable"),
     ('{"fulfils_request": "yes", "arguments_grounded": true, "reason": "x"}', "judge_unparsable"),
     ('{"fulfils_request": true}', "judge_unparsable"),
-    (LLMResult(role="judge", text="", model="fake", error="timeout"), "judge_error"),
+    (LLMResult(role="judge", text="", model="fake", error="timeout"), "llm_error"),
 ])
 def test_semantic_judge_verdicts(reply, reason):
     judge = ScriptedJudge(reply)

@@ -70,3 +70,53 @@ def test_overrides_are_checked():
 def test_instruction_shares_may_not_exceed_the_whole():
     with pytest.raises(SettingsError, match="add up to at most 1"):
         load_settings(env={"TOOLFACTORY_MULTI_API_SHARE": "0.5", "TOOLFACTORY_UNANSWERABLE_SHARE": "0.6"})
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("llm_timeout_s: .nan\n", "llm_timeout_s (toolfactory.yaml): must be a finite number"),
+    ("llm_timeout_s: .inf\n", "must be a finite number"),
+    ("max_cost_usd: -.inf\n", "must be a finite number"),
+    ("repair_rounds: .inf\n", "expected an integer"),
+    ("warehouse_wait_s: -5\n", "must be at least"),
+    ("sql_timeout_s: -1\n", "must be at least"),
+    ("warehouse_path: \"wh\\0.duckdb\"\n", "control characters"),
+    ("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+     "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nseed: *e\n", "alias_expansion"),
+    ("seed: &s [*s]\n", "self_reference"),
+])
+def test_bad_values_and_yaml_bombs_are_refused(workdir, text, needle):
+    (workdir / "toolfactory.yaml").write_text(text)
+    with pytest.raises(SettingsError, match=needle.replace("(", r"\(").replace(")", r"\)")):
+        load_settings()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_nan_and_infinity_from_the_environment_are_refused(workdir, value):
+    with pytest.raises(SettingsError, match="TOOLFACTORY_LLM_TIMEOUT_S.*finite"):
+        load_settings(env={"TOOLFACTORY_LLM_TIMEOUT_S": value})
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("model_list: [{model_name: a, litellm_params: {model: openai/x}}]\nroles: {documenter: [x]}\n",
+     "roles.documenter: must name one model group"),
+    ("model_list: [{model_name: documenter, litellm_params: {model: openai/x}}]\n",
+     "no model group for role\\(s\\) user, assistant, executor, judge"),
+    ("model_list: [{model_name: a, litellm_params: {model: openai/x}}]\nroles: {documenter: a, user: a, assistant: a, "
+     "executor: a}\n", "no model group for role\\(s\\) judge"),
+    ("model_list: &m [{model_name: a, litellm_params: {model: openai/x}}, *m, *m]\n", "self_reference"),
+])
+def test_backends_files_that_leave_a_role_unserved_are_config_errors(tmp_path, text, needle):
+    from tasks.llm.config import BackendConfigError, load_backend_config
+
+    (tmp_path / "backends.yaml").write_text(text)
+    with pytest.raises(BackendConfigError, match=needle):
+        load_backend_config(tmp_path / "backends.yaml")
+
+
+def test_roles_mapped_to_one_group_are_enough(tmp_path):
+    from tasks.llm.config import load_backend_config
+
+    (tmp_path / "backends.yaml").write_text("model_list: [{model_name: a, litellm_params: {model: openai/x}}]\n"
+                                            "roles: {documenter: a, user: a, assistant: a, executor: a, judge: a}\n")
+    assert load_backend_config(tmp_path / "backends.yaml").models_of("judge") == ["openai/x"]

@@ -65,6 +65,11 @@ class FlowReads:
             return set()
         return {r[0] for r in self.execute("SELECT dialogue_id FROM dialogue WHERE dialogue_id IN (SELECT unnest(?))", [list(ids)])}
 
+    def existing_rejection_ids(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        return {r[0] for r in self.execute("SELECT rejection_id FROM rejection WHERE rejection_id IN (SELECT unnest(?))", [list(ids)])}
+
     def dialogue_ids_of_doc(self, doc_id: str) -> set[str]:
         """The IDs of every dialogue landed for this doc (what a worker away from the warehouse skips)."""
         return {r[0] for r in self.execute("SELECT dialogue_id FROM dialogue WHERE doc_id = ?", [doc_id])}
