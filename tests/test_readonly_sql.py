@@ -107,3 +107,72 @@ def test_docs_sql_md_documents_every_public_view_and_its_examples_run(db):
         assert any(re.search(rf"\b{view}\b", st) for st in statements), view
     for st in statements:  # and every example is allowed and runs
         run_query(db, st)
+
+
+EVERY_TYPE = """SELECT [1, 2] AS list, {'a': 1, 'b': [1, 2]} AS struct, MAP {'k': 1} AS map, MAP {1: 'x'} AS int_map,
+  union_value(num := 2)::UNION(num INTEGER, str VARCHAR) AS uni, 1::VARIANT AS variant, '\\xAA\\x00'::BLOB AS blob,
+  INTERVAL 3 DAY AS interval, 1.5::DECIMAL(10, 2) AS dec, 170141183460469231731687303715884105727::HUGEINT AS huge,
+  '6ba7b810-9dad-11d1-80b4-00c04fd430c8'::UUID AS uuid, '1010'::BIT AS bits, TIME '12:00:00' AS time,
+  TIMESTAMPTZ '2024-01-01 00:00:00+00' AS tstz, 'a'::ENUM('a', 'b') AS enum, [1, 2]::INTEGER[2] AS array,
+  NULL AS nothing, 'nan'::DOUBLE AS nan, 'inf'::DOUBLE AS inf, DATE '2024-01-01' AS date,
+  [{'x': '\\x01'::BLOB}] AS nested_blob, 1 AS list"""
+
+
+def test_csv_and_json_hold_every_duckdb_type(db):
+    import csv
+    import io
+
+    df = run_query(db, EVERY_TYPE)
+    rows = list(csv.DictReader(io.StringIO(format_frame(df, "csv"))))
+    (row,) = json.loads(format_frame(df, "json"))
+    assert len(rows) == 1 and len(rows[0]) == len(row) == 22  # the repeated name got its own column
+    csv_row = rows[0]
+    assert json.loads(csv_row["list"]) == [1, 2] == row["list"]
+    assert json.loads(csv_row["struct"]) == {"a": 1, "b": [1, 2]} == row["struct"]
+    assert row["map"] == {"k": 1} and row["int_map"] == {"1": "x"} and row["uni"] == 2 and row["variant"] == 1
+    assert row["blob"] == csv_row["blob"] == "\\xAA\\x00" and row["nested_blob"] == [{"x": "\\x01"}]
+    assert row["huge"] == 170141183460469231731687303715884105727 and row["dec"] == csv_row["dec"] == "1.50"
+    assert row["uuid"] == csv_row["uuid"] == "6ba7b810-9dad-11d1-80b4-00c04fd430c8" and row["date"] == "2024-01-01"
+    assert row["nan"] == "nan" and row["inf"] == "inf" and row["nothing"] is None and row["array"] == [1, 2]
+    for text in (format_frame(df, "csv"), format_frame(df, "json"), format_frame(df, "table")):
+        assert "Series" not in text and "shape:" not in text and "dtype" not in text
+
+
+def test_a_query_past_the_timeout_is_interrupted(db):
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(SQLFailed, match="ran past 0.5 s and was stopped"):
+        run_query(db, "SELECT sum(hash(a.range * b.range)) FROM range(200000) a, range(200000) b", timeout_s=0.5)
+    assert time.monotonic() - started < 10
+
+
+def test_the_memory_limit_holds(db):
+    with pytest.raises(SQLFailed, match="Out of Memory"):
+        run_query(db, "SELECT list(range) FROM range(300000000)", memory_limit="100MB")
+
+
+STATEMENTS = {  # one of each kind DuckDB's parser knows, and the ones its Python binding has no name for
+    "SELECT": "SELECT 1", "INSERT": "INSERT INTO t VALUES (1)", "UPDATE": "UPDATE t SET a = 1", "CREATE": "CREATE TABLE t (a INT)",
+    "DELETE": "DELETE FROM t", "PREPARE": "PREPARE p AS SELECT 1", "EXECUTE": "EXECUTE p", "ALTER": "ALTER TABLE t ADD COLUMN b INT",
+    "TRANSACTION": "COMMIT", "COPY": "COPY t FROM 'x.csv'", "ANALYZE": "ANALYZE", "VARIABLE_SET": "SET VARIABLE x = 1",
+    "CREATE_FUNC": "CREATE MACRO m(a) AS a", "EXPLAIN": "EXPLAIN SELECT 1", "DROP": "DROP TABLE t", "EXPORT": "EXPORT DATABASE 'd'",
+    "PRAGMA": "PRAGMA version", "VACUUM": "VACUUM", "CALL": "CALL duckdb_settings()", "SET": "SET threads = 1",
+    "LOAD": "LOAD json", "EXTENSION": "UPDATE EXTENSIONS", "ATTACH": "ATTACH 'x.db'", "DETACH": "DETACH x",
+    "COPY_DATABASE": "COPY FROM DATABASE a TO b", "MERGE_INTO": "MERGE INTO t USING s ON t.a = s.a WHEN MATCHED THEN DELETE",
+    "settings": "SELECT * FROM duckdb_settings()", "variable": "SELECT getvariable('x')", "describe": "DESCRIBE apis",
+    "summarize": "SUMMARIZE catalog_entry", "show": "SHOW TABLES", "install": "INSTALL httpfs", "force": "FORCE INSTALL httpfs",
+    "checkpoint": "FORCE CHECKPOINT", "reset": "RESET threads", "use": "USE memory", "detach_if": "DETACH DATABASE IF EXISTS x",
+}
+
+
+@pytest.mark.parametrize("name", sorted(STATEMENTS))
+def test_every_statement_type_is_refused_or_run_through_the_cli(db, name, capsys, monkeypatch):
+    from toolfactory.cli import main
+
+    monkeypatch.setenv("TOOLFACTORY_WAREHOUSE_PATH", str(db))
+    for fmt in ("table", "csv", "json"):
+        code = main(["sql", STATEMENTS[name], "--format", fmt])
+        out, err = capsys.readouterr()
+        assert code in (0, 2), (name, code, err)
+        assert (code == 0 and not err) or (code == 2 and len(err.strip().splitlines()) == 1 and err.startswith("toolfactory: ")), err

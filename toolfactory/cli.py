@@ -195,7 +195,8 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
                       f"({age:.0f} s old)", file=sys.stderr)
 
             df = run_query(settings.warehouse_path, args.query, limit=args.limit, wait_s=settings.warehouse_wait_s,
-                           on_replica=replica_note)
+                           on_replica=replica_note, memory_limit=settings.warehouse_memory_limit,
+                           timeout_s=settings.sql_timeout_s)
             text = format_frame(df, args.format)
             print(text, end="" if text.endswith("\n") else "\n")
             return 0
