@@ -131,7 +131,7 @@ def test_every_planned_item_ends_kept_refused_or_retryable_and_the_next_run_fini
     assert first["undecided"] == out["curation"]["retryable"]
     assert sum(v for k, v in first.items() if k != "counted_calls") > 0
 
-    print(f"\nleft after the first run: {first}; planned: 6 APIs, {len(landed["instructions"])} instructions kept")
+    print(f"\nleft after the first run: {first}; planned: 6 APIs, {len(landed['instructions'])} instructions kept")
     faults.p500 = faults.p429 = faults.ptimeout = faults.pmalformed = 0.0  # the outage is over
     again = regenerate(settings=describe(settings), catalog=str(workdir / "catalog.csv"))
     with Warehouse.open(settings.warehouse_path) as wh:
