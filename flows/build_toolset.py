@@ -69,7 +69,7 @@ def _document_and_land(entry: CatalogEntry, client: LLMClient, warehouse: Wareho
     failed = next((r for r in result.rejections if r.reason == "llm_error"), None)
     if failed is not None:
         status = retry_reason(client)
-        return left(status, SPEND_CAP if status == "stopped_by_spend_cap" else f"llm_error: {failed.detail[:200]}")
+        return left(status, SPEND_CAP if status == "stopped_by_spend_cap" else failed.detail[:200])
     warehouse.land([r for r in [result.doc] if r is not None] + result.functions + result.rejections)
     doc = result.doc
     return {
