@@ -344,6 +344,7 @@ def _parse_jsonl(text: str, b: _Builder) -> None:
 
 
 def _parse_csv(text: str, b: _Builder) -> None:
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))  # a long cell is judged by the row checks
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)

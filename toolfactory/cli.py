@@ -28,9 +28,10 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import toolfactory  # noqa: F401  (sets the no-network environment defaults first)
+from toolfactory.errors import ErrorLog, quiet_tracebacks
 from toolfactory.settings import SettingsError, describe, load_settings
 
 EXAMPLE_QUERIES = [
@@ -46,8 +47,15 @@ EXAMPLE_QUERIES = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line (exit 2), like every other error here."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"toolfactory: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="toolfactory", description="ToolFactory: tool-use corpora by the ToolAlpaca method.")
+    p = _Parser(prog="toolfactory", description="ToolFactory: tool-use corpora by the ToolAlpaca method.")
     p.add_argument("--config", help="settings YAML (default: $TOOLFACTORY_CONFIG or ./toolfactory.yaml)")
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto",
                    help="progress bars on stderr for long stages (auto: when stderr is a terminal)")
@@ -151,25 +159,56 @@ def _print_training(out: dict[str, Any]) -> int:
     return 1 if out.get("status") == "failed" else 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    bars = args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty())
-    if bars or "flows.progress" in sys.modules:  # (`sql` and `config` need not import Prefect)
-        from flows.progress import show_bars
+_WITHOUT_PREFECT = ("sql", "config")  # commands that need not import Prefect
+_WITH_LLM = ("run", "docs build", "simulate", "curate", "evaluate", "serve", "train")
 
-        show_bars(bars)
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Every failure is one line on stderr: exit 2 for what the user can fix (a
+    setting, an input, a refused query), exit 1 for anything else, its traceback in the log file."""
+    args = _parser().parse_args(argv)
+    log = ErrorLog(None)
     try:
         settings = load_settings(args.config)
+        log = ErrorLog(settings.log_dir)
+        bars = args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty())
+        if args.command not in _WITHOUT_PREFECT:
+            from flows.progress import show_bars
+
+            show_bars(bars)
+            quiet_tracebacks(log)
+        if " ".join(filter(None, (args.command, getattr(args, "action", None)))) in _WITH_LLM or args.command in _WITH_LLM:
+            _check_backends(settings.backends_file)
         return _dispatch(args, settings)
     except SettingsError as exc:
-        print(f"toolfactory: settings error: {exc}", file=sys.stderr)
+        print(_one_line(f"toolfactory: settings error: {exc}"), file=sys.stderr)
         return 2
     except _UserError as exc:
-        print(f"toolfactory: {exc}", file=sys.stderr)
+        print(_one_line(f"toolfactory: {exc}"), file=sys.stderr)
         return 2
     except BrokenPipeError:  # `toolfactory sql … | head`
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        print("toolfactory: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 (a bug: one line here, the traceback in the log file)
+        print(_one_line(f"toolfactory: {log.internal_error(exc)}"), file=sys.stderr)
+        return 1
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:1000]
+
+
+def _check_backends(backends_file: str | None) -> None:
+    """A bad backends file (a role without a model group …) stops the command before any work."""
+    from tasks.llm.config import BackendConfigError, load_backend_config
+
+    try:
+        load_backend_config(backends_file)
+    except BackendConfigError as exc:
+        raise _UserError(f"error: {exc}") from None
 
 
 class _UserError(Exception):
@@ -178,10 +217,11 @@ class _UserError(Exception):
 
 def _dispatch(args: argparse.Namespace, settings: Any) -> int:
     from tasks.catalog import CatalogFormatError
+    from tasks.documents import DocumentRefused
     from tasks.llm.config import BackendConfigError
     from tasks.toolalpaca_format import ImportFormatError
     from warehouse.readonly_sql import SQLFailed, SQLRefused
-    from warehouse.store import WarehouseBusy
+    from warehouse.store import WarehouseBusy, WarehouseUnusable
 
     try:
         if args.command == "config":
@@ -208,7 +248,11 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
         if args.command == "docs" and args.action == "import":
             from flows.docs_import import import_docs
 
-            _print_summary(f"docs import {args.path}", import_docs(settings, args.path, args.category))
+            out = import_docs(settings, args.path, args.category)
+            if out["files"] and out["refused"] == out["files"]:  # nothing could be imported: the first reason, one line
+                more = f" (and {out['refused'] - 1} more refused files)" if out["refused"] > 1 else ""
+                raise _UserError(f"refused: {out['refusals'][0]}{more}")
+            _print_summary(f"docs import {args.path}", out)
             return 0
         if args.command == "docs" and args.action == "build":
             from flows.build_toolset import run_build_toolset
@@ -329,8 +373,8 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
                 print(f'  toolfactory sql "{q}"')
             failures = out["toolset"]["task_failures"] + (out["simulation"] or {}).get("task_failures", 0)
             return 0 if failures == 0 and (out["training"] or {}).get("status") != "failed" else 1
-    except (CatalogFormatError, BackendConfigError, WarehouseBusy, SQLRefused, SQLFailed, FileNotFoundError, LookupError,
-            ImportFormatError) as exc:
+    except (CatalogFormatError, BackendConfigError, WarehouseBusy, WarehouseUnusable, SQLRefused, SQLFailed, FileNotFoundError,
+            LookupError, ImportFormatError, DocumentRefused) as exc:
         kind = "refused" if isinstance(exc, SQLRefused) else "error"
         raise _UserError(f"{kind}: {exc}") from None
     raise _UserError(f"unknown command {args.command}")

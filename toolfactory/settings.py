@@ -88,6 +88,7 @@ class Settings:
     training_deployment: str | None = None  # "sft-train/<name>": run on that Prefect deployment (a GPU work pool) instead of in-process
     regenerate_cron: str | None = "0 3 * * *"  # when the served `regenerate` deployment runs (cron; empty: by hand only)
     regenerate_catalog: str = "sample"  # the catalog it regenerates from (a path, or the built-in sample)
+    log_dir: str = "./data/logs"  # tracebacks of internal errors and failed flows go to a file here (the terminal gets one line)
     run_report_dir: str = "./data/reports"  # each pipeline run's report (report.md) and plots (PNG) go to <dir>/<run>-<time>/
     max_cost_usd: float | None = None  # a run's spend cap: no new LLM call once its calls cost this much (work cut short is not landed)
     eval_heldout_share: float = 0.1  # share of each category's APIs held out from training (fixed once assigned)

@@ -62,6 +62,10 @@ class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse file (DuckDB allows one read-write process)."""
 
 
+class WarehouseUnusable(RuntimeError):
+    """The warehouse path cannot be opened as a DuckDB file (a folder, another kind of file …)."""
+
+
 @dataclass
 class LandReport:
     inserted: dict[str, int] = field(default_factory=dict)
@@ -85,7 +89,7 @@ def connect(path: str | Path, read_only: bool = False, config: dict[str, Any] | 
             raise WarehouseBusy(
                 f"{path} is in use by another process (DuckDB allows one writer); wait for it to finish"
             ) from None
-        raise
+        raise WarehouseUnusable(f"{path}: cannot open the warehouse ({str(exc).splitlines()[0][:300]})") from None
 
 
 class Warehouse(FlowReads):
