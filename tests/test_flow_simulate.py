@@ -135,3 +135,26 @@ def test_the_run_shows_its_progress_and_categories_in_the_ui(prefect_harness, se
     table = asyncio.run(latest("simulate-corpus-categories"))
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
     assert sum(r["dialogues run"] for r in rows) == 6 and sum(r["apis"] for r in rows) == 2
+
+
+def test_a_shortfall_is_refused_once_and_not_asked_again(prefect_harness, settings, fake_llm):
+    """The user agent writes fewer instructions than planned (one near-duplicate pair): the shortfall
+    is refused once per kind and config; re-runs add no refusal and ask the user agent nothing."""
+    fake_llm.respond("documenter", documenter_responder())
+    fake_llm.respond("user", lambda req: {"instructions": ["What is the moon phase in Lisbon on 2025-06-01?",
+                                                           "What is the moon phase in Lisbon on 2025-06-01 please?"]}
+                     if schema_name(req) == "instructions" else "I am in Lisbon.")
+    fake_llm.respond("assistant", assistant)
+    fake_llm.respond("executor", lambda req: {"results": [{"placeId": "lis-1", "name": "Lisbon"}]})
+    assert run_build_toolset(settings)["valid"] == 2
+    run_simulate_corpus(settings)
+    with Warehouse.open(settings.warehouse_path) as wh:
+        first = sorted(wh.execute("SELECT rejection_id, reason FROM rejection WHERE stage = 'instruction'"))
+    assert {r for _, r in first} == {"near_duplicate", "too_few"}
+    asked = len(fake_llm.calls_for("user"))
+    for _ in range(2):
+        again = run_simulate_corpus(settings)
+        assert again["dialogues"] == 0
+        with Warehouse.open(settings.warehouse_path) as wh:
+            assert sorted(wh.execute("SELECT rejection_id, reason FROM rejection WHERE stage = 'instruction'")) == first
+    assert len(fake_llm.calls_for("user")) == asked  # a settled shortfall is not asked again
