@@ -42,6 +42,7 @@ def test_an_internal_error_is_one_line_with_its_traceback_in_the_log(workdir, ca
 
 def test_a_failed_flow_prints_no_traceback(workdir, capsys, monkeypatch, prefect_harness):
     """Prefect logs a crashed flow with its traceback: the terminal gets its first line, the log file the rest."""
+    import io
     import logging
 
     from prefect import flow
@@ -53,13 +54,18 @@ def test_a_failed_flow_prints_no_traceback(workdir, capsys, monkeypatch, prefect
         raise ValueError("deep inside a flow")
 
     log = ErrorLog(workdir / "logs")
+    console = io.StringIO()
+    terminal = logging.StreamHandler(console)  # a console handler like Prefect's (which writes through rich)
+    root = logging.getLogger()
+    root.addHandler(terminal)
     quiet_tracebacks(log)
     try:
         with pytest.raises(ValueError):
             crashes()
     finally:
-        for h in logging.getLogger().handlers:
+        root.removeHandler(terminal)
+        for h in root.handlers:
             h.filters = [f for f in h.filters if type(f).__name__ != "_TracebacksToFile"]
-    err = capsys.readouterr().err
+    err = console.getvalue()
     assert "deep inside a flow" in err and "Traceback" not in err and str(log.path) in err
     assert "Traceback (most recent call last)" in log.path.read_text()

@@ -111,7 +111,7 @@ def test_backends_files_that_leave_a_role_unserved_are_config_errors(tmp_path, t
 
     (tmp_path / "backends.yaml").write_text(text)
     with pytest.raises(BackendConfigError, match=needle):
-        load_backend_config(tmp_path / "backends.yaml")
+        load_backend_config(tmp_path / "backends.yaml").require(("documenter", "user", "assistant", "executor", "judge"))
 
 
 def test_roles_mapped_to_one_group_are_enough(tmp_path):
@@ -119,4 +119,6 @@ def test_roles_mapped_to_one_group_are_enough(tmp_path):
 
     (tmp_path / "backends.yaml").write_text("model_list: [{model_name: a, litellm_params: {model: openai/x}}]\n"
                                             "roles: {documenter: a, user: a, assistant: a, executor: a, judge: a}\n")
-    assert load_backend_config(tmp_path / "backends.yaml").models_of("judge") == ["openai/x"]
+    config = load_backend_config(tmp_path / "backends.yaml")
+    config.require(("documenter", "user", "assistant", "executor", "judge"))
+    assert config.models_of("judge") == ["openai/x"]

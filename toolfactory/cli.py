@@ -160,7 +160,6 @@ def _print_training(out: dict[str, Any]) -> int:
 
 
 _WITHOUT_PREFECT = ("sql", "config")  # commands that need not import Prefect
-_WITH_LLM = ("run", "docs build", "simulate", "curate", "evaluate", "serve", "train")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -177,8 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             show_bars(bars)
             quiet_tracebacks(log)
-        if " ".join(filter(None, (args.command, getattr(args, "action", None)))) in _WITH_LLM or args.command in _WITH_LLM:
-            _check_backends(settings.backends_file)
+        _check_backends(settings, _roles_used(args, settings))
         return _dispatch(args, settings)
     except SettingsError as exc:
         print(_one_line(f"toolfactory: settings error: {exc}"), file=sys.stderr)
@@ -201,12 +199,26 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:1000]
 
 
-def _check_backends(backends_file: str | None) -> None:
-    """A bad backends file (a role without a model group …) stops the command before any work."""
+def _roles_used(args: argparse.Namespace, s: Any) -> tuple[str, ...]:
+    """The LLM roles a command will call (its backends file must serve each one)."""
+    simulate = ("user", "assistant") + (("executor",) if s.executor_mode == "simulated" else ())
+    command = f"{args.command} {getattr(args, 'action', '') or ''}".strip()
+    if command in ("run", "serve"):
+        return ("documenter", *simulate) + (("judge",) if s.curation_judge and not getattr(args, "no_judge", False) else ())
+    if args.command == "evaluate" and not args.list and args.set_source:
+        return ("user", "executor") + (() if args.model else ("assistant",)) + (("judge",) if s.eval_judge and not args.no_judge else ())
+    return {"docs build": ("documenter",), "simulate": simulate, "curate": ("judge",) if s.curation_judge else ()}.get(command, ())
+
+
+def _check_backends(settings: Any, roles: tuple[str, ...]) -> None:
+    """A bad backends file, or one that leaves a role the command calls without a model group,
+    stops the command before any work."""
+    if not roles:
+        return
     from tasks.llm.config import BackendConfigError, load_backend_config
 
     try:
-        load_backend_config(backends_file)
+        load_backend_config(settings.backends_file).require(roles)
     except BackendConfigError as exc:
         raise _UserError(f"error: {exc}") from None
 

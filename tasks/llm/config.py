@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -96,6 +97,16 @@ class BackendConfig:
             model_list.append({"model_name": group, "litellm_params": {"model": model}})
         return BackendConfig(model_list, dict(self.router_settings), {**self.roles, role: group}, self.source)
 
+    def require(self, roles: Iterable[str]) -> None:
+        """Raise BackendConfigError unless every role in ``roles`` has a model group (what a command
+        checks before it starts any work)."""
+        unserved = [r for r in roles if not self.deployments(self.group_for(r))]
+        if unserved:
+            groups = ", ".join(sorted({d["model_name"] for d in self.model_list}))
+            raise BackendConfigError(
+                f"{self.source}: no model group for role(s) {', '.join(unserved)}: add model_list entries named so, "
+                f"or map them under roles: to a group you have ({groups[:200]})")
+
     def signature(self, role: str) -> str:
         """A stable text naming what serves ``role``: part of every content-hash ID that depends on it."""
         models = self.models_of(role)
@@ -155,9 +166,4 @@ def parse_backend_config(data: Any, source: str = "<dict>") -> BackendConfig:
             raise BackendConfigError(f"{source}: roles.{role}: must name one model group (a string), got {short_repr(group)}")
         if group not in groups:
             raise BackendConfigError(f"{source}: roles.{role}: no model_list entry named {short_repr(group)}")
-    unserved = [r for r in ROLES if roles.get(r, r) not in groups]
-    if unserved:
-        raise BackendConfigError(
-            f"{source}: no model group for role(s) {', '.join(unserved)}: add model_list entries named so, or map them "
-            f"under roles: to a group you have ({', '.join(sorted(groups))[:200]})")
     return BackendConfig(copy.deepcopy(model_list), dict(router_settings), dict(roles), source)

@@ -123,7 +123,10 @@ CASES = [
     Case("backends roles: {documenter: [x]}", ["docs", "build"], 2, "roles.documenter: must name one model group",
          _both(_write("toolfactory.yaml", SETTINGS + "backends_file: b.yaml\n"),
                _write("b.yaml", "model_list: [{model_name: x, litellm_params: {model: openai/x}}]\nroles: {documenter: [x]}\n"))),
-    Case("backends role without a model group", ["docs", "build"], 2, "no model group for role(s) judge",
+    Case("backends role without a model group", ["docs", "build"], 2, "no model group for role(s) documenter",
+         _both(_write("toolfactory.yaml", SETTINGS + "backends_file: b.yaml\n"), _write("b.yaml", "model_list:\n" + "".join(
+             f"  - {{model_name: {r}, litellm_params: {{model: openai/x}}}}\n" for r in ROLES[1:])))),
+    Case("backends without the judge, then run", ["run", "--max-apis", "1"], 2, "no model group for role(s) judge",
          _both(_write("toolfactory.yaml", SETTINGS + "backends_file: b.yaml\n"), _write("b.yaml", "model_list:\n" + "".join(
              f"  - {{model_name: {r}, litellm_params: {{model: openai/x}}}}\n" for r in ROLES[:-1])))),
     Case("sql duckdb_settings() as CSV", ["sql", "SELECT * FROM duckdb_settings()", "--format", "csv"], 0, "memory_limit",
