@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from tasks.address_guard import Refused, destination
 from tasks.catalog import CatalogFormatError, CatalogImport, detect_format, parse_catalog
 from tasks.documents import DocumentRefused, Limits, parse_document
 from tasks.guarded_http import Guard, send_guarded
@@ -65,8 +66,6 @@ class DocumentReader:
         return parse_document(self._fetch(where), where[:200], self.limits, as_json=where.casefold().endswith(".json"))
 
     def _fetch(self, url: str) -> bytes:
-        from tasks.address_guard import Refused, destination
-
         try:
             guard = self.guard or Guard(None, max_bytes=self.limits.max_bytes)
             guard = Guard({destination(url)}, guard.allow_private, guard.max_redirects, self.limits.max_bytes, guard.resolve)

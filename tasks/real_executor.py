@@ -25,12 +25,12 @@ from typing import Any
 
 import httpx
 
-from tasks.address_guard import Refused, Resolver, allowed_pairs, check_destination, destination
+from tasks.address_guard import Refused, Resolver, allowed_pairs, destination
 from tasks.call_check import check_call
 from tasks.executor import Execution, ExecutorState, refused, render_observation
 from tasks.guarded_http import Guard, send_guarded
 
-__all__ = ["RealExecutor", "RealExecutorConfig", "Refused", "check_destination"]
+__all__ = ["RealExecutor", "RealExecutorConfig", "Refused"]
 
 
 @dataclass

@@ -129,3 +129,15 @@ def served_backends(path: Path, base_url: str, roles: tuple[str, ...]) -> Path:
         {"model_name": role, "litellm_params": {"model": f"openai/{role}", "api_base": base_url,
                                                  "api_key": "os.environ/TF_FAKE_OPENAI_KEY"}} for role in roles]}))
     return path
+
+
+class RecordingResolver:
+    """A stand-in for ``socket.getaddrinfo``: answers names from a table and records every question,
+    so address-guard tests never send a DNS query."""
+
+    def __init__(self, table: dict[str, list[str]]):
+        self.table, self.asked = table, []
+
+    def __call__(self, host: str, port: int, **kw: Any) -> list[tuple[Any, ...]]:
+        self.asked.append(host)
+        return [(2, 1, 6, "", (ip, port)) for ip in self.table[host]]

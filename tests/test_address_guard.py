@@ -4,20 +4,10 @@ request is sent (a transport that fails the test if it is reached)."""
 
 import httpx
 import pytest
+from conftest import RecordingResolver as Resolver
 
 from tasks.address_guard import Refused, allowed_pairs, check_destination, forbidden_reason, parse_literal
 from tasks.guarded_http import Guard, send_guarded
-
-
-class Resolver:
-    """Answers names from a table and records every question; never queries DNS."""
-
-    def __init__(self, table):
-        self.table, self.asked = table, []
-
-    def __call__(self, host, port, **kw):
-        self.asked.append(host)
-        return [(2, 1, 6, "", (ip, port)) for ip in self.table[host]]
 
 
 def no_connection(request):

@@ -9,6 +9,7 @@ import os
 
 import httpx
 import pytest
+from conftest import RecordingResolver
 
 from flows.files import DocumentReader, import_spec_file
 from tasks.documents import DocumentRefused, Limits, parse_document
@@ -131,15 +132,6 @@ def test_parse_document_rules():
     assert parse_document("x: &s {a: 1}\ny: *s\nz: *s\n", "ok.yaml") == {"x": {"a": 1}, "y": {"a": 1}, "z": {"a": 1}}
 
 
-class PublicResolver:
-    def __init__(self, table):
-        self.table, self.asked = table, []
-
-    def __call__(self, host, port, **kw):
-        self.asked.append(host)
-        return [(2, 1, 6, "", (ip, port)) for ip in self.table[host]]
-
-
 def test_remote_refs_when_allowed_go_through_the_address_guard(layout):
     folder, _ = layout
     served = []
@@ -150,7 +142,7 @@ def test_remote_refs_when_allowed_go_through_the_address_guard(layout):
             return httpx.Response(200, text="Thing: {type: object, properties: {id: {type: integer}}}\n")
         return httpx.Response(302, headers={"location": "http://169.254.169.254/latest/meta-data"})
 
-    resolver = PublicResolver({"specs.example.org": ["93.184.216.34"], "inner.example.org": ["10.0.0.8"]})
+    resolver = RecordingResolver({"specs.example.org": ["93.184.216.34"], "inner.example.org": ["10.0.0.8"]})
     reader = DocumentReader(folder, allow_remote=True, guard=Guard(None, resolve=resolver),
                             transport=httpx.MockTransport(serve))
     (folder / "ok.json").write_text(spec_with_ref("https://specs.example.org/common.yaml#/Thing"))
