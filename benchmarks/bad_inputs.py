@@ -1,6 +1,6 @@
 """The reliability table: each hostile or broken input of ``toolfactory.testing.bad_inputs`` run
 through the command line as its own process — outcome (exit status and the one line), wall time,
-peak memory (``os.wait4``), and whether anything from outside the inputs reached the warehouse.
+peak memory (``VmHWM``), and whether anything from outside the inputs reached the warehouse.
 
     .venv/bin/python benchmarks/bad_inputs.py            # prints a markdown table
 """

@@ -46,6 +46,9 @@ class Limits:
     max_nodes: int = 2_000_000
 
 
+CONFIG_LIMITS = Limits(max_bytes=1_000_000, max_depth=20, max_nodes=10_000)  # a settings-like YAML file
+
+
 def short_repr(value: Any, width: int = 80) -> str:
     """A bounded ``repr`` (safe on huge or alias-expanded values) for error messages."""
     r = reprlib.Repr()

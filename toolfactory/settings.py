@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from tasks.documents import DocumentRefused, Limits, parse_document, short_repr
+from tasks.documents import CONFIG_LIMITS, DocumentRefused, parse_document, short_repr
 
 ENV_PREFIX = "TOOLFACTORY_"
 CONFIG_ENV = "TOOLFACTORY_CONFIG"
@@ -235,7 +235,6 @@ def _build(base: dict[str, Any], values: Mapping[str, tuple[Any, str]]) -> Setti
     return Settings(**data)
 
 
-SETTINGS_LIMITS = Limits(max_bytes=1_000_000, max_depth=20, max_nodes=10_000)
 
 
 def read_yaml_settings(path: Path) -> dict[str, Any]:
@@ -243,8 +242,8 @@ def read_yaml_settings(path: Path) -> dict[str, Any]:
     values); raise SettingsError on unreadable, unsafe or non-mapping files."""
     try:
         with path.open("rb") as f:
-            raw = f.read(SETTINGS_LIMITS.max_bytes + 1)
-        data = parse_document(raw, str(path), SETTINGS_LIMITS, as_json=False)
+            raw = f.read(CONFIG_LIMITS.max_bytes + 1)
+        data = parse_document(raw, str(path), CONFIG_LIMITS, as_json=False)
     except OSError as exc:
         raise SettingsError(f"{path}: cannot read settings file ({exc.strerror or exc})") from None
     except DocumentRefused as exc:

@@ -19,8 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from tasks.documents import CONFIG_LIMITS, parse_document
 from training.render import FORMAT, PREAMBLE
 
 _ENGINES: dict[str, HFEngine] = {}
@@ -72,7 +71,8 @@ class HFEngine:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         path = Path(folder)
-        job = yaml.safe_load((path / "sft_config.yaml").read_text()) if (path / "sft_config.yaml").is_file() else {}
+        job = (parse_document((path / "sft_config.yaml").read_bytes(), "sft_config.yaml", CONFIG_LIMITS, as_json=False)
+               if (path / "sft_config.yaml").is_file() else {})
         self.format = job.get("format", "chat")
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         if (path / "adapter_config.json").is_file():

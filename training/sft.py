@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from tasks.documents import CONFIG_LIMITS, parse_document
 from tasks.toolalpaca_format import steps_from_instance
 from training.render import chat_text, paper_text, tokenize_with_mask
 from training.tokenizer import gguf_location
@@ -84,7 +85,7 @@ def config_path(name: str) -> Path:
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> SFTJobConfig:
     """The YAML file's keys (unknown keys refused) with ``overrides`` on top."""
-    data = yaml.safe_load(Path(path).read_text()) if path else {}
+    data = parse_document(Path(path).read_bytes(), str(path), CONFIG_LIMITS, as_json=False) if path else {}
     data = {**(data or {}), **(overrides or {})}
     known = {f.name for f in fields(SFTJobConfig)}
     unknown = set(data) - known
@@ -241,7 +242,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--config", help="YAML file of SFTJobConfig keys")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one key (YAML value)")
     a = p.parse_args(argv)
-    overrides = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in a.set)}
+    overrides = {k: parse_document(v, f"--set {k}", CONFIG_LIMITS, as_json=False) for k, v in (s.split("=", 1) for s in a.set)}
     try:
         metrics = run(load_config(a.config, overrides))
     finally:

@@ -68,7 +68,8 @@ def check_read_only(sql: str) -> None:
         try:
             kind = st.type.name
         except ValueError:  # a statement type the Python binding has no name for (UPDATE EXTENSIONS …)
-            kind = "UNNAMED"
+            raise SQLRefused("this statement is refused: `toolfactory sql` is read-only (queries only: SELECT, WITH, "
+                             "DESCRIBE, SHOW, EXPLAIN)") from None
         text = st.query.strip()
         if kind == "PRAGMA":
             m = re.match(r"(?is)pragma\s+(\w+)", text)

@@ -20,7 +20,7 @@ import yaml
 from tasks.documents import DocumentRefused, Limits, parse_document, short_repr
 from tasks.llm.types import ROLES
 
-BACKENDS_LIMITS = Limits(max_bytes=1_000_000, max_depth=30, max_nodes=100_000)
+BACKENDS_LIMITS = Limits(max_bytes=1_000_000, max_depth=30, max_nodes=100_000)  # a model list may be long
 
 BUILTIN = ("local", "fake")
 EMBEDDED_PREFIX = "toolfactory-local/"
