@@ -139,7 +139,8 @@ def _summary(entries: list[CatalogEntry], todo: list[CatalogEntry], outcomes: li
         "retryable": status.get("retryable_llm_error", 0),
         "valid": status.get("valid", 0), "invalid": status.get("invalid", 0), "task_failures": len(failed),
         "task_failure_messages": failed[:10],
-        "reasons": dict(Counter(o["reason"].split(":", 1)[0] for o in outcomes if o["reason"]).most_common()),
+        "reasons": dict(Counter(o["reason"].split(":", 1)[0] for o in outcomes
+                                if o["reason"] and o["status"] in ("valid", "invalid")).most_common()),
         "repair_rounds_of_valid": dict(sorted(Counter(o["repair_rounds"] for o in outcomes if o["status"] == "valid").items())),
         "functions": sum(o["functions"] for o in outcomes),
         **ledger.summary(),

@@ -82,21 +82,28 @@ def regenerate(settings: dict[str, Any] | None = None, catalog: str = SAMPLE, se
     return out
 
 
+LEFT_FOR_NEXT_RUN = ("retryable_llm_error", "stopped_by_spend_cap", "instructions_retryable_llm_error")
+
+
 def run_report(out: dict[str, Any], name: str = "regenerate") -> str:
     """The markdown report of one pipeline run: per stage what was planned (APIs, instructions, dialogues
-    to decide), done now (documented, simulated, kept), found existing
-    or refused, with LLM calls, cost and seconds; then the funnel and the training outcome."""
+    to decide), done now (documented, simulated, kept), found existing, refused, or left for the
+    next run (LLM errors after retries, the spend cap), with LLM calls, cost and seconds; then the
+    funnel and the training outcome."""
     t, sim, cur = out["toolset"], out["simulation"] or {}, out["curation"] or {}
+    stops = sim.get("stop_reasons") or {}
+    left = {"documentation": t.get("retryable", 0) + t.get("stopped_by_spend_cap", 0),
+            "simulation": sum(stops.get(k, 0) for k in LEFT_FOR_NEXT_RUN), "curation": cur.get("retryable", 0)}
     rows = [("documentation", t["planned"], t["documented"], t["skipped_existing"],
              ", ".join(f"{k}: {v}" for k, v in t["reasons"].items()) or "-", t),
             ("simulation", sim.get("instructions", 0), sim.get("dialogues", 0), sim.get("skipped_existing", 0),
-             ", ".join(f"{k}: {v}" for k, v in (sim.get("stop_reasons") or {}).items() if k != "final_answer") or "-", sim),
+             ", ".join(f"{k}: {v}" for k, v in stops.items() if k != "final_answer" and k not in LEFT_FOR_NEXT_RUN) or "-", sim),
             ("curation", cur.get("decided_now", 0), cur.get("kept_now", 0), cur.get("dialogues", 0) - cur.get("decided_now", 0),
              ", ".join(f"{k}: {v}" for k, v in (cur.get("funnel") or {}).items() if not k.endswith("/kept")) or "-", cur)]
-    lines = [f"# {name}", "", "| stage | planned | done now | existing | refused / stopped | LLM calls | cost (USD) | seconds |",
-             "|---|---:|---:|---:|---|---:|---:|---:|"]
+    lines = [f"# {name}", "", "| stage | planned | done now | existing | refused / stopped | left for the next run | LLM calls "
+             "| cost (USD) | seconds |", "|---|---:|---:|---:|---|---:|---:|---:|---:|"]
     for stage, planned, done, existing, refused, part in rows:
-        lines.append(f"| {stage} | {planned} | {done} | {existing} | {refused} | {part.get('llm_calls', 0)} | "
+        lines.append(f"| {stage} | {planned} | {done} | {existing} | {refused} | {left[stage]} | {part.get('llm_calls', 0)} | "
                      f"{part.get('cost_usd', 0)} | {part.get('seconds', 0)} |")
     calls = sum(p.get("llm_calls", 0) for *_, p in rows)
     cost = sum(p.get("cost_usd", 0) or 0 for *_, p in rows)

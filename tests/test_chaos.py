@@ -13,7 +13,7 @@ from conftest import documenter_responder, served_backends
 from test_flow_curate import judge
 from test_flow_simulate import assistant, user
 
-from flows.pipeline import regenerate
+from flows.pipeline import regenerate, run_report
 from tasks.instructions import plan_kinds, shortfall_ids
 from tasks.llm.fake import FakeRequest
 from tasks.prompts import load_prompt
@@ -130,6 +130,11 @@ def test_every_planned_item_ends_kept_refused_or_retryable_and_the_next_run_fini
     assert first["dialogues"] == sim.get("retryable_llm_error", 0)
     assert first["undecided"] == out["curation"]["retryable"]
     assert sum(v for k, v in first.items() if k != "counted_calls") > 0
+    report = run_report(out)  # the run's report says what it left for the next run
+    rows = {cells[0]: cells for cells in ([c.strip() for c in line.strip("|").split("|")] for line in report.splitlines()
+                                          if line.startswith("| "))}
+    assert rows["documentation"][5] == str(first["docs"]) and rows["curation"][5] == str(first["undecided"])
+    assert rows["simulation"][5] == str(first["dialogues"] + first["instruction_kinds"])
 
     print(f"\nleft after the first run: {first}; planned: 6 APIs, {len(landed['instructions'])} instructions kept")
     faults.p500 = faults.p429 = faults.ptimeout = faults.pmalformed = 0.0  # the outage is over

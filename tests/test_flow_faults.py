@@ -42,8 +42,8 @@ def test_every_planned_dialogue_ends_once_with_a_reason_under_faults(prefect_har
         stats = httpx.get(f"http://127.0.0.1:{server.port}/stats").json()
     assert summary["task_failures"] == 0 and again["task_failures"] == 0
     # the faults really were injected: the server draws one per request from its seeded RNG, in arrival order, and
-    # with seed 11 the first 30 draws hold these (a timeout is counted only when its 2 s hang ends, so not here)
-    assert stats["requests"] >= 30 and {"500", "429", "malformed", "wrong_schema"} <= set(stats["faults"])
+    # with seed 11 the first 20 draws hold these (a timeout is counted only when its 2 s hang ends, so not here)
+    assert stats["requests"] >= 20 and {"500", "429", "malformed", "wrong_schema"} <= set(stats["faults"])
     with Warehouse.open(settings.warehouse_path) as wh:
         per_instruction = dict(wh.execute("SELECT i.instruction_id, count(d.dialogue_id) FROM instructions i "
                                           "LEFT JOIN dialogues d USING (instruction_id) GROUP BY 1"))

@@ -54,7 +54,7 @@ def test_a_second_run_costs_nothing_and_a_changed_prompt_reruns_only_its_stage(s
             return max(found, key=lambda a: a.created).data
 
     text = asyncio.run(report())
-    assert "| documentation | 2 | 2 | 0 | - |" in text and "| curation | 6 | 4 | 0 | semantic/judge_unfulfilled: 2 |" in text
+    assert "| documentation | 2 | 2 | 0 | - | 0 |" in text and "| curation | 6 | 4 | 0 | semantic/judge_unfulfilled: 2 | 0 |" in text
     assert "4 clean instances" in text and "training: 0 clean instances" not in text
     check_plots(text, settings, first_roles)
 

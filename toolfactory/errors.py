@@ -64,8 +64,12 @@ class _TracebacksToFile(logging.Filter):
 
 
 def quiet_tracebacks(log: ErrorLog) -> None:
-    """Move tracebacks out of every console handler on the root logger into ``log``."""
+    """Move tracebacks out of every console handler on the root logger into ``log`` (a handler
+    already filtered writes to ``log`` from now on)."""
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-            if not any(isinstance(f, _TracebacksToFile) for f in handler.filters):
+            mine = [f for f in handler.filters if isinstance(f, _TracebacksToFile)]
+            for f in mine:
+                f.log = log
+            if not mine:
                 handler.addFilter(_TracebacksToFile(log))
