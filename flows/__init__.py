@@ -7,6 +7,6 @@ _os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 _os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
-from toolfactory.watchdog import watch_prefect_servers  # noqa: E402
+from flows.watchdog import watch_prefect_servers  # noqa: E402
 
 watch_prefect_servers()

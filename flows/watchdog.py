@@ -8,7 +8,7 @@ session: it waits on both PIDs (``pidfd``: no polling, no PID reuse) and, when t
 first, sends the child SIGTERM, then SIGKILL after a grace period. It exits as soon as the child
 ends, so a normal stop leaves nothing behind.
 
-  python -m toolfactory.watchdog PARENT_PID CHILD_PID
+  python -m flows.watchdog PARENT_PID CHILD_PID
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ GRACE_S = 5.0
 
 def watch_child(child_pid: int, parent_pid: int | None = None) -> subprocess.Popen[bytes]:
     """Start the watchdog for ``child_pid`` (ended when ``parent_pid``, default this process, dies)."""
-    return subprocess.Popen([sys.executable, "-m", "toolfactory.watchdog", str(parent_pid or os.getpid()), str(child_pid)],
+    return subprocess.Popen([sys.executable, "-m", "flows.watchdog", str(parent_pid or os.getpid()), str(child_pid)],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True, close_fds=True)
 
