@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +67,8 @@ class DocumentReader:
 
     def _fetch(self, url: str) -> bytes:
         try:
-            guard = self.guard or Guard(None, max_bytes=self.limits.max_bytes)
-            guard = Guard({destination(url)}, guard.allow_private, guard.max_redirects, self.limits.max_bytes, guard.resolve)
+            # the guard's address checks, allowing only this URL's host and port (its redirects stay there)
+            guard = replace(self.guard or Guard(None), allowed={destination(url)}, max_bytes=self.limits.max_bytes)
             with httpx.Client(timeout=10.0, follow_redirects=False, transport=self.transport) as client:
                 out = send_guarded(client, guard, "GET", url)
         except Refused as exc:

@@ -95,6 +95,12 @@ def instruction_plan(settings: Settings) -> dict[str, int]:
                       settings.multi_api_share)
 
 
+def _shortfalls(doc: dict[str, Any], settings: Settings, prompt_version: str, user_model: str,
+                partner_doc_id: str | None) -> dict[str, str]:
+    """The IDs of the refusals that would settle each kind's shortfall for this doc (ID → kind)."""
+    return shortfall_ids(doc["doc_id"], instruction_plan(settings), prompt_version, user_model, partner_doc_id or "")
+
+
 def _instructions(doc: dict[str, Any], client: LLMClient, known: Known, put: Put, settings: Settings,
                   multi: MultiApi | None) -> tuple[list[Instruction], int, int]:
     """(the instructions to simulate, how many were written now, how many kinds failed on an LLM
@@ -110,7 +116,7 @@ def _instructions(doc: dict[str, Any], client: LLMClient, known: Known, put: Put
         if sum(i.kind == row["kind"] for i in have) < plan.get(row["kind"], 0):
             have.append(Instruction(**row))
     need = still_needed(plan, [i.kind for i in have])
-    shortfalls = shortfall_ids(doc["doc_id"], plan, prompt_version, user_model, multi.partner_doc_id if multi else "")
+    shortfalls = _shortfalls(doc, settings, prompt_version, user_model, multi.partner_doc_id if multi else None)
     settled = {shortfalls[i] for i in known.existing_rejection_ids(list(shortfalls))}
     need = {k: v for k, v in need.items() if k not in settled}
     if not need:
@@ -249,8 +255,8 @@ def _finished_away(docs: list[dict[str, Any]], wh: Warehouse, client: LLMClient,
         rows = wh.instructions_for(doc["doc_id"], version, user_model)
         partner = pairs.get(doc["doc_id"])
         wanted = {p for r in rows for p in r["partner_doc_ids"]} | ({partner["doc_id"]} if partner else set())
-        shortfalls = shortfall_ids(doc["doc_id"], instruction_plan(settings), version, user_model,
-                                   partner["doc_id"] if partner and settings.multi_api_share > 0 else "")
+        shortfalls = _shortfalls(doc, settings, version, user_model,
+                                 partner["doc_id"] if partner and settings.multi_api_share > 0 else None)
         known = KnownRows(rows, frozenset(wh.dialogue_ids_of_doc(doc["doc_id"])),
                           frozenset(wh.existing_rejection_ids(list(shortfalls))))
         return simulate_api_away_task.submit(doc, settings, known, partner,

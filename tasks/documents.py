@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import reprlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -36,6 +37,10 @@ class DocumentRefused(ValueError):
         self.rule = rule
         self.detail = detail
 
+    def about(self, name: str) -> str:
+        """The one line ``NAME: RULE: DETAIL`` (the detail's own leading name left out)."""
+        return f"{name}: {self.rule}: {self.detail.removeprefix(name).lstrip(': ')}"
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -47,6 +52,14 @@ class Limits:
 
 
 CONFIG_LIMITS = Limits(max_bytes=1_000_000, max_depth=20, max_nodes=10_000)  # a settings-like YAML file
+
+
+def read_config_document(path: str | Path, limits: Limits = CONFIG_LIMITS) -> Any:
+    """A small YAML (or JSON) config file — settings, backends, an SFT config — read at most
+    ``limits.max_bytes`` + 1 bytes (so ``/dev/zero`` cannot run away) and parsed with ``parse_document``.
+    Raises OSError or DocumentRefused."""
+    with open(path, "rb") as f:
+        return parse_document(f.read(limits.max_bytes + 1), str(path), limits, as_json=False)
 
 
 def short_repr(value: Any, width: int = 80) -> str:
@@ -118,4 +131,4 @@ def check_shape(value: Any, name: str, limits: Limits = Limits()) -> int:
     return nodes
 
 
-__all__ = ["DocumentRefused", "Limits", "check_shape", "parse_document", "short_repr"]
+__all__ = ["CONFIG_LIMITS", "DocumentRefused", "Limits", "check_shape", "parse_document", "read_config_document", "short_repr"]

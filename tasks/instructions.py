@@ -54,12 +54,16 @@ def refusal_id(doc_id: str, kind: str, reason: str, prompt_version: str, model: 
     return content_id("rejection", "instruction", doc_id, kind, reason, prompt_version, model, subject)
 
 
+def shortfall_subject(kind: str, planned: int, partner_doc_id: str) -> str:
+    """What a shortfall refusal is about: the planned count (and, for multi-API, the partner)."""
+    return f"planned {planned}" + (f" with {partner_doc_id}" if kind == "multi_api" else "")
+
+
 def shortfall_ids(doc_id: str, plan: dict[str, int], prompt_version: str, model: str,
                   partner_doc_id: str = "") -> dict[str, str]:
     """The IDs of the refusals that would settle each kind's shortfall under this plan and config
     (ID → kind); a multi-API shortfall also depends on the partner."""
-    return {refusal_id(doc_id, kind, reason, prompt_version, model,
-                       f"planned {n}" + (f" with {partner_doc_id}" if kind == "multi_api" else "")): kind
+    return {refusal_id(doc_id, kind, reason, prompt_version, model, shortfall_subject(kind, n, partner_doc_id)): kind
             for kind, n in plan.items() for reason in SHORTFALL_REASONS}
 
 
@@ -114,8 +118,7 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
     partner_id = multi.partner_doc_id if multi else ""
 
     def refuse(kind: str, reason: str, detail: str, text: str | None = None) -> None:
-        subject = text.casefold() if text is not None else f"planned {whole.get(kind, 0)}" + (
-            f" with {partner_id}" if kind == "multi_api" else "")
+        subject = text.casefold() if text is not None else shortfall_subject(kind, whole.get(kind, 0), partner_id)
         out.rejections.append(Rejection(refusal_id(doc_id, kind, reason, prompt.version, model, subject), "instruction",
                                         api_id, reason, f"{kind}: {detail}"[:2000]))
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from tasks.documents import CONFIG_LIMITS, DocumentRefused, parse_document, short_repr
+from tasks.documents import DocumentRefused, read_config_document, short_repr
 
 ENV_PREFIX = "TOOLFACTORY_"
 CONFIG_ENV = "TOOLFACTORY_CONFIG"
@@ -241,13 +241,11 @@ def read_yaml_settings(path: Path) -> dict[str, Any]:
     """Parse a settings YAML file into a mapping (at most 1 MB; aliases may not expand past 10,000
     values); raise SettingsError on unreadable, unsafe or non-mapping files."""
     try:
-        with path.open("rb") as f:
-            raw = f.read(CONFIG_LIMITS.max_bytes + 1)
-        data = parse_document(raw, str(path), CONFIG_LIMITS, as_json=False)
+        data = read_config_document(path)
     except OSError as exc:
         raise SettingsError(f"{path}: cannot read settings file ({exc.strerror or exc})") from None
     except DocumentRefused as exc:
-        raise SettingsError(f"{path}: {exc.rule}: {exc.detail.removeprefix(str(path)).lstrip(': ')}") from None
+        raise SettingsError(exc.about(str(path))) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

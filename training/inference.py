@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tasks.documents import CONFIG_LIMITS, parse_document
+from tasks.documents import read_config_document
 from training.render import FORMAT, PREAMBLE
 
 _ENGINES: dict[str, HFEngine] = {}
@@ -71,8 +71,7 @@ class HFEngine:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         path = Path(folder)
-        job = (parse_document((path / "sft_config.yaml").read_bytes(), "sft_config.yaml", CONFIG_LIMITS, as_json=False)
-               if (path / "sft_config.yaml").is_file() else {})
+        job = read_config_document(path / "sft_config.yaml") if (path / "sft_config.yaml").is_file() else {}
         self.format = job.get("format", "chat")
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         if (path / "adapter_config.json").is_file():

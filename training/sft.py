@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from tasks.documents import CONFIG_LIMITS, parse_document
+from tasks.documents import CONFIG_LIMITS, parse_document, read_config_document
 from tasks.toolalpaca_format import steps_from_instance
 from training.render import chat_text, paper_text, tokenize_with_mask
 from training.tokenizer import gguf_location
@@ -85,7 +85,7 @@ def config_path(name: str) -> Path:
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> SFTJobConfig:
     """The YAML file's keys (unknown keys refused) with ``overrides`` on top."""
-    data = parse_document(Path(path).read_bytes(), str(path), CONFIG_LIMITS, as_json=False) if path else {}
+    data = read_config_document(path) if path else {}
     data = {**(data or {}), **(overrides or {})}
     known = {f.name for f in fields(SFTJobConfig)}
     unknown = set(data) - known

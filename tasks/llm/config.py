@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from tasks.documents import DocumentRefused, Limits, parse_document, short_repr
+from tasks.documents import DocumentRefused, Limits, read_config_document, short_repr
 from tasks.llm.types import ROLES
 
 BACKENDS_LIMITS = Limits(max_bytes=1_000_000, max_depth=30, max_nodes=100_000)  # a model list may be long
@@ -121,12 +121,11 @@ def load_backend_config(spec: str | Path | None) -> BackendConfig:
         return parse_backend_config(yaml.safe_load(text), source=f"builtin:{name}")
     path = Path(spec)
     try:
-        with path.open("rb") as f:
-            data = parse_document(f.read(BACKENDS_LIMITS.max_bytes + 1), str(path), BACKENDS_LIMITS, as_json=False)
+        data = read_config_document(path, BACKENDS_LIMITS)
     except OSError as exc:
         raise BackendConfigError(f"{path}: cannot read backends file ({exc.strerror or exc})") from None
     except DocumentRefused as exc:
-        raise BackendConfigError(f"{path}: {exc.rule}: {exc.detail.removeprefix(str(path)).lstrip(': ')}") from None
+        raise BackendConfigError(exc.about(str(path))) from None
     return parse_backend_config(data, source=str(path))
 
 
