@@ -1,41 +1,87 @@
-"""Import existing OpenAPI specs (a file or a folder) as documented APIs, without the LLM."""
+"""Import published tool documents (a file or a folder) as documented APIs, without the LLM.
+
+Each file's format is detected (``--format`` forces one): OpenAPI 3.x, Swagger 2.0, an MCP
+``tools/list`` result, an OpenAI tool list, or a ToolAlpaca file (its API records, with their
+instructions and golden answers). Every document is normalised per operation (``tasks.spec_import``);
+the summary says, per document, whether it is usable, the operations kept and dropped, repairs,
+assumptions and warnings — the same figures as the ``import_summary`` view.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from flows.files import DocumentReader, import_spec_file, spec_files
+from flows.files import DocumentReader, spec_files
 from flows.runtime import open_warehouse
-from tasks.documents import Limits
+from schemas.records import ApiDoc, FunctionDoc, ImportNote, Rejection
+from tasks.documents import DocumentRefused, Limits
+from tasks.spec_import import detect_format, import_spec
+from tasks.toolalpaca_format import import_records, read_layout
 from toolfactory.settings import Settings
 
+MAX_LINES = 50
 
-def import_docs(settings: Settings, path: str | Path, category: str | None = None) -> dict[str, Any]:
-    """Land every spec under ``path``; ``$ref``s are followed only inside it (the folder, or a file's
-    own folder). Returns counts of files, valid, invalid and refused, with reasons, and one line per
-    refused file."""
+
+def import_docs(settings: Settings, path: str | Path, category: str | None = None, fmt: str | None = None) -> dict[str, Any]:
+    """Land every document under ``path``; ``$ref``s are followed only inside it (the folder, or a
+    file's own folder). Returns counts — files, usable, unusable, refused, operations kept and
+    dropped, notes by kind, formats, refusal reasons — and one line per document."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file or folder")
     files = spec_files(p)
     reader = DocumentReader(p if p.is_dir() else p.parent, Limits(max_bytes=settings.import_max_bytes),
                             allow_remote=settings.import_allow_remote_refs)
-    valid = invalid = refused = 0
-    reasons: dict[str, int] = {}
-    refusals: list[str] = []
+    totals: Counter[str] = Counter()
+    formats: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    lines: list[str] = []
     with open_warehouse(settings) as wh:
         for f in files:
-            result = import_spec_file(f, category, reader)
-            wh.land(result.records())
-            if result.doc is None:
-                refused += 1
-                refusals += [f"{r.reason}: {r.detail}"[:300] for r in result.rejections]
-            elif result.doc.status == "valid":
-                valid += 1
-            else:
-                invalid += 1
-            for r in result.rejections:
-                reasons[r.reason] = reasons.get(r.reason, 0) + 1
-    return {"files": len(files), "valid": valid, "invalid": invalid, "refused": refused, "reasons": reasons,
-            "refusals": refusals[:50]}
+            for label, source_format, records in _documents(f, reader, category, fmt):
+                wh.land(records)
+                if source_format:
+                    formats[source_format] += 1
+                lines.append(_tally(label, records, totals, reasons))
+    return {"files": len(files), "usable": totals["usable"], "unusable": totals["unusable"], "refused": totals["refused"],
+            "operations kept": totals["kept"], "operations dropped": totals["dropped"],
+            "notes": {k: totals[k] for k in ("repair", "assumption", "warning") if totals[k]},
+            "formats": dict(formats), "reasons": dict(reasons), "documents": lines[:MAX_LINES]
+            + ([f"… and {len(lines) - MAX_LINES} more (SELECT * FROM import_summary)"] if len(lines) > MAX_LINES else [])}
+
+
+def _documents(f: Path, reader: DocumentReader, category: str | None, fmt: str | None) -> list[tuple[str, str, list[Any]]]:
+    """(label, source format, records) per API the file holds: one for a spec or tool list, one per
+    record of a ToolAlpaca file."""
+    if fmt in (None, "toolalpaca"):
+        try:
+            data = reader(f)
+        except (DocumentRefused, OSError, ValueError):
+            data = None  # import_spec reads it again and refuses it with its reason
+        if detect_format(data) == "toolalpaca":
+            layout = read_layout(data)
+            return [(f"{f.name}#{r.get('Name')}", "toolalpaca", import_records(r, layout, f.name)) for r in data]
+    result = import_spec(f, reader, category, limits=reader.limits, fmt=fmt)
+    return [(f.name, result.source_format, result.records())]
+
+
+def _tally(label: str, records: list[Any], totals: Counter[str], reasons: Counter[str]) -> str:
+    """Add one document's outcome to ``totals``; its summary line."""
+    doc = next((r for r in records if isinstance(r, ApiDoc)), None)
+    notes = [r for r in records if isinstance(r, ImportNote)]
+    kinds = Counter(n.kind for n in notes)
+    kept = sum(isinstance(r, FunctionDoc) for r in records)
+    for r in records:
+        if isinstance(r, Rejection):
+            reasons[r.reason] += 1
+    totals.update({"kept": kept, "dropped": kinds["dropped"], **{k: kinds[k] for k in ("repair", "assumption", "warning")}})
+    if doc is None:
+        totals["refused"] += 1
+        why = next((f"{r.reason}: {r.detail}" for r in records if isinstance(r, Rejection)), "refused")
+        return f"{label}: refused — {why}"[:300]
+    totals["usable" if doc.status == "valid" else "unusable"] += 1
+    state = "usable" if doc.status == "valid" else "not usable"
+    return (f"{label}: {state}, {kept} kept, {kinds['dropped']} dropped, {kinds['repair']} repairs, "
+            f"{kinds['assumption']} assumptions, {kinds['warning']} warnings")

@@ -100,6 +100,24 @@ class FunctionDoc(Record):
 
 
 @dataclass
+class ImportNote(Record):
+    """What importing a published tool document did (a repair, assumption, warning or dropped
+    operation); ``operation`` is "GET /path" or "" for the whole document."""
+
+    SCHEMA: ClassVar[str] = "import_note"
+    note_id: str
+    doc_id: str
+    api_id: str
+    source: str
+    source_format: str
+    kind: str
+    code: str
+    operation: str
+    function: str
+    detail: str
+
+
+@dataclass
 class LLMCall(Record):
     """One row of the LLM call ledger."""
 

@@ -31,6 +31,7 @@ SCHEMA_NAMES = (
     "golden_answer",
     "eval_judge_verdict",
     "eval_result",
+    "import_note",
 )
 
 

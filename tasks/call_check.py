@@ -3,8 +3,11 @@
 In: a spec, an operationId and the arguments the assistant gave (any JSON value). Out: a
 ``CheckedCall``: the request split by parameter location (path, query, header, cookie, JSON body)
 with values coerced to their schema types, and the problems found — each naming the parameter:
-unknown function, arguments not an object, missing required, wrong type, not in the enum, unknown
-parameter, body schema violations. ``observation()`` renders a 4xx-style observation the assistant
+unknown function, arguments not an object, missing required (an empty path parameter too), wrong
+type, not in the enum, a broken constraint (bounds, lengths, pattern, format — ``constraint``),
+unknown parameter, body schema violations. ``null`` passes where the schema is nullable; ``""`` or
+``null`` for an optional parameter means "not given" (``not_given``, the rule exact match shares);
+auth parameters (``x-toolfactory-auth``) are never arguments and are dropped. ``observation()`` renders a 4xx-style observation the assistant
 can act on. Never raises.
 """
 
@@ -16,22 +19,23 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from jsonschema import Draft202012Validator
-
 from tasks.openapi_refs import deref
+from tasks.openapi_schema import errors_of, is_nullable, json_schema
+from tasks.request_body import RAW_BODY_ARGUMENT, RequestBody, request_body
+from tasks.spec_auth import strip_auth
 from tasks.spec_lint import iter_operations, operation_parameters
 
 _INT = re.compile(r"^[+-]?\d+$")
 _NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 CHECK_CODES = frozenset({"unknown_function", "arguments_not_object", "missing_required", "wrong_type", "not_in_enum",
-                         "unknown_parameter", "body_invalid"})
+                         "constraint", "unknown_parameter", "body_invalid"})
 
 
 @dataclass
 class CallProblem:
     parameter: str
-    code: str  # unknown_function | arguments_not_object | missing_required | wrong_type | not_in_enum | unknown_parameter | body_invalid
+    code: str  # one of CHECK_CODES
     message: str
 
 
@@ -44,7 +48,7 @@ class CheckedCall:
     query: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, Any] = field(default_factory=dict)
     cookies: dict[str, Any] = field(default_factory=dict)
-    body: dict[str, Any] | None = None
+    body: Any = None  # the JSON body: an object of the body's properties, or the raw body's value
     problems: list[CallProblem] = field(default_factory=list)
 
     @property
@@ -59,7 +63,8 @@ class CheckedCall:
 
     def arguments(self) -> dict[str, Any]:
         """The coerced arguments, all locations merged (what the executor LLM is shown)."""
-        return {**self.path_params, **self.query, **self.headers, **self.cookies, **(self.body or {})}
+        body = self.body if isinstance(self.body, dict) else ({} if self.body is None else {RAW_BODY_ARGUMENT: self.body})
+        return {**self.path_params, **self.query, **self.headers, **self.cookies, **body}
 
     def error_body(self) -> dict[str, Any]:
         """The 4xx response body: every problem, naming its parameter, and what the assistant can do."""
@@ -166,6 +171,38 @@ def _check_enum(value: Any, schema: Any, spec: Any) -> str | None:
     return None
 
 
+def not_given(value: Any) -> bool:
+    """The one rule for an optional argument's value meaning "not given" (the call check drops it;
+    exact match treats a golden ``""`` or ``null`` the same way): ``None`` or blank text."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _check_value(call: CheckedCall, spec: Any, name: str, raw: Any, schema: Any) -> tuple[Any, bool]:
+    """(the coerced value, whether it passed): type, enum, then the schema's constraints."""
+    if raw is None and is_nullable(spec, schema):
+        return None, True
+    value, why = coerce(raw, schema, spec)
+    if why:
+        call.problems.append(CallProblem(name, "wrong_type", f"{name}: {why}"))
+        return value, False
+    why = _check_enum(value, schema, spec)
+    if why:
+        call.problems.append(CallProblem(name, "not_in_enum", f"{name}: {why}"))
+        return value, False
+    errors = errors_of(json_schema(spec, schema), value, limit=1) if isinstance(schema, dict) else []
+    if errors:
+        call.problems.append(CallProblem(name, "constraint", f"{name}: {errors[0]}"))
+        return value, False
+    return value, True
+
+
+def _drop_not_given(spec: Any, arguments: dict[str, Any], name: str, required: bool, schema: Any) -> None:
+    """Drop an optional argument whose value means "not given" (``null`` stays where nullable)."""
+    if name in arguments and not required and not_given(arguments[name]) \
+            and not (arguments[name] is None and is_nullable(spec, schema)):
+        arguments.pop(name)
+
+
 def check_call(spec: Any, operation_id: str, arguments: Any) -> CheckedCall:
     """Route, coerce and check one call. See the module docstring."""
     call = CheckedCall(operation_id=str(operation_id))
@@ -182,80 +219,70 @@ def check_call(spec: Any, operation_id: str, arguments: Any) -> CheckedCall:
         kind = "a list (only one function per action)" if isinstance(arguments, list) else _type_name(arguments)
         call.problems.append(CallProblem("(arguments)", "arguments_not_object", f"Action Input must be a JSON object, got {kind}"))
         return call
-    remaining = dict(arguments)
+    remaining = strip_auth(dict(arguments), (spec.get("x-toolfactory-auth") or []) if isinstance(spec, dict) else [])
     for p in operation_parameters(spec, op, item):
         name, where = p["name"], p.get("in", "query")
         required = bool(p.get("required")) or where == "path"
+        _drop_not_given(spec, remaining, name, required, p.get("schema"))
+        if where == "path" and name in remaining and not_given(remaining[name]):
+            remaining.pop(name)
+            call.problems.append(CallProblem(name, "missing_required", f"{name} is required (path parameter) and may not be empty"))
+            continue
         if name not in remaining:
             if required:
                 call.problems.append(CallProblem(name, "missing_required", f"{name} is required ({where} parameter)"))
             continue
-        raw = remaining.pop(name)
-        value, why = coerce(raw, p.get("schema"), spec)
-        if why:
-            call.problems.append(CallProblem(name, "wrong_type", f"{name}: {why}"))
-            continue
-        why = _check_enum(value, p.get("schema"), spec)
-        if why:
-            call.problems.append(CallProblem(name, "not_in_enum", f"{name}: {why}"))
-            continue
-        {"path": call.path_params, "query": call.query, "header": call.headers, "cookie": call.cookies}.get(where, call.query)[name] = value
-    body_schema = _json_body_schema(spec, op)
-    if body_schema is not None:
-        props = body_schema.get("properties") if isinstance(body_schema.get("properties"), dict) else {}
-        body: dict[str, Any] = {}
-        for name, sub in props.items():
-            if name in remaining:
-                value, why = coerce(remaining.pop(name), sub, spec)
-                if why:
-                    call.problems.append(CallProblem(name, "wrong_type", f"{name}: {why}"))
-                    continue
-                why = _check_enum(value, sub, spec)
-                if why:
-                    call.problems.append(CallProblem(name, "not_in_enum", f"{name}: {why}"))
-                    continue
-                body[name] = value
-        for name in body_schema.get("required") or []:
-            if name not in body and not any(pr.parameter == name for pr in call.problems):
-                call.problems.append(CallProblem(name, "missing_required", f"{name} is required (request body)"))
-        if body_schema.get("additionalProperties") not in (None, False) and remaining:
-            body.update(remaining)
-            remaining = {}
-        if not call.problems:
-            for err in Draft202012Validator(inline_refs(spec, body_schema)).iter_errors(body):
-                where = "/".join(str(x) for x in err.absolute_path) or "(body)"
-                call.problems.append(CallProblem(where, "body_invalid", err.message[:200]))
-        call.body = body
-    for name in remaining:
-        call.problems.append(CallProblem(name, "unknown_parameter", f"{name} is not a parameter of {operation_id}"))
+        value, ok = _check_value(call, spec, name, remaining.pop(name), p.get("schema"))
+        if ok:
+            {"path": call.path_params, "query": call.query, "header": call.headers, "cookie": call.cookies}.get(where, call.query)[name] = value
+    body = request_body(spec, op)
+    if body is not None:
+        call.body = _check_body(call, spec, body, remaining, arguments)
+    _unknown(call, remaining)
     if call.ok:
         call.path = _fill_path(path, call.path_params)
     return call
 
 
-def _json_body_schema(spec: Any, op: dict[str, Any]) -> dict[str, Any] | None:
-    body, _ = deref(spec, op.get("requestBody"))
-    if not isinstance(body, dict) or not isinstance(body.get("content"), dict):
-        return None
-    for media, media_obj in body["content"].items():
-        if "json" in str(media) and isinstance(media_obj, dict):
-            schema, _ = deref(spec, media_obj.get("schema"))
-            return schema if isinstance(schema, dict) else None
-    return None
+def _check_body(call: CheckedCall, spec: Any, body: RequestBody, remaining: dict[str, Any], arguments: dict[str, Any]) -> Any:
+    """The request body from the arguments the parameters left (taken out of ``remaining``); a
+    required body property that shares its name with a parameter gets the parameter's value."""
+    if body.raw:
+        _drop_not_given(spec, remaining, RAW_BODY_ARGUMENT, body.required, body.schema)
+        if RAW_BODY_ARGUMENT not in remaining:
+            if body.required:
+                call.problems.append(CallProblem(RAW_BODY_ARGUMENT, "missing_required", f"{RAW_BODY_ARGUMENT} is required (the request body)"))
+            return None
+        value, _ = _check_value(call, spec, RAW_BODY_ARGUMENT, remaining.pop(RAW_BODY_ARGUMENT), body.schema)
+        return value
+    props = body.properties()
+    out: dict[str, Any] = {}
+    required = set(body.required_names())
+    for name in required:
+        if name not in remaining and name in arguments and any(name in part for part in (call.path_params, call.query, call.headers)):
+            remaining[name] = arguments[name]
+    for name, sub in props.items():
+        _drop_not_given(spec, remaining, name, name in required, sub)
+        if name in remaining:
+            value, ok = _check_value(call, spec, name, remaining.pop(name), sub)
+            if ok:
+                out[name] = value
+    for name in sorted(required):
+        if name not in out and not any(pr.parameter == name for pr in call.problems):
+            call.problems.append(CallProblem(name, "missing_required", f"{name} is required (request body)"))
+    if remaining and (not props or body.schema.get("additionalProperties") not in (None, False)):
+        out.update(remaining)
+        remaining.clear()
+    if not call.problems and not remaining:
+        for message in errors_of(json_schema(spec, body.schema, view="request"), out, limit=3):
+            call.problems.append(CallProblem(message.split(":", 1)[0] if ":" in message else "(body)", "body_invalid", message))
+    return out
 
 
-def inline_refs(spec: Any, schema: Any, depth: int = 0) -> Any:
-    """The schema with internal refs followed (cycles cut off), for jsonschema."""
-    if depth > 8:
-        return {}
-    if isinstance(schema, dict):
-        if "$ref" in schema:
-            target, _ = deref(spec, schema)
-            return inline_refs(spec, target, depth + 1)
-        return {k: inline_refs(spec, v, depth + 1) for k, v in schema.items() if k not in ("example", "examples")}
-    if isinstance(schema, list):
-        return [inline_refs(spec, v, depth + 1) for v in schema]
-    return schema
+def _unknown(call: CheckedCall, remaining: dict[str, Any]) -> None:
+    for name in list(remaining):
+        call.problems.append(CallProblem(name, "unknown_parameter", f"{name} is not a parameter of {call.operation_id}"))
+    remaining.clear()
 
 
 def _fill_path(template: str, params: dict[str, Any]) -> str:

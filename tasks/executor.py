@@ -18,12 +18,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from jsonschema import Draft202012Validator
-
 from schemas.ids import canonical_json, content_id
-from tasks.call_check import CheckedCall, check_call, find_operation, inline_refs
+from tasks.call_check import CheckedCall, check_call, find_operation
 from tasks.llm.types import LLMResult
 from tasks.openapi_refs import deref
+from tasks.openapi_schema import json_schema, validator
 from tasks.prompts import load_prompt
 from tasks.spec_lint import success_responses
 
@@ -94,14 +93,29 @@ def refused(check: CheckedCall, arguments: Any, state: ExecutorState, max_chars:
     return Execution(check.status, body, render_observation(check.status, body, max_chars), check)
 
 
+TEXT_RESULT = {"type": "object", "required": ["text"], "properties": {"text": {"type": "string", "description": "the body as text"}}}
+BINARY_RESULT = {"type": "object", "required": ["description"], "properties": {
+    "media_type": {"type": "string"}, "description": {"type": "string", "description": "a short description of the file returned"}}}
+
+
 def response_schema(spec: Any, op: dict[str, Any]) -> dict[str, Any] | None:
-    """The JSON schema of the operation's first 2xx JSON response, refs inlined; None when absent."""
+    """The JSON Schema the simulated body must follow: the first 2xx JSON response's (as JSON
+    Schema); for an operation that returns text or a file (``x-toolfactory-result``), a text or a
+    short description; None when the result is free-form."""
+    result = op.get("x-toolfactory-result") if isinstance(op.get("x-toolfactory-result"), dict) else {}
+    if result.get("kind") == "text":
+        return TEXT_RESULT
+    if result.get("kind") == "binary":
+        return BINARY_RESULT
+    if result.get("kind") == "free_form":
+        return None
     for _, resp in success_responses(op):
         resp, _ = deref(spec, resp)
         content = resp.get("content") if isinstance(resp, dict) else None
         for media, media_obj in (content or {}).items() if isinstance(content, dict) else []:
             if "json" in str(media) and isinstance(media_obj, dict) and "schema" in media_obj:
-                return inline_refs(spec, media_obj["schema"])
+                schema = json_schema(spec, media_obj["schema"], view="response")
+                return schema if isinstance(schema, dict) and schema else None
     return None
 
 
@@ -150,7 +164,7 @@ class SimulatedExecutor:
             history=state.history_text(), method=check.method.upper(), path=check.path,
             arguments=canonical_json(check.arguments()), response_schema=json.dumps(schema or {"type": "object"}),
         )
-        validator = Draft202012Validator(schema) if schema else None
+        checker = validator(schema) if schema else None
         # unshared: a seed of the dialogue's own, so the LLM request (and the ledger's cache entry) is the dialogue's too
         seed0 = 0 if self.share_responses else int(content_id("seed", state.scope)[:8], 16)
         problem, latency, attempts, response = None, 0.0, 0, None
@@ -171,7 +185,7 @@ class SimulatedExecutor:
             if r.parse_error:
                 problem = f"response_unparsable: {r.parse_error}"
                 continue
-            errors = [e.message for e in validator.iter_errors(r.parsed)] if validator else []
+            errors = [e.message for e in checker.iter_errors(r.parsed)] if checker else []
             if errors:
                 problem = "response_nonconforming: " + "; ".join(errors[:3])
                 continue

@@ -1,10 +1,15 @@
-"""Turn existing OpenAPI documents into documented-API records without the LLM. External ``$ref``s
-are bundled into ``components`` so each spec is self-contained.
+"""Turn published tool documents into documented-API records without the LLM — repair, don't refuse.
 
-In: the spec's path (for naming and resolving relative refs) and a loader that reads a document
-(``flows`` does the file I/O and confines it: a loader raises ``DocumentRefused`` for what it will
-not read, and the document is then refused under that rule). Out: ``SpecImport`` — a catalog entry, an ApiDoc (valid or invalid
-with its problems), the functions of a valid spec, or a Rejection when the file cannot be used.
+Formats (``detect_format``; a caller may force one): OpenAPI 3.0/3.1, Swagger 2.0 (converted by
+``tasks.swagger2``), MCP ``tools/list`` results and OpenAI-style tool lists (``tasks.tool_lists``);
+ToolAlpaca records come through ``tasks.toolalpaca_format`` with their ``Function_Projection`` and
+``Authentication``. External ``$ref``s are bundled into ``components``; ``tasks.spec_normalise``
+repairs the document per operation. An API is usable (``status="valid"``) when at least one
+operation is; what was repaired, assumed, warned of (our lint's findings, which gate LLM-written
+documents, are warnings here) or dropped lands as ``ImportNote`` records.
+
+In: the document's path and a loader that reads a document (``flows`` does the file I/O and confines
+it; a loader raises ``DocumentRefused`` for what it will not read). Out: ``SpecImport``.
 """
 
 from __future__ import annotations
@@ -18,37 +23,74 @@ from typing import Any
 import yaml
 
 from schemas.ids import content_id
-from schemas.records import ApiDoc, CatalogEntry, FunctionDoc, LintIssue, Rejection
+from schemas.records import ApiDoc, CatalogEntry, FunctionDoc, ImportNote, Rejection
+from tasks import swagger2, tool_lists
 from tasks.catalog import api_id_for, http_link
 from tasks.documents import DocumentRefused, Limits, check_shape
 from tasks.nl_docs import derive_functions, function_records, nl_documentation
 from tasks.openapi_refs import bundle_external_refs
 from tasks.spec_lint import lint_spec
+from tasks.spec_normalise import Normalised, Note, normalise
 
-IMPORT_VERSION = "import:1"
+IMPORT_VERSION = "import:2"
+FORMATS = ("openapi3", "swagger2", "mcp", "openai_tools", "toolalpaca")
+MAX_NOTES_PER_CODE = 50
 
 
 @dataclass
 class SpecImport:
     source: str
+    source_format: str = ""
     entry: CatalogEntry | None = None
     doc: ApiDoc | None = None
     functions: list[FunctionDoc] = field(default_factory=list)
+    notes: list[ImportNote] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
 
     def records(self) -> list[Any]:
-        return [r for r in [self.entry, self.doc] if r is not None] + self.functions + self.rejections
+        return [r for r in [self.entry, self.doc] if r is not None] + self.functions + self.notes + self.rejections
+
+    def counts(self) -> dict[str, int]:
+        """Operations kept and dropped, repairs, assumptions and warnings of this document."""
+        kinds = [n.kind for n in self.notes]
+        return {"kept": len(self.functions), "dropped": kinds.count("dropped"), "repairs": kinds.count("repair"),
+                "assumptions": kinds.count("assumption"), "warnings": kinds.count("warning")}
 
 
 Loader = Callable[[Path], Any]
 
 
+def detect_format(doc: Any) -> str | None:
+    """``openapi3``, ``swagger2``, ``mcp``, ``openai_tools``, ``toolalpaca`` or None."""
+    if isinstance(doc, dict) and str(doc.get("openapi", "")).startswith("3"):
+        return "openapi3"
+    if swagger2.is_swagger2(doc):
+        return "swagger2"
+    if isinstance(doc, list) and doc and all(isinstance(r, dict) and "Documentation" in r for r in doc):
+        return "toolalpaca"
+    return tool_lists.detect(doc)
+
+
+def as_openapi(doc: Any, fmt: str, title: str) -> tuple[dict[str, Any], list[Note]]:
+    """The OpenAPI 3 form of a document in ``fmt`` (not toolalpaca, which holds several APIs)."""
+    if fmt == "swagger2":
+        spec, notes = swagger2.convert(doc)
+        return spec, [Note("assumption", "swagger2_converted", "", n) for n in notes]
+    if fmt in ("mcp", "openai_tools"):
+        converted = tool_lists.to_openapi(doc, title)
+        if converted is None:
+            raise DocumentRefused("not_a_tool_list", f"{title}: not an MCP or OpenAI tool list")
+        return converted[0], [Note("repair", "tool_renamed", "", n) for n in converted[1]]
+    return doc, []
+
+
 def import_spec(path: Path, loader: Loader, category: str | None = None, *, name: str | None = None,
                 link: str | None = None, description: str | None = None, stage: str = "spec_import",
-                limits: Limits = Limits()) -> SpecImport:
-    """Load (through ``loader``), bundle, lint and convert one spec; problems become a Rejection,
-    never an exception; ``limits`` cap the document and what its refs bundle. ``name``/``link``/``description`` override what the spec says (a catalog
-    that ships specs knows its APIs better)."""
+                limits: Limits = Limits(), fmt: str | None = None, projection: dict[str, Any] | None = None,
+                auth_names: list[str] | None = None, source_format: str | None = None) -> SpecImport:
+    """Load (through ``loader``), convert, bundle, normalise and lint one document; a document that
+    cannot be used becomes a Rejection, never an exception. ``name``/``link``/``description``
+    override what the document says (a catalog that ships specs knows its APIs better)."""
     out = SpecImport(source=str(path))
 
     def reject(reason: str, detail: str) -> SpecImport:
@@ -56,10 +98,17 @@ def import_spec(path: Path, loader: Loader, category: str | None = None, *, name
         return out
 
     try:
-        spec = loader(path)
-        check_shape(spec, path.name, limits)
-        if not isinstance(spec, dict) or not ("openapi" in spec or "swagger" in spec):
-            return reject("not_openapi", f"{path.name} has no top-level 'openapi' field")
+        raw = loader(path)
+        check_shape(raw, path.name, limits)
+        found = detect_format(raw)
+        if fmt and found != fmt:
+            return reject("format_mismatch", f"{path.name} is not {fmt} (it reads as {found or 'nothing known'})")
+        if found is None or found == "toolalpaca":
+            why = "a ToolAlpaca file: import it with `toolfactory import toolalpaca`" if found else \
+                "not OpenAPI 3, Swagger 2.0, an MCP tools/list result or an OpenAI tool list"
+            return reject("not_openapi", f"{path.name} is {why}")
+        out.source_format = source_format or found
+        spec, conversion = as_openapi(raw, found, path.stem)
         spec, problems = bundle_external_refs(spec, path, loader, limits.max_nodes)
     except DocumentRefused as exc:
         return reject(exc.rule, f"{path.name}: {exc.detail}" if not exc.detail.startswith(path.name) else exc.detail)
@@ -67,6 +116,18 @@ def import_spec(path: Path, loader: Loader, category: str | None = None, *, name
         return reject("unreadable", f"cannot read {path.name}: {getattr(exc, 'strerror', None) or exc}")
     except (json.JSONDecodeError, yaml.YAMLError, ValueError) as exc:
         return reject("unparsable", f"{path.name} is not valid JSON/YAML: {str(exc).splitlines()[0]}")
+    result = normalise(spec, projection, auth_names)
+    result.notes[:0] = conversion + [Note("warning", "ref_unresolved", "", p) for p in problems]
+    _describe(out, result, path, category, name, link, description)
+    if not out.functions:
+        reject("no_usable_operation", f"{path.name}: no operation could be made callable ({result.dropped} dropped)")
+    return out
+
+
+def _describe(out: SpecImport, result: Normalised, path: Path, category: str | None, name: str | None, link: str | None,
+              description: str | None) -> None:
+    """The catalog entry, ApiDoc, functions and notes of a normalised document."""
+    spec = result.spec
     info = spec.get("info") if isinstance(spec.get("info"), dict) else {}
     name = name or " ".join(str(info.get("title") or path.stem).split())[:200] or path.stem
     servers = spec.get("servers") if isinstance(spec.get("servers"), list) else []
@@ -76,21 +137,34 @@ def import_spec(path: Path, loader: Loader, category: str | None = None, *, name
     description = description or " ".join(str(info.get("description") or info.get("summary") or name).split())[:2000]
     cat = category or str(spec.get("x-category") or info.get("x-category") or "Imported")
     api_id = api_id_for(name, link)
-    out.entry = CatalogEntry(api_id=api_id, name=name, description=description, category=cat, link=link,
-                             auth="unknown", https=link.startswith("https://") if link else None, cors=None,
-                             source=path.name, locator="spec")
-    issues = lint_spec(spec)
-    issues = [LintIssue("ref_unresolved", "$ref", p) for p in problems] + issues
+    auth = ",".join(sorted({a.kind for a in result.auth})) or "none"
+    out.entry = CatalogEntry(api_id=api_id, name=name, description=description, category=cat, link=link, auth=auth,
+                             https=link.startswith("https://") if link else None, cors=None, source=path.name, locator="spec")
+    notes = result.notes + lint_warnings(spec)
+    functions = derive_functions(spec)
     doc_id = content_id("doc-import", api_id, json.dumps(spec, sort_keys=True, default=str), IMPORT_VERSION)
-    functions = derive_functions(spec) if not issues else []
-    status = "valid" if not issues else "invalid"
+    blocking = [] if functions else [{"code": "no_usable_operation", "where": "paths", "message": "no operation is callable"}]
     out.doc = ApiDoc(
-        doc_id=doc_id, api_id=api_id, name=name, category=cat,
-        introduction=description, function_list=[{"name": f.name, "description": f.description} for f in derive_functions(spec)],
-        spec=spec, nl_documentation=nl_documentation(spec, functions) if functions else "", status=status,
-        lint_errors=[i.to_dict() for i in issues], repair_rounds=0, origin="import", prompt_version=IMPORT_VERSION, model="none",
+        doc_id=doc_id, api_id=api_id, name=name, category=cat, introduction=description,
+        function_list=[{"name": f.name, "description": f.description} for f in functions], spec=spec,
+        nl_documentation=nl_documentation(spec, functions) if functions else "", status="valid" if functions else "invalid",
+        lint_errors=blocking, repair_rounds=0, origin="import", prompt_version=IMPORT_VERSION, model="none",
     )
     out.functions = function_records(doc_id, api_id, functions)
-    if issues:
-        reject("spec_invalid", f"{len(issues)} problem(s): " + "; ".join(str(i) for i in issues[:5]))
+    out.notes = [ImportNote(content_id("import-note", doc_id, i, n.code, n.where, n.detail), doc_id, api_id, path.name,
+                            out.source_format, n.kind, n.code, n.where[:500], n.function[:200], n.detail[:1000])
+                 for i, n in enumerate(notes)]
+
+
+def lint_warnings(spec: dict[str, Any], validate: bool = False) -> list[Note]:
+    """Our lint's findings on an imported document, as warnings: at most ``MAX_NOTES_PER_CODE`` per
+    code, then one note with how many more. openapi-spec-validator runs only with ``validate``
+    (``toolfactory docs check`` runs it; on import it would be most of the time)."""
+    out: list[Note] = []
+    per_code: dict[str, int] = {}
+    for issue in lint_spec(spec, validate):
+        per_code[issue.code] = per_code.get(issue.code, 0) + 1
+        if per_code[issue.code] <= MAX_NOTES_PER_CODE:
+            out.append(Note("warning", issue.code, issue.where[:500], issue.message))
+    out += [Note("warning", code, "", f"{n - MAX_NOTES_PER_CODE} more like this") for code, n in per_code.items() if n > MAX_NOTES_PER_CODE]
     return out

@@ -25,6 +25,7 @@ from typing import Any
 
 from schemas.records import LintIssue
 from tasks.openapi_refs import deref
+from tasks.request_body import RAW_BODY_ARGUMENT, request_body
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -65,18 +66,16 @@ def operation_parameters(spec: Any, op: dict[str, Any], item: dict[str, Any]) ->
 
 
 def body_properties(spec: Any, op: dict[str, Any]) -> list[tuple[str, Any, bool, str]]:
-    """(name, schema as written, required, description) of each property of the operation's request
-    body (the first media type's object schema; refs followed); [] when it has none."""
-    body, _ = deref(spec, op.get("requestBody"))
-    if not isinstance(body, dict) or not isinstance(body.get("content"), dict):
+    """(name, schema as written, required, description) of each argument the operation's request body
+    gives (``tasks.request_body``: its properties, or one ``body`` argument for a raw body); [] when none."""
+    body = request_body(spec, op)
+    if body is None:
         return []
-    media_obj = next(iter(body["content"].values()), None)
-    schema, _ = deref(spec, media_obj.get("schema") if isinstance(media_obj, dict) else None)
-    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
-        return []
-    required = set(schema.get("required") or [])
+    if body.raw:
+        return [(RAW_BODY_ARGUMENT, body.schema, body.required, str(body.schema.get("description") or "The request body."))]
+    required = set(body.required_names())
     out = []
-    for prop, sub in schema["properties"].items():
+    for prop, sub in body.properties().items():
         resolved, _ = deref(spec, sub)
         out.append((prop, sub, prop in required, resolved.get("description", "") if isinstance(resolved, dict) else ""))
     return out
@@ -94,9 +93,10 @@ def success_responses(op: dict[str, Any]) -> list[tuple[str, Any]]:
     return [(str(code), r) for code, r in responses.items() if str(code).startswith("2") or str(code) == "2XX"]
 
 
-def lint_spec(spec: Any) -> list[LintIssue]:
-    """All problems of ``spec``: the validator's, then ours. Empty list = valid."""
-    issues = _validator_issues(spec)
+def lint_spec(spec: Any, validate: bool = True) -> list[LintIssue]:
+    """All problems of ``spec``: the validator's (unless ``validate`` is False: it is most of the
+    time on large published documents), then ours. Empty list = valid."""
+    issues = _validator_issues(spec) if validate else []
     if not isinstance(spec, dict):
         return issues or [LintIssue("openapi_invalid", "(root)", "the spec is not a JSON object")]
     version = str(spec.get("openapi", ""))

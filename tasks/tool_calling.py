@@ -14,44 +14,50 @@ import json
 import re
 from typing import Any
 
-from tasks.call_check import inline_refs
 from tasks.llm.jsontext import extract_json
+from tasks.openapi_schema import json_schema
 from tasks.react import ASK_USER, ReactStep
-from tasks.spec_lint import body_properties, iter_operations, operation_parameters
+from tasks.request_body import RAW_BODY_ARGUMENT, request_body
+from tasks.spec_lint import iter_operations, operation_parameters
 
 ASK_USER_TOOL = {"type": "function", "function": {
     "name": ASK_USER, "description": "Ask the user for a detail you need and cannot find out otherwise.",
     "parameters": {"type": "object", "required": ["question"], "properties": {
         "question": {"type": "string", "description": "The question for the user."}}}}}
-_TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what OpenAI accepts as a function name
+TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what OpenAI accepts as a function name
 
 
-def tool_definitions(spec: Any, rename: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """One tool per operation with an operationId (``rename`` maps operationId → the name shown),
-    then ``ask_user``. Parameters: path, query, header and body properties in one object schema."""
+def tool_definitions(spec: Any, rename: dict[str, str] | None = None, only: str | None = None) -> list[dict[str, Any]]:
+    """One tool per operation with an operationId (``rename`` maps operationId → the name shown;
+    ``only``: that operation alone, without ``ask_user``), then ``ask_user``. Parameters: path,
+    query, header and body properties (or a raw body as ``body``) in one JSON Schema object."""
     tools = []
     for _, _, op, item in iter_operations(spec):
         op_id = op.get("operationId")
-        if not isinstance(op_id, str) or not op_id:
+        if not isinstance(op_id, str) or not op_id or (only is not None and op_id != only):
             continue
         properties: dict[str, Any] = {}
         required: list[str] = []
         for p in operation_parameters(spec, op, item):
-            schema = inline_refs(spec, p.get("schema") or {"type": "string"})
-            properties[p["name"]] = {**schema, **({"description": p["description"]} if p.get("description") else {})}
+            schema = json_schema(spec, p.get("schema") or {"type": "string"})
+            schema = schema if isinstance(schema, dict) else {}
+            properties[p["name"]] = {**schema, **({"description": str(p["description"])[:500]} if p.get("description") else {})}
             if p.get("required") or p.get("in") == "path":
                 required.append(p["name"])
-        for prop, sub, is_required, _ in body_properties(spec, op):
-            properties[prop] = inline_refs(spec, sub)
-            if is_required:
-                required.append(prop)
+        body = request_body(spec, op)
+        if body is not None and body.raw:
+            properties[RAW_BODY_ARGUMENT] = json_schema(spec, body.schema) or {"type": "string"}
+            required += [RAW_BODY_ARGUMENT] if body.required else []
+        elif body is not None:
+            properties.update({name: json_schema(spec, sub) for name, sub in body.properties().items()})
+            required += [name for name in body.required_names() if name in properties]
         name = (rename or {}).get(op_id, op_id)
         description = " ".join(str(op.get("summary") or op.get("description") or name).split())
         tools.append({"type": "function", "function": {
-            "name": name if _TOOL_NAME.match(name) else re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64],
+            "name": name if TOOL_NAME.match(name) else re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64],
             "description": description[:1000],
-            "parameters": {"type": "object", "properties": properties, **({"required": required} if required else {})}}})
-    return [*tools, ASK_USER_TOOL]
+            "parameters": {"type": "object", "properties": properties, **({"required": list(dict.fromkeys(required))} if required else {})}}})
+    return tools if only is not None else [*tools, ASK_USER_TOOL]
 
 
 def read_tool_turn(content: str, tool_calls: list[dict[str, Any]], valid_actions: list[str]) -> ReactStep:

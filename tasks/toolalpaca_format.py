@@ -6,7 +6,10 @@ Training layout (``train_data.json``): a list of APIs, each with ``Name``, ``Des
 ``output`` (the final answer), ``Final Thought`` and ``intermediate_steps``, a list of
 ``[[action, action_input (JSON text), log (the raw Thought/Action/Action Input turn)], observation]``.
 Evaluation layout: the same API fields plus ``Function_Projection``, ``Instructions`` and
-``Golden_Answers`` (per instruction a list of ``{"Action", "Action_Input"}``).
+``Golden_Answers`` (per instruction a list of ``{"Action", "Action_Input"}``); the real-API set adds
+``Authentication``. ``Function_Projection`` (function → [path, method]) names the operations of
+specs without ``operationId``s; the auth parameters ``Authentication`` names are kept out of the
+functions' arguments and of the golden calls.
 
 ``read_layout`` checks a parsed file and names its layout; ``import_records`` turns one API record
 into our records (via ``tasks.spec_import``, no LLM); ``export_record`` builds one API's record of
@@ -23,7 +26,9 @@ from schemas.ids import content_id
 from schemas.records import Dialogue, GoldenAnswer, Instruction, Record, Rejection
 from tasks.chat_format import decode_json_text
 from tasks.documents import DocumentRefused
+from tasks.spec_auth import authentication_names, strip_auth
 from tasks.spec_import import import_spec
+from tasks.spec_normalise import public_spec
 
 IMPORT_VERSION = "toolalpaca-import:1"
 
@@ -88,8 +93,11 @@ def import_records(record: dict[str, Any], layout: str, source: str) -> list[Rec
             return spec
         raise DocumentRefused("external_ref", f"{str(at)[:200]}: a ToolAlpaca record's documentation may not refer to other files")
 
+    projection = record.get("Function_Projection") if isinstance(record.get("Function_Projection"), dict) else None
+    auth_names = authentication_names(record.get("Authentication"), _parameter_names(spec))
     result = import_spec(Path(where), embedded, str(record.get("Category") or "Imported"), name=name,
-                         link=str(record.get("Link") or ""), description=str(record.get("Description") or name), stage="import")
+                         link=str(record.get("Link") or ""), description=str(record.get("Description") or name), stage="import",
+                         projection=projection, auth_names=auth_names, source_format="toolalpaca")
     out: list[Record] = result.records()
     if result.doc is None:
         return out
@@ -109,7 +117,8 @@ def import_records(record: dict[str, Any], layout: str, source: str) -> list[Rec
             if not isinstance(golden, list):
                 out.append(refuse("golden_missing", f"instruction {n} has no Golden_Answers list"))
                 continue
-            calls = [{"action": str(g.get("Action")), "action_input": decode_json_text(g.get("Action_Input"))}
+            auth = doc.spec.get("x-toolfactory-auth") or [] if doc.spec else []
+            calls = [{"action": str(g.get("Action")), "action_input": strip_auth(decode_json_text(g.get("Action_Input")), auth)}
                      for g in golden if isinstance(g, dict) and g.get("Action")]
             out.append(GoldenAnswer(content_id("golden", iid, calls), iid, doc.api_id, calls, model))
             continue
@@ -128,6 +137,21 @@ def import_records(record: dict[str, Any], layout: str, source: str) -> list[Rec
     return out
 
 
+def _parameter_names(spec: dict[str, Any]) -> set[str]:
+    """Every parameter name declared anywhere in ``spec`` (where auth names are looked for)."""
+    names: set[str] = set()
+    stack: list[Any] = [spec]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("name"), str) and "in" in node:
+                names.add(node["name"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return names
+
+
 def export_record(api: dict[str, Any], functions: dict[str, str], dialogues: list[dict[str, Any]]) -> dict[str, Any]:
     """One API of the training layout: ``api`` has name, description, category, spec, nl_documentation;
     ``functions`` maps function name → NL doc."""
@@ -142,5 +166,5 @@ def export_record(api: dict[str, Any], functions: dict[str, str], dialogues: lis
                                     s.get("observation") or ""] for s in calls],
         })
     return {"Name": api["name"], "Description": api.get("description") or "", "Category": api.get("category") or "",
-            "Documentation": json.dumps(api.get("spec"), ensure_ascii=False), "NLDocumentation": api.get("nl_documentation") or "",
+            "Documentation": json.dumps(public_spec(api.get("spec")), ensure_ascii=False), "NLDocumentation": api.get("nl_documentation") or "",
             "Function_Description": functions, "Instances": instances}

@@ -23,10 +23,12 @@ def test_folder_import_reports_each_file(fixtures):
     names = [f.name for f in files]
     assert "library.yaml" in names and "broken.json" in names and "book.yaml" in names
     results = {f.name: import_spec_file(f) for f in files}
-    broken = results["broken.json"]
-    assert broken.doc.status == "invalid"
-    assert {e["code"] for e in broken.doc.lint_errors} >= {"openapi_invalid", "non_json_media_type"}
-    assert broken.rejections[0].reason == "spec_invalid"
+    broken = results["broken.json"]  # no operationId, no path parameter declared, a text result: repaired, not refused
+    assert broken.doc.status == "valid" and broken.rejections == []
+    assert [f.name for f in broken.functions] == ["getXById"]
+    codes = {(n.kind, n.code) for n in broken.notes}
+    assert {("repair", "operation_id_missing"), ("repair", "path_parameter_undeclared"), ("warning", "non_json_media_type")} <= codes
+    assert broken.doc.spec["paths"]["/x/{id}"]["get"]["x-toolfactory-result"] == {"kind": "text", "media": "text/plain"}
     assert results["not_json.json"].doc is None and results["not_json.json"].rejections[0].reason == "unparsable"
     assert results["book.yaml"].rejections[0].reason == "not_openapi"
 

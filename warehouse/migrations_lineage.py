@@ -31,4 +31,30 @@ LATER: list[tuple[int, str, str]] = [
             WINDOW w AS (PARTITION BY d.api_id, d.instruction ORDER BY d.created_at, d.dialogue_id);
         """,
     ),
+    (
+        11,
+        "imported tool documents: what each import repaired, assumed, warned of or dropped",
+        """
+        CREATE TABLE import_note (
+            note_id VARCHAR PRIMARY KEY, doc_id VARCHAR NOT NULL, api_id VARCHAR NOT NULL, source VARCHAR NOT NULL,
+            source_format VARCHAR NOT NULL, kind VARCHAR NOT NULL, code VARCHAR NOT NULL, operation VARCHAR NOT NULL,
+            "function" VARCHAR NOT NULL, detail VARCHAR NOT NULL, schema_version INTEGER DEFAULT 1,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE OR REPLACE VIEW import_notes AS
+            SELECT n.api_id, d.name AS api_name, n.source, n.source_format, n.kind, n.code, n.operation, n."function",
+                   n.detail, n.doc_id, (d.doc_id IS NOT NULL AND d.doc_id = a.doc_id) AS current_doc, n.created_at
+            FROM import_note n LEFT JOIN api_doc d USING (doc_id) LEFT JOIN apis a ON a.api_id = n.api_id;
+        CREATE OR REPLACE VIEW import_summary AS
+            SELECT a.api_id, a.name, a.status, a.n_functions AS operations_kept,
+                   count(*) FILTER (WHERE n.kind = 'dropped') AS operations_dropped,
+                   count(*) FILTER (WHERE n.kind = 'repair') AS repairs,
+                   count(*) FILTER (WHERE n.kind = 'assumption') AS assumptions,
+                   count(*) FILTER (WHERE n.kind = 'warning') AS warnings,
+                   any_value(n.source_format) AS source_format, any_value(n.source) AS source
+            FROM apis a LEFT JOIN import_note n ON n.doc_id = a.doc_id
+            WHERE a.origin = 'import'
+            GROUP BY ALL;
+        """,
+    ),
 ]

@@ -50,6 +50,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "curation_verdict": ("curation_verdict", ()),
     "golden_answer": ("golden_answer", ("calls",)),
     "eval_result": ("eval_result", ("steps", "predicted_calls", "em_reasons")),
+    "import_note": ("import_note", ()),
 }
 
 

@@ -1,0 +1,111 @@
+"""Auth values of a spec: which parameters carry a key or token, so they stay out of function
+arguments, golden calls and exports, and the real executor fills them from the environment.
+
+In: a spec (its ``components.securitySchemes``) and auth parameter names from elsewhere (ToolAlpaca's
+``Authentication`` field, read by ``authentication_names``). Out: ``AuthParam``s — API keys in query,
+header or cookie; bearer, basic and OAuth tokens as the ``Authorization`` header. ``env_variable``
+names the environment variable the real executor reads when ``real_auth_env`` does not map one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+_KNOWN = re.compile(r"^(api[_-]?key|apikey|access[_-]?key|app[_-]?id|app[_-]?key|appid|access[_-]?token|auth[_-]?token|"
+                    r"token|client[_-]?id|client[_-]?secret|key|secret|x-api-key)$", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]{1,40}")
+
+
+@dataclass(frozen=True)
+class AuthParam:
+    name: str
+    location: str  # query | header | cookie
+    kind: str  # api_key | bearer | basic | oauth2
+    scheme: str  # the securityScheme's name, or "Authentication"
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    @property
+    def env_variable(self) -> str:
+        return "TOOLFACTORY_AUTH_" + re.sub(r"[^A-Za-z0-9]+", "_", self.name).strip("_").upper()
+
+
+def auth_parameters(spec: dict[str, Any], names: list[str]) -> list[AuthParam]:
+    """The spec's auth parameters: its security schemes', then ``names`` (placed where the spec
+    declares a parameter of that name, else in the query)."""
+    out: dict[tuple[str, str], AuthParam] = {}
+    schemes = (spec.get("components") or {}).get("securitySchemes") if isinstance(spec.get("components"), dict) else None
+    for scheme, s in (schemes or {}).items() if isinstance(schemes, dict) else []:
+        if not isinstance(s, dict):
+            continue
+        kind = str(s.get("type", ""))
+        if kind == "apiKey" and isinstance(s.get("name"), str) and s.get("in") in ("query", "header", "cookie"):
+            param = AuthParam(s["name"], s["in"], "api_key", str(scheme))
+        elif kind == "http":
+            param = AuthParam("Authorization", "header", "basic" if str(s.get("scheme", "")).lower() == "basic" else "bearer", str(scheme))
+        elif kind in ("oauth2", "openIdConnect"):
+            param = AuthParam("Authorization", "header", "oauth2", str(scheme))
+        else:
+            continue
+        out.setdefault((param.name.casefold(), param.location), param)
+    declared = _declared_locations(spec)
+    for name in names:
+        location = declared.get(name.casefold(), "query")
+        out.setdefault((name.casefold(), location), AuthParam(name, location, "api_key", "Authentication"))
+    return list(out.values())
+
+
+def _declared_locations(spec: dict[str, Any]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    stack: list[Any] = [spec.get("paths"), (spec.get("components") or {}).get("parameters") if isinstance(spec.get("components"), dict) else None]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("name"), str) and node.get("in") in ("query", "header", "cookie"):
+                found.setdefault(node["name"].casefold(), node["in"])
+            stack.extend(v for k, v in node.items() if k not in ("responses", "requestBody"))
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+_BY_NAME = re.compile(r"^(authorization|x-api-key|x-auth-token|api[_-]?key|apikey|access[_-]?key|access[_-]?token|auth[_-]?token|appid)$",
+                      re.IGNORECASE)
+
+
+def is_auth_parameter(p: dict[str, Any], auth: list[AuthParam]) -> bool:
+    """Whether the declared parameter ``p`` carries a credential: one of the auth parameters (same
+    name and place; header names compare without case), or a header or query parameter whose name
+    says so (``Authorization``, ``X-API-Key``, ``api_key``, ``access_token``, ``appid`` …)."""
+    name, location = str(p.get("name", "")), str(p.get("in", "query"))
+    if location in ("header", "query") and _BY_NAME.match(name):
+        return True
+    return any(a.location == location and (a.name == name or (location == "header" and a.name.casefold() == name.casefold()))
+               for a in auth)
+
+
+def authentication_names(value: Any, parameter_names: set[str]) -> list[str]:
+    """The auth parameter names in ToolAlpaca's ``Authentication`` field: a map's keys, a list's
+    items, or — in free text — the words that are parameter names of the spec (else the usual key
+    names: ``api_key``, ``appid``, ``access_key`` …)."""
+    if isinstance(value, dict):
+        return [str(k) for k in value if str(k).strip()]
+    if isinstance(value, list):
+        return [str(v) for v in value if isinstance(v, str) and v.strip()]
+    if not isinstance(value, str) or not value.strip():
+        return []
+    words = list(dict.fromkeys(_WORD.findall(value)))
+    lowered = {n.casefold(): n for n in parameter_names}
+    named = [lowered[w.casefold()] for w in words if w.casefold() in lowered and (_KNOWN.match(w) or "key" in w.lower() or "token" in w.lower())]
+    return named or [w for w in words if _KNOWN.match(w) and w.casefold() in lowered]
+
+
+def strip_auth(arguments: Any, auth: list[dict[str, Any]] | list[AuthParam]) -> Any:
+    """``arguments`` without the auth parameters' names (a golden call or an export never carries a key)."""
+    if not isinstance(arguments, dict) or not auth:
+        return arguments
+    names = {(a.name if isinstance(a, AuthParam) else str(a.get("name"))).casefold() for a in auth}
+    return {k: v for k, v in arguments.items() if str(k).casefold() not in names}
