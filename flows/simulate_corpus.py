@@ -55,6 +55,7 @@ from tasks.instructions import MultiApi, generate_instructions, plan_kinds, shor
 from tasks.llm.backend import LLMClient
 from tasks.multi_api import partners
 from tasks.prompts import load_prompt
+from tasks.toolset_slice import ToolsetSlicer
 from toolfactory.settings import Settings, describe
 from warehouse import Warehouse
 
@@ -102,7 +103,7 @@ def _shortfalls(doc: dict[str, Any], settings: Settings, prompt_version: str, us
 
 
 def _instructions(doc: dict[str, Any], client: LLMClient, known: Known, put: Put, settings: Settings,
-                  multi: MultiApi | None) -> tuple[list[Instruction], int, int]:
+                  multi: MultiApi | None, slicer: ToolsetSlicer | None = None) -> tuple[list[Instruction], int, int]:
     """(the instructions to simulate, how many were written now, how many kinds failed on an LLM
     error and are left for the next run). What the warehouse already holds for this doc, prompt and
     model is reused, up to the plan per kind; a shortfall (a raised target, an earlier LLM error) is
@@ -124,7 +125,7 @@ def _instructions(doc: dict[str, Any], client: LLMClient, known: Known, put: Put
     batch = generate_instructions(
         client, api_id=doc["api_id"], doc_id=doc["doc_id"], api_name=doc["name"], functions_doc=doc["nl_documentation"],
         counts=need, seed=settings.seed + len(have), model=user_model, existing=[i.text for i in have], multi=multi,
-        planned=plan,
+        planned=plan, slicer=slicer,
     )
     put([*batch.instructions, *batch.rejections])
     return have + batch.instructions, len(batch.instructions), len(batch.failed)
@@ -162,7 +163,7 @@ def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, kn
     multi = None
     if partner is not None and settings.multi_api_share > 0:
         multi = MultiApi(partner["doc_id"], partner["name"], setups.paired_with(partner).functions_doc)
-    instructions, new_instructions, kinds_failed = _instructions(doc, client, known, put, settings, multi)
+    instructions, new_instructions, kinds_failed = _instructions(doc, client, known, put, settings, multi, setups.slicer)
     models = {role: client.model_signature(role) for role in ("assistant", "executor", "user")}
     if settings.executor_mode == "real":
         models["executor"] = "real-http"  # the API's own server answers, no executor LLM
@@ -176,9 +177,9 @@ def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, kn
         if any(p is None for p in partner_docs):  # the partner has no valid doc any more
             stops["partner_missing"] += 1
             continue
-        setting = setups.paired_with(partner_docs[0]) if partner_docs else setups.single
+        setting, toolset = (setups.paired_with(partner_docs[0]), ()) if partner_docs else setups.sliced(i.target_functions)
         work.append((Task(doc["api_id"], doc["doc_id"], i.instruction_id, i.text, i.kind, i.details,
-                          tuple(p["api_id"] for p in partner_docs)), setting))
+                          tuple(p["api_id"] for p in partner_docs), toolset), setting))
     ids = {t.instruction_id: dialogue_id_for(t, models, versions, cfg) for t, _ in work}
     existing = known.existing_dialogue_ids(list(ids.values()))
     todo = [(t, st) for t, st in work if ids[t.instruction_id] not in existing]

@@ -15,6 +15,7 @@ from tasks.multi_api import combine
 from tasks.nl_docs import FunctionInfo, derive_functions, nl_documentation
 from tasks.real_executor import RealExecutor, RealExecutorConfig
 from tasks.tool_calling import tool_definitions
+from tasks.toolset_slice import ToolsetSlicer
 from toolfactory.settings import Settings
 
 
@@ -47,6 +48,8 @@ class ApiSetups:
         self._executors: dict[str, Executor] = {}
         self._functions: dict[str, list[FunctionInfo]] = {}
         self._pairs: dict[str, Setup] = {}
+        self._slices: dict[tuple[str, ...], Setup] = {}
+        self.slicer = ToolsetSlicer(doc["spec"], settings.toolset_slice_max)
         self.single = Setup(doc["nl_documentation"], [f.name for f in self.functions_of(doc)], self.executor_for(doc),
                             tool_definitions(doc["spec"]) if step_mode == "tools" else None)
 
@@ -76,6 +79,19 @@ class ApiSetups:
             self._pairs[partner["doc_id"]] = Setup(nl_documentation(spec, functions), [f.name for f in functions], router,
                                                    tool_definitions(spec) if self.step_mode == "tools" else None)
         return self._pairs[partner["doc_id"]]
+
+    def sliced(self, targets: list[str]) -> tuple[Setup, tuple[str, ...]]:
+        """The setup showing a large API's slice for these target operations, and the slice's names;
+        the API's own setup and () when the API is not large or there are no targets."""
+        names = tuple(self.slicer.slice_for(targets)) if targets and self.slicer.large else ()
+        if not names:
+            return self.single, ()
+        if names not in self._slices:
+            spec = self.slicer.spec_for(list(names))
+            functions = derive_functions(spec)
+            self._slices[names] = Setup(nl_documentation(spec, functions), [f.name for f in functions], self.executor_for(self.doc),
+                                        tool_definitions(spec) if self.step_mode == "tools" else None)
+        return self._slices[names], names
 
     def close(self) -> None:
         for executor in self._executors.values():

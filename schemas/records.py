@@ -199,6 +199,7 @@ class Dialogue(Record):
     cost_usd: float | None
     partner_api_ids: list[str] = field(default_factory=list)  # the other APIs of a multi-API dialogue
     origin: str = "simulation"  # "simulation" | "import"
+    toolset: list[str] = field(default_factory=list)  # the functions the assistant was shown; [] = the whole API
 
 
 @dataclass
@@ -215,6 +216,7 @@ class Instruction(Record):
     prompt_version: str
     model: str
     partner_doc_ids: list[str] = field(default_factory=list)  # the other APIs' docs of a multi-API instruction
+    target_functions: list[str] = field(default_factory=list)  # a large API's slice the user agent wrote about; [] = all
 
 
 @dataclass

@@ -48,6 +48,7 @@ class Task:
     kind: str = "normal"
     details: str = ""  # for missing-detail instructions: what the user knows but did not say
     partner_api_ids: tuple[str, ...] = ()  # multi-API: the other APIs whose functions are offered
+    toolset: tuple[str, ...] = ()  # a large API: the slice of functions shown (tasks.toolset_slice); () = all
 
 
 def assistant_prompt_name(step_mode: str) -> str:
@@ -63,7 +64,7 @@ def prompt_versions(executor: Executor, step_mode: str = "react") -> dict[str, s
 
 def dialogue_id_for(task: Task, models: dict[str, str], prompt_versions: dict[str, str], cfg: AssistantConfig) -> str:
     return content_id("dialogue", task.doc_id, task.instruction_id, task.instruction, models, prompt_versions, cfg.step_limit,
-                      cfg.max_errors, cfg.max_tokens, cfg.temperature, cfg.seed, cfg.step_mode)
+                      cfg.max_errors, cfg.max_tokens, cfg.temperature, cfg.seed, cfg.step_mode, *([list(task.toolset)] if task.toolset else []))
 
 
 async def run_dialogue(task: Task, functions_doc: str, function_names: list[str], llm: Completer, executor: Executor,
@@ -148,5 +149,5 @@ async def run_dialogue(task: Task, functions_doc: str, function_names: list[str]
         instruction_id=task.instruction_id, instruction=task.instruction, instruction_kind=task.kind,
         steps=[s.to_dict() for s in steps], final_answer=final_answer, stop_reason=stop_reason, n_calls=n_calls,
         n_errors=n_errors, models=models, prompt_versions=versions, prompt_tokens=tokens[0], completion_tokens=tokens[1],
-        cost_usd=cost, partner_api_ids=list(task.partner_api_ids),
+        cost_usd=cost, partner_api_ids=list(task.partner_api_ids), toolset=list(task.toolset),
     )

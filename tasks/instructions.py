@@ -26,8 +26,10 @@ from schemas import load_schema, validate_record
 from schemas.ids import content_id
 from schemas.records import Instruction, Rejection
 from tasks.executor import Completer
+from tasks.nl_docs import nl_documentation
 from tasks.prompts import load_prompt
 from tasks.similarity import jaccard, word_ngrams
+from tasks.toolset_slice import ToolsetSlicer
 
 KIND_RULES = {
     "normal": "Each request must be something these functions can fully do, with every detail they need given in the request.",
@@ -105,11 +107,12 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
                           missing_detail_share: float = 0.1, unanswerable_share: float = 0.1, seed: int = 0,
                           max_tokens: int = 700, model: str = "", counts: dict[str, int] | None = None,
                           existing: Sequence[str] = (), multi: MultiApi | None = None,
-                          planned: dict[str, int] | None = None) -> InstructionBatch:
+                          planned: dict[str, int] | None = None, slicer: ToolsetSlicer | None = None) -> InstructionBatch:
     """Up to ``n`` instructions for one API (or exactly ``counts`` per kind), with the refusals and
     their reasons. ``existing``: texts already kept (a top-up must not repeat them); ``planned``: the
     whole plan per kind when ``counts`` is a top-up (it names a shortfall's refusal). ``multi_api``
-    needs ``multi``; without a partner that kind is refused as ``no_partner``."""
+    needs ``multi``; without a partner that kind is refused as ``no_partner``. ``slicer`` (a large
+    API): each kind's batch is written about a window of target operations (``target_functions``)."""
     prompt = load_prompt("user_instructions")
     out = InstructionBatch()
     kept: list[str] = list(existing)
@@ -122,12 +125,15 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
         out.rejections.append(Rejection(refusal_id(doc_id, kind, reason, prompt.version, model, subject), "instruction",
                                         api_id, reason, f"{kind}: {detail}"[:2000]))
 
-    for kind, count in plan.items():
+    for n_kind, (kind, count) in enumerate(plan.items()):
         if kind == "multi_api" and multi is None:
             refuse(kind, "no_partner", f"no other documented API in this category to pair with ({count} not written)")
             continue
         names = [api_name, multi.partner_name] if kind == "multi_api" and multi else [api_name]
         functions = multi.functions_doc if kind == "multi_api" and multi else functions_doc
+        targets = slicer.targets(seed + n_kind) if slicer is not None and slicer.large and kind != "multi_api" else []
+        if targets:
+            functions = nl_documentation(slicer.spec_for(targets))  # type: ignore[union-attr]
         r = llm.complete("user", prompt.render(functions=functions, kind_rule=KIND_RULES[kind], count=count),
                          prompt_version=prompt.version, subject_id=api_id, json_schema=load_schema("llm_instructions"),
                          schema_name="instructions", max_tokens=max_tokens, temperature=0.8, seed=seed)
@@ -154,9 +160,10 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
             taken += 1
             partner_ids = [multi.partner_doc_id] if kind == "multi_api" and multi else []
             out.instructions.append(Instruction(
-                instruction_id=content_id("instruction", doc_id, kind, text.casefold(), prompt.version, model, *partner_ids),
+                instruction_id=content_id("instruction", doc_id, kind, text.casefold(), prompt.version, model, *partner_ids,
+                                          *([targets] if targets else [])),
                 api_id=api_id, doc_id=doc_id, kind=kind, text=text, details="", prompt_version=prompt.version, model=model,
-                partner_doc_ids=partner_ids,
+                partner_doc_ids=partner_ids, target_functions=list(targets),
             ))
         if taken < count:  # every planned instruction is kept or accounted for
             refuse(kind, "too_few", f"{count - taken} of {count} not written (the reply held {len(texts)} texts)")

@@ -9,7 +9,9 @@ parameter placement (path, query, header, cookie, JSON body) to ``servers[0]``. 
     link-local, shared, benchmarking, documentation, reserved, IPv4 inside IPv6 forms) and the cloud
     metadata names and addresses are refused, after DNS resolution — unless ``allow_private``;
   - a timeout, a redirect limit and a cap on the response size.
-Auth values come only from the environment (``auth_env``: header name → variable name).
+Auth values come only from the environment: each auth parameter of the spec (``x-toolfactory-auth``,
+found at import) from the variable ``auth_env`` maps its name to, else ``TOOLFACTORY_AUTH_<NAME>``;
+other ``auth_env`` entries are headers. They are never function arguments.
 Known limit: the address is checked before the request, so a DNS answer that changes between the
 check and the connection (rebinding) is not caught here; keep the allow-list tight.
 """
@@ -29,6 +31,7 @@ from tasks.address_guard import Refused, Resolver, allowed_pairs, destination
 from tasks.call_check import check_call
 from tasks.executor import Execution, ExecutorState, refused, render_observation
 from tasks.guarded_http import Guard, send_guarded
+from tasks.spec_auth import AuthParam
 
 __all__ = ["RealExecutor", "RealExecutorConfig", "Refused"]
 
@@ -75,14 +78,12 @@ class RealExecutor:
         if not check.ok:
             return refused(check, arguments, state, self.max_chars)
         headers = {k: str(v) for k, v in check.headers.items()}
-        for header, variable in self.cfg.auth_env.items():
-            value = os.environ.get(variable)
-            if value:
-                headers[header] = value
+        query, cookies = dict(check.query), dict(check.cookies)
+        self._fill_auth(query, headers, cookies)
         url = self.base.rstrip("/") + check.path
         start = time.perf_counter()
         try:
-            status, response = self._send(check.method.upper(), url, check.query, headers, check.cookies, check.body)
+            status, response = self._send(check.method.upper(), url, query, headers, cookies, check.body)
         except Refused as exc:
             status, response = 403, {"error": "refused by the executor", "detail": str(exc)}
         except httpx.TimeoutException:
@@ -93,6 +94,25 @@ class RealExecutor:
         state.calls.append((operation_id, check.arguments(), status, response))
         return Execution(status, response, render_observation(status, response, self.max_chars), check,
                          conforms=status < 400, latency_s=latency)
+
+    def _fill_auth(self, query: dict[str, Any], headers: dict[str, str], cookies: dict[str, Any]) -> None:
+        """The spec's auth parameters (``x-toolfactory-auth``) from the environment — the variable
+        ``auth_env`` maps the parameter's name to, else ``TOOLFACTORY_AUTH_<NAME>`` — in their place;
+        a bearer token gets its ``Bearer`` prefix. ``auth_env`` entries the spec does not name are headers."""
+        named = set()
+        for raw in self.spec.get("x-toolfactory-auth") or []:
+            param = AuthParam(**raw)
+            named.add(param.name)
+            value = os.environ.get(self.cfg.auth_env.get(param.name) or param.env_variable)
+            if not value:
+                continue
+            if param.kind in ("bearer", "oauth2") and not value.lower().startswith("bearer "):
+                value = f"Bearer {value}"
+            {"query": query, "header": headers, "cookie": cookies}.get(param.location, headers)[param.name] = value
+        for header, variable in self.cfg.auth_env.items():
+            value = os.environ.get(variable)
+            if value and header not in named:
+                headers[header] = value
 
     def _send(self, method: str, url: str, query: dict[str, Any], headers: dict[str, str], cookies: dict[str, Any],
               body: dict[str, Any] | None) -> tuple[int, Any]:

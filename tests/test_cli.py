@@ -45,10 +45,14 @@ def test_bad_catalog_and_missing_paths(workdir, capsys):
 def test_docs_import_folder(workdir, fixtures, capsys):
     assert main(["docs", "import", str(fixtures / "specs")]) == 0
     out = capsys.readouterr().out
-    assert "valid                      1" in out and "invalid                    1" in out and "refused                    2" in out
+    assert "usable                     2" in out and "unusable                   0" in out and "refused                    2" in out
+    assert "broken.json: usable, 1 kept, 0 dropped" in out and "book.yaml: refused — not_openapi" in out
     assert main(["sql", "SELECT name, category, status, origin FROM apis ORDER BY name", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {"name": "Little Library", "category": "Books", "status": "valid", "origin": "import"} in rows
+    assert main(["sql", "SELECT name, operations_kept, repairs, source_format FROM import_summary ORDER BY name", "--format", "json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert {"name": "Broken", "operations_kept": 1, "repairs": 2, "source_format": "openapi3"} in summary
 
 
 def test_console_script_runs_as_a_program(workdir):

@@ -33,7 +33,7 @@ def test_every_planned_dialogue_ends_once_with_a_reason_under_faults(prefect_har
             "unanswerable_share: 0.25\nmulti_api_share: 0.25\nllm_num_retries: 1\nllm_timeout_s: 1\n"
             "assistant_step_mode: json\ndialogue_step_limit: 3\n")
         settings = load_settings()
-        assert import_docs(settings, workdir / "specs", category="Books")["valid"] == 4
+        assert import_docs(settings, workdir / "specs", category="Books")["usable"] == 4
         summary = run_simulate_corpus(settings)
         with Warehouse.open(settings.warehouse_path) as wh:  # dialogues an LLM error cut short were not landed
             left = wh.count("instructions i", "NOT EXISTS (SELECT 1 FROM dialogues d WHERE d.instruction_id = i.instruction_id)")

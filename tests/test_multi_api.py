@@ -101,7 +101,7 @@ def project(workdir, fixtures):
         "backends_file: fake\nwarehouse_path: wh.duckdb\nllm_num_retries: 0\ninstructions_per_api: 2\n"
         "missing_detail_share: 0\nunanswerable_share: 0\nmulti_api_share: 0.5\nassistant_step_mode: react\n")
     settings = load_settings()
-    assert import_docs(settings, specs, category="Books")["valid"] == 2
+    assert import_docs(settings, specs, category="Books")["usable"] == 2
     return settings
 
 

@@ -152,7 +152,7 @@ def test_simulation_in_real_executor_mode_calls_the_api(prefect_harness, server,
         "unanswerable_share: 0\nmulti_api_share: 0\nassistant_step_mode: react\nexecutor_mode: real\n"
         f"real_allowed_hosts: {server.removeprefix('http://')}\nreal_allow_private: true\nreal_auth_env: X-Api-Key=LOCAL_API_KEY\n")
     settings = load_settings()
-    assert import_docs(settings, workdir / "local.json")["valid"] == 1
+    assert import_docs(settings, workdir / "local.json")["usable"] == 1
     fake_llm.respond("user", lambda req: {"instructions": ["Show me item number 7 of the shop, please."]})
     fake_llm.queue("assistant", 'Action: getItem\nAction Input: {"itemId": 7, "q": "red"}', "Final Answer: Item 7 is red.")
     summary = run_simulate_corpus(settings)

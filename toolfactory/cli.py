@@ -3,7 +3,8 @@
   toolfactory run                         the main job: catalog → toolset → dialogues (what `make run` runs)
   toolfactory catalog import PATH|sample  import a catalog (public-apis README, ToolAlpaca JSON, JSONL, CSV)
   toolfactory docs build                  document the catalog's APIs with the documenter LLM (Prefect flow)
-  toolfactory docs import PATH            import existing OpenAPI specs (JSON/YAML file or folder)
+  toolfactory docs import PATH            import published tool documents: OpenAPI 3, Swagger 2, MCP or OpenAI tool lists, ToolAlpaca
+  toolfactory docs check [--api ID]       round-trip every operation of the documented APIs
   toolfactory simulate                    simulate dialogues for documented APIs (Prefect flow)
   toolfactory curate                      the quality funnel over landed dialogues (Prefect flow)
   toolfactory corpus snapshot             freeze the clean instances as an immutable, versioned snapshot
@@ -32,6 +33,7 @@ from typing import Any, NoReturn
 
 import toolfactory  # noqa: F401  (sets the no-network environment defaults first)
 from toolfactory.errors import ErrorLog, quiet_tracebacks
+from toolfactory.output import print_estimate, print_summary, print_training
 from toolfactory.settings import SettingsError, describe, load_settings
 
 EXAMPLE_QUERIES = [
@@ -82,9 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--limit", type=int, help="at most this many APIs (catalog order: category, name)")
     build.add_argument("--api", action="append", dest="api_ids", help="only this api_id (repeatable)")
     build.add_argument("--category", action="append", dest="categories", help="only this category (repeatable)")
-    dimp = docs.add_parser("import", help="import OpenAPI specs without the LLM")
-    dimp.add_argument("path", help="a spec file (JSON/YAML) or a folder of them")
+    dimp = docs.add_parser("import", help="import published tool documents without the LLM (OpenAPI 3, Swagger 2, MCP, OpenAI tools, ToolAlpaca)")
+    dimp.add_argument("path", help="a document (JSON/YAML) or a folder of them")
     dimp.add_argument("--category", help="category for the imported APIs (default: x-category or 'Imported')")
+    dimp.add_argument("--format", choices=["openapi3", "swagger2", "mcp", "openai_tools", "toolalpaca"], help="override detection")
+    dchk = docs.add_parser("check", help="round-trip every operation of the documented APIs (arguments, refusals, responses, tool definitions)")
+    dchk.add_argument("--api", action="append", dest="api_ids", help="only this api_id (repeatable)")
 
     sim = sub.add_parser("simulate", help="simulate dialogues for documented APIs (flow simulate-corpus)")
     sim.add_argument("--limit", type=int, help="at most this many documented APIs")
@@ -129,34 +134,6 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("status", help="the factory's state in one screen (corpus, snapshot, training, evaluation, spend)")
     sub.add_parser("config", help="print the effective settings")
     return p
-
-
-def _print_summary(title: str, data: dict[str, Any]) -> None:
-    print(f"\n== {title}")
-    for k, v in data.items():
-        if isinstance(v, dict):
-            v = ", ".join(f"{a}: {b}" for a, b in v.items()) or "-"
-        elif isinstance(v, list):
-            v = "; ".join(map(str, v)) or "-"
-        print(f"  {k:<26} {v}")
-
-
-def _print_estimate(est: dict[str, Any]) -> None:
-    cost = f"${est['cost_usd']:.4f}" + (f" + unknown for {', '.join(est['unpriced_roles'])}" if est["unpriced_roles"] else "")
-    _print_summary("estimate (before the run)", {
-        "work": f"{est['apis_to_document']} APIs to document, {est['apis_to_simulate']} to simulate, {est['dialogues']} dialogues, "
-                f"{est['dialogues_to_judge']} to judge",
-        **{f"calls.{r['role']}": f"{r['calls']} calls, {r['prompt_tokens'] + r['completion_tokens']} tokens"
-           + ("" if r["cost_usd"] is None else f", ${r['cost_usd']:.4f}") for r in est["roles"]},
-        "total": f"{est['calls']} calls, {est['tokens']} tokens, {cost} (tokens per call from {est['tokens_from']})",
-        "spend cap": "none (max_cost_usd)" if est["spend_cap_usd"] is None else f"${est['spend_cap_usd']}"})
-
-
-def _print_training(out: dict[str, Any]) -> int:
-    """The trigger's outcome (metrics flattened); 1 when the run it started failed."""
-    metrics = out.pop("metrics", None) or {}
-    _print_summary("training", {**out, **{f"metrics.{k}": v for k, v in metrics.items()}})
-    return 1 if out.get("status") == "failed" else 0
 
 
 _WITHOUT_PREFECT = ("sql", "config")  # commands that need not import Prefect
@@ -255,37 +232,43 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
         if args.command == "catalog":
             from flows.catalog_import import import_catalog
 
-            _print_summary(f"catalog import {args.path}", import_catalog(settings, args.path, args.format))
+            print_summary(f"catalog import {args.path}", import_catalog(settings, args.path, args.format))
             return 0
         if args.command == "docs" and args.action == "import":
             from flows.docs_import import import_docs
 
-            out = import_docs(settings, args.path, args.category)
+            out = import_docs(settings, args.path, args.category, args.format)
             if out["files"] and out["refused"] == out["files"]:  # nothing could be imported: the first reason, one line
                 more = f" (and {out['refused'] - 1} more refused files)" if out["refused"] > 1 else ""
-                raise _UserError(f"refused: {out['refusals'][0]}{more}")
-            _print_summary(f"docs import {args.path}", out)
+                raise _UserError(f"refused: {out['documents'][0].split(': refused — ', 1)[-1]}{more}")
+            print_summary(f"docs import {args.path}", out)
             return 0
+        if args.command == "docs" and args.action == "check":
+            from flows.docs_check import check_docs
+
+            out = check_docs(settings, args.api_ids)
+            print_summary("docs check", out)
+            return 0 if out["operations failed"] == 0 else 1
         if args.command == "docs" and args.action == "build":
             from flows.build_toolset import run_build_toolset
 
             summary = run_build_toolset(settings, limit=args.limit, api_ids=args.api_ids, categories=args.categories)
-            _print_summary("build-toolset", summary)
+            print_summary("build-toolset", summary)
             return 0 if summary["task_failures"] == 0 else 1
         if args.command == "simulate":
             from flows.simulate_corpus import run_simulate_corpus
 
             summary = run_simulate_corpus(settings, limit=args.limit, api_ids=args.api_ids)
-            _print_summary("simulate-corpus", summary)
+            print_summary("simulate-corpus", summary)
             return 0 if summary["task_failures"] == 0 else 1
         if args.command == "curate":
             from flows.curate import run_curate
 
-            _print_summary("curate-corpus", run_curate(settings))
+            print_summary("curate-corpus", run_curate(settings))
             if settings.training_auto:
                 from flows.train import run_training_check
 
-                return _print_training(run_training_check(settings))
+                return print_training(run_training_check(settings))
             return 0
         if args.command == "train":
             from flows.train import list_runs, run_training_check
@@ -294,11 +277,11 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
                 print(list_runs(settings))
                 return 0
             overrides = {k: v for k, v in (("training_config", args.sft_config), ("training_base_model", args.base_model)) if v}
-            return _print_training(run_training_check(settings.with_overrides(**overrides), by_hand=not args.check))
+            return print_training(run_training_check(settings.with_overrides(**overrides), by_hand=not args.check))
         if args.command == "status":
             from flows.status import status
 
-            _print_summary(f"status of {settings.warehouse_path}", status(settings))
+            print_summary(f"status of {settings.warehouse_path}", status(settings))
             return 0
         if args.command == "serve":
             from flows.deployments import serve
@@ -319,7 +302,7 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
         if args.command == "split":
             from flows.split import split_and_check
 
-            _print_summary("split", split_and_check(settings))
+            print_summary("split", split_and_check(settings))
             return 0
         if args.command == "evaluate":
             from flows.evaluate import list_sets, run_evaluate
@@ -329,7 +312,7 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
                 return 0 if args.list else 2
             overrides = {k: v for k, v in (("eval_trials", args.trials), ("eval_judge", False if args.no_judge else None),
                                            ("eval_max_per_api", args.per_api)) if v is not None}
-            _print_summary("evaluate", run_evaluate(settings.with_overrides(**overrides), args.set_source, args.model))
+            print_summary("evaluate", run_evaluate(settings.with_overrides(**overrides), args.set_source, args.model))
             return 0
         if args.command == "corpus":
             from flows.corpus_export import list_snapshots, take_snapshot
@@ -337,18 +320,18 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
             if args.action == "list":
                 print(list_snapshots(settings))
                 return 0
-            _print_summary("corpus snapshot", take_snapshot(settings))
+            print_summary("corpus snapshot", take_snapshot(settings))
             return 0
         if args.command == "export":
             from flows.corpus_export import export_snapshot
 
             formats = ["toolalpaca", "jsonl", "parquet", "hf", "card"] if "all" in args.formats else args.formats
-            _print_summary("export", export_snapshot(settings, formats, args.out, args.snapshot))
+            print_summary("export", export_snapshot(settings, formats, args.out, args.snapshot))
             return 0
         if args.command == "import":
             from flows.toolalpaca_import import import_toolalpaca
 
-            _print_summary(f"import {args.path}", import_toolalpaca(settings, args.path))
+            print_summary(f"import {args.path}", import_toolalpaca(settings, args.path))
             return 0
         if args.command == "run":
             from flows.pipeline import run_pipeline
@@ -362,21 +345,21 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
             from flows.estimate import estimate_run
             from flows.pipeline import plan_apis
 
-            _print_estimate(estimate_run(settings, plan_apis(settings, args.catalog)[1]))
+            print_estimate(estimate_run(settings, plan_apis(settings, args.catalog)[1]))
             if args.estimate_only:
                 return 0
             out = run_pipeline(settings, args.catalog, args.seed_corpus)
-            _print_summary("catalog", out["catalog"])
-            _print_summary("toolset", out["toolset"])
+            print_summary("catalog", out["catalog"])
+            print_summary("toolset", out["toolset"])
             if out["simulation"] is not None:
-                _print_summary("simulation", out["simulation"])
+                print_summary("simulation", out["simulation"])
             if out["seed"] is not None:
-                _print_summary("seed corpus", out["seed"])
+                print_summary("seed corpus", out["seed"])
             if out["curation"] is not None:
-                _print_summary("curation", out["curation"])
-                _print_summary("corpus snapshot", out["snapshot"])
+                print_summary("curation", out["curation"])
+                print_summary("corpus snapshot", out["snapshot"])
             if out["training"] is not None:
-                _print_training(out["training"])
+                print_training(out["training"])
             from flows.pipeline import write_run_report
 
             print(f"\nReport and plots: {write_run_report(settings, out, 'run')[1] / 'report.md'}")

@@ -63,12 +63,13 @@ class Settings:
     dialogue_step_limit: int = 8
     dialogue_max_errors: int = 3  # errors in a row before the assistant must answer
     observation_max_chars: int = 3000
+    toolset_slice_max: int = 20  # a larger API's instructions are written about a few operations; the assistant sees those + this many others
     executor_mode: str = "simulated"  # simulated | real (calls each API's own server; the real_* settings below)
     real_allowed_hosts: str | None = None  # comma-separated hosts the real executor may call; empty: each spec's own server host
     real_allow_private: bool = False  # let the real executor reach private, loopback and link-local addresses
     real_timeout_s: float = 10.0
     real_max_response_bytes: int = 1_000_000
-    real_auth_env: str | None = None  # "Header=ENV_VAR,…": auth headers the real executor reads from the environment
+    real_auth_env: str | None = None  # "Name=ENV_VAR,…": auth parameters (or extra headers) the real executor reads from the environment; default TOOLFACTORY_AUTH_<NAME>
     executor_share_responses: bool = True  # an identical call in the same state gets the same simulated response across an API's dialogues
     assistant_max_tokens: int = 400
     executor_max_tokens: int = 600
@@ -138,6 +139,7 @@ _MINIMUMS: dict[str, float] = {
     "dialogue_step_limit": 1,
     "dialogue_max_errors": 1,
     "observation_max_chars": 100,
+    "toolset_slice_max": 1,
     "assistant_max_tokens": 16,
     "executor_max_tokens": 16,
     "run_max_apis": 1,

@@ -52,12 +52,14 @@ class FlowReads:
 
     def instructions_for(self, doc_id: str, prompt_version: str, model: str) -> list[dict[str, Any]]:
         """Instructions already made for a doc with this prompt version and model, oldest first."""
-        cols = ("instruction_id", "api_id", "doc_id", "kind", "text", "details", "prompt_version", "model", "partner_doc_ids")
+        cols = ("instruction_id", "api_id", "doc_id", "kind", "text", "details", "prompt_version", "model", "partner_doc_ids",
+                "target_functions")
         rows = self.execute(f"SELECT {', '.join(cols)} FROM instruction WHERE doc_id = ? AND prompt_version = ? AND model = ? "
                             "ORDER BY created_at, instruction_id", [doc_id, prompt_version, model])
         out = [dict(zip(cols, r, strict=True)) for r in rows]
         for row in out:
             row["partner_doc_ids"] = json.loads(row["partner_doc_ids"] or "[]")
+            row["target_functions"] = json.loads(row["target_functions"] or "[]")
         return out
 
     def existing_dialogue_ids(self, ids: Sequence[str]) -> set[str]:

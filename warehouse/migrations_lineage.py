@@ -57,4 +57,22 @@ LATER: list[tuple[int, str, str]] = [
             GROUP BY ALL;
         """,
     ),
+    (
+        12,
+        "large APIs: the slice of operations an instruction and a dialogue were shown",
+        """
+        ALTER TABLE instruction ADD COLUMN target_functions JSON DEFAULT '[]';
+        ALTER TABLE dialogue ADD COLUMN toolset JSON DEFAULT '[]';
+        CREATE OR REPLACE VIEW instructions AS
+            SELECT i.instruction_id, i.api_id, c.name AS api_name, c.category, i.kind, i.text, i.details, i.doc_id,
+                   i.prompt_version, i.model, i.created_at, i.partner_doc_ids, i.target_functions
+            FROM instruction i LEFT JOIN catalog_entry c USING (api_id);
+        CREATE OR REPLACE VIEW dialogues AS
+            SELECT d.dialogue_id, d.api_id, c.name AS api_name, c.category, d.instruction_id, d.instruction,
+                   d.instruction_kind, json_array_length(d.steps) AS n_steps, d.n_calls, d.n_errors, d.stop_reason,
+                   d.final_answer, d.models, d.prompt_versions, d.prompt_tokens, d.completion_tokens, d.cost_usd,
+                   d.doc_id, d.created_at, d.partner_api_ids, d.origin, d.assistant_model, d.toolset
+            FROM dialogue d LEFT JOIN catalog_entry c USING (api_id);
+        """,
+    ),
 ]
