@@ -20,6 +20,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from tasks.call_check import not_given
+
 ABSENT = object()
 
 
@@ -92,7 +94,7 @@ def normalise(value: Any, type_: str | None) -> Any:
 
 
 def _given(value: Any) -> bool:
-    return value is not None and value != "" and value is not ABSENT
+    return value is not ABSENT and not not_given(value)
 
 
 def match_call(golden: dict[str, Any], predicted: dict[str, Any], params: dict[str, dict[str, Any]]) -> list[str]:

@@ -31,6 +31,9 @@ _TEMPLATE = re.compile(r"\{([^{}]+)\}")
 _BOUNDS = ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems", "multipleOf", "minProperties", "maxProperties")
 _SKIP = ("example", "examples", "default", "enum", "const", "x-examples")
 _LOCATIONS = ("query", "header", "path", "cookie")
+_RESULT_NOTES = {"text": "returns {media}: the simulated executor answers with the body as text",
+                 "binary": "returns {media}: the simulated executor answers with a short description of the file",
+                 "free_form": "no result schema (or an object without properties): the simulated executor answers free-form JSON"}
 
 
 @dataclass
@@ -86,7 +89,9 @@ def normalise(spec: dict[str, Any], projection: dict[str, Any] | None = None, au
                     op["x-original-operation-id"] = op["operationId"]
             op["operationId"] = name
             taken.add(name)
-            op["x-toolfactory-result"] = result_kind(doc, op)
+            op["x-toolfactory-result"] = result = result_kind(doc, op)
+            if result["kind"] != "json":
+                out.notes.append(Note("assumption", f"{result['kind']}_result", where, _RESULT_NOTES[result["kind"]].format(**result), name))
             out.kept += 1
         if isinstance(item, dict) and not any(isinstance(item.get(m), dict) for m in HTTP_METHODS):
             paths.pop(path)

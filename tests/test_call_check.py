@@ -91,3 +91,49 @@ def test_arguments_must_be_one_object(args, word):
 def test_coercion(value, schema, out, ok):
     got, why = coerce(value, schema, {})
     assert got == out and (why is None) == ok
+
+
+CONSTRAINED = {
+    "openapi": "3.0.3", "info": {"title": "Countries", "version": "1"},
+    "paths": {"/CountryInfo/{code}": {"get": {"operationId": "getCountry", "parameters": [
+        {"name": "code", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[A-Z]{2}$"}},
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 12}},
+        {"name": "region", "in": "query", "schema": {"type": "string", "enum": ["eu", "asia"]}},
+        {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {"name": "note", "in": "query", "schema": {"type": "string", "nullable": True, "maxLength": 5}},
+        {"name": "slow", "in": "query", "schema": {"type": "string", "pattern": "^(a+)+$"}},
+    ], "responses": {"200": {"description": "ok"}}}}},
+}
+
+
+def test_the_schemas_constraints_are_enforced():
+    assert check_call(CONSTRAINED, "getCountry", {"code": "PT", "offset": 12, "since": "2024-02-29"}).ok
+    assert problems(check_call(CONSTRAINED, "getCountry", {"code": "PT", "offset": 99})) == [("offset", "constraint")]
+    assert problems(check_call(CONSTRAINED, "getCountry", {"code": "Portugal"})) == [("code", "constraint")]
+    assert problems(check_call(CONSTRAINED, "getCountry", {"code": "PT", "since": "yesterday"})) == [("since", "constraint")]
+    assert problems(check_call(CONSTRAINED, "getCountry", {"code": "PT", "note": "far too long"})) == [("note", "constraint")]
+
+
+def test_null_empty_and_not_given():
+    ok = check_call(CONSTRAINED, "getCountry", {"code": "PT", "note": None, "region": "", "offset": None})
+    assert ok.ok and ok.query == {"note": None}  # nullable keeps null; "" and null of an optional parameter: not given
+    empty = check_call(CONSTRAINED, "getCountry", {"code": ""})
+    assert problems(empty) == [("code", "missing_required")] and "may not be empty" in empty.problems[0].message
+    assert problems(check_call(CONSTRAINED, "getCountry", {"code": "PT", "region": "mars"})) == [("region", "not_in_enum")]
+
+
+def test_a_pattern_that_could_backtrack_forever_is_not_enforced():
+    from tasks.openapi_schema import risky_pattern
+
+    assert risky_pattern("^(a+)+$") and risky_pattern("([") and risky_pattern("^[A-Z]{2}$") is None
+    assert check_call(CONSTRAINED, "getCountry", {"code": "PT", "slow": "a" * 40 + "b"}).ok  # returns at once
+
+
+def test_exact_match_shares_the_not_given_rule():
+    from tasks.call_check import not_given
+    from tasks.exact_match import score_calls
+
+    assert not_given("") and not_given("  ") and not_given(None) and not not_given(0) and not not_given(False)
+    params = {"getCountry": {"code": {"required": True, "type": "string"}, "region": {"required": False, "type": "string"}}}
+    golden = [{"action": "getCountry", "action_input": {"code": "PT", "region": " "}}]
+    assert score_calls(golden, [{"action": "getCountry", "action_input": {"code": "PT"}}], params).correct

@@ -176,3 +176,20 @@ def test_the_prefix_router_hands_each_call_to_its_api(server):
     for name in ("Other_getItem", "Local_", "getItem"):
         out = asyncio.run(router.execute(name, {}, ExecutorState()))
         assert out.status == 404 and "unknown_function" in out.observation, name
+
+
+def test_auth_parameters_of_an_imported_spec_come_from_the_environment_never_the_arguments(server, monkeypatch):
+    from tasks.spec_normalise import normalise
+
+    spec = spec_for(server)
+    spec["components"] = {"securitySchemes": {"q": {"type": "apiKey", "in": "query", "name": "access_key"},
+                                              "h": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}}}
+    spec["paths"]["/items/{itemId}"]["get"]["parameters"].append({"name": "access_key", "in": "query", "schema": {"type": "string"}})
+    imported = normalise(spec).spec
+    monkeypatch.setenv("TOOLFACTORY_AUTH_ACCESS_KEY", "env-key")  # the default variable of access_key
+    monkeypatch.setenv("MY_HEADER_KEY", "env-header")
+    cfg = RealExecutorConfig(allowed_hosts=[server.removeprefix("http://")], allow_private=True, timeout_s=1.0,
+                             auth_env={"X-Api-Key": "MY_HEADER_KEY"})
+    out = RealExecutor(imported, cfg).execute_blocking("getItem", {"itemId": 7, "access_key": "from-the-model"}, ExecutorState())
+    assert out.status == 200 and out.response["query"] == {"access_key": ["env-key"]} and out.response["key"] == "env-header"
+    assert "access_key" not in out.check.arguments()  # what the model wrote is dropped, not sent and not recorded
