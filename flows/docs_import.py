@@ -22,6 +22,7 @@ from tasks.toolalpaca_format import import_records, read_layout
 from toolfactory.settings import Settings
 
 MAX_LINES = 50
+LAND_BATCH = 5000  # records
 
 
 def import_docs(settings: Settings, path: str | Path, category: str | None = None, fmt: str | None = None) -> dict[str, Any]:
@@ -38,13 +39,17 @@ def import_docs(settings: Settings, path: str | Path, category: str | None = Non
     formats: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     lines: list[str] = []
+    pending: list[Any] = []
     with open_warehouse(settings) as wh:
-        for f in files:
+        for n, f in enumerate(files, 1):
             for label, source_format, records in _documents(f, reader, category, fmt):
-                wh.land(records)
+                pending += records
                 if source_format:
                     formats[source_format] += 1
                 lines.append(_tally(label, records, totals, reasons))
+            if len(pending) >= LAND_BATCH or n == len(files):  # one landing per batch: per file it was most of the time
+                wh.land(pending)
+                pending = []
     return {"files": len(files), "usable": totals["usable"], "unusable": totals["unusable"], "refused": totals["refused"],
             "operations kept": totals["kept"], "operations dropped": totals["dropped"],
             "notes": {k: totals[k] for k in ("repair", "assumption", "warning") if totals[k]},
@@ -55,15 +60,18 @@ def import_docs(settings: Settings, path: str | Path, category: str | None = Non
 def _documents(f: Path, reader: DocumentReader, category: str | None, fmt: str | None) -> list[tuple[str, str, list[Any]]]:
     """(label, source format, records) per API the file holds: one for a spec or tool list, one per
     record of a ToolAlpaca file."""
-    if fmt in (None, "toolalpaca"):
-        try:
-            data = reader(f)
-        except (DocumentRefused, OSError, ValueError):
-            data = None  # import_spec reads it again and refuses it with its reason
-        if detect_format(data) == "toolalpaca":
-            layout = read_layout(data)
-            return [(f"{f.name}#{r.get('Name')}", "toolalpaca", import_records(r, layout, f.name)) for r in data]
-    result = import_spec(f, reader, category, limits=reader.limits, fmt=fmt)
+    try:
+        data = reader(f)
+    except (DocumentRefused, OSError, ValueError):
+        data = None  # import_spec reads it again and refuses it with its reason
+    if fmt in (None, "toolalpaca") and detect_format(data) == "toolalpaca":
+        layout = read_layout(data)
+        return [(f"{f.name}#{r.get('Name')}", "toolalpaca", import_records(r, layout, f.name)) for r in data]
+
+    def read_once(at: Path) -> Any:  # the file itself was read above; what it refers to is read by the reader
+        return data if at == f and data is not None else reader(at)
+
+    result = import_spec(f, read_once, category, limits=reader.limits, fmt=fmt)
     return [(f.name, result.source_format, result.records())]
 
 

@@ -17,6 +17,7 @@ checks formats (those jsonschema can check without extra packages).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -52,63 +53,86 @@ def is_nullable(spec: Any, schema: Any) -> bool:
     return bool(schema.get("nullable") or schema.get("x-nullable")) or t == "null" or (isinstance(t, list) and "null" in t)
 
 
-def json_schema(spec: Any, schema: Any, depth: int = 0, trail: tuple[str, ...] = (), view: str = "") -> Any:
-    """``schema`` as JSON Schema (see the module docstring). ``view="request"`` leaves out read-only
-    properties, ``"response"`` write-only ones. Never raises."""
+def json_schema(spec: Any, schema: Any, view: str = "") -> Any:
+    """``schema`` as JSON Schema (see the module docstring): the spec's refs become ``#/$defs/<name>``
+    refs to a ``$defs`` block holding each schema they reach once (recursion stays a reference).
+    ``view="request"``: read-only properties are not required; ``"response"``: write-only ones are
+    not. Never raises."""
+    defs: dict[str, Any] = {}
+    root = _convert(spec, schema, defs, view, 0, False)
+    if defs and isinstance(root, dict):
+        root = {**root, "$defs": defs}
+    return root
+
+
+def _def_name(ref: str, open_: bool) -> str:
+    """A ``$defs`` name per ref: a component schema's own name where it is a clean one, else a clean
+    tail plus a hash of the whole ref (so two refs never share a name)."""
+    tail = ref.rsplit("/", 1)[-1]
+    clean = re.sub(r"[^A-Za-z0-9_.-]+", "_", tail)[:60]
+    if not (ref.startswith("#/components/schemas/") and clean == tail and ref.count("/") == 3):
+        clean = f"{clean}_{hashlib.sha1(ref.encode()).hexdigest()[:10]}"
+    return clean + ("__open" if open_ else "")
+
+
+def _convert(spec: Any, schema: Any, defs: dict[str, Any], view: str, depth: int, open_: bool) -> Any:
+    """One schema node translated; ``open_``: a part of an ``allOf`` (its ``additionalProperties: false``
+    would refuse the other parts' properties, so it goes)."""
     if depth > MAX_INLINE_DEPTH:
         return {}
-    if isinstance(schema, list):
-        return [json_schema(spec, v, depth + 1, trail, view) for v in schema]
     if not isinstance(schema, dict):
         return schema if isinstance(schema, bool) else {}
     if isinstance(schema.get("$ref"), str):
         ref = schema["$ref"]
-        if ref in trail:
-            return {}
-        target, _ = deref(spec, schema)
-        return json_schema(spec, target, depth + 1, (*trail, ref), view)
+        name = _def_name(ref, open_)
+        if name not in defs:
+            defs[name] = {}  # placeholder: a recursive schema refers to itself
+            target, _ = deref(spec, {"$ref": ref})
+            defs[name] = _convert(spec, target, defs, view, 0, open_)
+        return {"$ref": f"#/$defs/{name}"}
     out: dict[str, Any] = {}
     for key, value in schema.items():
-        if key in _DROP or (isinstance(key, str) and key.startswith("x-")):
+        if key in _DROP or (isinstance(key, str) and key.startswith("x-")) or key in ("$defs", "definitions", "$id", "$schema"):
             continue
-        if key in ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas"):
-            out[key] = {k: json_schema(spec, v, depth + 1, trail, view) for k, v in value.items()} if isinstance(value, dict) else {}
+        if key in ("properties", "patternProperties", "dependentSchemas"):
+            out[key] = {k: _convert(spec, v, defs, view, depth + 1, False) for k, v in value.items()} if isinstance(value, dict) else {}
         elif key in ("items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else",
                      "unevaluatedProperties", "unevaluatedItems", "additionalItems"):
-            out[key] = json_schema(spec, value, depth + 1, trail, view)
+            out[key] = _convert(spec, value, defs, view, depth + 1, False)
         elif key in ("allOf", "anyOf", "oneOf", "prefixItems"):
             # oneOf is read as anyOf: published specs use it for alternatives that overlap, and a call
             # (or a response) that fits two of them is still a good one
-            parts = [json_schema(spec, v, depth + 1, trail, view) for v in value] if isinstance(value, list) else []
-            if key == "allOf":  # a part's additionalProperties: false would refuse the other parts' properties
-                parts = [{k: v for k, v in p.items() if not (k == "additionalProperties" and v is False)} if isinstance(p, dict) else p
-                         for p in parts]
+            parts = [_convert(spec, v, defs, view, depth + 1, key == "allOf") for v in value] if isinstance(value, list) else []
             out["anyOf" if key == "oneOf" else key] = parts
         elif key == "pattern":
             if risky_pattern(value) is None:
                 out[key] = value
         else:
             out[key] = value
+    if open_ and out.get("additionalProperties") is False:
+        out.pop("additionalProperties")
     _translate_30(schema, out)
     if view and isinstance(out.get("properties"), dict) and isinstance(out.get("required"), list):
         hidden = "readOnly" if view == "request" else "writeOnly"  # such a property is never required in that direction
         out["required"] = [r for r in out["required"]
                            if not (isinstance(schema["properties"].get(r), dict) and _flag(spec, schema["properties"][r], hidden))]
     if isinstance(out.get("anyOf"), list) and isinstance(out.get("required"), list):
-        out["required"] = _alternatives_own(out)
+        out["required"] = _alternatives_own(spec, out, defs)
     if isinstance(out.get("properties"), dict) and isinstance(out.get("required"), list) and not any(k in out for k in ("allOf", "anyOf")):
         out["required"] = [r for r in out["required"] if r in out["properties"]]  # a name no property has is a typo, not a demand
     return out
 
 
-def _props(schema: Any) -> set[str]:
+def _props(schema: Any, defs: dict[str, Any]) -> set[str]:
+    if isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#/$defs/"):
+        schema = defs.get(schema["$ref"][len("#/$defs/"):])
     return set(schema.get("properties") or {}) if isinstance(schema, dict) and isinstance(schema.get("properties"), dict) else set()
 
 
-def _alternatives_own(out: dict[str, Any]) -> list[str]:
+def _alternatives_own(spec: Any, out: dict[str, Any], defs: dict[str, Any]) -> list[str]:
     """``required`` without the names only an ``anyOf`` alternative has: each alternative requires its own."""
-    own = _props(out).union(*(_props(p) for p in out.get("allOf") or []))
-    alternative = set().union(*(_props(p) for p in out["anyOf"]))
+    own = _props(out, defs).union(*(_props(p, defs) for p in out.get("allOf") or []))
+    alternative = set().union(*(_props(p, defs) for p in out["anyOf"]))
     return [r for r in out["required"] if r in own or r not in alternative]
 
 

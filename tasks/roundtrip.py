@@ -25,7 +25,7 @@ from tasks.executor import ExecutorState, SimulatedExecutor
 from tasks.llm.types import LLMResult
 from tasks.openapi_schema import json_schema
 from tasks.request_body import RAW_BODY_ARGUMENT, request_body
-from tasks.schema_values import example_value
+from tasks.schema_values import example_value, resolved
 from tasks.spec_lint import iter_operations, operation_parameters
 from tasks.tool_calling import TOOL_NAME, tool_definitions
 
@@ -78,6 +78,7 @@ def valid_arguments(args: list[tuple[str, dict[str, Any], bool]]) -> dict[str, A
 def mutations(args: list[tuple[str, dict[str, Any], bool]], good: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     """(what, argument, the bad arguments) for each mutation that applies to the operation."""
     out = []
+    args = [(name, resolved(schema, schema), req) for name, schema, req in args]
     required = next((name for name, _, req in args if req), None)
     if required:
         out.append(("a required argument dropped", required, {k: v for k, v in good.items() if k != required}))
@@ -94,7 +95,8 @@ def mutations(args: list[tuple[str, dict[str, Any], bool]], good: dict[str, Any]
         if schema.get("type") in ("integer", "number") and isinstance(schema.get("maximum"), (int, float)) and "enum" not in schema:
             out.append(("a value above the maximum", name, {**good, name: schema["maximum"] + 1}))
             break
-        if schema.get("type") == "string" and isinstance(schema.get("maxLength"), int) and "enum" not in schema and "format" not in schema:
+        if schema.get("type") == "string" and isinstance(schema.get("maxLength"), int) and schema["maxLength"] < 10_000 \
+                and "enum" not in schema and "format" not in schema:
             out.append(("a string over maxLength", name, {**good, name: "x" * (schema["maxLength"] + 1)}))
             break
     return out

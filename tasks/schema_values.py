@@ -24,31 +24,46 @@ _FORMATS = {"date": ("2024-05-01",), "date-time": ("2024-05-01T12:00:00Z", "2024
             "uri-reference": ("/a",), "hostname": ("example.com",), "ipv4": ("192.0.2.1",), "ipv6": ("2001:db8::1",),
             "uuid": ("123e4567-e89b-12d3-a456-426614174000",), "byte": ("aGVsbG8=",), "binary": ("file-contents",),
             "password": ("secret-1",), "duration": ("P1D",), "regex": ("a+",)}
-MAX_DEPTH = 16
+MAX_DEPTH = 20
 
 
-def example_value(schema: Any, depth: int = 0) -> Any:
-    """A value that conforms to ``schema`` (see the module docstring)."""
+def resolved(schema: Any, root: Any) -> Any:
+    """``schema`` with a ``#/$defs/<name>`` ref of ``root`` followed (a few levels)."""
+    for _ in range(8):
+        ref = schema.get("$ref") if isinstance(schema, dict) else None
+        if not (isinstance(ref, str) and ref.startswith("#/$defs/") and isinstance(root, dict)):
+            break
+        schema = (root.get("$defs") or {}).get(ref[len("#/$defs/"):], {})
+    return schema
+
+
+def example_value(schema: Any, depth: int = 0, root: Any = None) -> Any:
+    """A value that conforms to ``schema`` (see the module docstring); ``root``: where its
+    ``#/$defs/`` refs point (``schema`` itself at the top)."""
+    root = schema if root is None else root
+    schema = resolved(schema, root)
     if not isinstance(schema, dict):
         return "x"
-    if depth > MAX_DEPTH:  # deep enough: the smallest value of the type, no further nesting
-        t = schema.get("type")
-        return {"object": {}, "array": [], "integer": 0, "number": 0, "boolean": True, "null": None}.get(t if isinstance(t, str) else "", "x")
     if "const" in schema:
         return schema["const"]
     if isinstance(schema.get("enum"), list) and schema["enum"]:
         return next((v for v in schema["enum"] if v is not None), schema["enum"][0])
+    if depth > MAX_DEPTH:  # deep enough: the smallest value of the type, no further nesting
+        t = schema.get("type")
+        t = next((x for x in t if x != "null"), "null") if isinstance(t, list) else t
+        return {"object": {}, "array": [], "integer": 0, "number": 0, "boolean": True, "null": None}.get(t if isinstance(t, str) else "", "x")
     for key in ("allOf", "anyOf", "oneOf"):
         if isinstance(schema.get(key), list) and schema[key]:
-            merged = _merge([s for s in schema[key] if isinstance(s, dict)] if key == "allOf" else [schema[key][0]])
+            parts = [resolved(s, root) for s in (schema[key] if key == "allOf" else schema[key][:1])]
+            merged = _merge([s for s in parts if isinstance(s, dict)])
             rest = {k: v for k, v in schema.items() if k != key}
-            return example_value(_merge([rest, merged]), depth + 1)
+            return example_value(_merge([rest, merged]), depth + 1, root)
     t = schema.get("type")
     if isinstance(t, list):
         t = next((x for x in t if x != "null"), "null")
     if t is None:
         t = "object" if "properties" in schema else "array" if "items" in schema else "string"
-    return _BY_TYPE.get(t, lambda s, d: None)(schema, depth)
+    return _BY_TYPE.get(t, lambda s, d, r: None)(schema, depth, root)
 
 
 def _merge(schemas: list[dict[str, Any]]) -> dict[str, Any]:
@@ -79,7 +94,7 @@ def _number(schema: dict[str, Any], integer: bool) -> int | float:
     return math.ceil(value) if integer else value
 
 
-def _string(schema: dict[str, Any], depth: int) -> str:
+def _string(schema: dict[str, Any], depth: int, root: Any = None) -> str:
     pattern = schema.get("pattern") if isinstance(schema.get("pattern"), str) else None
     low, high = schema.get("minLength"), schema.get("maxLength")
     for formatted in _FORMATS.get(str(schema.get("format", "")), ()):
@@ -154,35 +169,38 @@ def _in(items: Any) -> str:
     return "a"
 
 
-def _array(schema: dict[str, Any], depth: int) -> list[Any]:
+def _array(schema: dict[str, Any], depth: int, root: Any = None) -> list[Any]:
     n = max(1, int(schema.get("minItems") or 0))
     if isinstance(schema.get("maxItems"), int):
         n = min(n, schema["maxItems"])
-    item = example_value(schema.get("items") if isinstance(schema.get("items"), dict) else {}, depth + 1)
+    item = example_value(schema.get("items") if isinstance(schema.get("items"), dict) else {}, depth + 1, root)
     if schema.get("uniqueItems") and n > 1:
         return [item] + [f"{item}{i}" if isinstance(item, str) else item + i if isinstance(item, (int, float)) and not isinstance(item, bool)
                          else item for i in range(1, n)]
     return [item] * n
 
 
-def _object(schema: dict[str, Any], depth: int) -> dict[str, Any]:
+def _object(schema: dict[str, Any], depth: int, root: Any = None) -> dict[str, Any]:
     props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     required = [r for r in schema.get("required") or [] if isinstance(r, str)]
-    names = list(dict.fromkeys([*required, *list(props)[: max(0, 3 - len(required))]])) if depth else list(dict.fromkeys([*required, *props]))
-    out = {name: example_value(props.get(name, {}), depth + 1) for name in names}
+    # all properties at the top, a few below, only the required ones deep down: the value stays small
+    optional = list(props) if depth == 0 else list(props)[: max(0, 3 - len(required))] if depth <= 3 else []
+    names = list(dict.fromkeys([*required, *optional]))
+    out = {name: example_value(props.get(name, {}), depth + 1, root) for name in names}
     low = schema.get("minProperties")
     if isinstance(low, int) and len(out) < low and schema.get("additionalProperties") is not False:
         for i in range(low - len(out)):
-            out[f"key{i}"] = example_value(schema.get("additionalProperties") if isinstance(schema.get("additionalProperties"), dict) else {}, depth + 1)
+            extra = schema.get("additionalProperties")
+            out[f"key{i}"] = example_value(extra if isinstance(extra, dict) else {}, depth + 1, root)
     return out
 
 
 _BY_TYPE = {
     "string": _string,
-    "integer": lambda s, d: _number(s, True),
-    "number": lambda s, d: _number(s, False),
-    "boolean": lambda s, d: True,
-    "null": lambda s, d: None,
+    "integer": lambda s, d, r: _number(s, True),
+    "number": lambda s, d, r: _number(s, False),
+    "boolean": lambda s, d, r: True,
+    "null": lambda s, d, r: None,
     "array": _array,
     "object": _object,
 }

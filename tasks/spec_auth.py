@@ -72,19 +72,23 @@ def _declared_locations(spec: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-_BY_NAME = re.compile(r"^(authorization|x-api-key|x-auth-token|api[_-]?key|apikey|access[_-]?key|access[_-]?token|auth[_-]?token|appid)$",
-                      re.IGNORECASE)
+_BY_NAME = re.compile(r"^(authorization|x-api-key|api[_-]?key|apikey)$", re.IGNORECASE)
 
 
-def is_auth_parameter(p: dict[str, Any], auth: list[AuthParam]) -> bool:
-    """Whether the declared parameter ``p`` carries a credential: one of the auth parameters (same
-    name and place; header names compare without case), or a header or query parameter whose name
-    says so (``Authorization``, ``X-API-Key``, ``api_key``, ``access_token``, ``appid`` …)."""
+def is_auth_parameter(p: dict[str, Any], auth: list[AuthParam]) -> AuthParam | None:
+    """The auth parameter the declared parameter ``p`` is: one of ``auth`` (same name and place;
+    header names compare without case), or — by its name alone — an ``Authorization`` header or an
+    ``api_key`` / ``apikey`` / ``X-API-Key`` header or query parameter (a new ``AuthParam``). None
+    when it is an ordinary argument (``accessToken`` in a simulated auth API is one, unless the
+    spec's security schemes or ToolAlpaca's ``Authentication`` name it)."""
     name, location = str(p.get("name", "")), str(p.get("in", "query"))
+    for a in auth:
+        if a.location == location and (a.name == name or (location == "header" and a.name.casefold() == name.casefold())):
+            return a
     if location in ("header", "query") and _BY_NAME.match(name):
-        return True
-    return any(a.location == location and (a.name == name or (location == "header" and a.name.casefold() == name.casefold()))
-               for a in auth)
+        kind = "bearer" if name.casefold() == "authorization" else "api_key"
+        return AuthParam(name, location, kind, "by name")
+    return None
 
 
 def authentication_names(value: Any, parameter_names: set[str]) -> list[str]:

@@ -64,8 +64,6 @@ def normalise(spec: dict[str, Any], projection: dict[str, Any] | None = None, au
     _repair_schemas(doc, out.notes)
     _repair_paths(doc, out.notes)
     out.auth = auth_parameters(doc, auth_names or [])
-    if out.auth:
-        doc["x-toolfactory-auth"] = [a.to_dict() for a in out.auth]
     names = _projection_names(doc, projection or {}, out.notes)
     taken: set[str] = set(names.values())
     paths = doc.get("paths") if isinstance(doc.get("paths"), dict) else {}
@@ -95,6 +93,8 @@ def normalise(spec: dict[str, Any], projection: dict[str, Any] | None = None, au
             out.kept += 1
         if isinstance(item, dict) and not any(isinstance(item.get(m), dict) for m in HTTP_METHODS):
             paths.pop(path)
+    if out.auth:
+        doc["x-toolfactory-auth"] = [a.to_dict() for a in out.auth]
     return out
 
 
@@ -201,7 +201,10 @@ def _repair_parameters(doc: dict[str, Any], path: str, item: dict[str, Any], op:
             p = pointer_get(doc, raw["$ref"]) if isinstance(raw, dict) and isinstance(raw.get("$ref"), str) else raw
             if not isinstance(p, dict) or not isinstance(p.get("name"), str):
                 continue
-            if is_auth_parameter(p, out.auth):
+            found = is_auth_parameter(p, out.auth)
+            if found is not None:
+                if found not in out.auth:
+                    out.auth.append(found)
                 out.notes.append(Note("repair", "auth_parameter", where, f"{p['name']} ({p.get('in')}) is an auth value: "
                                       "filled by the real executor from the environment, never a function argument"))
                 continue

@@ -38,26 +38,35 @@ def tool_definitions(spec: Any, rename: dict[str, str] | None = None, only: str 
             continue
         properties: dict[str, Any] = {}
         required: list[str] = []
+        defs: dict[str, Any] = {}
         for p in operation_parameters(spec, op, item):
-            schema = json_schema(spec, p.get("schema") or {"type": "string"})
-            schema = schema if isinstance(schema, dict) else {}
+            schema = _hoisted(json_schema(spec, p.get("schema") or {"type": "string"}), defs)
             properties[p["name"]] = {**schema, **({"description": str(p["description"])[:500]} if p.get("description") else {})}
             if p.get("required") or p.get("in") == "path":
                 required.append(p["name"])
         body = request_body(spec, op)
         if body is not None and body.raw:
-            properties[RAW_BODY_ARGUMENT] = json_schema(spec, body.schema) or {"type": "string"}
+            properties[RAW_BODY_ARGUMENT] = _hoisted(json_schema(spec, body.schema), defs) or {"type": "string"}
             required += [RAW_BODY_ARGUMENT] if body.required else []
         elif body is not None:
-            properties.update({name: json_schema(spec, sub) for name, sub in body.properties().items()})
+            properties.update({name: _hoisted(json_schema(spec, sub), defs) for name, sub in body.properties().items()})
             required += [name for name in body.required_names() if name in properties]
         name = (rename or {}).get(op_id, op_id)
         description = " ".join(str(op.get("summary") or op.get("description") or name).split())
         tools.append({"type": "function", "function": {
             "name": name if TOOL_NAME.match(name) else re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64],
             "description": description[:1000],
-            "parameters": {"type": "object", "properties": properties, **({"required": list(dict.fromkeys(required))} if required else {})}}})
+            "parameters": {"type": "object", "properties": properties, **({"required": list(dict.fromkeys(required))} if required else {}),
+                           **({"$defs": defs} if defs else {})}}})
     return tools if only is not None else [*tools, ASK_USER_TOOL]
+
+
+def _hoisted(schema: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    """A property's schema with its ``$defs`` moved into ``defs`` (refs resolve from the parameters' root)."""
+    if not isinstance(schema, dict):
+        return {}
+    defs.update(schema.get("$defs") or {})
+    return {k: v for k, v in schema.items() if k != "$defs"}
 
 
 def read_tool_turn(content: str, tool_calls: list[dict[str, Any]], valid_actions: list[str]) -> ReactStep:
