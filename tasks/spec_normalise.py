@@ -23,13 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tasks.openapi_refs import iter_refs, pointer_get
+from tasks.schema_repair import repair_schemas
 from tasks.spec_auth import AuthParam, auth_parameters, is_auth_parameter
 from tasks.spec_lint import HTTP_METHODS
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TEMPLATE = re.compile(r"\{([^{}]+)\}")
-_BOUNDS = ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems", "multipleOf", "minProperties", "maxProperties")
-_SKIP = ("example", "examples", "default", "enum", "const", "x-examples")
 _LOCATIONS = ("query", "header", "path", "cookie")
 _RESULT_NOTES = {"text": "returns {media}: the simulated executor answers with the body as text",
                  "binary": "returns {media}: the simulated executor answers with a short description of the file",
@@ -61,7 +60,8 @@ def normalise(spec: dict[str, Any], projection: dict[str, Any] | None = None, au
     doc["openapi"] = str(doc.get("openapi") or "3.0.3")
     if not isinstance(doc.get("info"), dict):
         doc["info"] = {"title": "API", "version": "1.0"}
-    _repair_schemas(doc, out.notes)
+    for code, (n, first) in repair_schemas(doc).items():
+        out.notes.append(Note("repair", code, "", f"{n} schema(s) repaired, the first at {str(first)[:200]}"))
     _repair_paths(doc, out.notes)
     out.auth = auth_parameters(doc, auth_names or [])
     names = _projection_names(doc, projection or {}, out.notes)
@@ -297,71 +297,11 @@ def result_kind(doc: dict[str, Any], op: dict[str, Any]) -> dict[str, str]:
     return {"kind": "json", "media": str(media)}
 
 
-def _retype_enum(node: dict[str, Any]) -> bool:
-    """Enum values written in another type than the schema's (``type: string`` with ``[1, 2]``, or
-    ``type: integer`` with ``["1", "2"]``) converted to it; whether anything changed."""
-    values, t = node["enum"], node["type"]
-    if t == "string" and any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        node["enum"] = [str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in values]
-        return True
-    if t in ("integer", "number") and values and all(isinstance(v, str) and re.fullmatch(r"-?\d+(\.\d+)?", v) for v in values):
-        node["enum"] = [int(v) if t == "integer" and "." not in v else float(v) for v in values]
-        return True
-    if t == "boolean" and values and all(isinstance(v, str) and v.strip().casefold() in ("true", "false") for v in values):
-        node["enum"] = [v.strip().casefold() == "true" for v in values]
-        return True
-    python = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "object": dict, "array": list}.get(t)
-    if python and any(v is not None and (not isinstance(v, python) or (t != "boolean" and isinstance(v, bool))) for v in values):
-        node.pop("type")  # the values say what the parameter takes; the type contradicts them
-        return True
-    return False
-
-
 def _is_text(media: str) -> bool:
     m = media.split(";")[0].strip().casefold()
     return m.startswith("text/") or m.endswith(("xml", "+xml", "yaml", "csv", "javascript", "html")) or m in ("*/*",)
 
 
-def _repair_schemas(doc: dict[str, Any], notes: list[Note]) -> None:
-    """Numbers written as strings in schema bounds, and (3.0) type lists and ``items`` lists; one note per kind."""
-    counts: dict[str, list[Any]] = {}
-    is_30 = doc["openapi"].startswith("3.0")
-    stack: list[tuple[Any, str]] = [(doc.get("components"), "components"), (doc.get("paths"), "paths")]
-    while stack:
-        node, where = stack.pop()
-        if isinstance(node, list):
-            stack.extend((v, where) for v in node)
-            continue
-        if not isinstance(node, dict):
-            continue
-        for key in _BOUNDS:
-            value = node.get(key)
-            if isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", value):
-                node[key] = float(value) if "." in value else int(value)
-                counts.setdefault("number_as_string", [0, where])[0] += 1
-        if is_30 and isinstance(node.get("type"), list) and all(isinstance(t, str) for t in node["type"]):
-            types = [t for t in node["type"] if t != "null"]
-            had_null = len(types) < len(node["type"])
-            if len(types) <= 1:
-                node["type"] = types[0] if types else "string"
-            else:
-                node.pop("type")
-                node["anyOf"] = [{"type": t} for t in types]
-            if had_null:
-                node["nullable"] = True
-            counts.setdefault("type_list", [0, where])[0] += 1
-        if node.get("type") == "array" and isinstance(node.get("enum"), list) and isinstance(node.get("items"), dict) \
-                and all(not isinstance(v, list) for v in node["enum"]):
-            node["items"].setdefault("enum", node.pop("enum"))
-            counts.setdefault("enum_on_array", [0, where])[0] += 1
-        if isinstance(node.get("enum"), list) and isinstance(node.get("type"), str) and _retype_enum(node):
-            counts.setdefault("enum_type_mismatch", [0, where])[0] += 1
-        if is_30 and isinstance(node.get("items"), list):
-            node["items"] = node["items"][0] if node["items"] and isinstance(node["items"][0], dict) else {}
-            counts.setdefault("items_list", [0, where])[0] += 1
-        stack.extend((v, f"{where}/{k}") for k, v in node.items() if k not in _SKIP)
-    for code, (n, first) in counts.items():
-        notes.append(Note("repair", code, "", f"{n} schema(s) repaired, the first at {str(first)[:200]}"))
 
 
 def public_spec(spec: Any) -> Any:

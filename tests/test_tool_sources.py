@@ -11,6 +11,7 @@ from flows.docs_import import import_docs
 from flows.files import DocumentReader, import_spec_file
 from tasks.call_check import check_call
 from tasks.spec_import import detect_format, import_spec
+from tasks.spec_normalise import public_spec
 from tasks.swagger2 import convert
 from toolfactory.settings import Settings
 from warehouse import Warehouse
@@ -76,12 +77,16 @@ def test_a_messy_openapi3_document_is_repaired_per_operation(sources):
     assert ("assumption", "text_result", "GET /alerts/{region}") in notes
     assert ("assumption", "binary_result", "GET /radar") in notes
     assert ("assumption", "free_form_result", "GET /stations") in notes
-    assert {n.code for n in result.notes if n.kind == "repair" and n.operation == ""} >= {"number_as_string", "type_list"}
+    assert {n.code for n in result.notes if n.kind == "repair" and n.operation == ""} >= {
+        "number_as_string", "type_list", "default_mismatch", "enum_on_array"}
     assert sorted(f.name for f in result.functions) == ["getForecastByCity", "listStations", "list_alerts", "radarImage"]
     spec = result.doc.spec
     assert spec["paths"]["/alerts/{region}"]["get"]["x-original-operation-id"] == "list alerts!"
-    days = next(p for p in spec["paths"]["/forecast/{city}"]["get"]["parameters"] if p["name"] == "days")
-    assert days["schema"] == {"type": "integer", "maximum": 10, "minimum": 1}
+    params = {p["name"]: p for p in spec["paths"]["/forecast/{city}"]["get"]["parameters"]}
+    assert params["days"]["schema"] == {"type": "integer", "maximum": 10, "minimum": 1}
+    assert params["verbose"]["schema"]["default"] is False
+    assert params["fields"]["schema"] == {"type": "array", "items": {"type": "string", "enum": ["high", "low"]}}
+    validate(public_spec(spec))  # the repaired document is a valid OpenAPI document
     assert {a["name"] for a in spec["x-toolfactory-auth"]} == {"X-Desk-Key", "Authorization"}
     forecast = next(f for f in result.functions if f.name == "getForecastByCity")
     assert "X-Desk-Key" not in {p["name"] for p in forecast.parameters}
