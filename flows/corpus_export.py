@@ -25,6 +25,7 @@ from tasks.chat_format import to_chat_example
 from tasks.multi_api import combine
 from tasks.tool_calling import tool_definitions
 from tasks.toolalpaca_format import export_record
+from tasks.toolset_slice import ToolsetSlicer
 from toolfactory.settings import Settings
 from warehouse import Warehouse
 from warehouse.corpus import create_snapshot, docs_by_id, funnel_counts, latest_doc_ids, snapshot, snapshot_rows
@@ -55,6 +56,8 @@ def list_snapshots(settings: Settings) -> str:
 def _tools_for(row: dict[str, Any], docs: dict[str, dict[str, Any]], partner_docs: dict[str, str]) -> list[dict[str, Any]]:
     doc = docs[row["doc_id"]]
     partners = [docs[partner_docs[a]] for a in row["partner_api_ids"] or [] if a in partner_docs and partner_docs[a] in docs]
+    if not partners and row.get("toolset"):  # a large API's dialogue: the slice the assistant was shown
+        return tool_definitions(ToolsetSlicer(doc["spec"]).spec_for(row["toolset"]))
     if not partners:
         return tool_definitions(doc["spec"])
     spec, _, _ = combine([doc, *partners])

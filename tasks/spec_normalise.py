@@ -305,10 +305,11 @@ def _is_text(media: str) -> bool:
 
 
 def public_spec(spec: Any) -> Any:
-    """``spec`` without the factory's derived ``x-toolfactory-*`` annotations (what an export carries;
-    a re-import derives them again). ``x-original-operation-id`` stays."""
+    """``spec`` without the factory's derived ``x-toolfactory-result`` annotations (what an export
+    carries; a re-import derives them again). ``x-original-operation-id`` and ``x-toolfactory-auth``
+    (names, never values) stay."""
     if isinstance(spec, dict):
-        return {k: public_spec(v) for k, v in spec.items() if not (isinstance(k, str) and k.startswith("x-toolfactory-"))}
+        return {k: public_spec(v) for k, v in spec.items() if k != "x-toolfactory-result"}
     if isinstance(spec, list):
         return [public_spec(v) for v in spec]
     return spec

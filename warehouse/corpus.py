@@ -128,12 +128,14 @@ def snapshot_rows(wh: Warehouse, snapshot_id: str) -> list[dict[str, Any]]:
         "SELECT d.dialogue_id, d.api_id, d.doc_id, d.instruction_id, d.instruction, d.instruction_kind, "
         "CAST(d.steps AS VARCHAR) AS steps, d.final_answer, d.stop_reason, d.n_calls, d.n_errors, CAST(d.models AS VARCHAR) AS models, "
         "CAST(d.prompt_versions AS VARCHAR) AS prompt_versions, d.prompt_tokens, d.completion_tokens, d.cost_usd, d.origin, "
-        "CAST(d.partner_api_ids AS VARCHAR) AS partner_api_ids, c.name AS api_name, c.category, c.description "
+        "CAST(d.partner_api_ids AS VARCHAR) AS partner_api_ids, CAST(d.toolset AS VARCHAR) AS toolset, "
+        "c.name AS api_name, c.category, c.description "
         "FROM snapshot_member m JOIN dialogue d USING (dialogue_id) LEFT JOIN catalog_entry c ON c.api_id = d.api_id "
         "WHERE m.snapshot_id = ? ORDER BY c.category, c.name, d.dialogue_id", [snapshot_id]).to_dicts()
     for r in rows:
         for k in ("steps", "models", "prompt_versions", "partner_api_ids"):
             r[k] = json.loads(r[k] or "null")
+        r["toolset"] = json.loads(r["toolset"] or "[]")
     return rows
 
 
