@@ -130,10 +130,7 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
             refuse(kind, "no_partner", f"no other documented API in this category to pair with ({count} not written)")
             continue
         names = [api_name, multi.partner_name] if kind == "multi_api" and multi else [api_name]
-        functions = multi.functions_doc if kind == "multi_api" and multi else functions_doc
-        targets = slicer.targets(seed + n_kind) if slicer is not None and slicer.large and kind != "multi_api" else []
-        if targets:
-            functions = nl_documentation(slicer.spec_for(targets))  # type: ignore[union-attr]
+        functions, targets = _shown(kind, functions_doc, multi, slicer, seed + n_kind)
         r = llm.complete("user", prompt.render(functions=functions, kind_rule=KIND_RULES[kind], count=count),
                          prompt_version=prompt.version, subject_id=api_id, json_schema=load_schema("llm_instructions"),
                          schema_name="instructions", max_tokens=max_tokens, temperature=0.8, seed=seed)
@@ -168,6 +165,17 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
         if taken < count:  # every planned instruction is kept or accounted for
             refuse(kind, "too_few", f"{count - taken} of {count} not written (the reply held {len(texts)} texts)")
     return out
+
+
+def _shown(kind: str, functions_doc: str, multi: MultiApi | None, slicer: ToolsetSlicer | None, seed: int) -> tuple[str, list[str]]:
+    """The functions the user agent is shown for a kind's batch, and the target operations when that
+    is a large API's window (``tasks.toolset_slice``)."""
+    if kind == "multi_api" and multi:
+        return multi.functions_doc, []
+    if slicer is not None and slicer.large:
+        targets = slicer.targets(seed)
+        return nl_documentation(slicer.spec_for(targets)), targets
+    return functions_doc, []
 
 
 def _problem(text: str, api_names: list[str], kept: list[str]) -> str | None:
