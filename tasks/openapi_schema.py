@@ -26,6 +26,9 @@ from jsonschema import Draft202012Validator
 from tasks.openapi_refs import deref
 
 MAX_INLINE_DEPTH = 12
+MAX_REF_CHAIN = 64
+_NUMERIC = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength", "maxLength",
+                      "minItems", "maxItems", "minProperties", "maxProperties"})
 _DROP = frozenset({"example", "examples", "xml", "discriminator", "externalDocs", "readOnly", "writeOnly", "deprecated",
                    "nullable", "x-nullable"})
 _NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]")
@@ -59,7 +62,7 @@ def json_schema(spec: Any, schema: Any, view: str = "") -> Any:
     ``view="request"``: read-only properties are not required; ``"response"``: write-only ones are
     not. Never raises."""
     defs: dict[str, Any] = {}
-    root = _convert(spec, schema, defs, view, 0, False)
+    root = _convert(spec, schema, defs, view, 0, False, 0)
     if defs and isinstance(root, dict):
         root = {**root, "$defs": defs}
     return root
@@ -75,10 +78,11 @@ def _def_name(ref: str, open_: bool) -> str:
     return clean + ("__open" if open_ else "")
 
 
-def _convert(spec: Any, schema: Any, defs: dict[str, Any], view: str, depth: int, open_: bool) -> Any:
+def _convert(spec: Any, schema: Any, defs: dict[str, Any], view: str, depth: int, open_: bool, chain: int) -> Any:
     """One schema node translated; ``open_``: a part of an ``allOf`` (its ``additionalProperties: false``
-    would refuse the other parts' properties, so it goes)."""
-    if depth > MAX_INLINE_DEPTH:
+    would refuse the other parts' properties, so it goes); ``chain``: refs being converted on the way
+    here (a hostile chain of thousands of components ends at ``MAX_REF_CHAIN`` as ``{}``)."""
+    if depth > MAX_INLINE_DEPTH or chain > MAX_REF_CHAIN:
         return {}
     if not isinstance(schema, dict):
         return schema if isinstance(schema, bool) else {}
@@ -88,25 +92,29 @@ def _convert(spec: Any, schema: Any, defs: dict[str, Any], view: str, depth: int
         if name not in defs:
             defs[name] = {}  # placeholder: a recursive schema refers to itself
             target, _ = deref(spec, {"$ref": ref})
-            defs[name] = _convert(spec, target, defs, view, 0, open_)
+            defs[name] = _convert(spec, target, defs, view, 0, open_, chain + 1)
         return {"$ref": f"#/$defs/{name}"}
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key in _DROP or (isinstance(key, str) and key.startswith("x-")) or key in ("$defs", "definitions", "$id", "$schema"):
             continue
         if key in ("properties", "patternProperties", "dependentSchemas"):
-            out[key] = {k: _convert(spec, v, defs, view, depth + 1, False) for k, v in value.items()} if isinstance(value, dict) else {}
+            out[key] = {k: _convert(spec, v, defs, view, depth + 1, False, chain) for k, v in value.items()} if isinstance(value, dict) else {}
         elif key in ("items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else",
                      "unevaluatedProperties", "unevaluatedItems", "additionalItems"):
-            out[key] = _convert(spec, value, defs, view, depth + 1, False)
+            out[key] = _convert(spec, value, defs, view, depth + 1, False, chain)
         elif key in ("allOf", "anyOf", "oneOf", "prefixItems"):
             # oneOf is read as anyOf: published specs use it for alternatives that overlap, and a call
             # (or a response) that fits two of them is still a good one
-            parts = [_convert(spec, v, defs, view, depth + 1, key == "allOf") for v in value] if isinstance(value, list) else []
+            parts = [_convert(spec, v, defs, view, depth + 1, key == "allOf", chain) for v in value] if isinstance(value, list) else []
             out["anyOf" if key == "oneOf" else key] = parts
         elif key == "pattern":
             if risky_pattern(value) is None:
                 out[key] = value
+        elif key in _NUMERIC and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            if isinstance(value, bool) and key in ("exclusiveMinimum", "exclusiveMaximum"):
+                out[key] = value  # OpenAPI 3.0's flag form, translated below
+            continue
         else:
             out[key] = value
     if open_ and out.get("additionalProperties") is False:

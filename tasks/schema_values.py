@@ -25,6 +25,7 @@ _FORMATS = {"date": ("2024-05-01",), "date-time": ("2024-05-01T12:00:00Z", "2024
             "uuid": ("123e4567-e89b-12d3-a456-426614174000",), "byte": ("aGVsbG8=",), "binary": ("file-contents",),
             "password": ("secret-1",), "duration": ("P1D",), "regex": ("a+",)}
 MAX_DEPTH = 20
+MAX_ITEMS = 1000  # the most items, properties or pattern repeats a made value has
 
 
 def resolved(schema: Any, root: Any) -> Any:
@@ -81,17 +82,27 @@ def _merge(schemas: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _number(schema: dict[str, Any], integer: bool) -> int | float:
     bump = 1 if integer else 0.5
-    low, high = schema.get("minimum"), schema.get("maximum")
-    ex_low, ex_high = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+    low, high, ex_low, ex_high = (_num(schema.get(k)) for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"))
     if isinstance(ex_low, (int, float)) and not isinstance(ex_low, bool):
         low = ex_low + bump if low is None else max(low, ex_low + bump)
     if isinstance(ex_high, (int, float)) and not isinstance(ex_high, bool):
         high = ex_high - bump if high is None else min(high, ex_high - bump)
     value = low if isinstance(low, (int, float)) else (min(1, high) if isinstance(high, (int, float)) else 1)
     step = schema.get("multipleOf")
-    if isinstance(step, (int, float)) and step > 0:
-        value = step * math.ceil(value / step)
-    return math.ceil(value) if integer else value
+    try:
+        if isinstance(step, (int, float)) and step > 0:
+            value = step * math.ceil(value / step)
+        return math.ceil(value) if integer else value
+    except (OverflowError, ValueError):  # a hostile or absurd bound: the value stays as it is
+        return 1
+
+
+def _num(value: Any) -> float | int | None:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _string(schema: dict[str, Any], depth: int, root: Any = None) -> str:
@@ -104,7 +115,7 @@ def _string(schema: dict[str, Any], depth: int, root: Any = None) -> str:
     text = from_pattern(pattern) if pattern else None
     text = "example" if text is None else text
     if isinstance(low, int) and len(text) < low and pattern is None:
-        text = text + "x" * (low - len(text))
+        text = text + "x" * (min(low, 100_000) - len(text))
     if isinstance(high, int) and len(text) > high and pattern is None:
         text = text[: max(high, 0)]
     return text
@@ -138,6 +149,8 @@ def _build(tree: Any) -> str:
             out.append(_in(arg))
         elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
             low, _, sub = arg
+            if low > MAX_ITEMS:  # `a{999999999}`: not built
+                raise _Unbuildable(name)
             out.append(_build(sub) * max(low, 0))
         elif name == "SUBPATTERN":
             out.append(_build(arg[-1]))
@@ -170,7 +183,7 @@ def _in(items: Any) -> str:
 
 
 def _array(schema: dict[str, Any], depth: int, root: Any = None) -> list[Any]:
-    n = max(1, int(schema.get("minItems") or 0))
+    n = min(max(1, _int(schema.get("minItems"))), MAX_ITEMS)
     if isinstance(schema.get("maxItems"), int):
         n = min(n, schema["maxItems"])
     item = example_value(schema.get("items") if isinstance(schema.get("items"), dict) else {}, depth + 1, root)
@@ -189,7 +202,7 @@ def _object(schema: dict[str, Any], depth: int, root: Any = None) -> dict[str, A
     out = {name: example_value(props.get(name, {}), depth + 1, root) for name in names}
     low = schema.get("minProperties")
     if isinstance(low, int) and len(out) < low and schema.get("additionalProperties") is not False:
-        for i in range(low - len(out)):
+        for i in range(min(low, MAX_ITEMS) - len(out)):
             extra = schema.get("additionalProperties")
             out[f"key{i}"] = example_value(extra if isinstance(extra, dict) else {}, depth + 1, root)
     return out

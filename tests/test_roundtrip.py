@@ -56,3 +56,28 @@ def test_docs_check_command(workdir, fixtures, capsys):
     assert main(["docs", "check"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"operations +16\n", out) and re.search(r"operations failed +0\n", out) and re.search(r"apis +6\n", out)
+
+
+def test_hostile_schemas_stay_bounded():
+    """A chain of 3,000 components, absurd counts and bounds, a pattern that would build a gigabyte:
+    the checks and the made values stay small and nothing raises."""
+    import json
+
+    from tasks.call_check import check_call
+    from tasks.openapi_schema import json_schema
+
+    schemas = {f"S{i}": {"type": "object", "properties": {"next": {"$ref": f"#/components/schemas/S{i + 1}"}}} for i in range(3000)}
+    schemas["S3000"] = {"type": "string"}
+    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "components": {"schemas": schemas}, "paths": {"/x": {"post": {
+        "operationId": "hostile", "parameters": [
+            {"name": "many", "in": "query", "schema": {"type": "array", "minItems": 10**9, "items": {"type": "string", "pattern": "^a{999999999}$"}}},
+            {"name": "odd", "in": "query", "schema": {"type": "number", "minimum": "abc", "multipleOf": 5e-324, "maximum": 1e308}}],
+        "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/S0"}}}},
+        "responses": {"200": {"description": "ok"}}}}}}
+    converted = json_schema(spec, {"$ref": "#/components/schemas/S0"})
+    assert len(json.dumps(converted)) < 100_000
+    value = example_value(json_schema(spec, spec["paths"]["/x"]["post"]["parameters"][0]["schema"]))
+    assert len(json.dumps(value)) < 100_000
+    assert check_call(spec, "hostile", {"odd": 3, "next": {"next": {}}}).problems == []
+    (trip,) = check_operations(spec)
+    assert trip.checks >= 3  # it ran to the end; failures, if any, are reported, not raised
