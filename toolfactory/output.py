@@ -11,7 +11,7 @@ def print_summary(title: str, data: dict[str, Any]) -> None:
         if isinstance(v, dict):
             v = ", ".join(f"{a}: {b}" for a, b in v.items()) or "-"
         elif isinstance(v, list) and sum(len(str(x)) for x in v) > 100:  # long lists: one item per line
-            print(f"  {k:<26} " + "\n  {0:<26} ".format("").join(map(str, v)))
+            print(f"  {k:<26} " + ("\n  " + " " * 27).join(map(str, v)))
             continue
         elif isinstance(v, list):
             v = "; ".join(map(str, v)) or "-"
