@@ -51,21 +51,24 @@ def auth_parameters(spec: dict[str, Any], names: list[str]) -> list[AuthParam]:
         else:
             continue
         out.setdefault((param.name.casefold(), param.location), param)
-    declared = _declared_locations(spec)
+    declared = declared_parameters(spec)
     for name in names:
-        location = declared.get(name.casefold(), "query")
+        location = declared.get(name.casefold(), (name, "query"))[1]
         out.setdefault((name.casefold(), location), AuthParam(name, location, "api_key", "Authentication"))
     return list(out.values())
 
 
-def _declared_locations(spec: dict[str, Any]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    stack: list[Any] = [spec.get("paths"), (spec.get("components") or {}).get("parameters") if isinstance(spec.get("components"), dict) else None]
+def declared_parameters(spec: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Every query, header or cookie parameter declared anywhere in ``spec``: its name without case →
+    (the name as written, where it goes)."""
+    found: dict[str, tuple[str, str]] = {}
+    components = spec.get("components") if isinstance(spec.get("components"), dict) else {}
+    stack: list[Any] = [spec.get("paths"), components.get("parameters")]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
             if isinstance(node.get("name"), str) and node.get("in") in ("query", "header", "cookie"):
-                found.setdefault(node["name"].casefold(), node["in"])
+                found.setdefault(node["name"].casefold(), (node["name"], node["in"]))
             stack.extend(v for k, v in node.items() if k not in ("responses", "requestBody"))
         elif isinstance(node, list):
             stack.extend(node)
@@ -91,10 +94,10 @@ def is_auth_parameter(p: dict[str, Any], auth: list[AuthParam]) -> AuthParam | N
     return None
 
 
-def authentication_names(value: Any, parameter_names: set[str]) -> list[str]:
+def authentication_names(value: Any, declared: dict[str, tuple[str, str]]) -> list[str]:
     """The auth parameter names in ToolAlpaca's ``Authentication`` field: a map's keys, a list's
-    items, or — in free text — the words that are parameter names of the spec (else the usual key
-    names: ``api_key``, ``appid``, ``access_key`` …)."""
+    items, or — in free text — the words that are parameters the spec declares (``declared``:
+    ``declared_parameters``) and look like keys or tokens."""
     if isinstance(value, dict):
         return [str(k) for k in value if str(k).strip()]
     if isinstance(value, list):
@@ -102,9 +105,8 @@ def authentication_names(value: Any, parameter_names: set[str]) -> list[str]:
     if not isinstance(value, str) or not value.strip():
         return []
     words = list(dict.fromkeys(_WORD.findall(value)))
-    lowered = {n.casefold(): n for n in parameter_names}
-    named = [lowered[w.casefold()] for w in words if w.casefold() in lowered and (_KNOWN.match(w) or "key" in w.lower() or "token" in w.lower())]
-    return named or [w for w in words if _KNOWN.match(w) and w.casefold() in lowered]
+    return [declared[w.casefold()][0] for w in words
+            if w.casefold() in declared and (_KNOWN.match(w) or "key" in w.lower() or "token" in w.lower())]
 
 
 def strip_auth(arguments: Any, auth: list[dict[str, Any]] | list[AuthParam]) -> Any:

@@ -33,7 +33,6 @@ from tasks.spec_lint import lint_spec
 from tasks.spec_normalise import Normalised, Note, normalise
 
 IMPORT_VERSION = "import:2"
-FORMATS = ("openapi3", "swagger2", "mcp", "openai_tools", "toolalpaca")
 MAX_NOTES_PER_CODE = 50
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from schemas.records import LintIssue
 from tasks.openapi_refs import deref
-from tasks.request_body import RAW_BODY_ARGUMENT, request_body
+from tasks.request_body import RAW_BODY_ARGUMENT, is_json_media, request_body
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -79,11 +79,6 @@ def body_properties(spec: Any, op: dict[str, Any]) -> list[tuple[str, Any, bool,
         resolved, _ = deref(spec, sub)
         out.append((prop, sub, prop in required, resolved.get("description", "") if isinstance(resolved, dict) else ""))
     return out
-
-
-def is_json_media(media: str) -> bool:
-    media = media.split(";")[0].strip().casefold()
-    return media == "application/json" or media.endswith("+json")
 
 
 def success_responses(op: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -26,8 +26,8 @@ from tasks.openapi_refs import iter_refs, pointer_get
 from tasks.schema_repair import repair_schemas
 from tasks.spec_auth import AuthParam, auth_parameters, is_auth_parameter
 from tasks.spec_lint import HTTP_METHODS
+from tasks.tool_calling import TOOL_NAME
 
-TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TEMPLATE = re.compile(r"\{([^{}]+)\}")
 _LOCATIONS = ("query", "header", "path", "cookie")
 _RESULT_NOTES = {"text": "returns {media}: the simulated executor answers with the body as text",

@@ -27,6 +27,11 @@ ASK_USER_TOOL = {"type": "function", "function": {
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what OpenAI accepts as a function name
 
 
+def tool_name(text: str) -> str:
+    """``text`` as a valid function name: other characters become ``_``, at most 64."""
+    return text if TOOL_NAME.match(text) else re.sub(r"[^A-Za-z0-9_-]", "_", text)[:64]
+
+
 def tool_definitions(spec: Any, rename: dict[str, str] | None = None, only: str | None = None) -> list[dict[str, Any]]:
     """One tool per operation with an operationId (``rename`` maps operationId → the name shown;
     ``only``: that operation alone, without ``ask_user``), then ``ask_user``. Parameters: path,
@@ -54,7 +59,7 @@ def tool_definitions(spec: Any, rename: dict[str, str] | None = None, only: str 
         name = (rename or {}).get(op_id, op_id)
         description = " ".join(str(op.get("summary") or op.get("description") or name).split())
         tools.append({"type": "function", "function": {
-            "name": name if TOOL_NAME.match(name) else re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64],
+            "name": tool_name(name),
             "description": description[:1000],
             "parameters": {"type": "object", "properties": properties, **({"required": list(dict.fromkeys(required))} if required else {}),
                            **({"$defs": defs} if defs else {})}}})

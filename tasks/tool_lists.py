@@ -11,10 +11,9 @@ simulated executor answers these like HTTP operations; there is no server to cal
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-_NAME = re.compile(r"[^A-Za-z0-9_-]")
+from tasks.tool_calling import tool_name
 
 
 def detect(doc: Any) -> str | None:
@@ -59,7 +58,7 @@ def to_openapi(doc: Any, title: str) -> tuple[dict[str, Any], list[str]] | None:
         if not name:
             notes.append("a tool without a name was skipped")
             continue
-        safe = _NAME.sub("_", name)[:64]
+        safe = tool_name(name)
         params = fn.get("parameters") if kind == "openai_tools" else fn.get("inputSchema", fn.get("input_schema"))
         op: dict[str, Any] = {
             "operationId": safe, "summary": " ".join(str(fn.get("description") or name).split())[:1000],

@@ -26,7 +26,7 @@ from schemas.ids import content_id
 from schemas.records import Dialogue, GoldenAnswer, Instruction, Record, Rejection
 from tasks.chat_format import decode_json_text
 from tasks.documents import DocumentRefused
-from tasks.spec_auth import authentication_names, strip_auth
+from tasks.spec_auth import authentication_names, declared_parameters, strip_auth
 from tasks.spec_import import import_spec
 from tasks.spec_normalise import public_spec
 
@@ -94,7 +94,7 @@ def import_records(record: dict[str, Any], layout: str, source: str) -> list[Rec
         raise DocumentRefused("external_ref", f"{str(at)[:200]}: a ToolAlpaca record's documentation may not refer to other files")
 
     projection = record.get("Function_Projection") if isinstance(record.get("Function_Projection"), dict) else None
-    auth_names = authentication_names(record.get("Authentication"), _parameter_names(spec))
+    auth_names = authentication_names(record.get("Authentication"), declared_parameters(spec))
     result = import_spec(Path(where), embedded, str(record.get("Category") or "Imported"), name=name,
                          link=str(record.get("Link") or ""), description=str(record.get("Description") or name), stage="import",
                          projection=projection, auth_names=auth_names, source_format="toolalpaca")
@@ -135,21 +135,6 @@ def import_records(record: dict[str, Any], layout: str, source: str) -> list[Rec
             n_errors=sum(1 for s in steps if not s["valid"]), models={"assistant": model}, prompt_versions={"import": IMPORT_VERSION},
             prompt_tokens=0, completion_tokens=0, cost_usd=None, origin="import"))
     return out
-
-
-def _parameter_names(spec: dict[str, Any]) -> set[str]:
-    """Every parameter name declared anywhere in ``spec`` (where auth names are looked for)."""
-    names: set[str] = set()
-    stack: list[Any] = [spec]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if isinstance(node.get("name"), str) and "in" in node:
-                names.add(node["name"])
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return names
 
 
 def export_record(api: dict[str, Any], functions: dict[str, str], dialogues: list[dict[str, Any]]) -> dict[str, Any]:
