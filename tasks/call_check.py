@@ -49,6 +49,7 @@ class CheckedCall:
     headers: dict[str, Any] = field(default_factory=dict)
     cookies: dict[str, Any] = field(default_factory=dict)
     body: Any = None  # the JSON body: an object of the body's properties, or the raw body's value
+    body_media: str = ""  # the request body's media type (``tasks.request_body``)
     problems: list[CallProblem] = field(default_factory=list)
 
     @property
@@ -238,6 +239,7 @@ def check_call(spec: Any, operation_id: str, arguments: Any) -> CheckedCall:
     body = request_body(spec, op)
     if body is not None:
         call.body = _check_body(call, spec, body, remaining, arguments)
+        call.body_media = body.media
     _unknown(call, remaining)
     if call.ok:
         call.path = _fill_path(path, call.path_params)

@@ -42,19 +42,21 @@ class Guard:
 
 def send_guarded(client: httpx.Client, guard: Guard, method: str, url: str, *, params: dict[str, Any] | None = None,
                  headers: dict[str, str] | None = None, cookies: dict[str, str] | None = None,
-                 json_body: Any = None) -> Exchange:
-    """Send the request, following redirects hop by hop through the guard."""
+                 json_body: Any = None, data: dict[str, Any] | None = None, content: str | bytes | None = None,
+                 files: dict[str, Any] | None = None) -> Exchange:
+    """Send the request, following redirects hop by hop through the guard; the body is ``json_body``
+    (JSON), ``data`` (a urlencoded form), ``files`` (a multipart form) or ``content`` (as is)."""
     for _ in range(guard.max_redirects + 1):
         check_destination(url, guard.allowed, guard.allow_private, guard.resolve)
         request = client.build_request(method, url, params=params or None, headers=headers, cookies=cookies or None,
-                                       json=json_body)
+                                       json=json_body, data=data, content=content, files=files)
         response = client.send(request, stream=True)
         try:
             if response.is_redirect and response.headers.get("location"):
                 url = urljoin(url, response.headers["location"])
                 params = None
                 if response.status_code in (301, 302, 303):
-                    method, json_body = "GET", None
+                    method, json_body, data, content, files = "GET", None, None, None, None
                 continue
             data = bytearray()
             for chunk in response.iter_bytes():

@@ -31,6 +31,7 @@ from tasks.address_guard import Refused, Resolver, allowed_pairs, destination
 from tasks.call_check import check_call
 from tasks.executor import Execution, ExecutorState, refused, render_observation
 from tasks.guarded_http import Guard, send_guarded
+from tasks.request_body import is_json_media
 from tasks.spec_auth import AuthParam
 
 __all__ = ["RealExecutor", "RealExecutorConfig", "Refused"]
@@ -83,7 +84,7 @@ class RealExecutor:
         url = self.base.rstrip("/") + check.path
         start = time.perf_counter()
         try:
-            status, response = self._send(check.method.upper(), url, query, headers, cookies, check.body)
+            status, response = self._send(check.method.upper(), url, query, headers, cookies, check.body, check.body_media)
         except Refused as exc:
             status, response = 403, {"error": "refused by the executor", "detail": str(exc)}
         except httpx.TimeoutException:
@@ -115,10 +116,9 @@ class RealExecutor:
                 headers[header] = value
 
     def _send(self, method: str, url: str, query: dict[str, Any], headers: dict[str, str], cookies: dict[str, Any],
-              body: dict[str, Any] | None) -> tuple[int, Any]:
+              body: Any, media: str = "") -> tuple[int, Any]:
         out = send_guarded(self.client, self.guard, method, url, params=query, headers=headers,
-                           cookies={k: str(v) for k, v in cookies.items()},
-                           json_body=body if body is not None and method not in ("GET", "HEAD") else None)
+                           cookies={k: str(v) for k, v in cookies.items()}, **_body_arguments(method, body, media, headers))
         if out.too_large:
             return 502, {"error": f"the response is larger than {self.cfg.max_response_bytes} bytes"}
         text = out.body.decode("utf-8", "replace")
@@ -126,3 +126,18 @@ class RealExecutor:
             return out.status, json.loads(text) if text.strip() else {}
         except json.JSONDecodeError:
             return out.status, {"text": text[: self.max_chars]}
+
+
+def _body_arguments(method: str, body: Any, media: str, headers: dict[str, str]) -> dict[str, Any]:
+    """How the checked body goes on the wire: JSON for JSON media (and when none is named), an
+    urlencoded or multipart form for those media types, the value as is (with its media type) otherwise."""
+    if body is None or method in ("GET", "HEAD"):
+        return {}
+    kind = media.split(";")[0].strip().casefold()
+    if not kind or is_json_media(kind):
+        return {"json_body": body}
+    if kind in ("application/x-www-form-urlencoded", "multipart/form-data") and isinstance(body, dict):
+        fields = {k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()}
+        return {"data": fields} if kind.startswith("application/") else {"files": {k: (None, v) for k, v in fields.items()}}
+    headers.setdefault("content-type", kind)
+    return {"content": body if isinstance(body, (str, bytes)) else json.dumps(body)}

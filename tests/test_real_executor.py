@@ -48,7 +48,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         length = int(self.headers.get("content-length", 0))
-        self._reply(201, {"path": self.path, "json": json.loads(self.rfile.read(length) or b"{}")})
+        raw = self.rfile.read(length)
+        kind = self.headers.get("content-type", "")
+        if "json" in kind or not raw:
+            return self._reply(201, {"path": self.path, "json": json.loads(raw or b"{}")})
+        self._reply(201, {"path": self.path, "type": kind.split(";")[0], "raw": raw.decode()})
 
 
 @pytest.fixture(scope="module")
@@ -193,3 +197,21 @@ def test_auth_parameters_of_an_imported_spec_come_from_the_environment_never_the
     out = RealExecutor(imported, cfg).execute_blocking("getItem", {"itemId": 7, "access_key": "from-the-model"}, ExecutorState())
     assert out.status == 200 and out.response["query"] == {"access_key": ["env-key"]} and out.response["key"] == "env-header"
     assert "access_key" not in out.check.arguments()  # what the model wrote is dropped, not sent and not recorded
+
+
+def test_form_and_raw_bodies_go_on_the_wire_as_their_media_type(server):
+    def op(media, schema):
+        return {"post": {"operationId": f"send_{media.split('/')[1].replace('-', '_')}", "requestBody": {"required": True,
+                "content": {media: {"schema": schema}}}, "responses": {"201": {"description": "ok"}}}}
+
+    form = {"type": "object", "properties": {"name": {"type": "string"}, "count": {"type": "integer"}}}
+    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": f"{server}/v1"}], "paths": {
+        "/form": op("application/x-www-form-urlencoded", form), "/multi": op("multipart/form-data", form),
+        "/text": op("text/plain", {"type": "string"})}}
+    ex = RealExecutor(spec, RealExecutorConfig(allowed_hosts=[server.removeprefix("http://")], allow_private=True, timeout_s=1.0))
+    urlencoded = ex.execute_blocking("send_x_www_form_urlencoded", {"name": "lamp", "count": 2}, ExecutorState())
+    assert urlencoded.response == {"path": "/v1/form", "type": "application/x-www-form-urlencoded", "raw": "name=lamp&count=2"}
+    multipart = ex.execute_blocking("send_form_data", {"name": "lamp"}, ExecutorState())
+    assert multipart.response["type"] == "multipart/form-data" and 'name="name"' in multipart.response["raw"]
+    text = ex.execute_blocking("send_plain", {"body": "hello there"}, ExecutorState())
+    assert text.response == {"path": "/v1/text", "type": "text/plain", "raw": "hello there"}
