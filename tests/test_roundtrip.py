@@ -55,7 +55,7 @@ def test_docs_check_command(workdir, fixtures, capsys):
     capsys.readouterr()
     assert main(["docs", "check"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"operations +16\n", out) and re.search(r"operations failed +0\n", out) and re.search(r"apis +6\n", out)
+    assert re.search(r"operations +17\n", out) and re.search(r"operations failed +0\n", out) and re.search(r"apis +6\n", out)
 
 
 def test_hostile_schemas_stay_bounded():

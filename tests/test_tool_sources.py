@@ -77,9 +77,10 @@ def test_a_messy_openapi3_document_is_repaired_per_operation(sources):
     assert ("assumption", "text_result", "GET /alerts/{region}") in notes
     assert ("assumption", "binary_result", "GET /radar") in notes
     assert ("assumption", "free_form_result", "GET /stations") in notes
+    assert ("repair", "parameters_not_list", "GET /radar") in notes and ("repair", "body_parameter", "POST /reports") in notes
     assert {n.code for n in result.notes if n.kind == "repair" and n.operation == ""} >= {
         "number_as_string", "type_list", "default_mismatch", "enum_on_array"}
-    assert sorted(f.name for f in result.functions) == ["getForecastByCity", "listStations", "list_alerts", "radarImage"]
+    assert sorted(f.name for f in result.functions) == ["fileReport", "getForecastByCity", "listStations", "list_alerts", "radarImage"]
     spec = result.doc.spec
     assert spec["paths"]["/alerts/{region}"]["get"]["x-original-operation-id"] == "list alerts!"
     params = {p["name"]: p for p in spec["paths"]["/forecast/{city}"]["get"]["parameters"]}
@@ -90,6 +91,18 @@ def test_a_messy_openapi3_document_is_repaired_per_operation(sources):
     assert {a["name"] for a in spec["x-toolfactory-auth"]} == {"X-Desk-Key", "Authorization"}
     forecast = next(f for f in result.functions if f.name == "getForecastByCity")
     assert "X-Desk-Key" not in {p["name"] for p in forecast.parameters}
+    assert check_call(spec, "fileReport", {"text": "Hail in Porto"}).body == {"text": "Hail in Porto"}
+    assert [p.code for p in check_call(spec, "radarImage", {"zoom": 9}).problems] == ["constraint"]
+
+
+def test_auth_names_from_toolalpacas_authentication_field():
+    from tasks.spec_auth import authentication_names
+
+    declared = {"appid": ("appId", "query"), "q": ("q", "query"), "access_key": ("access_key", "query")}
+    assert authentication_names({"appId": "KEY"}, declared) == ["appId"]
+    assert authentication_names(["access_key"], declared) == ["access_key"]
+    assert authentication_names("Pass your appId as a query parameter.", declared) == ["appId"]  # free text: declared and key-like
+    assert authentication_names("Free text about q and nothing else.", declared) == [] and authentication_names(None, declared) == []
 
 
 def test_tool_lists_become_apis(sources):
@@ -140,10 +153,10 @@ def test_the_import_summary_and_notes_views(settings_fake, sources):
     out = import_docs(settings_fake, sources)
     assert out["files"] == 5 and out["usable"] == 6 and out["refused"] == 0
     assert out["operations dropped"] == 1 and out["notes"]["repair"] > 5
-    assert any(line.startswith("messy_openapi3.yaml: usable, 4 kept, 1 dropped") for line in out["documents"])
+    assert any(line.startswith("messy_openapi3.yaml: usable, 5 kept, 1 dropped") for line in out["documents"])
     with Warehouse.open(settings_fake.warehouse_path) as wh:
         rows = dict(wh.execute("SELECT name, operations_kept FROM import_summary"))
-        assert rows["Weather Desk"] == 4 and rows["Corner Shop"] == 4
+        assert rows["Weather Desk"] == 5 and rows["Corner Shop"] == 4
         dropped = wh.execute("SELECT operation, code FROM import_notes WHERE kind = 'dropped' AND current_doc")
         assert dropped == [("GET /stations/{stationId}/history", "ref_unresolved")]
     again = import_docs(settings_fake, sources)  # content-hashed: a re-import lands nothing new
