@@ -13,6 +13,7 @@
   toolfactory train [--check|--list]      an SFT run on the clean corpus now (--check: only when the threshold is met)
   toolfactory split                       hold out APIs per category (before training), build set factory:heldout, check leakage
   toolfactory evaluate --set S [--model M] a model on an evaluation set of unseen tools (judge + exact match)
+  toolfactory calibrate FILE              how exact match agrees with the judge verdicts of a judged-outputs file
   toolfactory serve                       serve the deployments (regenerate on a schedule, train, evaluate)
   toolfactory ui                          start a local Prefect server and UI on 127.0.0.1
   toolfactory sql "QUERY"                 read-only SQL over the warehouse (table, csv or json)
@@ -121,6 +122,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--per-api", type=int, help="at most this many instructions of each API (setting eval_max_per_api)")
     ev.add_argument("--no-judge", action="store_true", help="exact match only (setting eval_judge: false)")
     ev.add_argument("--list", action="store_true", help="list the evaluation sets")
+
+    cal = sub.add_parser("calibrate", help="agreement of the deterministic scores with the judge verdicts of a judged-outputs file")
+    cal.add_argument("path", help="a file in the paper's judged-outputs layout")
+    cal.add_argument("--format", choices=["table", "json"], default="table")
 
     sub.add_parser("serve", help="serve the deployments regenerate (on regenerate_cron), train and evaluate (Prefect serve)")
     ui = sub.add_parser("ui", help="start a local Prefect server and UI on 127.0.0.1 and print its address")
@@ -242,6 +247,12 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
                 more = f" (and {out['refused'] - 1} more refused files)" if out["refused"] > 1 else ""
                 raise _UserError(f"refused: {out['documents'][0].split(': refused — ', 1)[-1]}{more}")
             print_summary(f"docs import {args.path}", out)
+            return 0
+        if args.command == "calibrate":
+            from flows.calibrate import calibrate, calibration_table
+
+            out = calibrate(settings, args.path)
+            print(json.dumps(out, indent=1) if args.format == "json" else calibration_table(out))
             return 0
         if args.command == "docs" and args.action == "check":
             from flows.docs_check import check_docs
