@@ -16,6 +16,7 @@ from flows.files import read_capped
 from tasks.documents import Limits, parse_document
 from tasks.exact_match import score_calls
 from tasks.judged_outputs import JudgedRecord, parameter_table, read_judged
+from tasks.process_score import score_process
 from toolfactory.settings import Settings
 
 
@@ -26,7 +27,13 @@ def exact_match(record: JudgedRecord) -> tuple[bool, list[str]]:
     return score.correct, score.reasons
 
 
-SCORES = {"exact_match": exact_match}
+def process(record: JudgedRecord) -> tuple[bool, list[str]]:
+    """The lenient process score (``tasks.process_score``)."""
+    score = score_process(record.golden, record.predicted, record.instruction, parameter_table(record.documentation))
+    return score.accepted, score.reasons
+
+
+SCORES = {"exact_match": exact_match, "process": process}
 
 
 def calibrate(settings: Settings, path: str | Path) -> dict[str, Any]:

@@ -42,6 +42,8 @@ def test_exact_match_agreement_with_the_judge(sample):
     assert em["agreement"] == round(2 / 3, 4) and em["false_accept_rate"] == 0 and em["false_refuse_rate"] == 0.5
     (miss,) = em["disagreements"]
     assert miss["id"] == "1" and miss["judge"] == "Yes" and miss["reasons"] == ["searchImages: page missing"]
+    process = out["process"]  # the instruction never gives page 1: not required; the wrong function is still refused
+    assert process["confusion"] == {"accept_yes": 2, "accept_no": 0, "refuse_yes": 0, "refuse_no": 1} and process["agreement"] == 1
 
 
 def test_the_calibrate_command(workdir, sample, capsys, tmp_path):
