@@ -12,10 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flows.files import read_capped
-from tasks.documents import Limits, parse_document
+from flows.files import read_json_file
 from tasks.exact_match import score_calls
-from tasks.judged_outputs import JudgedRecord, parameter_table, read_judged
+from tasks.judged_outputs import JudgedRecord, parameter_table_from_docs, read_judged
 from tasks.process_score import score_process
 from toolfactory.settings import Settings
 
@@ -23,13 +22,13 @@ from toolfactory.settings import Settings
 def exact_match(record: JudgedRecord) -> tuple[bool, list[str]]:
     """The strict score: every golden call, in order, no extra call."""
     predicted = [{"action": c["action"], "action_input": c["action_input"]} for c in record.predicted]
-    score = score_calls(record.golden, predicted, parameter_table(record.documentation))
+    score = score_calls(record.golden, predicted, parameter_table_from_docs(record.documentation))
     return score.correct, score.reasons
 
 
 def process(record: JudgedRecord) -> tuple[bool, list[str]]:
     """The lenient process score (``tasks.process_score``)."""
-    score = score_process(record.golden, record.predicted, record.instruction, parameter_table(record.documentation))
+    score = score_process(record.golden, record.predicted, record.instruction, parameter_table_from_docs(record.documentation))
     return score.accepted, score.reasons
 
 
@@ -39,8 +38,9 @@ SCORES = {"exact_match": exact_match, "process": process}
 def calibrate(settings: Settings, path: str | Path) -> dict[str, Any]:
     """See the module docstring. ``records``: all; ``scored``: judged Yes or No and readable."""
     p = Path(path)
-    data = parse_document(read_capped(p, settings.import_max_bytes), p.name, Limits(max_bytes=settings.import_max_bytes), as_json=True)
-    records = read_judged(data)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such file")
+    records = read_judged(read_json_file(p, settings.import_max_bytes))
     scored = [r for r in records if r.process in ("Yes", "No") and not r.problems]
     out: dict[str, Any] = {"records": len(records), "scored": len(scored),
                            "not_scored": {"uncertain": sum(r.process == "Uncertain" for r in records),

@@ -22,6 +22,7 @@ from tasks.documents import DocumentRefused, Limits, parse_document
 from tasks.guarded_http import Guard, send_guarded
 from tasks.openapi_refs import Location
 from tasks.spec_import import SpecImport, import_spec
+from tasks.toolalpaca_format import ImportFormatError
 
 SPEC_SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -80,6 +81,17 @@ class DocumentReader:
         if out.status >= 400:
             raise OSError(f"{url[:200]} answered HTTP {out.status}")
         return out.body
+
+
+def read_json_file(path: Path, max_bytes: int) -> Any:
+    """A JSON file a command imports whole (a ToolAlpaca file, judged outputs), read capped and parsed;
+    what cannot be read or parsed is an ``ImportFormatError`` naming the file."""
+    try:
+        return parse_document(read_capped(path, max_bytes), path.name, Limits(max_bytes=max_bytes), as_json=True)
+    except DocumentRefused as exc:
+        raise ImportFormatError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise ImportFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def read_catalog(path: str | Path, fmt: str | None = None, max_description_chars: int = 2000,

@@ -6,10 +6,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from flows.files import read_capped
+from flows.files import read_json_file
 from flows.runtime import open_warehouse
-from tasks.documents import DocumentRefused, Limits, parse_document
-from tasks.toolalpaca_format import ImportFormatError, import_records, read_layout
+from tasks.toolalpaca_format import import_records, read_layout
 from toolfactory.settings import Settings
 
 
@@ -25,13 +24,7 @@ def import_toolalpaca(settings: Settings, path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such file")
-    try:
-        data = parse_document(read_capped(p, settings.import_max_bytes), p.name, Limits(max_bytes=settings.import_max_bytes),
-                              as_json=True)
-    except DocumentRefused as exc:
-        raise ImportFormatError(f"{p}: {exc}") from None
-    except OSError as exc:
-        raise ImportFormatError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    data = read_json_file(p, settings.import_max_bytes)
     layout = read_layout(data)
     landed: Counter[str] = Counter()
     refused: Counter[str] = Counter()

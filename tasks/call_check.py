@@ -220,7 +220,7 @@ def check_call(spec: Any, operation_id: str, arguments: Any) -> CheckedCall:
         kind = "a list (only one function per action)" if isinstance(arguments, list) else _type_name(arguments)
         call.problems.append(CallProblem("(arguments)", "arguments_not_object", f"Action Input must be a JSON object, got {kind}"))
         return call
-    remaining = strip_auth(dict(arguments), (spec.get("x-toolfactory-auth") or []) if isinstance(spec, dict) else [])
+    remaining = strip_auth(dict(arguments), spec)
     for p in operation_parameters(spec, op, item):
         name, where = p["name"], p.get("in", "query")
         required = bool(p.get("required")) or where == "path"

@@ -15,6 +15,7 @@ deterministic API; without it each dialogue's responses are its own (more varied
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -117,6 +118,12 @@ def response_schema(spec: Any, op: dict[str, Any]) -> dict[str, Any] | None:
                 schema = json_schema(spec, media_obj["schema"], view="response")
                 return schema if isinstance(schema, dict) and schema else None
     return None
+
+
+def observation_status(text: str) -> int | None:
+    """The status of an observation ``render_observation`` wrote (``Status Code: 404. …``), or None."""
+    m = re.match(r"Status Code: (\d{3})", str(text or "").lstrip())
+    return int(m.group(1)) if m else None
 
 
 def render_observation(status: int, response: Any, max_chars: int) -> str:

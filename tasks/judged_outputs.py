@@ -95,7 +95,7 @@ def read_judged(data: Any) -> list[JudgedRecord]:
             for i, r in enumerate(records)]
 
 
-def parameter_table(documentation: str) -> dict[str, dict[str, dict[str, Any]]]:
+def parameter_table_from_docs(documentation: str) -> dict[str, dict[str, dict[str, Any]]]:
     """function → parameter → ``{required, type}`` from the NL documentation's ``Parameters: {...}``
     lines (``"Required. integer. …"`` or ``"string. One of: […]. …"``), as ``tasks.exact_match`` takes it."""
     out: dict[str, dict[str, dict[str, Any]]] = {}

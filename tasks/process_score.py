@@ -35,7 +35,9 @@ from typing import Any
 
 from tasks.call_check import not_given
 from tasks.exact_match import arguments_of
+from tasks.executor import observation_status
 from tasks.react import ASK_USER_ALIASES
+from tasks.similarity import words
 
 PLACEHOLDER = re.compile(r"\$\{[^{}]*\}|\{\{[^{}]*\}\}|<[^<>\"]{1,60}>|(?<![\w\"])\{[a-zA-Z][^{}\":]{0,60}\}")
 _SENTINEL = "\u0000placeholder\u0000"  # a value an earlier call's result gives ("${id from search}")
@@ -76,7 +78,7 @@ def golden_arguments(text: Any) -> tuple[dict[str, Any] | None, int]:
 
 
 def _words(value: Any) -> set[str]:
-    return set(re.findall(r"[a-z0-9]+", str(value).casefold()))
+    return set(words(str(value)))
 
 
 def _date(value: Any) -> str | None:
@@ -151,8 +153,8 @@ def _is_ask(action: str) -> bool:
 
 
 def _failed(observation: str) -> bool:
-    m = re.match(r"\s*Status Code: (\d{3})", observation or "")
-    return bool(m and int(m.group(1)) >= 400) or bool(re.search(r"\berror\b", (observation or "")[:200], re.IGNORECASE))
+    status = observation_status(observation)
+    return (status is not None and status >= 400) or bool(re.search(r"\berror\b", (observation or "")[:200], re.IGNORECASE))
 
 
 def match_arguments(function: str, golden: dict[str, Any], predicted: dict[str, Any], table: dict[str, dict[str, Any]],

@@ -32,7 +32,7 @@ from tasks.call_check import check_call
 from tasks.executor import Execution, ExecutorState, refused, render_observation
 from tasks.guarded_http import Guard, send_guarded
 from tasks.request_body import is_json_media
-from tasks.spec_auth import AuthParam
+from tasks.spec_auth import auth_of
 
 __all__ = ["RealExecutor", "RealExecutorConfig", "Refused"]
 
@@ -101,8 +101,7 @@ class RealExecutor:
         ``auth_env`` maps the parameter's name to, else ``TOOLFACTORY_AUTH_<NAME>`` — in their place;
         a bearer token gets its ``Bearer`` prefix. ``auth_env`` entries the spec does not name are headers."""
         named = set()
-        for raw in self.spec.get("x-toolfactory-auth") or []:
-            param = AuthParam(**raw)
+        for param in auth_of(self.spec):
             named.add(param.name)
             value = os.environ.get(self.cfg.auth_env.get(param.name) or param.env_variable)
             if not value:

@@ -109,9 +109,15 @@ def authentication_names(value: Any, declared: dict[str, tuple[str, str]]) -> li
             if w.casefold() in declared and (_KNOWN.match(w) or "key" in w.lower() or "token" in w.lower())]
 
 
-def strip_auth(arguments: Any, auth: list[dict[str, Any]] | list[AuthParam]) -> Any:
-    """``arguments`` without the auth parameters' names (a golden call or an export never carries a key)."""
-    if not isinstance(arguments, dict) or not auth:
+def auth_of(spec: Any) -> list[AuthParam]:
+    """The auth parameters an imported spec records (``x-toolfactory-auth``, written by ``tasks.spec_normalise``)."""
+    raw = spec.get("x-toolfactory-auth") if isinstance(spec, dict) else None
+    return [AuthParam(**a) for a in raw or [] if isinstance(a, dict)]
+
+
+def strip_auth(arguments: Any, spec: Any) -> Any:
+    """``arguments`` without the spec's auth parameters (a call, a golden call or an export never carries a key)."""
+    names = {a.name.casefold() for a in auth_of(spec)}
+    if not isinstance(arguments, dict) or not names:
         return arguments
-    names = {(a.name if isinstance(a, AuthParam) else str(a.get("name"))).casefold() for a in auth}
     return {k: v for k, v in arguments.items() if str(k).casefold() not in names}

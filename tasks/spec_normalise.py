@@ -26,6 +26,7 @@ from tasks.openapi_refs import iter_refs, pointer_get
 from tasks.schema_repair import repair_schemas
 from tasks.spec_auth import AuthParam, auth_parameters, is_auth_parameter
 from tasks.spec_lint import HTTP_METHODS
+from tasks.swagger2 import SCHEMA_KEYWORDS
 from tasks.tool_calling import TOOL_NAME
 
 _TEMPLATE = re.compile(r"\{([^{}]+)\}")
@@ -225,9 +226,8 @@ def _repair_parameter(p: dict[str, Any], template: set[str], where: str, notes: 
         notes.append(Note("assumption", "parameter_location", where, f"{p['name']}: in {p.get('in')!r} read as query"))
         p["in"] = "query"
     if "schema" not in p and "content" not in p:
-        moved = {k: p.pop(k) for k in ("type", "format", "items", "enum", "default", "minimum", "maximum", "pattern",
-                                       "minLength", "maxLength", "collectionFormat") if k in p}
-        moved.pop("collectionFormat", None)
+        moved = {k: p.pop(k) for k in SCHEMA_KEYWORDS if k in p}
+        p.pop("collectionFormat", None)
         p["schema"] = moved or {"type": "string"}
         notes.append(Note("repair", "parameter_schema", where, f"{p['name']}: " + ("type keywords moved into its schema" if moved
                                                                                     else "no schema: a string")))
@@ -252,7 +252,7 @@ def _parameter_to_body(p: dict[str, Any], op: dict[str, Any], where: str, notes:
     else:
         body = op.setdefault("requestBody", {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {}}}}})
         schema = next(iter(body["content"].values())).setdefault("schema", {"type": "object", "properties": {}})
-        schema.setdefault("properties", {})[p["name"]] = {k: p[k] for k in ("type", "format", "items", "enum", "description") if k in p}
+        schema.setdefault("properties", {})[p["name"]] = {k: p[k] for k in (*SCHEMA_KEYWORDS, "description") if k in p}
         if p.get("required"):
             schema.setdefault("required", []).append(p["name"])
     notes.append(Note("repair", "body_parameter", where, f"{p['name']} (in {p['in']}) moved into the request body"))

@@ -21,7 +21,7 @@ from typing import Any
 from tasks.openapi_refs import pointer_get
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
-_SCHEMA_KEYS = ("type", "format", "items", "enum", "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+SCHEMA_KEYWORDS = ("type", "format", "items", "enum", "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
                 "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems", "multipleOf", "x-nullable")
 _REF_MAP = (("#/definitions/", "#/components/schemas/"), ("#/parameters/", "#/components/parameters/"),
             ("#/responses/", "#/components/responses/"))
@@ -67,8 +67,8 @@ def _servers(doc: dict[str, Any]) -> list[dict[str, str]]:
 
 def _param(doc: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
     """A query/path/header/cookie parameter: its type keywords move into ``schema``."""
-    out = {k: _refs(v) for k, v in p.items() if k not in _SCHEMA_KEYS and k != "collectionFormat"}
-    schema = _refs({k: p[k] for k in _SCHEMA_KEYS if k in p})
+    out = {k: _refs(v) for k, v in p.items() if k not in SCHEMA_KEYWORDS and k != "collectionFormat"}
+    schema = _refs({k: p[k] for k in SCHEMA_KEYWORDS if k in p})
     out["schema"] = schema or {"type": "string"}
     fmt = p.get("collectionFormat")
     if fmt == "multi":
@@ -120,7 +120,7 @@ def _operation(doc: dict[str, Any], op: dict[str, Any], shared: list[Any], notes
 
 
 def _form_body(form: list[dict[str, Any]], consumes: list[str]) -> dict[str, Any]:
-    props = {str(p.get("name")): _refs({k: p[k] for k in (*_SCHEMA_KEYS, "description") if k in p}) or {"type": "string"}
+    props = {str(p.get("name")): _refs({k: p[k] for k in (*SCHEMA_KEYWORDS, "description") if k in p}) or {"type": "string"}
              for p in form}
     required = [str(p.get("name")) for p in form if p.get("required")]
     multipart = any(p.get("type") == "file" for p in form) or "multipart/form-data" in consumes
@@ -136,7 +136,7 @@ def _response(resp: Any, produces: list[str]) -> Any:
     if isinstance(resp.get("schema"), dict):
         out["content"] = {str(m): {"schema": _refs(resp["schema"])} for m in produces}
     if isinstance(resp.get("headers"), dict):
-        out["headers"] = {name: {"schema": _refs({k: h[k] for k in _SCHEMA_KEYS if k in h}) or {"type": "string"},
+        out["headers"] = {name: {"schema": _refs({k: h[k] for k in SCHEMA_KEYWORDS if k in h}) or {"type": "string"},
                                  **({"description": h["description"]} if h.get("description") else {})}
                           for name, h in resp["headers"].items() if isinstance(h, dict)}
     return out

@@ -26,6 +26,7 @@ from schemas.ids import content_id
 from schemas.records import Dialogue, GoldenAnswer, Instruction, Record, Rejection
 from tasks.chat_format import decode_json_text
 from tasks.documents import DocumentRefused
+from tasks.executor import observation_status
 from tasks.spec_auth import authentication_names, declared_parameters, strip_auth
 from tasks.spec_import import import_spec
 from tasks.spec_normalise import public_spec
@@ -62,10 +63,7 @@ def steps_from_instance(instance: dict[str, Any]) -> list[dict[str, Any]] | None
         log = str(item[0][2]) if len(item[0]) > 2 else f"Action: {action}\nAction Input: {item[0][1]}"
         thought = log.split("Action:", 1)[0].replace("Thought:", "").strip()
         observation = str(item[1])
-        status = None
-        if observation.startswith("Status Code: "):
-            digits = observation[13:16]
-            status = int(digits) if digits.isdigit() else None
+        status = observation_status(observation)
         ok = status is None or status < 400
         steps.append({"index": i, "text": log, "thought": thought, "action": action, "action_input": action_input,
                       "observation": observation, "status": status, "valid": ok, "error": None, "latency_s": 0.0})
@@ -117,8 +115,7 @@ def import_records(record: dict[str, Any], layout: str, source: str) -> list[Rec
             if not isinstance(golden, list):
                 out.append(refuse("golden_missing", f"instruction {n} has no Golden_Answers list"))
                 continue
-            auth = doc.spec.get("x-toolfactory-auth") or [] if doc.spec else []
-            calls = [{"action": str(g.get("Action")), "action_input": strip_auth(decode_json_text(g.get("Action_Input")), auth)}
+            calls = [{"action": str(g.get("Action")), "action_input": strip_auth(decode_json_text(g.get("Action_Input")), doc.spec)}
                      for g in golden if isinstance(g, dict) and g.get("Action")]
             out.append(GoldenAnswer(content_id("golden", iid, calls), iid, doc.api_id, calls, model))
             continue

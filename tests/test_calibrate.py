@@ -7,7 +7,7 @@ import json
 import pytest
 
 from flows.calibrate import calibrate
-from tasks.judged_outputs import parameter_table, read_judged
+from tasks.judged_outputs import parameter_table_from_docs, read_judged
 from tasks.toolalpaca_format import ImportFormatError
 from toolfactory.cli import main
 from toolfactory.settings import Settings
@@ -27,7 +27,7 @@ def test_the_reader_takes_every_record_apart(sample):
     assert first.predicted[0]["observation"].startswith("Status Code: 200") and first.final_response == "They regrow limbs."
     assert first.instruction == "Tell me about axolotl habits." and first.process == "Yes"
     assert records[2].problems == ["no judge prompt in input"] and records[4].predicted == []
-    table = parameter_table(first.documentation)
+    table = parameter_table_from_docs(first.documentation)
     assert table["getFacts"] == {"category": {"required": True, "type": "string"}, "limit": {"required": False, "type": "integer"}}
     with pytest.raises(ImportFormatError):
         read_judged([1, 2])
