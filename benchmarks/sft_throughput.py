@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/sft_throughput.py                     # CPU: a small Llama, fp32
     python benchmarks/sft_throughput.py --size base --bf16 --steps 30 --batch 8 --peak-tflops 989   # an H100
 
-Builds a Llama from a config (``--size``: tiny ≈ 0.6M, base ≈ 116M parameters), a byte-level BPE
+Builds a Llama from a config (``--size``: tiny ≈ 0.6M, base ≈ 116M, large ≈ 0.8B parameters), a byte-level BPE
 tokenizer trained in-process, and a chat-format export of synthetic dialogues of varied length
 (nothing downloaded); runs the job once without and once with packing and prints tokens per second
 (real tokens: padding not counted) and, with ``--peak-tflops``, model FLOPs utilisation =
@@ -21,6 +21,7 @@ from pathlib import Path
 SIZES = {  # hidden, layers, heads, intermediate, vocab
     "tiny": (128, 2, 4, 256, 2000),
     "base": (768, 16, 12, 2048, 32000),  # ≈ 116M parameters with the vocabulary this data yields
+    "large": (2048, 16, 16, 5632, 32000),  # ≈ 0.8B parameters: a GPU's size, where per-step overhead stops dominating
 }
 
 
@@ -77,25 +78,38 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--bf16", action="store_true")
     p.add_argument("--gradient-checkpointing", action="store_true")
     p.add_argument("--peak-tflops", type=float, help="the device's dense peak for the dtype (H100 SXM bf16: 989)")
+    p.add_argument("--attn", help="attn_implementation (default: transformers' own, sdpa)")
+    p.add_argument("--packing-only", action="store_true", help="skip the run without packing")
+    p.add_argument("--out", help="also write the JSON result to this file")
     a = p.parse_args(argv)
     from training.sft import load_config, run
 
     with tempfile.TemporaryDirectory() as tmp:
         data, base, params = build(Path(tmp), a.size, a.examples, 0)
-        out = {"parameters": params}
-        for packing in (False, True):
+        out = {"size": a.size, "attn": a.attn or "default", "parameters": params, "batch": a.batch, "max_length": a.max_length, "device": _device()}
+        for packing in (True,) if a.packing_only else (False, True):
             cfg = load_config(None, {"data_path": str(data), "base_model": str(base), "output_dir": str(Path(tmp) / f"run-{packing}"),
                                      "lora": False, "max_steps": a.steps, "per_device_batch_size": a.batch, "eval_fraction": 0.0,
                                      "max_length": a.max_length, "packing": packing, "bf16": a.bf16, "save_steps": 10_000,
-                                     "gradient_checkpointing": a.gradient_checkpointing, "logging_steps": 5})
+                                     "gradient_checkpointing": a.gradient_checkpointing, "logging_steps": 5,
+                                     "attn_implementation": a.attn})
             m = run(cfg)
             row = {"tokens_per_s": m["tokens_per_s"], "seconds": m["seconds"], "train_rows": m["train_rows"], "last_loss": m["last_loss"]}
             if a.peak_tflops:
                 row["mfu"] = round(6 * params * m["tokens_per_s"] / (a.peak_tflops * 1e12), 4)
             out["packing" if packing else "no_packing"] = row
-        out["packing_speedup"] = round(out["packing"]["tokens_per_s"] / out["no_packing"]["tokens_per_s"], 2)
+        if not a.packing_only:
+            out["packing_speedup"] = round(out["packing"]["tokens_per_s"] / out["no_packing"]["tokens_per_s"], 2)
     print(json.dumps(out, indent=1))
+    if a.out:
+        Path(a.out).write_text(json.dumps(out, indent=1))
     return out
+
+
+def _device() -> str:
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
 
 
 if __name__ == "__main__":

@@ -150,3 +150,31 @@ def test_the_gpu_config_runs_on_cpu(tmp_path, base_model, data):
     m = run(cfg)
     assert m["steps"] == 2 and m["train_rows"] < m["examples"] and m["last_loss"] is not None
     assert (tmp_path / "gpu" / "model.safetensors").is_file()
+
+
+def test_activation_checkpointing_is_passed_under_the_name_the_installed_transformers_knows():
+    """transformers renamed ``gradient_checkpointing`` to ``activation_checkpointing``; a GPU image
+    with the older release (5.17 on the lent H100) refused the job's config outright."""
+    from dataclasses import dataclass
+
+    from trl import SFTConfig
+
+    from training.sft import _checkpointing
+
+    @dataclass
+    class OlderArguments:
+        gradient_checkpointing: bool = False
+
+    assert _checkpointing(OlderArguments, True) == {"gradient_checkpointing": True}
+    installed = _checkpointing(SFTConfig, True)
+    args = SFTConfig(output_dir="unused", use_cpu=True, bf16=False, report_to="none", **installed)
+    assert getattr(args, next(iter(installed))) is True
+
+
+def test_the_attention_kernel_is_a_setting(tmp_path, base_model, data):
+    """``attn_implementation`` reaches from_pretrained (eager here: every machine has it)."""
+    from training.sft import load_tokenizer_and_model
+
+    cfg = load_config(None, {"base_model": str(base_model), "attn_implementation": "eager", "bf16": False})
+    _, model = load_tokenizer_and_model(cfg)
+    assert model.config._attn_implementation == "eager"

@@ -53,6 +53,7 @@ class SFTJobConfig:
     packing: bool = False
     padding_free: bool = False
     gradient_checkpointing: bool = False
+    attn_implementation: str | None = None  # None: transformers' default (sdpa); flex_attention, flash_attention_2 where installed
     bf16: bool | None = None  # None: bf16 where CUDA is, fp32 on CPU
     eval_fraction: float = 0.1
     logging_steps: int = 1
@@ -113,7 +114,8 @@ def load_tokenizer_and_model(cfg: SFTJobConfig) -> tuple[Any, Any]:
         del loaded
     else:
         tok = AutoTokenizer.from_pretrained(cfg.base_model)
-        model = AutoModelForCausalLM.from_pretrained(cfg.base_model, dtype=dtype)
+        attn = {"attn_implementation": cfg.attn_implementation} if cfg.attn_implementation else {}
+        model = AutoModelForCausalLM.from_pretrained(cfg.base_model, dtype=dtype, **attn)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok, model
@@ -179,7 +181,7 @@ def run(cfg: SFTJobConfig) -> dict[str, Any]:
         lr_scheduler_type=cfg.lr_scheduler_type, warmup_steps=cfg.warmup_ratio, per_device_train_batch_size=cfg.per_device_batch_size,
         per_device_eval_batch_size=cfg.per_device_batch_size, gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         max_length=cfg.max_length, packing=cfg.packing, padding_free=cfg.padding_free,
-        activation_checkpointing=cfg.gradient_checkpointing, bf16=_bf16(cfg), logging_steps=cfg.logging_steps,
+        **_checkpointing(SFTConfig, cfg.gradient_checkpointing), bf16=_bf16(cfg), logging_steps=cfg.logging_steps,
         save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, eval_strategy="epoch" if held else "no",
         report_to="none", seed=cfg.seed, use_cpu=not _cuda(), dataset_num_proc=None,
     )
@@ -203,6 +205,13 @@ def run(cfg: SFTJobConfig) -> dict[str, Any]:
         metrics["eval_loss"] = _round(trainer.evaluate().get("eval_loss"))
     save(trainer, tok, cfg, metrics)
     return metrics
+
+
+def _checkpointing(config_class: Any, on: bool) -> dict[str, bool]:
+    """The activation-checkpointing switch under the name this transformers version knows
+    (``activation_checkpointing`` in recent releases, ``gradient_checkpointing`` before)."""
+    names = {f.name for f in fields(config_class)}
+    return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": on}
 
 
 def _round(x: float | None) -> float | None:
