@@ -22,7 +22,8 @@ Rules:
     (an error observation) and its corrected retry, a lookup whose result feeds a later call, a
     related call on values the instruction gives; others (a successful call made again, a second
     failure of the same function, an unrelated call) do not;
-  - a golden call marked ``[Optional]`` may be absent.
+  - a golden call marked ``[Optional]`` may be absent — unless the instruction gives values for it that
+    no predicted call used: then part of the request was left undone.
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ def match_arguments(function: str, golden: dict[str, Any], predicted: dict[str, 
             if required or is_grounded:
                 reasons.append(f"{function}: {name} missing")
         elif not _wild_equal(name, g, p) and (is_grounded or not _FREE_TEXT.search(name)):
-            reasons.append(f"{function}: {name}={p!r}, expected {g!r}")
+            reasons.append(f"{function}: {name}={p!r}, expected {shown(g)!r}")
     for name, p in predicted.items():
         if name not in golden and not not_given(p) and table and name not in table:
             reasons.append(f"{function}: {name} is no parameter of the function")
@@ -219,6 +220,11 @@ def score_process(golden: list[dict[str, Any]], predicted: list[dict[str, Any]],
                 found = k
                 break
         if found is None:
+            unused = _unused_instruction_values(args or {}, predicted, instruction) if optional else []
+            if unused:
+                out.reasons.append(f"[Optional] {action} absent, but the instruction asks for it: no call used "
+                                   + ", ".join(repr(v) for v in unused[:3]))
+                continue
             if optional or _is_ask(action):
                 out.notes.append(f"{'[Optional] ' if optional else ''}{action} absent: allowed")
                 continue
@@ -229,6 +235,39 @@ def score_process(golden: list[dict[str, Any]], predicted: list[dict[str, Any]],
     out.reasons += _extras(predicted, range(start, len(predicted)), out.notes, instruction)
     out.accepted = not out.reasons
     return out
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _leaves(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _leaves(v)]
+    return [value]
+
+
+def _unused_instruction_values(golden: dict[str, Any], predicted: list[dict[str, Any]], instruction: str) -> list[Any]:
+    """The golden call's values that the instruction spells out (strings of 3+ characters, numbers of
+    2+ digits, found there verbatim) and that appear in no predicted call's arguments."""
+    used = json.dumps([c.get("action_input") for c in predicted], default=str).casefold()
+    out = []
+    for v in _leaves(golden):
+        text = str(v).strip()
+        if v in (_FREE, _SENTINEL) or isinstance(v, bool) or len(text) < 3 or text.casefold() not in instruction.casefold():
+            continue
+        if text.casefold() not in used:
+            out.append(v)
+    return out
+
+
+def shown(value: Any) -> Any:
+    """A golden value as a reader should see it: placeholders back as ``${…}``."""
+    if value in (_FREE, _SENTINEL):
+        return "${…}"
+    if isinstance(value, dict):
+        return {k: shown(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shown(v) for v in value]
+    return value
 
 
 def _extras(predicted: list[dict[str, Any]], indexes: range, notes: list[str], instruction: str = "") -> list[str]:

@@ -56,8 +56,26 @@ def test_extra_calls_the_guidelines_allow_and_those_they_do_not():
 
 def test_optional_and_ask_user_golden_calls_may_be_absent_and_ids_may_not_be_invented():
     golden = [{"action": "search", "action_input": '{"query": "red shoes"}'},
-              {"action": "[Optional]details", "action_input": '{"itemId": "4711"}'}, {"action": "getDetails", "action_input": "{}"}]
+              {"action": "[Optional]details", "action_input": '{"itemId": ${itemId from search}}'},
+              {"action": "getDetails", "action_input": "{}"}]
     assert score(golden, [call("search", {"query": "red shoes"})]).accepted
     invented = score([{"action": "details", "action_input": '{"itemId": "4711"}'}], [call("details", {"itemId": "93"})],
                      instruction="Show item 4711.")
     assert not invented.accepted
+
+
+def test_an_optional_call_the_instruction_spells_out_may_not_be_skipped():
+    """``[Optional]`` covers a call the task may not need, not one carrying values the user gave: skipping
+    those leaves part of the request undone (the paper's judge refused such a trajectory)."""
+    golden = [{"action": "search", "action_input": '{"query": "red shoes"}'},
+              {"action": "[Optional]details", "action_input": '{"itemId": "4711"}'}]
+    skipped = score(golden, [call("search", {"query": "red shoes"})])
+    assert not skipped.accepted and "'4711'" in skipped.reasons[0]
+    assert score(golden, [call("search", {"query": "red shoes"}), call("details", {"itemId": "4711"})]).accepted
+    assert score(golden, [call("search", {"query": "red shoes"})], instruction="Find red shoes.").accepted
+
+
+def test_reasons_show_placeholders_as_a_reader_wrote_them():
+    golden = [{"action": "search", "action_input": '{"query": "red shoes", "tags": [{"name": "sale", "id": ${id from x}}]}'}]
+    bad = score(golden, [call("search", {"query": "red shoes", "tags": [{"name": "new", "id": 7}]})], instruction="Find red shoes.")
+    assert not bad.accepted and "${…}" in bad.reasons[0] and "\x00" not in bad.reasons[0]
