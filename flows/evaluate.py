@@ -34,13 +34,14 @@ from tasks.curation import call_steps
 from tasks.eval_judge import JudgeVerdict, judge_solution
 from tasks.eval_judge import prompt_version as judge_prompt_version
 from tasks.exact_match import parameter_table, score_calls
+from tasks.process_score import score_process
 from tasks.llm.backend import LLMClient
 from tasks.split import Side, leakage
 from toolfactory.settings import Settings, describe
 from warehouse.evaluation import done_trials, eval_items, latest_training_snapshot, leakage_sides, record_eval_run, scores
 from warehouse.training_runs import run_row
 
-SCORE_KEYS = ("process", "response", "overall", "exact_match", "call_precision", "call_recall", "pass_k", "pass_k_exact",
+SCORE_KEYS = ("process", "response", "overall", "exact_match", "process_rule", "call_precision", "call_recall", "pass_k", "pass_k_exact",
               "overall_spread")
 
 
@@ -62,7 +63,9 @@ async def _trial(item: dict[str, Any], trial: int, setup: Any, client: LLMClient
     if cut_short(steps):  # an LLM call failed after retries (or the spend cap): not scored, the next run runs this trial
         return None
     calls = predicted_calls(steps)
-    em = score_calls(item["calls"], calls, parameter_table(doc["spec"] or {}))
+    table = parameter_table(doc["spec"] or {})
+    em = score_calls(item["calls"], calls, table)
+    rule = score_process(item["calls"], call_steps(steps), item["instruction"], table)
     if stop == "crashed":
         verdict = JudgeVerdict("error", "no", "no", final or "")
     elif judge:
@@ -77,7 +80,8 @@ async def _trial(item: dict[str, Any], trial: int, setup: Any, client: LLMClient
         verdict = JudgeVerdict("off", None, None, "")
     return EvalResult(content_id("eval_result", run_id, item["golden_id"], trial), run_id, item["golden_id"], item["instruction_id"],
                       doc["api_id"], trial, steps, final, stop, calls, em.correct, em.names_correct, em.matched, em.n_golden,
-                      em.n_predicted, em.reasons[:20], verdict.status, verdict.process, verdict.response, verdict.reason[:600])
+                      em.n_predicted, em.reasons[:20], verdict.status, verdict.process, verdict.response, verdict.reason[:600],
+                      rule.accepted, rule.reasons[:20])
 
 
 def model_reference(wh: Any, model: str | None) -> str | None:

@@ -251,7 +251,8 @@ class GoldenAnswer(Record):
 
 @dataclass
 class EvalResult(Record):
-    """One trial of one evaluation instruction by the model under test: trajectory, exact match, judge."""
+    """One trial of one evaluation instruction by the model under test: trajectory, exact match, the
+    rule-based process score, judge."""
 
     SCHEMA: ClassVar[str] = "eval_result"
     result_id: str
@@ -274,3 +275,5 @@ class EvalResult(Record):
     process_correct: str | None
     response_correct: str | None
     judge_reason: str
+    process_rule: bool | None = None  # the deterministic process score (tasks.process_score); None: not scored
+    process_rule_reasons: list[str] = field(default_factory=list)

@@ -55,7 +55,10 @@ def test_a_whole_evaluation_scores_exact_match_and_judge_and_reruns_nothing(sett
     # I1 right; I2 made one of its two calls: exact 1/2, judge process 1/2, response 2/2
     assert (out["exact_match"], out["process"], out["response"], out["overall"]) == (50.0, 50.0, 100.0, 50.0)
     assert (out["call_precision"], out["call_recall"]) == (100.0, 66.7)
+    assert out["process_rule"] == 50.0  # the rule-based process score: I2's second call is missing
     with Warehouse.open(settings.warehouse_path) as wh:
+        rule = wh.frame("SELECT process_rule, process_rule_reasons FROM eval_results ORDER BY n_golden").to_dicts()
+        assert [r["process_rule"] for r in rule] == [True, False] and "missing getPhase" in rule[1]["process_rule_reasons"]
         rows = wh.frame("SELECT instruction, em_correct, em_reasons, judge_status, overall_correct, n_golden, n_predicted, "
                         "json_array_length(steps) AS n_steps, stop_reason FROM eval_results ORDER BY n_golden").to_dicts()
         assert [(r["em_correct"], r["overall_correct"], r["n_golden"], r["n_predicted"]) for r in rows] == [(True, True, 1, 1),
@@ -64,7 +67,7 @@ def test_a_whole_evaluation_scores_exact_match_and_judge_and_reruns_nothing(sett
         assert all(r["judge_status"] == "ok" and r["stop_reason"] == "final_answer" and r["n_steps"] == 2 for r in rows)
         assert wh.count("dialogue") == 0  # trajectories of the model under test never join the training corpus
     report = (workdir / "reports" / "eval-toolalpaca_toolalpaca_eval.json.md").read_text()
-    assert "| `toolfactory-fake/assistant` | toolalpaca:toolalpaca_eval.json | react | 1 | 50 | 100 | 50 | 50 |" in report
+    assert "| `toolfactory-fake/assistant` | toolalpaca:toolalpaca_eval.json | react | 1 | 50 | 100 | 50 | 50 | 50 |" in report
     assert (workdir / "reports" / "eval-toolalpaca_toolalpaca_eval.json.svg").read_text().startswith("<svg")
 
     judged = len(fake_llm.calls_for("judge"))

@@ -49,7 +49,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "dialogue": ("dialogue", ("steps", "models", "prompt_versions", "partner_api_ids", "toolset")),
     "curation_verdict": ("curation_verdict", ()),
     "golden_answer": ("golden_answer", ("calls",)),
-    "eval_result": ("eval_result", ("steps", "predicted_calls", "em_reasons")),
+    "eval_result": ("eval_result", ("steps", "predicted_calls", "em_reasons", "process_rule_reasons")),
     "import_note": ("import_note", ()),
 }
 
