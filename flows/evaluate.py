@@ -34,8 +34,8 @@ from tasks.curation import call_steps
 from tasks.eval_judge import JudgeVerdict, judge_solution
 from tasks.eval_judge import prompt_version as judge_prompt_version
 from tasks.exact_match import parameter_table, score_calls
-from tasks.process_score import score_process
 from tasks.llm.backend import LLMClient
+from tasks.process_score import score_process
 from tasks.split import Side, leakage
 from toolfactory.settings import Settings, describe
 from warehouse.evaluation import done_trials, eval_items, latest_training_snapshot, leakage_sides, record_eval_run, scores
@@ -160,6 +160,12 @@ def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any]
                    **{k: row[k] for k in SCORE_KEYS},
                    "leakage": {k: leak[k] for k in ("n_name_overlaps", "n_description_overlaps", "instructions_sharing_ngram")},
                    **ledger.summary(), "seconds": round(time.perf_counter() - started, 1)}
+    return {**summary, **write_report(s, board, set_source)}
+
+
+def write_report(s: Settings, board: list[dict[str, Any]], set_source: str) -> dict[str, str]:
+    """The set's leaderboard as markdown and SVG in ``eval_report_dir`` and as a Prefect artifact;
+    returns where the files are (``report``, ``chart``)."""
     text = markdown(board, f"Evaluation on {set_source}")
     out = Path(s.eval_report_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -167,7 +173,7 @@ def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any]
     (out / f"{stem}.md").write_text(text, "utf-8")
     (out / f"{stem}.svg").write_text(svg_chart(board), "utf-8")
     create_markdown_artifact(key="evaluate-report", markdown=text, description=f"Scores on {set_source}")
-    return {**summary, "report": str(out / f"{stem}.md"), "chart": str(out / f"{stem}.svg")}
+    return {"report": str(out / f"{stem}.md"), "chart": str(out / f"{stem}.svg")}
 
 
 def run_evaluate(settings: Settings, set_source: str, model: str | None = None) -> dict[str, Any]:

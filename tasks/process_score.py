@@ -200,25 +200,20 @@ def _identifier(name: str, value: Any) -> bool:
 
 def score_process(golden: list[dict[str, Any]], predicted: list[dict[str, Any]], instruction: str,
                   params: dict[str, dict[str, dict[str, Any]]]) -> ProcessScore:
-    """See the module docstring. Golden calls are found in order; what lies between is an extra call."""
+    """See the module docstring. Each golden call is looked for among the predicted calls not yet
+    matched — after the last match first, then before it (independent calls, parallel ones among them,
+    may come in any order; a placeholder for an earlier result still needs that result before it);
+    the predicted calls left over are extra calls."""
     out = ProcessScore(True)
+    used: set[int] = set()
     start = 0
     for g in golden:
         action = str(g.get("action") or "")
         optional = action.startswith("[Optional]")
         action = action.removeprefix("[Optional]").strip()
         args, _ = golden_arguments(g.get("action_input"))
-        found, why = None, []
-        for k in range(start, len(predicted)):
-            p = predicted[k]
-            if p["action"] != action and not (_is_ask(action) and _is_ask(p["action"])):
-                continue
-            observations = [c.get("observation") or "" for c in predicted[:k]]
-            why = [] if _is_ask(action) else match_arguments(action, args or {}, arguments_of(p.get("action_input")) or {},
-                                                             params.get(action, {}), instruction, observations)
-            if not why:
-                found = k
-                break
+        found, why = _find_call(action, args or {}, predicted, [*range(start, len(predicted)), *range(start)], used,
+                                params, instruction)
         if found is None:
             unused = _unused_instruction_values(args or {}, predicted, instruction) if optional else []
             if unused:
@@ -230,11 +225,28 @@ def score_process(golden: list[dict[str, Any]], predicted: list[dict[str, Any]],
                 continue
             out.reasons.append(f"missing {action}" + (f" ({'; '.join(why[:3])})" if why else ""))
             continue
-        out.reasons += _extras(predicted, range(start, found), out.notes, instruction)
-        start = found + 1
-    out.reasons += _extras(predicted, range(start, len(predicted)), out.notes, instruction)
+        used.add(found)
+        start = max(start, found + 1)
+    out.reasons += _extras(predicted, [k for k in range(len(predicted)) if k not in used], out.notes, instruction)
     out.accepted = not out.reasons
     return out
+
+
+def _find_call(action: str, args: dict[str, Any], predicted: list[dict[str, Any]], order: list[int], used: set[int],
+               params: dict[str, dict[str, dict[str, Any]]], instruction: str) -> tuple[int | None, list[str]]:
+    """The first predicted call in ``order`` (not in ``used``) that matches the golden one; else
+    None and why the last call of that name did not."""
+    why: list[str] = []
+    for k in order:
+        p = predicted[k]
+        if k in used or (p["action"] != action and not (_is_ask(action) and _is_ask(p["action"]))):
+            continue
+        observations = [c.get("observation") or "" for c in predicted[:k]]
+        why = [] if _is_ask(action) else match_arguments(action, args, arguments_of(p.get("action_input")) or {},
+                                                         params.get(action, {}), instruction, observations)
+        if not why:
+            return k, []
+    return None, why
 
 
 def _leaves(value: Any) -> list[Any]:
@@ -270,7 +282,7 @@ def shown(value: Any) -> Any:
     return value
 
 
-def _extras(predicted: list[dict[str, Any]], indexes: range, notes: list[str], instruction: str = "") -> list[str]:
+def _extras(predicted: list[dict[str, Any]], indexes: list[int], notes: list[str], instruction: str = "") -> list[str]:
     """Reasons against the extra calls at ``indexes``; what the guidelines allow goes to ``notes``."""
     reasons = []
     for k in indexes:

@@ -79,3 +79,14 @@ def test_reasons_show_placeholders_as_a_reader_wrote_them():
     golden = [{"action": "search", "action_input": '{"query": "red shoes", "tags": [{"name": "sale", "id": ${id from x}}]}'}]
     bad = score(golden, [call("search", {"query": "red shoes", "tags": [{"name": "new", "id": 7}]})], instruction="Find red shoes.")
     assert not bad.accepted and "${…}" in bad.reasons[0] and "\x00" not in bad.reasons[0]
+
+
+def test_independent_calls_in_either_order_but_a_result_before_its_use():
+    golden = [{"action": "details", "action_input": '{"itemId": "4711"}'}, {"action": "details", "action_input": '{"itemId": "4712"}'}]
+    swapped = [call("details", {"itemId": "4712"}), call("details", {"itemId": "4711"})]
+    assert score(golden, swapped, instruction="Items 4711 and 4712.").accepted
+    chained = [{"action": "search", "action_input": '{"query": "red shoes"}'},
+               {"action": "details", "action_input": '{"itemId": ${itemId from search}}'}]
+    backwards = [call("details", {"itemId": "sh-981"}),
+                 call("search", {"query": "red shoes"}, 'Status Code: 200. Response: {"items": [{"itemId": "sh-981"}]}')]
+    assert not score(chained, backwards).accepted  # the ID was used before any result gave it

@@ -12,8 +12,8 @@
   toolfactory import PATH                 load a ToolAlpaca-format file (training or evaluation layout)
   toolfactory train [--check|--list]      an SFT run on the clean corpus now (--check: only when the threshold is met)
   toolfactory split                       hold out APIs per category (before training), build set factory:heldout, check leakage
-  toolfactory evaluate --set S [--model M] a model on an evaluation set of unseen tools (judge + exact match)
-  toolfactory calibrate FILE              how exact match agrees with the judge verdicts of a judged-outputs file
+  toolfactory evaluate --set S [--model M] a model (or --predictions FILE: saved outputs) on unseen tools: judge, exact match, rules
+  toolfactory calibrate FILE              how exact match and the process rules agree with a judged-outputs file's verdicts
   toolfactory serve                       serve the deployments (regenerate on a schedule, train, evaluate)
   toolfactory ui                          start a local Prefect server and UI on 127.0.0.1
   toolfactory sql "QUERY"                 read-only SQL over the warehouse (table, csv or json)
@@ -121,6 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--trials", type=int, help="runs per instruction (setting eval_trials)")
     ev.add_argument("--per-api", type=int, help="at most this many instructions of each API (setting eval_max_per_api)")
     ev.add_argument("--no-judge", action="store_true", help="exact match only (setting eval_judge: false)")
+    ev.add_argument("--predictions", help="score saved outputs instead of running a model: the paper's judged-outputs layout "
+                    "or JSONL of OpenAI messages (--model then names them)")
     ev.add_argument("--list", action="store_true", help="list the evaluation sets")
 
     cal = sub.add_parser("calibrate", help="agreement of the deterministic scores with the judge verdicts of a judged-outputs file")
@@ -187,6 +189,8 @@ def _roles_used(args: argparse.Namespace, s: Any) -> tuple[str, ...]:
     command = f"{args.command} {getattr(args, 'action', '') or ''}".strip()
     if command in ("run", "serve"):
         return ("documenter", *simulate) + (("judge",) if s.curation_judge and not getattr(args, "no_judge", False) else ())
+    if args.command == "evaluate" and not args.list and args.set_source and args.predictions:
+        return ("judge",) if s.eval_judge and not args.no_judge else ()
     if args.command == "evaluate" and not args.list and args.set_source:
         return ("user", "executor") + (() if args.model else ("assistant",)) + (("judge",) if s.eval_judge and not args.no_judge else ())
     return {"docs build": ("documenter",), "simulate": simulate, "curate": ("judge",) if s.curation_judge else ()}.get(command, ())
@@ -323,7 +327,12 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
                 return 0 if args.list else 2
             overrides = {k: v for k, v in (("eval_trials", args.trials), ("eval_judge", False if args.no_judge else None),
                                            ("eval_max_per_api", args.per_api)) if v is not None}
-            print_summary("evaluate", run_evaluate(settings.with_overrides(**overrides), args.set_source, args.model))
+            if args.predictions:
+                from flows.evaluate_predictions import run_evaluate_predictions
+
+                print_summary("evaluate", run_evaluate_predictions(settings.with_overrides(**overrides), args.set_source, args.predictions, args.model))
+            else:
+                print_summary("evaluate", run_evaluate(settings.with_overrides(**overrides), args.set_source, args.model))
             return 0
         if args.command == "corpus":
             from flows.corpus_export import list_snapshots, take_snapshot
