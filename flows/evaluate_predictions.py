@@ -45,7 +45,7 @@ async def score_prediction(item: dict[str, Any], p: Prediction | None, run_id: s
     em = score_calls(item["calls"], calls, table)
     rule = score_process(item["calls"], call_steps(steps), item["instruction"], table)
     if p is None:
-        verdict = JudgeVerdict("no_call", "no", "no", "no prediction for this instruction")
+        verdict = JudgeVerdict("no_call", "no", "no", "no prediction for this instruction") if judge else JudgeVerdict("off", None, None, "")
     elif judge:
         doc = item["doc"]
         verdict = await judge_solution(client, documentation=doc["nl_documentation"] or "", instruction=item["instruction"],

@@ -99,3 +99,5 @@ def test_an_instruction_without_a_prediction_counts_as_wrong_and_the_judge_runs_
     assert (out["matched"], out["without_prediction"], out["model"]) == (1, 1, "predictions:one.jsonl")
     assert (out["exact_match"], out["process_rule"], out["overall"]) == (50.0, 50.0, 50.0)
     assert len(fake_llm.calls_for("judge")) == 1  # the missing one is not sent to the judge
+    off = run_evaluate_predictions(settings, SET, str(path))
+    assert (off["exact_match"], off["process_rule"], off["process"], off["overall"]) == (50.0, 50.0, None, None)
