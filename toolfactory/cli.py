@@ -189,10 +189,10 @@ def _roles_used(args: argparse.Namespace, s: Any) -> tuple[str, ...]:
     command = f"{args.command} {getattr(args, 'action', '') or ''}".strip()
     if command in ("run", "serve"):
         return ("documenter", *simulate) + (("judge",) if s.curation_judge and not getattr(args, "no_judge", False) else ())
-    if args.command == "evaluate" and not args.list and args.set_source and args.predictions:
-        return ("judge",) if s.eval_judge and not args.no_judge else ()
     if args.command == "evaluate" and not args.list and args.set_source:
-        return ("user", "executor") + (() if args.model else ("assistant",)) + (("judge",) if s.eval_judge and not args.no_judge else ())
+        from toolfactory.cli_evaluate import evaluate_roles
+
+        return evaluate_roles(s, args)
     return {"docs build": ("documenter",), "simulate": simulate, "curate": ("judge",) if s.curation_judge else ()}.get(command, ())
 
 
@@ -320,20 +320,9 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
             print_summary("split", split_and_check(settings))
             return 0
         if args.command == "evaluate":
-            from flows.evaluate import list_sets, run_evaluate
+            from toolfactory.cli_evaluate import evaluate_command
 
-            if args.list or not args.set_source:
-                print(list_sets(settings))
-                return 0 if args.list else 2
-            overrides = {k: v for k, v in (("eval_trials", args.trials), ("eval_judge", False if args.no_judge else None),
-                                           ("eval_max_per_api", args.per_api)) if v is not None}
-            if args.predictions:
-                from flows.evaluate_predictions import run_evaluate_predictions
-
-                print_summary("evaluate", run_evaluate_predictions(settings.with_overrides(**overrides), args.set_source, args.predictions, args.model))
-            else:
-                print_summary("evaluate", run_evaluate(settings.with_overrides(**overrides), args.set_source, args.model))
-            return 0
+            return evaluate_command(settings, args)
         if args.command == "corpus":
             from flows.corpus_export import list_snapshots, take_snapshot
 

@@ -93,7 +93,8 @@ class Settings:
     run_report_dir: str = "./data/reports"  # each pipeline run's report (report.md) and plots (PNG) go to <dir>/<run>-<time>/
     max_cost_usd: float | None = None  # a run's spend cap: no new LLM call once its calls cost this much (work cut short is not landed)
     eval_heldout_share: float = 0.1  # share of each category's APIs held out from training (fixed once assigned)
-    eval_max_per_api: int | None = None  # evaluate at most this many instructions of each API (a quick look at a big set)
+    eval_max_per_api: int | None = None  # evaluate at most this many instructions of each API (BFCL: entries of each category)
+    bfcl_data_dir: str | None = None  # BFCL v4's data folder; None: the installed bfcl_eval package's (make bfcl)
     eval_trials: int = 1  # runs per evaluation instruction (pass^k and the spread across runs)
     eval_temperature: float = 0.0  # the model under test's sampling temperature (greedy by default)
     eval_judge: bool = True  # score with the judge LLM (the paper's protocol) besides exact match

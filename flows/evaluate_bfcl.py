@@ -1,0 +1,136 @@
+"""Flow ``evaluate-bfcl``: a model on BFCL v4's single-turn categories, scored by its AST semantics
+(``toolfactory evaluate --set bfcl:<category>[,<category>…] [--model M] [--per-api N]``).
+
+Each entry is one completion of the model under test: in ``tools`` mode its functions are offered as
+OpenAI tools and several ``tool_calls`` in the one reply are parallel calls; a backend that cannot call
+tools natively (the embedded model) answers a JSON object of calls under a schema instead. The calls are
+scored by ``tasks.bfcl.score_entry`` and land as an evaluation run per category (``set_source``
+``bfcl:<category>``, exact match = AST accuracy), so ``eval_scores`` and the report hold them beside the
+ToolAlpaca sets. An entry whose LLM call failed is not landed: the next run does it. Data: setting
+``bfcl_data_dir``, else the installed ``bfcl_eval`` package's ``data`` folder (``make bfcl``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+
+from flows.evaluate import model_reference, write_report
+from flows.runtime import flow_settings, gated, llm_session, open_warehouse
+from schemas.ids import content_id
+from schemas.records import EvalResult
+from tasks.bfcl import BfclEntry, category_name, original_names, read_category, score_entry, tools_of
+from tasks.llm.backend import LLMClient
+from tasks.prompts import load_prompt
+from toolfactory.settings import Settings, describe
+from warehouse.evaluation import done_trials, record_eval_run, scores
+
+
+def bfcl_data_dir(configured: str | None) -> Path:
+    """The BFCL data folder: the setting, else the installed ``bfcl_eval`` package's (found without importing it)."""
+    if configured:
+        return Path(configured)
+    spec = importlib.util.find_spec("bfcl_eval")
+    if spec is None or not spec.submodule_search_locations:
+        raise LookupError("BFCL data not found: `make bfcl` (pip install --no-deps bfcl-eval) or set bfcl_data_dir")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def _calls(entry: BfclEntry, result: Any, mode: str) -> list[dict[str, Any]]:
+    names = original_names(entry)
+    if mode == "tools":
+        raw = [{"name": c.get("name"), "arguments": c.get("arguments")} for c in result.tool_calls or []]
+    else:
+        raw = (result.parsed or {}).get("calls") if isinstance(result.parsed, dict) else []
+    out = []
+    for c in raw if isinstance(raw, list) else []:
+        args = c.get("arguments") if isinstance(c, dict) else None
+        if isinstance(args, str):
+            try:
+                args = json.loads(args)
+            except ValueError:
+                pass
+        name = str(c.get("name") or "") if isinstance(c, dict) else ""
+        out.append({"name": names.get(name, name), "arguments": args})
+    return out
+
+
+def _request(entry: BfclEntry, mode: str) -> dict[str, Any]:
+    """The messages and the tools or schema of one entry's completion."""
+    prompt = load_prompt("bfcl" if mode == "tools" else "bfcl_json")
+    functions = json.dumps([t["function"] for t in tools_of(entry)], ensure_ascii=False)
+    system = prompt.system.replace("${functions}", functions)
+    messages = [{"role": "system", "content": system}] + [m for m in entry.messages if m.get("role") != "system"]
+    extra_system = "\n".join(str(m.get("content") or "") for m in entry.messages if m.get("role") == "system")
+    if extra_system:
+        messages[0]["content"] += "\n\n" + extra_system
+    if mode == "tools":
+        return {"messages": messages, "tools": tools_of(entry), "prompt_version": prompt.version}
+    names = [t["function"]["name"] for t in tools_of(entry)]
+    schema = {"type": "object", "required": ["calls"], "properties": {"calls": {"type": "array", "maxItems": 8, "items": {
+        "type": "object", "required": ["name", "arguments"],
+        "properties": {"name": {"type": "string", "enum": names}, "arguments": {"type": "object"}}}}}}
+    return {"messages": messages, "json_schema": schema, "schema_name": "function_calls", "prompt_version": prompt.version}
+
+
+async def run_entry(entry: BfclEntry, run_id: str, client: LLMClient, mode: str, s: Settings) -> EvalResult | None:
+    """One entry: the model's reply, its calls and the AST verdict (None: the LLM call failed)."""
+    result = await client.acomplete("assistant", **_request(entry, mode), subject_id=entry.entry_id,
+                                    max_tokens=s.assistant_max_tokens, temperature=s.eval_temperature, seed=s.seed)
+    if result.error:
+        return None
+    calls = _calls(entry, result, mode)
+    reasons = score_entry(entry, calls)
+    golden_id = content_id("bfcl", entry.category, entry.entry_id)
+    steps = [{"action": c["name"], "action_input": c["arguments"]} for c in calls]
+    names_ok = sorted(c["name"] for c in calls) == sorted(next(iter(a)) for a in entry.answers)
+    return EvalResult(content_id("eval_result", run_id, golden_id, 0), run_id, golden_id, golden_id, content_id("bfcl", entry.category),
+                      0, steps, result.text or None, "final_answer", steps, not reasons, names_ok,
+                      len(entry.answers) if not reasons else 0, len(entry.answers), len(calls), reasons[:20], "off", None, None, "")
+
+
+@flow(name="evaluate-bfcl", log_prints=True)
+def evaluate_bfcl(categories: list[str], model: str | None = None, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run and score each category; returns per-category accuracy and where the report is."""
+    s = flow_settings(settings)
+    started = time.perf_counter()
+    data = bfcl_data_dir(s.bfcl_data_dir)
+    with open_warehouse(s) as wh:
+        model = model_reference(wh, model)
+    per_category: dict[str, Any] = {}
+    with open_warehouse(s) as wh, llm_session(s, wh, {"assistant": model} if model else None) as (client, ledger):
+        mode = "json" if client.config.embedded_only("assistant") else "tools"
+        signature = client.model_signature("assistant")
+        gate = asyncio.Semaphore(s.max_concurrent_dialogues)
+        for name in [category_name(c) for c in categories]:
+            entries = read_category(data, name)[: s.eval_max_per_api or None]
+            set_source = f"bfcl:{name}"
+            config = {"set": set_source, "model": signature, "mode": mode, "max_tokens": s.assistant_max_tokens,
+                      "temperature": s.eval_temperature, "seed": s.seed, "entries": [e.entry_id for e in entries]}
+            run_id = content_id("eval_run", config)
+            record_eval_run(wh, run_id, set_source, signature, mode, 1, None, {k: v for k, v in config.items() if k != "entries"},
+                            len(entries))
+            done = {g for g, _ in done_trials(wh, run_id)}
+            todo = [e for e in entries if content_id("bfcl", name, e.entry_id) not in done]
+            results = [f.result() for f in [client.submit(gated(gate, run_entry(e, run_id, client, mode, s))) for e in todo]]
+            ledger.writer.put([r for r in results if r is not None])
+            ledger.flush()
+            row = (scores(wh, [run_id]) or [{}])[0]
+            per_category[name] = {"entries": len(entries), "ran_now": len(todo), "llm_failed": sum(r is None for r in results),
+                                  "ast_accuracy": row.get("exact_match")}
+        board = [r for c in per_category for r in scores(wh, set_source=f"bfcl:{c}")]
+    summary = {"model": signature, "mode": mode, **{f"bfcl:{c}": v for c, v in per_category.items()},
+               "seconds": round(time.perf_counter() - started, 1)}
+    return {**summary, **write_report(s, board, "bfcl")}
+
+
+def run_evaluate_bfcl(settings: Settings, set_source: str, model: str | None = None) -> dict[str, Any]:
+    """``set_source``: ``bfcl:<category>[,<category>…]``."""
+    categories = [c.strip() for c in set_source.removeprefix("bfcl:").split(",") if c.strip()]
+    return evaluate_bfcl(categories=categories, model=model, settings=describe(settings))
