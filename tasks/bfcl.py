@@ -108,7 +108,8 @@ def _type_error(name: str, value: Any, spec: dict[str, Any], allowed: list[Any])
     if type(value) is expected:
         if expected is list and isinstance(spec.get("items"), dict) and _TYPES.get(spec["items"].get("type")) is not None:
             inner = _TYPES[spec["items"]["type"]]
-            if not all(type(v) is inner or (inner is float and type(v) is int) for v in value):
+            answer_items = {type(x) for a in allowed if isinstance(a, list) for x in a}  # items standing for variables
+            if not all(type(v) is inner or type(v) in answer_items or (inner is float and type(v) is int) for v in value):
                 return f"{name}: items of the wrong type in {value!r}"
         return None
     answer_types = {type(a) for a in allowed if a != ""}

@@ -96,3 +96,16 @@ def test_the_flow_runs_and_scores_each_category(workdir, bfcl, prefect_harness, 
     assert "options left out" in reasons
     again = run_evaluate_bfcl(s, "bfcl:simple,parallel,irrelevance")
     assert again["bfcl:parallel"]["ran_now"] == 0 and len(fake_llm.calls_for("assistant")) == 4
+
+
+def test_list_items_of_the_answers_own_type_stand_for_variables():
+    """BFCL's checker takes items of the answer's own type as variables (``["apple", …]`` for an integer
+    array whose answer holds those strings); other types stay refused."""
+    from tasks.bfcl import BfclEntry
+
+    fn = {"name": "sort_list", "parameters": {"type": "dict", "required": ["elements"], "properties": {
+        "elements": {"type": "array", "items": {"type": "integer"}}}}}
+    entry = BfclEntry("e", "simple_python", [], [fn], [{"sort_list": {"elements": [["b", "a"], [2, 1]]}}])
+    assert score_entry(entry, [call("sort_list", elements=["b", "a"])]) == []
+    assert score_entry(entry, [call("sort_list", elements=[2, 1])]) == []
+    assert "wrong type" in score_entry(entry, [call("sort_list", elements=[True, False])])[0]
