@@ -16,12 +16,14 @@ import asyncio
 import importlib.util
 import json
 import time
+from concurrent.futures import as_completed
 from pathlib import Path
 from typing import Any
 
 from prefect import flow
 
 from flows.evaluate import model_reference, write_report
+from flows.progress import Progress
 from flows.runtime import flow_settings, gated, llm_session, open_warehouse
 from schemas.ids import content_id
 from schemas.records import EvalResult
@@ -118,8 +120,14 @@ def evaluate_bfcl(categories: list[str], model: str | None = None, settings: dic
                             len(entries))
             done = {g for g, _ in done_trials(wh, run_id)}
             todo = [e for e in entries if content_id("bfcl", name, e.entry_id) not in done]
-            results = [f.result() for f in [client.submit(gated(gate, run_entry(e, run_id, client, mode, s))) for e in todo]]
-            ledger.writer.put([r for r in results if r is not None])
+            print(f"evaluate-bfcl: {set_source}, {len(entries)} entries of {signature} ({len(todo)} to run), run {run_id}")
+            progress = Progress("evaluate-bfcl-progress", f"{set_source} entries", len(todo), unit="entry")
+            results = []
+            for fut in as_completed([client.submit(gated(gate, run_entry(e, run_id, client, mode, s))) for e in todo]):
+                results.append(fut.result())
+                ledger.writer.put([results[-1]] if results[-1] is not None else [])
+                progress.advance(1)
+            progress.finish()
             ledger.flush()
             row = (scores(wh, [run_id]) or [{}])[0]
             per_category[name] = {"entries": len(entries), "ran_now": len(todo), "llm_failed": sum(r is None for r in results),
