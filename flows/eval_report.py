@@ -31,6 +31,27 @@ def markdown(rows: list[dict[str, Any]], title: str) -> str:
     return "\n".join(lines)
 
 
+def bfcl_markdown(bfcl_rows: list[dict[str, Any]], paper_rows: list[dict[str, Any]]) -> str:
+    """BFCL's per-category AST accuracy, one row per model, beside that model's latest scores on the
+    ToolAlpaca-layout sets (the paper's columns, exact match and the process rules)."""
+    categories = sorted({r["set_source"].removeprefix("bfcl:") for r in bfcl_rows})
+    models = sorted({r["model"] for r in bfcl_rows})
+    acc = {(r["model"], r["set_source"].removeprefix("bfcl:")): r["exact_match"] for r in bfcl_rows}
+    paper = {r["model"]: r for r in paper_rows}
+    cols = [("set_source", "ToolAlpaca set"), ("process", "Process"), ("response", "Response"), ("overall", "Overall"),
+            ("exact_match", "Exact match"), ("process_rule", "Process (rules)")]
+    lines = ["# Evaluation on BFCL v4", "", "| Model | " + " | ".join(categories) + " | " + " | ".join(c for _, c in cols) + " |",
+             "|---|" + "---:|" * len(categories) + "---|" + "---:|" * (len(cols) - 1)]
+    for m in models:
+        other = paper.get(m, {})
+        lines.append(f"| `{m}` | " + " | ".join(_cell(acc.get((m, c))) for c in categories) + " | "
+                     + " | ".join(_cell(other.get(k)) for k, _ in cols) + " |")
+    lines += ["", "BFCL columns: AST accuracy per category (function name, required parameters, allowed values, types; "
+              "parallel calls in any order; irrelevance = no call). The ToolAlpaca columns: the model's latest run on a set in "
+              "ToolAlpaca's layout, as in the paper's table.", ""]
+    return "\n".join(lines)
+
+
 def svg_chart(rows: list[dict[str, Any]], keys: tuple[str, ...] = ("overall", "exact_match", "process_rule")) -> str:
     """Grouped horizontal bars (0–100) per model for ``keys``."""
     colours = {"process": "#9ecae1", "response": "#6baed6", "overall": "#2171b5", "exact_match": "#fd8d3c", "process_rule": "#31a354"}

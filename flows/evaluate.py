@@ -163,10 +163,10 @@ def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any]
     return {**summary, **write_report(s, board, set_source)}
 
 
-def write_report(s: Settings, board: list[dict[str, Any]], set_source: str) -> dict[str, str]:
-    """The set's leaderboard as markdown and SVG in ``eval_report_dir`` and as a Prefect artifact;
-    returns where the files are (``report``, ``chart``)."""
-    text = markdown(board, f"Evaluation on {set_source}")
+def write_report(s: Settings, board: list[dict[str, Any]], set_source: str, text: str | None = None) -> dict[str, str]:
+    """The set's leaderboard (``text``, else the paper's table of ``board``) as markdown, and ``board``
+    as SVG, in ``eval_report_dir`` and as a Prefect artifact; returns where the files are (``report``, ``chart``)."""
+    text = text or markdown(board, f"Evaluation on {set_source}")
     out = Path(s.eval_report_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = "eval-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in set_source)

@@ -22,6 +22,7 @@ from typing import Any
 
 from prefect import flow
 
+from flows.eval_report import bfcl_markdown
 from flows.evaluate import model_reference, write_report
 from flows.progress import Progress
 from flows.runtime import flow_settings, gated, llm_session, open_warehouse
@@ -31,7 +32,7 @@ from tasks.bfcl import BfclEntry, category_name, original_names, read_category, 
 from tasks.llm.backend import LLMClient
 from tasks.prompts import load_prompt
 from toolfactory.settings import Settings, describe
-from warehouse.evaluation import done_trials, record_eval_run, scores
+from warehouse.evaluation import done_trials, latest_scores, record_eval_run, scores
 
 
 def bfcl_data_dir(configured: str | None) -> Path:
@@ -132,10 +133,19 @@ def evaluate_bfcl(categories: list[str], model: str | None = None, settings: dic
             row = (scores(wh, [run_id]) or [{}])[0]
             per_category[name] = {"entries": len(entries), "ran_now": len(todo), "llm_failed": sum(r is None for r in results),
                                   "ast_accuracy": row.get("exact_match")}
+        text = bfcl_markdown(*_boards(wh))
         board = [r for c in per_category for r in scores(wh, set_source=f"bfcl:{c}")]
     summary = {"model": signature, "mode": mode, **{f"bfcl:{c}": v for c, v in per_category.items()},
                "seconds": round(time.perf_counter() - started, 1)}
-    return {**summary, **write_report(s, board, "bfcl")}
+    return {**summary, **write_report(s, board, "bfcl", text)}
+
+
+def _boards(wh: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(latest run of each model on each BFCL category, latest run of each model on any other set)."""
+    latest = latest_scores(wh)
+    bfcl = [r for r in latest if r["set_source"].startswith("bfcl:")]
+    other = sorted((r for r in latest if not r["set_source"].startswith("bfcl:")), key=lambda r: r["created_at"])
+    return bfcl, other
 
 
 def run_evaluate_bfcl(settings: Settings, set_source: str, model: str | None = None) -> dict[str, Any]:

@@ -89,7 +89,7 @@ def test_the_flow_runs_and_scores_each_category(workdir, bfcl, prefect_harness, 
     sent = fake_llm.calls_for("assistant")
     assert len(sent) == 4 and all(r.params.get("tools") for r in sent)
     report = (workdir / "reports" / "eval-bfcl.md").read_text()
-    assert "bfcl:parallel" in report and "bfcl:simple_python" in report
+    assert "| `toolfactory-fake/assistant` | 0 | 100 | 50 |" in report  # irrelevance, parallel, simple_python
     with Warehouse.open(s.warehouse_path) as wh:
         assert wh.count("eval_result") == 4
         reasons = wh.frame("SELECT em_reasons FROM eval_results WHERE set_source = 'bfcl:simple_python' AND NOT em_correct").item()
@@ -109,3 +109,17 @@ def test_list_items_of_the_answers_own_type_stand_for_variables():
     assert score_entry(entry, [call("sort_list", elements=["b", "a"])]) == []
     assert score_entry(entry, [call("sort_list", elements=[2, 1])]) == []
     assert "wrong type" in score_entry(entry, [call("sort_list", elements=[True, False])])[0]
+
+
+def test_the_bfcl_report_sets_categories_beside_the_papers_columns():
+    from flows.eval_report import bfcl_markdown
+
+    bfcl_rows = [{"model": "m", "set_source": "bfcl:simple_python", "exact_match": 62.5},
+                 {"model": "m", "set_source": "bfcl:parallel", "exact_match": 40.0},
+                 {"model": "n", "set_source": "bfcl:parallel", "exact_match": 10.0}]
+    paper = [{"model": "m", "set_source": "toolalpaca:eval_simulated.json", "process": 70.0, "response": 75.0, "overall": 65.0,
+              "exact_match": 36.0, "process_rule": 60.0}]
+    text = bfcl_markdown(bfcl_rows, paper)
+    assert "| Model | parallel | simple_python | ToolAlpaca set | Process |" in text
+    assert "| `m` | 40 | 62.5 | toolalpaca:eval_simulated.json | 70 | 75 | 65 | 36 | 60 |" in text
+    assert "| `n` | 10 | – | – |" in text

@@ -68,6 +68,12 @@ def scores(wh: Warehouse, run_ids: list[str] | None = None, set_source: str | No
                     "ORDER BY created_at DESC) = 1 ORDER BY overall DESC NULLS LAST, model", [set_source]).to_dicts()
 
 
+def latest_scores(wh: Warehouse) -> list[dict[str, Any]]:
+    """Rows of ``eval_scores``: the latest run of each model on each set."""
+    return wh.frame("SELECT * FROM eval_scores QUALIFY row_number() OVER (PARTITION BY model, set_source "
+                    "ORDER BY created_at DESC) = 1 ORDER BY set_source, model").to_dicts()
+
+
 def existing_splits(wh: Warehouse) -> dict[str, tuple[str, str]]:
     """api_id → (split, category) of the APIs already assigned."""
     return {a: (s, c) for a, s, c in wh.execute("SELECT api_id, split, category FROM api_split")}
