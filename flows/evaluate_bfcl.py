@@ -34,6 +34,8 @@ from tasks.prompts import load_prompt
 from toolfactory.settings import Settings, describe
 from warehouse.evaluation import done_trials, latest_scores, record_eval_run, scores
 
+PROTOCOL = "bfcl-calls:2"  # the request's shape (prompt, schema): part of a run's ID, so a change re-runs
+
 
 def bfcl_data_dir(configured: str | None) -> Path:
     """The BFCL data folder: the setting, else the installed ``bfcl_eval`` package's (found without importing it)."""
@@ -75,11 +77,22 @@ def _request(entry: BfclEntry, mode: str) -> dict[str, Any]:
         messages[0]["content"] += "\n\n" + extra_system
     if mode == "tools":
         return {"messages": messages, "tools": tools_of(entry), "prompt_version": prompt.version}
-    names = [t["function"]["name"] for t in tools_of(entry)]
-    schema = {"type": "object", "required": ["calls"], "properties": {"calls": {"type": "array", "maxItems": 8, "items": {
-        "type": "object", "required": ["name", "arguments"],
-        "properties": {"name": {"type": "string", "enum": names}, "arguments": {"type": "object"}}}}}}
-    return {"messages": messages, "json_schema": schema, "schema_name": "function_calls", "prompt_version": prompt.version}
+    return {"messages": messages, "json_schema": calls_schema(entry), "schema_name": "function_calls", "prompt_version": prompt.version}
+
+
+def calls_schema(entry: BfclEntry) -> dict[str, Any]:
+    """The JSON-mode reply: a list of calls, each one of the entry's functions with its own parameters
+    (types, required ones, nothing undocumented) — a weak model under a grammar cannot write a call
+    that is malformed, only a wrong one."""
+    def strict(schema: dict[str, Any]) -> dict[str, Any]:
+        out = {**schema, "type": "object", "additionalProperties": False}
+        out.setdefault("properties", {})
+        return out
+
+    alternatives = [{"type": "object", "required": ["name", "arguments"], "additionalProperties": False, "properties": {
+        "name": {"const": t["function"]["name"]}, "arguments": strict(t["function"]["parameters"])}} for t in tools_of(entry)]
+    return {"type": "object", "required": ["calls"], "additionalProperties": False, "properties": {
+        "calls": {"type": "array", "maxItems": 8, "items": {"anyOf": alternatives}}}}
 
 
 async def run_entry(entry: BfclEntry, run_id: str, client: LLMClient, mode: str, s: Settings) -> EvalResult | None:
@@ -114,7 +127,7 @@ def evaluate_bfcl(categories: list[str], model: str | None = None, settings: dic
         for name in [category_name(c) for c in categories]:
             entries = read_category(data, name)[: s.eval_max_per_api or None]
             set_source = f"bfcl:{name}"
-            config = {"set": set_source, "model": signature, "mode": mode, "max_tokens": s.assistant_max_tokens,
+            config = {"set": set_source, "model": signature, "mode": mode, "protocol": PROTOCOL, "max_tokens": s.assistant_max_tokens,
                       "temperature": s.eval_temperature, "seed": s.seed, "entries": [e.entry_id for e in entries]}
             run_id = content_id("eval_run", config)
             record_eval_run(wh, run_id, set_source, signature, mode, 1, None, {k: v for k, v in config.items() if k != "entries"},
