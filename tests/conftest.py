@@ -60,6 +60,23 @@ def workdir(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+def eval_set_settings(workdir, fixtures, prefect_harness, fake_llm):
+    """Settings for a work folder on the fake backends with the small evaluation set
+    (``toolalpaca:toolalpaca_eval.json``) imported; ``extra`` YAML lines go on top."""
+    from flows.toolalpaca_import import import_toolalpaca
+    from toolfactory.settings import load_settings
+
+    def make(extra: str = ""):
+        (workdir / "toolfactory.yaml").write_text("backends_file: fake\nwarehouse_path: wh.duckdb\nllm_num_retries: 0\n"
+                                                  "eval_report_dir: reports\n" + extra)
+        s = load_settings()
+        import_toolalpaca(s, fixtures / "toolalpaca_eval.json")
+        return s
+
+    return make
+
+
 def schema_name(req: FakeRequest) -> str:
     rf = req.params.get("response_format") or {}
     return (rf.get("json_schema") or {}).get("name", "")

@@ -29,14 +29,8 @@ def test_a_react_conversation_in_the_papers_layout_and_the_reply_back():
 
 
 @pytest.fixture
-def settings(workdir, fixtures, prefect_harness, fake_llm):
-    from flows.toolalpaca_import import import_toolalpaca
-    from toolfactory.settings import load_settings
-
-    (workdir / "toolfactory.yaml").write_text("backends_file: fake\nwarehouse_path: wh.duckdb\nllm_num_retries: 0\n"
-                                              "dialogue_step_limit: 2\nassistant_max_tokens: 24\neval_report_dir: reports\n")
-    s = load_settings()
-    import_toolalpaca(s, fixtures / "toolalpaca_eval.json")
+def settings(eval_set_settings, fake_llm):
+    s = eval_set_settings("dialogue_step_limit: 2\nassistant_max_tokens: 24\n")
     fake_llm.respond("executor", lambda req: {"phase": "waxing crescent"})
     fake_llm.respond("judge", judge)
     return s

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from flows.evaluate_predictions import run_evaluate_predictions
-from flows.toolalpaca_import import import_toolalpaca
 from tasks.predictions import match_predictions, read_predictions
 from warehouse import Warehouse
 
@@ -60,14 +59,8 @@ def test_matching_by_id_then_by_text_and_api():
 
 
 @pytest.fixture
-def settings(workdir, fixtures, prefect_harness, fake_llm):
-    from toolfactory.settings import load_settings
-
-    (workdir / "toolfactory.yaml").write_text("backends_file: fake\nwarehouse_path: wh.duckdb\nllm_num_retries: 0\n"
-                                              "eval_report_dir: reports\neval_judge: false\n")
-    s = load_settings()
-    import_toolalpaca(s, fixtures / "toolalpaca_eval.json")
-    return s
+def settings(eval_set_settings):
+    return eval_set_settings("eval_judge: false\n")
 
 
 def test_saved_predictions_score_without_running_a_model(settings, fake_llm, workdir):

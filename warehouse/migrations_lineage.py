@@ -82,42 +82,15 @@ LATER: list[tuple[int, str, str]] = [
         """
         ALTER TABLE eval_result ADD COLUMN process_rule BOOLEAN;
         ALTER TABLE eval_result ADD COLUMN process_rule_reasons JSON DEFAULT '[]';
-        CREATE OR REPLACE VIEW eval_results AS
-            SELECT r.result_id, r.run_id, e.set_source, e.model, e.step_mode, r.trial, r.api_id, c.name AS api_name, c.category,
-                   r.instruction_id, i.text AS instruction, r.golden_id, g.calls AS golden_calls, r.predicted_calls, r.steps,
-                   r.final_answer, r.stop_reason, r.em_correct, r.names_correct, r.em_matched, r.n_golden, r.n_predicted,
-                   r.em_reasons, r.process_rule, r.process_rule_reasons, r.judge_status, r.process_correct, r.response_correct,
-                   CASE WHEN r.judge_status = 'off' THEN NULL
-                        ELSE coalesce(r.process_correct = 'yes' AND r.response_correct = 'yes', false) END AS overall_correct,
-                   r.judge_reason, r.created_at
-            FROM eval_result r JOIN eval_run e USING (run_id) LEFT JOIN golden_answer g USING (golden_id)
-                 LEFT JOIN instruction i ON i.instruction_id = r.instruction_id LEFT JOIN catalog_entry c ON c.api_id = r.api_id;
-        CREATE OR REPLACE VIEW eval_scores AS
-            WITH scored AS (
-                SELECT *, CASE WHEN judge_status = 'off' THEN NULL ELSE (process_correct = 'yes')::INT END AS p,
-                          CASE WHEN judge_status = 'off' THEN NULL ELSE (response_correct = 'yes')::INT END AS r,
-                          CASE WHEN judge_status = 'off' THEN NULL
-                               ELSE (coalesce(process_correct = 'yes' AND response_correct = 'yes', false))::INT END AS o
-                FROM eval_result),
-            per_item AS (SELECT run_id, golden_id, min(o) AS all_o, min(em_correct::INT) AS all_em FROM scored GROUP BY ALL),
-            per_trial AS (SELECT run_id, trial, avg(o) AS o, avg(em_correct::INT) AS em FROM scored GROUP BY ALL),
-            totals AS (
-                SELECT run_id, count(DISTINCT golden_id) AS instructions, count(*) AS runs, 100 * avg(p) AS process,
-                       100 * avg(r) AS response, 100 * avg(o) AS overall, 100 * avg(em_correct::INT) AS exact_match,
-                       100 * avg(process_rule::INT) AS process_rule,
-                       100 * sum(em_matched) / nullif(sum(n_predicted), 0) AS call_precision,
-                       100 * sum(em_matched) / nullif(sum(n_golden), 0) AS call_recall
-                FROM scored GROUP BY run_id)
-            SELECT e.run_id, e.set_source, e.model, e.step_mode, e.trials, e.judge_model, t.instructions, t.runs,
-                   round(t.process, 1) AS process, round(t.response, 1) AS response, round(t.overall, 1) AS overall,
-                   round(t.exact_match, 1) AS exact_match, round(t.process_rule, 1) AS process_rule,
-                   round(t.call_precision, 1) AS call_precision, round(t.call_recall, 1) AS call_recall,
-                   (SELECT round(100 * avg(all_o), 1) FROM per_item x WHERE x.run_id = e.run_id) AS pass_k,
-                   (SELECT round(100 * avg(all_em), 1) FROM per_item x WHERE x.run_id = e.run_id) AS pass_k_exact,
-                   (SELECT round(100 * coalesce(stddev_pop(o), 0), 1) FROM per_trial x WHERE x.run_id = e.run_id) AS overall_spread,
-                   (SELECT round(100 * coalesce(stddev_pop(em), 0), 1) FROM per_trial x WHERE x.run_id = e.run_id) AS exact_spread,
-                   e.created_at
-            FROM eval_run e JOIN totals t USING (run_id);
+        ALTER VIEW eval_results RENAME TO eval_results_v9;
+        ALTER VIEW eval_scores RENAME TO eval_scores_v9;
+        CREATE VIEW eval_results AS
+            SELECT b.*, r.process_rule, r.process_rule_reasons
+            FROM eval_results_v9 b JOIN eval_result r USING (result_id);
+        CREATE VIEW eval_scores AS
+            SELECT b.*, round(p.process_rule, 1) AS process_rule
+            FROM eval_scores_v9 b
+                 JOIN (SELECT run_id, 100 * avg(process_rule::INT) AS process_rule FROM eval_result GROUP BY run_id) p USING (run_id);
         """,
     ),
 ]
