@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flows.evaluate_bfcl import bfcl_data_dir  # noqa: E402
-from tasks.bfcl import CATEGORIES, BfclEntry, read_category, score_entry, tool_name  # noqa: E402
+from tasks.bfcl import CATEGORIES, BfclEntry, read_category, score_entry, tool_name, tools_of  # noqa: E402
 
 
 def bfcl_checker() -> Any:
@@ -42,11 +42,25 @@ def bfcl_checker() -> Any:
                                             Language.PYTHON, entry.category, "oracle")["valid"]
 
 
+def _concrete(value: Any) -> Any:
+    """An allowed value as a model would write it: nested answers (dicts of allowed lists) resolved to
+    their first allowed values, keys that may be left out left out."""
+    if isinstance(value, dict):
+        picked = {k: next((x for x in (v if isinstance(v, list) else [v]) if x != ""), None) for k, v in value.items()}
+        return {k: _concrete(v) for k, v in picked.items() if v is not None}
+    if isinstance(value, list):
+        return [_concrete(v) for v in value]
+    return value
+
+
 def oracle_calls(entry: BfclEntry) -> list[dict[str, Any]]:
+    """The answer's first allowed values; for live_relevance (no answer: any call is right) the first function."""
+    if entry.category == "live_relevance":
+        return [{"name": entry.functions[0]["name"], "arguments": {}}]
     out = []
     for answer in entry.answers:
         (name, allowed), = answer.items()
-        out.append({"name": name, "arguments": {p: values[0] for p, values in allowed.items() if values and values[0] != ""}})
+        out.append({"name": name, "arguments": {p: _concrete(values[0]) for p, values in allowed.items() if values and values[0] != ""}})
     return out
 
 
@@ -109,10 +123,13 @@ def oracle_flow(data: Path, limit: int | None) -> dict[str, Any]:
 
     from tasks.llm.fake import FakeLLM, FakeReply
 
-    entries = {e.messages[-1]["content"] if e.messages else "": e for c in CATEGORIES for e in read_category(data, c)[:limit]}
+    def key(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> str:
+        return json.dumps([m.get("content") for m in messages if m.get("role") != "system"] + sorted(t["function"]["name"] for t in tools))
+
+    entries = {key(e.messages, tools_of(e)): e for c in CATEGORIES for e in read_category(data, c)[:limit]}
 
     def answer(req: Any) -> FakeReply:
-        entry = entries.get(req.messages[-1]["content"])
+        entry = entries.get(key(req.messages, req.params.get("tools") or []))
         calls = oracle_calls(entry) if entry else []
         return FakeReply(tool_calls=[{"id": f"c{i}", "name": tool_name(c["name"]), "arguments": c["arguments"]}
                                      for i, c in enumerate(calls)]) if calls else FakeReply("No function fits.")
