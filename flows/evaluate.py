@@ -36,6 +36,7 @@ from tasks.eval_judge import prompt_version as judge_prompt_version
 from tasks.exact_match import parameter_table, score_calls
 from tasks.llm.backend import LLMClient
 from tasks.process_score import score_process
+from tasks.spec_auth import calls_without_auth
 from tasks.split import Side, leakage
 from toolfactory.settings import Settings, describe
 from warehouse.evaluation import done_trials, eval_items, latest_training_snapshot, leakage_sides, record_eval_run, scores
@@ -62,10 +63,10 @@ async def _trial(item: dict[str, Any], trial: int, setup: Any, client: LLMClient
         steps, final, stop = [], f"{type(exc).__name__}: {exc}"[:500], "crashed"
     if cut_short(steps):  # an LLM call failed after retries (or the spend cap): not scored, the next run runs this trial
         return None
-    calls = predicted_calls(steps)
+    calls = calls_without_auth(predicted_calls(steps), doc["spec"])
     table = parameter_table(doc["spec"] or {})
     em = score_calls(item["calls"], calls, table)
-    rule = score_process(item["calls"], call_steps(steps), item["instruction"], table)
+    rule = score_process(item["calls"], calls_without_auth(call_steps(steps), doc["spec"]), item["instruction"], table)
     if stop == "crashed":
         verdict = JudgeVerdict("error", "no", "no", final or "")
     elif judge:

@@ -30,6 +30,7 @@ from tasks.eval_judge import prompt_version as judge_prompt_version
 from tasks.exact_match import parameter_table, score_calls
 from tasks.predictions import Prediction, match_predictions, read_predictions
 from tasks.process_score import score_process
+from tasks.spec_auth import calls_without_auth
 from toolfactory.settings import Settings, describe
 from warehouse.evaluation import done_trials, eval_items, record_eval_run, scores
 
@@ -40,10 +41,12 @@ async def score_prediction(item: dict[str, Any], p: Prediction | None, run_id: s
     steps = p.steps if p else []
     final = p.final_answer if p else None
     stop = "no_prediction" if p is None else "final_answer" if (final or "").strip() else "gave_up"
-    calls = [{"action": s["action"], "action_input": s.get("action_input")} for s in call_steps(steps)]
-    table = parameter_table(item["doc"]["spec"] or {})
+    spec = item["doc"]["spec"]
+    made = calls_without_auth(call_steps(steps), spec)  # a key the model passed never counts
+    calls = [{"action": s["action"], "action_input": s.get("action_input")} for s in made]
+    table = parameter_table(spec or {})
     em = score_calls(item["calls"], calls, table)
-    rule = score_process(item["calls"], call_steps(steps), item["instruction"], table)
+    rule = score_process(item["calls"], made, item["instruction"], table)
     if p is None:
         verdict = JudgeVerdict("no_call", "no", "no", "no prediction for this instruction") if judge else JudgeVerdict("off", None, None, "")
     elif judge:

@@ -121,3 +121,9 @@ def strip_auth(arguments: Any, spec: Any) -> Any:
     if not isinstance(arguments, dict) or not names:
         return arguments
     return {k: v for k, v in arguments.items() if str(k).casefold() not in names}
+
+
+def calls_without_auth(calls: list[dict[str, Any]], spec: Any) -> list[dict[str, Any]]:
+    """Each call (``{"action", "action_input", …}``) with its arguments stripped of the spec's auth
+    parameters: what a model under evaluation passes as a key never counts for or against it."""
+    return [{**c, "action_input": strip_auth(c.get("action_input"), spec)} for c in calls]
