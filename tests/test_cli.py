@@ -58,3 +58,21 @@ def test_docs_import_folder(workdir, fixtures, capsys):
 def test_console_script_runs_as_a_program(workdir):
     out = subprocess.run([sys.executable, "-m", "toolfactory.cli", "config"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and json.loads(out.stdout)["warehouse_path"] == "./data/warehouse.duckdb"
+
+
+def test_evaluate_asks_only_for_the_roles_it_calls(workdir, capsys):
+    from argparse import Namespace
+
+    from toolfactory.cli_evaluate import evaluate_roles
+    from toolfactory.settings import Settings
+
+    s = Settings()
+    args = dict(predictions=None, model=None, no_judge=False, set_source="toolalpaca:x.json")
+    assert evaluate_roles(s, Namespace(**args)) == ("user", "executor", "assistant", "judge")
+    assert evaluate_roles(s, Namespace(**{**args, "predictions": "p.jsonl"})) == ("judge",)
+    assert evaluate_roles(s, Namespace(**{**args, "predictions": "p.jsonl", "no_judge": True})) == ()
+    assert evaluate_roles(s, Namespace(**{**args, "set_source": "bfcl:simple"})) == ("assistant",)
+    assert evaluate_roles(s, Namespace(**{**args, "set_source": "bfcl:simple", "model": "m"})) == ()
+    (workdir / "toolfactory.yaml").write_text("backends_file: fake\nwarehouse_path: wh.duckdb\n")
+    assert main(["evaluate", "--set", "bfcl:simple", "--predictions", "p.jsonl"]) == 2
+    assert "BFCL categories run a model" in capsys.readouterr().out

@@ -31,6 +31,9 @@ def evaluate_command(settings: Any, args: Namespace) -> int:
     overrides = {k: v for k, v in (("eval_trials", args.trials), ("eval_judge", False if args.no_judge else None),
                                    ("eval_max_per_api", args.per_api)) if v is not None}
     s = settings.with_overrides(**overrides)
+    if args.predictions and args.set_source.startswith("bfcl:"):
+        print("toolfactory: --predictions scores saved outputs on a ToolAlpaca-layout set; BFCL categories run a model")
+        return 2
     if args.predictions:
         from flows.evaluate_predictions import run_evaluate_predictions
 
