@@ -53,11 +53,12 @@ def read_predictions(text: str) -> tuple[list[Prediction], list[str]]:
 
 
 def _looks_like_jsonl(text: str) -> bool:
-    first = text.lstrip().split("\n", 1)[0]
+    """Whether the first line alone is a chat example (JSON Lines), not the start of one JSON object."""
     try:
-        return isinstance(json.loads(first), dict) and "messages" in json.loads(first)
+        first = json.loads(text.lstrip().split("\n", 1)[0])
     except ValueError:
         return False
+    return isinstance(first, dict) and "messages" in first
 
 
 def _from_judged(data: Any) -> tuple[list[Prediction], list[str]]:
