@@ -2,8 +2,10 @@
 (``toolfactory evaluate --set bfcl:<category>[,<category>…] [--model M] [--per-api N]``).
 
 Each entry is one completion of the model under test: in ``tools`` mode its functions are offered as
-OpenAI tools and several ``tool_calls`` in the one reply are parallel calls; a backend that cannot call
-tools natively (the embedded model) answers a JSON object of calls under a schema instead. The calls are
+OpenAI tools and several ``tool_calls`` in the one reply are parallel calls; the embedded model, which
+cannot call tools natively, answers a JSON object of calls under a schema (``json``); a checkpoint the
+factory trained answers ReAct text, every ``Action`` / ``Action Input`` pair of the reply a call
+(``react``). ``assistant_step_mode`` other than ``auto`` forces one. The calls are
 scored by ``tasks.bfcl.score_entry`` and land as an evaluation run per category (``set_source``
 ``bfcl:<category>``, exact match = AST accuracy), so ``eval_scores`` and the report hold them beside the
 ToolAlpaca sets. An entry whose LLM call failed is not landed: the next run does it. Data: setting
@@ -28,13 +30,13 @@ from flows.progress import Progress
 from flows.runtime import flow_settings, gated, llm_session, open_warehouse
 from schemas.ids import content_id
 from schemas.records import EvalResult
-from tasks.bfcl import BfclEntry, category_name, original_names, read_category, score_entry, tools_of
+from tasks.bfcl import BfclEntry, category_name, nl_functions, original_names, react_calls, read_category, score_entry, tools_of
 from tasks.llm.backend import LLMClient
 from tasks.prompts import load_prompt
 from toolfactory.settings import Settings, describe
 from warehouse.evaluation import done_trials, latest_scores, record_eval_run, scores
 
-PROTOCOL = "bfcl-calls:2"  # the request's shape (prompt, schema): part of a run's ID, so a change re-runs
+PROTOCOL = "bfcl-calls:3"  # the request's shape (prompt, schema): part of a run's ID, so a change re-runs
 
 
 def bfcl_data_dir(configured: str | None) -> Path:
@@ -47,10 +49,21 @@ def bfcl_data_dir(configured: str | None) -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
+def step_mode(setting: str, embedded: bool, model: str) -> str:
+    """How the model under test answers: the setting unless ``auto``; then JSON under a grammar for the
+    embedded model, ReAct text for a checkpoint the factory trained (``toolfactory-hf/…``: it was trained
+    on that layout), native tool calls otherwise."""
+    if setting != "auto":
+        return setting
+    return "json" if embedded else "react" if model.startswith("toolfactory-hf/") else "tools"
+
+
 def _calls(entry: BfclEntry, result: Any, mode: str) -> list[dict[str, Any]]:
     names = original_names(entry)
     if mode == "tools":
         raw = [{"name": c.get("name"), "arguments": c.get("arguments")} for c in result.tool_calls or []]
+    elif mode == "react":
+        raw = react_calls(result.text)
     else:
         raw = (result.parsed or {}).get("calls") if isinstance(result.parsed, dict) else []
     out = []
@@ -68,8 +81,8 @@ def _calls(entry: BfclEntry, result: Any, mode: str) -> list[dict[str, Any]]:
 
 def _request(entry: BfclEntry, mode: str) -> dict[str, Any]:
     """The messages and the tools or schema of one entry's completion."""
-    prompt = load_prompt("bfcl" if mode == "tools" else "bfcl_json")
-    functions = json.dumps([t["function"] for t in tools_of(entry)], ensure_ascii=False)
+    prompt = load_prompt({"tools": "bfcl", "json": "bfcl_json", "react": "bfcl_react"}[mode])
+    functions = nl_functions(entry) if mode == "react" else json.dumps([t["function"] for t in tools_of(entry)], ensure_ascii=False)
     system = prompt.system.replace("${functions}", functions)
     messages = [{"role": "system", "content": system}] + [m for m in entry.messages if m.get("role") != "system"]
     extra_system = "\n".join(str(m.get("content") or "") for m in entry.messages if m.get("role") == "system")
@@ -77,6 +90,8 @@ def _request(entry: BfclEntry, mode: str) -> dict[str, Any]:
         messages[0]["content"] += "\n\n" + extra_system
     if mode == "tools":
         return {"messages": messages, "tools": tools_of(entry), "prompt_version": prompt.version}
+    if mode == "react":
+        return {"messages": messages, "prompt_version": prompt.version}
     return {"messages": messages, "json_schema": calls_schema(entry), "schema_name": "function_calls", "prompt_version": prompt.version}
 
 
@@ -121,8 +136,8 @@ def evaluate_bfcl(categories: list[str], model: str | None = None, settings: dic
         model = model_reference(wh, model)
     per_category: dict[str, Any] = {}
     with open_warehouse(s) as wh, llm_session(s, wh, {"assistant": model} if model else None) as (client, ledger):
-        mode = "json" if client.config.embedded_only("assistant") else "tools"
         signature = client.model_signature("assistant")
+        mode = step_mode(s.assistant_step_mode, client.config.embedded_only("assistant"), signature)
         gate = asyncio.Semaphore(s.max_concurrent_dialogues)
         for name in [category_name(c) for c in categories]:
             entries = read_category(data, name)[: s.eval_max_per_api or None]

@@ -94,6 +94,39 @@ def original_names(entry: BfclEntry) -> dict[str, str]:
     return {tool_name(f["name"]): f["name"] for f in entry.functions}
 
 
+def nl_functions(entry: BfclEntry) -> str:
+    """The entry's functions in the factory's documentation style (``name: description`` then
+    ``Parameters: {name: "Required. type. description"}``), the layout its trained models read."""
+    out = []
+    for f in entry.functions:
+        params = (f.get("parameters") or {}).get("properties") or {}
+        required = set((f.get("parameters") or {}).get("required") or [])
+        shown = {p: ". ".join(x for x in ("Required" if p in required else "", _JSON_TYPES.get(spec.get("type"), spec.get("type")) or "any",
+                                          str(spec.get("description") or "").rstrip(".")) if x) + "."
+                 for p, spec in params.items() if isinstance(spec, dict)}
+        out.append(f"{f['name']}: {f.get('description') or ''}\nParameters: {json.dumps(shown, ensure_ascii=False)}")
+    return "\n".join(out)
+
+
+_ACTION = re.compile(r"^Action:[ \t]*(.+?)[ \t]*\n+Action Input:[ \t]*", re.MULTILINE)
+
+
+def react_calls(text: str) -> list[dict[str, Any]]:
+    """Every ``Action:`` / ``Action Input:`` pair of a ReAct reply, in order (``ask_user`` is no call;
+    arguments that are not a JSON object are kept as written, and scored as such)."""
+    from tasks.llm.jsontext import extract_json
+
+    calls = []
+    matches = list(_ACTION.finditer(text or ""))
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+        body = re.split(r"^(?:Thought|Final Answer|Observation):", text[m.end():end], maxsplit=1, flags=re.MULTILINE)[0].strip()
+        value, _ = extract_json(body)
+        if m.group(1).strip() != "ask_user":
+            calls.append({"name": m.group(1).strip(), "arguments": value if isinstance(value, dict) else body})
+    return calls
+
+
 def _std(value: Any) -> Any:
     return _STRIP.sub("", value).casefold().replace("'", '"') if isinstance(value, str) else value
 

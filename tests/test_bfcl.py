@@ -123,3 +123,39 @@ def test_the_bfcl_report_sets_categories_beside_the_papers_columns():
     assert "| Model | parallel | simple_python | ToolAlpaca set | Process |" in text
     assert "| `m` | 40 | 62.5 | toolalpaca:eval_simulated.json | 70 | 75 | 65 | 36 | 60 |" in text
     assert "| `n` | 10 | – | – |" in text
+
+
+def test_react_replies_read_every_action_pair_and_functions_render_as_the_factory_documents_them(bfcl):
+    from tasks.bfcl import nl_functions, react_calls
+
+    text = ('Thought: two cities\nAction: weather_forecast\nAction Input: {"city": "Rome", "days": 5}\n'
+            'Thought: and the other\nAction: weather_forecast\nAction Input: {"city": "Paris", "days": 2}\nObservation: none\n'
+            "Action: ask_user\nAction Input: {\"question\": \"Units?\"}\nAction: broken\nAction Input: not json")
+    assert react_calls(text) == [call("weather_forecast", city="Rome", days=5), call("weather_forecast", city="Paris", days=2),
+                                 {"name": "broken", "arguments": "not json"}]
+    assert react_calls("Thought: nothing fits\nFinal Answer: I cannot.") == []
+    doc = nl_functions(read_category(bfcl, "simple_python")[0])
+    assert doc.startswith("geometry.triangle_area: Area of a triangle.\nParameters: ")
+    assert '"base": "Required. integer. Base."' in doc and '"unit": "string. Unit, default \'units\'."' in doc
+
+
+def test_the_answer_mode_follows_the_model():
+    from flows.evaluate_bfcl import step_mode
+
+    assert step_mode("auto", True, "toolfactory-local/smollm2") == "json"
+    assert step_mode("auto", False, "toolfactory-hf//runs/sft") == "react"
+    assert step_mode("auto", False, "openai/gpt-4o") == "tools" and step_mode("react", False, "openai/gpt-4o") == "react"
+
+
+def test_the_flow_in_react_mode(workdir, bfcl, prefect_harness, fake_llm):
+    from toolfactory.settings import load_settings
+
+    (workdir / "toolfactory.yaml").write_text(f"backends_file: fake\nwarehouse_path: wh.duckdb\nllm_num_retries: 0\n"
+                                              f"assistant_step_mode: react\nbfcl_data_dir: {bfcl}\neval_report_dir: reports\n")
+    fake_llm.respond("assistant", lambda req: 'Action: weather_forecast\nAction Input: {"city": "Paris", "days": 2}\n'
+                                              'Action: weather_forecast\nAction Input: {"city": "Rome", "days": 5}'
+                     if "Paris" in req.last_user else "Thought: no function fits\nFinal Answer: Shakespeare.")
+    out = run_evaluate_bfcl(load_settings(), "bfcl:parallel,irrelevance")
+    assert out["mode"] == "react" and out["bfcl:parallel"]["ast_accuracy"] == 100.0 and out["bfcl:irrelevance"]["ast_accuracy"] == 100.0
+    sent = fake_llm.calls_for("assistant")
+    assert not any(r.params.get("tools") for r in sent) and "You can use these functions:" in sent[0].messages[0]["content"]
