@@ -27,8 +27,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flows.evaluate_bfcl import bfcl_data_dir  # noqa: E402
-from tasks.bfcl import CATEGORIES, BfclEntry, read_category, score_entry, tool_name, tools_of  # noqa: E402
+from flows.evaluate_bfcl import bfcl_data_dir, read_category  # noqa: E402
+from tasks.bfcl import CATEGORIES, BfclEntry, score_entry, tools_of  # noqa: E402
+from tasks.tool_calling import tool_name  # noqa: E402
 
 
 def bfcl_checker() -> Any:

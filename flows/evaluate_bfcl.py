@@ -30,7 +30,7 @@ from flows.progress import Progress
 from flows.runtime import flow_settings, gated, llm_session, open_warehouse
 from schemas.ids import content_id
 from schemas.records import EvalResult
-from tasks.bfcl import BfclEntry, category_name, nl_functions, original_names, react_calls, read_category, score_entry, tools_of
+from tasks.bfcl import BfclEntry, category_name, nl_functions, original_names, parse_category, react_calls, score_entry, tools_of
 from tasks.llm.backend import LLMClient
 from tasks.prompts import load_prompt
 from toolfactory.settings import Settings, describe
@@ -47,6 +47,13 @@ def bfcl_data_dir(configured: str | None) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise LookupError("BFCL data not found: `make bfcl` (pip install --no-deps bfcl-eval) or set bfcl_data_dir")
     return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def read_category(data_dir: Path, category: str) -> list[BfclEntry]:
+    """The category's entries with their answers, read from BFCL's data folder."""
+    answers = data_dir / "possible_answer" / f"BFCL_v4_{category}.json"
+    return parse_category(category, (data_dir / f"BFCL_v4_{category}.json").read_text("utf-8"),
+                          answers.read_text("utf-8") if answers.is_file() else None)
 
 
 def step_mode(setting: str, embedded: bool, model: str) -> str:

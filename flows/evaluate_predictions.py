@@ -19,7 +19,7 @@ from typing import Any
 
 from prefect import flow
 
-from flows.evaluate import SCORE_KEYS, write_report
+from flows.evaluate import SCORE_KEYS, predicted_calls, write_report
 from flows.files import read_capped
 from flows.runtime import flow_settings, gated, llm_session, open_warehouse
 from schemas.ids import content_id
@@ -43,7 +43,7 @@ async def score_prediction(item: dict[str, Any], p: Prediction | None, run_id: s
     stop = "no_prediction" if p is None else "final_answer" if (final or "").strip() else "gave_up"
     spec = item["doc"]["spec"]
     made = calls_without_auth(call_steps(steps), spec)  # a key the model passed never counts
-    calls = [{"action": s["action"], "action_input": s.get("action_input")} for s in made]
+    calls = predicted_calls(made)
     table = parameter_table(spec or {})
     em = score_calls(item["calls"], calls, table)
     rule = score_process(item["calls"], made, item["instruction"], table)

@@ -22,8 +22,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+from tasks.llm.jsontext import extract_json
+from tasks.tool_calling import tool_name
 
 CATEGORIES = ("simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance", "live_simple", "live_multiple",
               "live_parallel", "live_parallel_multiple", "live_irrelevance", "live_relevance")
@@ -51,21 +53,16 @@ def category_name(text: str) -> str:
     return name
 
 
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+def _jsonl(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def read_category(data_dir: Path, category: str) -> list[BfclEntry]:
-    """The category's entries with their answers (single-turn: the first turn of each question)."""
-    rows = _jsonl(data_dir / f"BFCL_v4_{category}.json")
-    answer_file = data_dir / "possible_answer" / f"BFCL_v4_{category}.json"
-    answers = {a["id"]: a["ground_truth"] for a in _jsonl(answer_file)} if answer_file.is_file() else {}
-    return [BfclEntry(r["id"], category, list(r["question"][0]), list(r["function"]), answers.get(r["id"], [])) for r in rows]
-
-
-def tool_name(name: str) -> str:
-    """A BFCL function name as OpenAI accepts it (``math.factorial`` → ``math_factorial``)."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64]
+def parse_category(category: str, questions: str, answers: str | None) -> list[BfclEntry]:
+    """A category's entries from the texts of its question file and answer file (None: a category
+    without answers); single-turn: the first turn of each question."""
+    truth = {a["id"]: a["ground_truth"] for a in _jsonl(answers)} if answers else {}
+    return [BfclEntry(r["id"], category, list(r["question"][0]), list(r["function"]), truth.get(r["id"], []))
+            for r in _jsonl(questions)]
 
 
 def _json_schema(schema: Any) -> Any:
@@ -114,8 +111,6 @@ _ACTION = re.compile(r"^Action:[ \t]*(.+?)[ \t]*\n+Action Input:[ \t]*", re.MULT
 def react_calls(text: str) -> list[dict[str, Any]]:
     """Every ``Action:`` / ``Action Input:`` pair of a ReAct reply, in order (``ask_user`` is no call;
     arguments that are not a JSON object are kept as written, and scored as such)."""
-    from tasks.llm.jsontext import extract_json
-
     calls = []
     matches = list(_ACTION.finditer(text or ""))
     for i, m in enumerate(matches):

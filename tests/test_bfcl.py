@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from flows.evaluate_bfcl import run_evaluate_bfcl
-from tasks.bfcl import category_name, read_category, score_entry, tools_of
+from flows.evaluate_bfcl import read_category, run_evaluate_bfcl
+from tasks.bfcl import category_name, score_entry, tools_of
 from tasks.llm.fake import FakeReply
 from warehouse import Warehouse
 
