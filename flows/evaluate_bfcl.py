@@ -8,7 +8,8 @@ factory trained answers ReAct text, every ``Action`` / ``Action Input`` pair of 
 (``react``). ``assistant_step_mode`` other than ``auto`` forces one. The calls are
 scored by ``tasks.bfcl.score_entry`` and land as an evaluation run per category (``set_source``
 ``bfcl:<category>``, exact match = AST accuracy), so ``eval_scores`` and the report hold them beside the
-ToolAlpaca sets. An entry whose LLM call failed is not landed: the next run does it. Data: setting
+ToolAlpaca sets. An entry whose LLM call failed, or that the spend cap (``max_cost_usd``) stopped, is not
+landed: the next run does it. Data: setting
 ``bfcl_data_dir``, else the installed ``bfcl_eval`` package's ``data`` folder (``make bfcl``).
 """
 
@@ -27,7 +28,7 @@ from prefect import flow
 from flows.eval_report import bfcl_markdown
 from flows.evaluate import model_reference, write_report
 from flows.progress import Progress
-from flows.runtime import flow_settings, gated, llm_session, open_warehouse
+from flows.runtime import flow_settings, gated, llm_session, open_warehouse, unless_spent
 from schemas.ids import content_id
 from schemas.records import EvalResult
 from tasks.bfcl import BfclEntry, category_name, nl_functions, original_names, parse_category, react_calls, score_entry, tools_of
@@ -159,14 +160,15 @@ def evaluate_bfcl(categories: list[str], model: str | None = None, settings: dic
             print(f"evaluate-bfcl: {set_source}, {len(entries)} entries of {signature} ({len(todo)} to run), run {run_id}")
             progress = Progress("evaluate-bfcl-progress", f"{set_source} entries", len(todo), unit="entry")
             results = []
-            for fut in as_completed([client.submit(gated(gate, run_entry(e, run_id, client, mode, s))) for e in todo]):
+            work = [client.submit(gated(gate, unless_spent(client, lambda e=e, r=run_id: run_entry(e, r, client, mode, s)))) for e in todo]
+            for fut in as_completed(work):  # None: the LLM call failed, or the spend cap stopped it — the next run does it
                 results.append(fut.result())
                 ledger.writer.put([results[-1]] if results[-1] is not None else [])
                 progress.advance(1)
             progress.finish()
             ledger.flush()
             row = (scores(wh, [run_id]) or [{}])[0]
-            per_category[name] = {"entries": len(entries), "ran_now": len(todo), "llm_failed": sum(r is None for r in results),
+            per_category[name] = {"entries": len(entries), "ran_now": len(todo), "left_for_next_run": sum(r is None for r in results),
                                   "ast_accuracy": row.get("exact_match")}
         text = bfcl_markdown(*_boards(wh))
         board = [r for c in per_category for r in scores(wh, set_source=f"bfcl:{c}")]

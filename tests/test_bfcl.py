@@ -159,3 +159,17 @@ def test_the_flow_in_react_mode(workdir, bfcl, prefect_harness, fake_llm):
     assert out["mode"] == "react" and out["bfcl:parallel"]["ast_accuracy"] == 100.0 and out["bfcl:irrelevance"]["ast_accuracy"] == 100.0
     sent = fake_llm.calls_for("assistant")
     assert not any(r.params.get("tools") for r in sent) and "You can use these functions:" in sent[0].messages[0]["content"]
+
+
+def test_a_spend_cap_leaves_entries_for_the_next_run(workdir, bfcl, prefect_harness, fake_llm):
+    from toolfactory.settings import load_settings
+
+    (workdir / "toolfactory.yaml").write_text(f"backends_file: fake\nwarehouse_path: wh.duckdb\nllm_num_retries: 0\n"
+                                              f"bfcl_data_dir: {bfcl}\neval_report_dir: reports\n")
+    fake_llm.respond("assistant", scripted)
+    fake_llm.cost_per_call = 0.01
+    s = load_settings()
+    capped = run_evaluate_bfcl(s.with_overrides(max_cost_usd=0.01, max_concurrent_dialogues=1), "bfcl:simple")
+    assert capped["bfcl:simple_python"]["left_for_next_run"] == 1 and len(fake_llm.calls_for("assistant")) == 1
+    rest = run_evaluate_bfcl(s, "bfcl:simple")
+    assert rest["bfcl:simple_python"]["ran_now"] == 1 and rest["bfcl:simple_python"]["ast_accuracy"] == 50.0
