@@ -25,7 +25,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.eval_report import markdown, svg_chart
 from flows.progress import Progress
-from flows.runtime import cut_short, flow_settings, gated, llm_session, open_warehouse, retry_reason, unless_spent
+from flows.runtime import cut_short, flow_settings, gated, llm_session, open_warehouse, retry_reason, step_mode, unless_spent
 from flows.simulation_setup import ApiSetups
 from schemas.ids import content_id
 from schemas.records import EvalResult
@@ -63,10 +63,6 @@ async def _trial(item: dict[str, Any], trial: int, setup: Any, client: LLMClient
         steps, final, stop = [], f"{type(exc).__name__}: {exc}"[:500], "crashed"
     if cut_short(steps):  # an LLM call failed after retries (or the spend cap): not scored, the next run runs this trial
         return None
-    calls = calls_without_auth(predicted_calls(steps), doc["spec"])
-    table = parameter_table(doc["spec"] or {})
-    em = score_calls(item["calls"], calls, table)
-    rule = score_process(item["calls"], calls_without_auth(call_steps(steps), doc["spec"]), item["instruction"], table)
     if stop == "crashed":
         verdict = JudgeVerdict("error", "no", "no", final or "")
     elif judge:
@@ -79,8 +75,21 @@ async def _trial(item: dict[str, Any], trial: int, setup: Any, client: LLMClient
             return None
     else:
         verdict = JudgeVerdict("off", None, None, "")
+    return eval_result(item, run_id, trial, steps, final, stop, verdict)
+
+
+def eval_result(item: dict[str, Any], run_id: str, trial: int, steps: list[dict[str, Any]], final: str | None, stop: str,
+                verdict: JudgeVerdict) -> EvalResult:
+    """One trial's record: the trajectory's calls (auth arguments dropped: a key the model passed never
+    counts) scored by exact match and the process rules against the item's golden calls, with the verdict."""
+    spec = item["doc"]["spec"]
+    made = calls_without_auth(call_steps(steps), spec)
+    calls = predicted_calls(made)
+    table = parameter_table(spec or {})
+    em = score_calls(item["calls"], calls, table)
+    rule = score_process(item["calls"], made, item["instruction"], table)
     return EvalResult(content_id("eval_result", run_id, item["golden_id"], trial), run_id, item["golden_id"], item["instruction_id"],
-                      doc["api_id"], trial, steps, final, stop, calls, em.correct, em.names_correct, em.matched, em.n_golden,
+                      item["api_id"], trial, steps, final, stop, calls, em.correct, em.names_correct, em.matched, em.n_golden,
                       em.n_predicted, em.reasons[:20], verdict.status, verdict.process, verdict.response, verdict.reason[:600],
                       rule.accepted, rule.reasons[:20])
 
@@ -106,9 +115,7 @@ def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any]
         items = eval_items(wh, set_source, s.eval_max_per_api)
         if not items:
             raise LookupError(f"no evaluation set {set_source!r}: see `toolfactory evaluate --list`")
-        mode = s.assistant_step_mode
-        if mode == "auto":
-            mode = "json" if client.config.embedded_only("assistant") else "react"
+        mode = step_mode(s.assistant_step_mode, client.config.embedded_only("assistant"), client.model_signature("assistant"))
         cfg = AssistantConfig(step_mode=mode, step_limit=s.dialogue_step_limit, max_errors=s.dialogue_max_errors,
                               max_tokens=s.assistant_max_tokens, temperature=s.eval_temperature, seed=s.seed)
         models = {role: client.model_signature(role) for role in ("assistant", "executor", "user")}

@@ -28,10 +28,11 @@ from prefect import flow
 from flows.eval_report import bfcl_markdown
 from flows.evaluate import model_reference, write_report
 from flows.progress import Progress
-from flows.runtime import flow_settings, gated, llm_session, open_warehouse, unless_spent
+from flows.runtime import flow_settings, gated, llm_session, open_warehouse, step_mode, unless_spent
 from schemas.ids import content_id
 from schemas.records import EvalResult
 from tasks.bfcl import BfclEntry, category_name, nl_functions, original_names, parse_category, react_calls, score_entry, tools_of
+from tasks.chat_format import decode_json_text
 from tasks.llm.backend import LLMClient
 from tasks.prompts import load_prompt
 from toolfactory.settings import Settings, describe
@@ -57,15 +58,6 @@ def read_category(data_dir: Path, category: str) -> list[BfclEntry]:
                           answers.read_text("utf-8") if answers.is_file() else None)
 
 
-def step_mode(setting: str, embedded: bool, model: str) -> str:
-    """How the model under test answers: the setting unless ``auto``; then JSON under a grammar for the
-    embedded model, ReAct text for a checkpoint the factory trained (``toolfactory-hf/…``: it was trained
-    on that layout), native tool calls otherwise."""
-    if setting != "auto":
-        return setting
-    return "json" if embedded else "react" if model.startswith("toolfactory-hf/") else "tools"
-
-
 def _calls(entry: BfclEntry, result: Any, mode: str) -> list[dict[str, Any]]:
     names = original_names(entry)
     if mode == "tools":
@@ -76,12 +68,7 @@ def _calls(entry: BfclEntry, result: Any, mode: str) -> list[dict[str, Any]]:
         raw = (result.parsed or {}).get("calls") if isinstance(result.parsed, dict) else []
     out = []
     for c in raw if isinstance(raw, list) else []:
-        args = c.get("arguments") if isinstance(c, dict) else None
-        if isinstance(args, str):
-            try:
-                args = json.loads(args)
-            except ValueError:
-                pass
+        args = decode_json_text(c.get("arguments")) if isinstance(c, dict) else None
         name = str(c.get("name") or "") if isinstance(c, dict) else ""
         out.append({"name": names.get(name, name), "arguments": args})
     return out
@@ -145,7 +132,7 @@ def evaluate_bfcl(categories: list[str], model: str | None = None, settings: dic
     per_category: dict[str, Any] = {}
     with open_warehouse(s) as wh, llm_session(s, wh, {"assistant": model} if model else None) as (client, ledger):
         signature = client.model_signature("assistant")
-        mode = step_mode(s.assistant_step_mode, client.config.embedded_only("assistant"), signature)
+        mode = step_mode(s.assistant_step_mode, client.config.embedded_only("assistant"), signature, otherwise="tools")
         gate = asyncio.Semaphore(s.max_concurrent_dialogues)
         for name in [category_name(c) for c in categories]:
             entries = read_category(data, name)[: s.eval_max_per_api or None]

@@ -19,18 +19,14 @@ from typing import Any
 
 from prefect import flow
 
-from flows.evaluate import SCORE_KEYS, predicted_calls, write_report
+from flows.evaluate import SCORE_KEYS, eval_result, write_report
 from flows.files import read_capped
 from flows.runtime import flow_settings, gated, llm_session, open_warehouse
 from schemas.ids import content_id
 from schemas.records import EvalResult
-from tasks.curation import call_steps
 from tasks.eval_judge import JudgeVerdict, judge_solution
 from tasks.eval_judge import prompt_version as judge_prompt_version
-from tasks.exact_match import parameter_table, score_calls
 from tasks.predictions import Prediction, match_predictions, read_predictions
-from tasks.process_score import score_process
-from tasks.spec_auth import calls_without_auth
 from toolfactory.settings import Settings, describe
 from warehouse.evaluation import done_trials, eval_items, record_eval_run, scores
 
@@ -41,12 +37,6 @@ async def score_prediction(item: dict[str, Any], p: Prediction | None, run_id: s
     steps = p.steps if p else []
     final = p.final_answer if p else None
     stop = "no_prediction" if p is None else "final_answer" if (final or "").strip() else "gave_up"
-    spec = item["doc"]["spec"]
-    made = calls_without_auth(call_steps(steps), spec)  # a key the model passed never counts
-    calls = predicted_calls(made)
-    table = parameter_table(spec or {})
-    em = score_calls(item["calls"], calls, table)
-    rule = score_process(item["calls"], made, item["instruction"], table)
     if p is None:
         verdict = JudgeVerdict("no_call", "no", "no", "no prediction for this instruction") if judge else JudgeVerdict("off", None, None, "")
     elif judge:
@@ -58,10 +48,7 @@ async def score_prediction(item: dict[str, Any], p: Prediction | None, run_id: s
             return None
     else:
         verdict = JudgeVerdict("off", None, None, "")
-    return EvalResult(content_id("eval_result", run_id, item["golden_id"], 0), run_id, item["golden_id"], item["instruction_id"],
-                      item["api_id"], 0, steps, final, stop, calls, em.correct, em.names_correct, em.matched, em.n_golden,
-                      em.n_predicted, em.reasons[:20], verdict.status, verdict.process, verdict.response, verdict.reason[:600],
-                      rule.accepted, rule.reasons[:20])
+    return eval_result(item, run_id, 0, steps, final, stop, verdict)
 
 
 @flow(name="evaluate-predictions", log_prints=True)

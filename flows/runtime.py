@@ -98,6 +98,16 @@ class RunLedger:
         }
 
 
+def step_mode(setting: str, embedded: bool, model: str, otherwise: str = "react") -> str:
+    """How the assistant (or a model under test) answers: ``assistant_step_mode`` unless ``auto``; then
+    JSON under a grammar on the embedded model, ReAct text for a checkpoint the factory trained
+    (``toolfactory-hf/…``: its training layout), ``otherwise`` for the rest (ReAct in dialogues, native
+    tool calls for BFCL's single turn)."""
+    if setting != "auto":
+        return setting
+    return "json" if embedded else "react" if model.startswith("toolfactory-hf/") else otherwise
+
+
 async def gated(gate: asyncio.Semaphore, work: Awaitable[T]) -> T:
     """Await ``work`` holding one of ``gate``'s places (caps coroutines in flight on the LLM loop)."""
     async with gate:

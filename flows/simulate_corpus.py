@@ -43,6 +43,7 @@ from flows.runtime import (
     llm_session,
     open_warehouse,
     retry_reason,
+    step_mode,
     unless_spent,
     worker_llm_session,
 )
@@ -136,9 +137,7 @@ def _simulate_api(doc: dict[str, Any], client: LLMClient, known: Known, settings
     """Instructions and dialogues for one doc. In: the doc, what exists (``known``), where records go
     (``put``, in the order they are to land), the partner doc for multi-API instructions and the docs
     partners may come from. Out: this API's outcome (counts and how its dialogues stopped)."""
-    mode = settings.assistant_step_mode
-    if mode == "auto":
-        mode = "json" if client.config.embedded_only("assistant") else "react"
+    mode = step_mode(settings.assistant_step_mode, client.config.embedded_only("assistant"), client.model_signature("assistant"))
     setups = ApiSetups(doc, client, settings, mode)
     try:
         return _simulate_with(doc, setups, client, known, settings, gate, put, partner, docs_by_id)

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from tasks.chat_format import decode_json_text
 from tasks.judged_outputs import read_judged
 from tasks.toolalpaca_format import ImportFormatError
 
@@ -134,12 +135,8 @@ def _content(message: dict[str, Any]) -> str:
 
 
 def _arguments(raw: Any) -> Any:
-    if isinstance(raw, str):
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return raw  # scored as written: exact match reports arguments that are not JSON
-    return raw if raw is not None else {}
+    """JSON text decoded; text that is not JSON is scored as written (exact match reports it)."""
+    return decode_json_text(raw) if raw is not None else {}
 
 
 def match_predictions(items: list[dict[str, Any]], predictions: list[Prediction]) -> tuple[dict[str, Prediction], list[str]]:

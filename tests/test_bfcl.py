@@ -140,11 +140,13 @@ def test_react_replies_read_every_action_pair_and_functions_render_as_the_factor
 
 
 def test_the_answer_mode_follows_the_model():
-    from flows.evaluate_bfcl import step_mode
+    from flows.runtime import step_mode
 
-    assert step_mode("auto", True, "toolfactory-local/smollm2") == "json"
-    assert step_mode("auto", False, "toolfactory-hf//runs/sft") == "react"
-    assert step_mode("auto", False, "openai/gpt-4o") == "tools" and step_mode("react", False, "openai/gpt-4o") == "react"
+    assert step_mode("auto", True, "toolfactory-local/smollm2", otherwise="tools") == "json"
+    assert step_mode("auto", False, "toolfactory-hf//runs/sft", otherwise="tools") == "react"
+    assert step_mode("auto", False, "openai/gpt-4o", otherwise="tools") == "tools"
+    assert step_mode("react", False, "openai/gpt-4o", otherwise="tools") == "react"
+    assert step_mode("auto", False, "openai/gpt-4o") == "react"  # dialogues: ReAct unless told
 
 
 def test_the_flow_in_react_mode(workdir, bfcl, prefect_harness, fake_llm):
