@@ -13,7 +13,7 @@ export DO_NOT_TRACK ?= 1
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF
 
-.PHONY: run test setup ui clean-data lint bfcl
+.PHONY: run test test-fast setup ui clean-data lint bfcl
 
 setup: $(STAMP)
 
@@ -43,6 +43,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# the suite without the tests marked slow (each over 10 s): for a quick loop while editing
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 # BFCL v4's data for `toolfactory evaluate --set bfcl:<category>`: the package without its dependency set
 # (it pins numpy 1.26 and many SDKs; only its data files are read).

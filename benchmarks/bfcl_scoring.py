@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bfcl_scoring.py [--limit N]
 
-1. Agreement of ``tasks.bfcl.score_entry`` with BFCL's own AST checker (imported with its model table
+1. Agreement of ``tasks.evaluation.bfcl.score_entry`` with BFCL's own AST checker (imported with its model table
    stubbed out — the only part of it that needs the SDK dependency set) on outputs made from each
    entry's answer: the answer itself (first allowed value of each parameter) and six perturbations
    (a required parameter dropped, a value changed, the function renamed, an undocumented parameter
@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flows.evaluate_bfcl import bfcl_data_dir, read_category  # noqa: E402
-from tasks.bfcl import CATEGORIES, BfclEntry, score_entry, tools_of  # noqa: E402
-from tasks.tool_calling import tool_name  # noqa: E402
+from tasks.documentation.tool_definitions import tool_name  # noqa: E402
+from tasks.evaluation.bfcl import CATEGORIES, BfclEntry, score_entry, tools_of  # noqa: E402
 
 
 def bfcl_checker() -> Any:
@@ -122,7 +122,7 @@ def oracle_flow(data: Path, limit: int | None) -> dict[str, Any]:
     """The oracle fake through the real flow, in a temporary work dir."""
     import os
 
-    from tasks.llm.fake import FakeLLM, FakeReply
+    from toolfactory.testing.fake_llm import FakeLLM, FakeReply
 
     def key(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> str:
         return json.dumps([m.get("content") for m in messages if m.get("role") != "system"] + sorted(t["function"]["name"] for t in tools))
@@ -139,7 +139,7 @@ def oracle_flow(data: Path, limit: int | None) -> dict[str, Any]:
         os.chdir(tmp)
         Path("toolfactory.yaml").write_text(f"backends_file: fake\nwarehouse_path: wh.duckdb\nllm_num_retries: 0\nbfcl_data_dir: {data}\n")
         from flows.evaluate_bfcl import run_evaluate_bfcl
-        from toolfactory.settings import load_settings
+        from flows.settings import load_settings
 
         fake.respond("assistant", answer)
         s = load_settings()

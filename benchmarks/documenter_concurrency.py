@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flows.catalog_import import sample_catalog_path
 from flows.files import read_catalog
 from flows.pipeline import spread_over_categories
-from tasks.documenter import DocumenterConfig, default_prompts, document_api
+from tasks.documentation.documenter import DocumenterConfig, default_prompts, document_api
 from tasks.llm.backend import LLMClient
 from tasks.llm.config import load_backend_config
 

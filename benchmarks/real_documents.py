@@ -27,12 +27,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flows.files import import_spec_file  # noqa: E402
-from tasks.call_check import check_call  # noqa: E402
-from tasks.react import ASK_USER_ALIASES  # noqa: E402
-from tasks.roundtrip import check_operations  # noqa: E402
-from tasks.spec_normalise import normalise, public_spec  # noqa: E402
-from tasks.swagger2 import convert  # noqa: E402
-from tasks.toolalpaca_format import import_records, read_layout  # noqa: E402
+from tasks.documentation.spec_normalise import normalise, public_spec  # noqa: E402
+from tasks.documentation.swagger2 import convert  # noqa: E402
+from tasks.formats.toolalpaca_format import import_records, read_layout  # noqa: E402
+from tasks.simulation.call_check import check_call  # noqa: E402
+from tasks.simulation.react import ASK_USER_ALIASES  # noqa: E402
+from tasks.simulation.roundtrip import check_operations  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -162,7 +162,7 @@ def report(results: dict[str, list], seconds: float, roundtrip: bool) -> None:
               f"({100 * (len(trips) - len(failed)) / max(len(trips), 1):.2f}%), {sum(t.checks for t in trips)} checks, "
               f"{time.perf_counter() - start:.1f} s")
         for t in failed[:10]:
-            print(f"  - {t.function}: {t.failures[0][:200]}")
+            print(f"  - {t.function}: {str(t.failures[0])[:200]}")
 
 
 def main() -> int:

@@ -81,12 +81,12 @@ def bench_folder(base_url: str, prefix: str) -> Path:
 
 def factory_worker(base_url: str, cap: int, dialogues: int) -> dict[str, Any]:
     from flows.docs_import import import_docs
+    from flows.settings import Settings
     from flows.simulate_corpus import run_simulate_corpus
     from schemas.ids import content_id
     from schemas.records import Instruction
     from tasks.llm.config import load_backend_config
     from tasks.prompts import load_prompt
-    from toolfactory.settings import Settings
     from warehouse import Warehouse
 
     work = bench_folder(base_url, "tf-bench-")

@@ -51,12 +51,12 @@ def _fds() -> tuple[int, int]:
 
 def soak(base_url: str, minutes: float, cap: int, per_round: int) -> list[dict[str, Any]]:
     from flows.docs_import import import_docs
+    from flows.settings import Settings
     from flows.simulate_corpus import run_simulate_corpus
     from schemas.ids import content_id
     from schemas.records import Instruction
     from tasks.llm.config import load_backend_config
     from tasks.prompts import load_prompt
-    from toolfactory.settings import Settings
     from warehouse import Warehouse
 
     work = bench_folder(base_url, "tf-soak-")

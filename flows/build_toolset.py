@@ -1,6 +1,6 @@
 """Flow ``build-toolset``: catalog entries → documented APIs (introduction, functions, OpenAPI spec).
 
-Per API one task documents it (``tasks.documenter.document_api``) and lands the result at once, so a
+Per API one task documents it (``tasks.documentation.documenter.document_api``) and lands the result at once, so a
 crash loses at most the APIs in flight; the ledger of LLM calls is the cache that makes their
 resumption cheap. IDs are content hashes of the entry, prompts, models and settings: a re-run with
 the same inputs finds every doc and makes zero LLM calls. Concurrency is bounded by the task
@@ -21,12 +21,12 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.progress import Progress
 from flows.runtime import RunLedger, flow_settings, llm_session, open_warehouse, retry_reason
+from flows.settings import Settings, describe
 from schemas.records import CatalogEntry
-from tasks.documenter import DocumenterConfig, DocumenterPrompts, default_prompts, doc_id_for, document_api
+from tasks.documentation.documenter import DocumenterConfig, DocumenterPrompts, default_prompts, doc_id_for, document_api
 from tasks.llm.backend import LLMClient
 from tasks.llm.budget import SPEND_CAP
 from tasks.llm.config import BackendConfig
-from toolfactory.settings import Settings, describe
 from warehouse import Warehouse
 
 
@@ -139,7 +139,7 @@ def _summary(entries: list[CatalogEntry], todo: list[CatalogEntry], outcomes: li
         "retryable": status.get("retryable_llm_error", 0),
         "valid": status.get("valid", 0), "invalid": status.get("invalid", 0), "task_failures": len(failed),
         "task_failure_messages": failed[:10],
-        "reasons": dict(Counter(o["reason"].split(":", 1)[0] for o in outcomes
+        "reasons": dict(Counter(o["reason"] for o in outcomes
                                 if o["reason"] and o["status"] in ("valid", "invalid")).most_common()),
         "repair_rounds_of_valid": dict(sorted(Counter(o["repair_rounds"] for o in outcomes if o["status"] == "valid").items())),
         "functions": sum(o["functions"] for o in outcomes),

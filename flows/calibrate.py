@@ -1,7 +1,7 @@
 """``toolfactory calibrate FILE``: how a deterministic score agrees with the paper's judge.
 
-Reads a file in the paper's judged-outputs layout (``tasks.judged_outputs``) and scores every judged
-solution against its standard answer with exact match (``tasks.exact_match``, the parameter table read
+Reads a file in the paper's judged-outputs layout (``tasks.evaluation.judged_outputs``) and scores every judged
+solution against its standard answer with exact match (``tasks.evaluation.exact_match``, the parameter table read
 from the record's documentation). Out: per score, the confusion matrix against GPT-4's *process*
 verdicts (records judged ``Yes`` or ``No``; ``Uncertain`` and unjudged records are counted, not scored),
 agreement, false-accept and false-refuse rates, and every disagreement with its reasons.
@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from flows.files import read_json_file
-from tasks.exact_match import score_calls
-from tasks.judged_outputs import JudgedRecord, parameter_table_from_docs, read_judged
-from tasks.process_score import score_process
-from toolfactory.settings import Settings
+from flows.settings import Settings
+from tasks.evaluation.exact_match import score_calls
+from tasks.evaluation.judged_outputs import JudgedRecord, parameter_table_from_docs, read_judged
+from tasks.evaluation.process_score import score_process
 
 
 def exact_match(record: JudgedRecord) -> tuple[bool, list[str]]:
@@ -27,7 +27,7 @@ def exact_match(record: JudgedRecord) -> tuple[bool, list[str]]:
 
 
 def process(record: JudgedRecord) -> tuple[bool, list[str]]:
-    """The lenient process score (``tasks.process_score``)."""
+    """The lenient process score (``tasks.evaluation.process_score``)."""
     score = score_process(record.golden, record.predicted, record.instruction, parameter_table_from_docs(record.documentation))
     return score.accepted, score.reasons
 

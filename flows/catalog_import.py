@@ -8,9 +8,9 @@ from typing import Any
 
 from flows.files import read_catalog
 from flows.runtime import open_warehouse
+from flows.settings import Settings
 from schemas.ids import content_id
-from tasks.catalog import detect_format
-from toolfactory.settings import Settings
+from tasks.catalog.entries import detect_format
 
 SAMPLE = "sample"
 

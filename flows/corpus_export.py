@@ -21,12 +21,13 @@ from typing import Any
 import polars as pl
 
 from flows.runtime import open_warehouse
-from tasks.chat_format import to_chat_example
-from tasks.multi_api import combine
-from tasks.tool_calling import tool_definitions
-from tasks.toolalpaca_format import export_record
-from tasks.toolset_slice import ToolsetSlicer
-from toolfactory.settings import Settings
+from flows.settings import Settings
+from schemas.errors import NotFound
+from tasks.formats.chat_format import to_chat_example
+from tasks.formats.toolalpaca_format import export_record
+from tasks.simulation.multi_api import combine
+from tasks.simulation.tool_calling import tool_definitions
+from tasks.simulation.toolset_slice import ToolsetSlicer
 from warehouse import Warehouse
 from warehouse.corpus import create_snapshot, docs_by_id, funnel_counts, latest_doc_ids, snapshot, snapshot_rows
 from warehouse.frame_landing import records_frame
@@ -98,12 +99,12 @@ def export_snapshot(settings: Settings, formats: list[str], out: str | Path = "e
     """Write ``formats`` of a snapshot (the latest; a new one when none exists) under ``out/<id>/``."""
     unknown = set(formats) - set(FORMATS)
     if unknown:
-        raise LookupError(f"unknown export format(s) {', '.join(sorted(unknown))}; known: {', '.join(FORMATS)}")
+        raise NotFound(f"unknown export format(s) {', '.join(sorted(unknown))}; known: {', '.join(FORMATS)}")
     with open_warehouse(settings) as wh:
         snap = snapshot(wh, snapshot_id)
         if snap is None:
             if snapshot_id:
-                raise LookupError(f"no snapshot {snapshot_id}: see `toolfactory corpus list`")
+                raise NotFound(f"no snapshot {snapshot_id}: see `toolfactory corpus list`")
             snap = create_snapshot(wh)
         rows, docs, partner_docs, funnel = _gather(wh, snap)
     folder = Path(out) / snap["snapshot_id"]

@@ -21,13 +21,13 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.progress import Progress
 from flows.runtime import flow_settings, gated, llm_session, open_warehouse
+from flows.settings import Settings, describe
 from schemas.ids import content_id
 from schemas.records import CurationVerdict
-from tasks.curation import STAGES, Verdict, dedup, execution_check, format_check, instance_text, length_check
+from tasks.curation.filters import STAGES, Verdict, dedup, execution_check, format_check, instance_text, length_check
+from tasks.curation.semantic_judge import LLM_ERROR, judge_dialogue
+from tasks.curation.semantic_judge import prompt_version as judge_prompt_version
 from tasks.llm.backend import LLMClient
-from tasks.semantic_judge import LLM_ERROR, judge_dialogue
-from tasks.semantic_judge import prompt_version as judge_prompt_version
-from toolfactory.settings import Settings, describe
 from training.tokenizer import token_counter
 from warehouse.batch_writer import BatchWriter
 from warehouse.corpus import dedup_kept, funnel_counts, partner_documentation, pending_dialogues, record_curation_run

@@ -17,8 +17,8 @@ from typing import Any
 
 from flows.evaluate import evaluate
 from flows.pipeline import regenerate
+from flows.settings import Settings
 from flows.train import training_trigger
-from toolfactory.settings import Settings
 
 
 def deployments(settings: Settings, flow_settings: dict[str, Any] | None = None) -> list[Any]:

@@ -1,7 +1,7 @@
 """``toolfactory docs check``: the round trip of every operation of the documented APIs.
 
 Reads the latest valid doc of each API (or of ``api_ids``) from the warehouse and runs
-``tasks.roundtrip.check_operations`` on its spec — generated arguments pass the call check, broken
+``tasks.simulation.roundtrip.check_operations`` on its spec — generated arguments pass the call check, broken
 ones are refused, a simulated response conforms, the tool definition is valid. Nothing is written;
 no LLM is called (the executor's answers come from a schema-driven fake).
 """
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from flows.runtime import open_warehouse
-from tasks.roundtrip import check_operations
-from toolfactory.settings import Settings
+from flows.settings import Settings
+from tasks.simulation.roundtrip import check_operations
 
 MAX_LINES = 30
 
@@ -32,7 +32,7 @@ def check_docs(settings: Settings, api_ids: Sequence[str] | None = None) -> dict
             checks += result.checks
             passed += result.passed
             for failure in result.failures:
-                kinds[failure.split(":")[0].split(" (")[0]] += 1
+                kinds[failure.kind] += 1
                 failures.append(f"{doc['name']} {result.function} ({result.operation}): {failure}"[:300])
     return {"apis": len(docs), "operations": checked, "checks": checks, "operations passed": passed,
             "operations failed": checked - passed, "failures by kind": dict(kinds),

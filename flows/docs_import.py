@@ -2,7 +2,7 @@
 
 Each file's format is detected (``--format`` forces one): OpenAPI 3.x, Swagger 2.0, an MCP
 ``tools/list`` result, an OpenAI tool list, or a ToolAlpaca file (its API records, with their
-instructions and golden answers). Every document is normalised per operation (``tasks.spec_import``);
+instructions and golden answers). Every document is normalised per operation (``tasks.documentation.spec_import``);
 the summary says, per document, whether it is usable, the operations kept and dropped, repairs,
 assumptions and warnings — the same figures as the ``import_summary`` view.
 """
@@ -15,11 +15,11 @@ from typing import Any
 
 from flows.files import DocumentReader, spec_files
 from flows.runtime import open_warehouse
+from flows.settings import Settings
 from schemas.records import ApiDoc, FunctionDoc, ImportNote, Rejection
-from tasks.documents import DocumentRefused, Limits
-from tasks.spec_import import detect_format, import_spec
-from tasks.toolalpaca_format import import_records, read_layout
-from toolfactory.settings import Settings
+from tasks.documentation.spec_import import detect_format, import_spec
+from tasks.formats.toolalpaca_format import import_records, read_layout
+from tasks.guards.documents import DocumentRefused, Limits
 
 MAX_LINES = 50
 LAND_BATCH = 5000  # records

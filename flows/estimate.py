@@ -13,12 +13,12 @@ from typing import Any
 
 from flows.build_toolset import documenter_config, spec_mode_for_config
 from flows.runtime import open_warehouse
-from tasks.cost_estimate import Plan, estimate, plan_calls
-from tasks.documenter import default_prompts, doc_id_for
-from tasks.llm.backend import price_per_token
+from flows.settings import Settings
+from tasks.documentation.documenter import default_prompts, doc_id_for
 from tasks.llm.config import load_backend_config
+from tasks.llm.cost_estimate import Plan, estimate, plan_calls
+from tasks.llm.transport import price_per_token
 from tasks.llm.types import ROLES
-from toolfactory.settings import Settings
 from warehouse.reports import stage_history
 
 

@@ -25,7 +25,7 @@ def markdown(rows: list[dict[str, Any]], title: str) -> str:
                      + " | ".join(_cell(r[key]) for key, _ in COLUMNS) + " |")
     lines += ["", "Process, response and overall: the judge's verdicts (overall = both yes; a run that failed or called nothing "
               "counts as wrong). Exact match: every call and required argument equal to the golden calls, in order (no LLM). "
-              "Process (rules): the judge's process guidelines as deterministic rules (tasks.process_score; 94.9% agreement "
+              "Process (rules): the judge's process guidelines as deterministic rules (tasks.evaluation.process_score; 94.9% agreement "
               "with GPT-4's verdicts on the paper's 7B outputs). Call P / R: per-call precision and recall. pass^k: instructions right in all k trials (overall). "
               "± overall: spread (standard deviation) of the overall score across trials.", ""]
     return "\n".join(lines)

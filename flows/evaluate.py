@@ -26,19 +26,21 @@ from prefect.artifacts import create_markdown_artifact
 from flows.eval_report import markdown, svg_chart
 from flows.progress import Progress
 from flows.runtime import cut_short, flow_settings, gated, llm_session, open_warehouse, retry_reason, step_mode, unless_spent
+from flows.settings import Settings, describe
 from flows.simulation_setup import ApiSetups
+from schemas.errors import NotFound
 from schemas.ids import content_id
 from schemas.records import EvalResult
-from tasks.assistant import AssistantConfig, Task, run_dialogue
-from tasks.curation import call_steps
-from tasks.eval_judge import JudgeVerdict, judge_solution
-from tasks.eval_judge import prompt_version as judge_prompt_version
-from tasks.exact_match import parameter_table, score_calls
+from tasks.curation.filters import call_steps
+from tasks.documentation.spec_auth import calls_without_auth
+from tasks.evaluation.eval_judge import JudgeVerdict, judge_solution
+from tasks.evaluation.eval_judge import prompt_version as judge_prompt_version
+from tasks.evaluation.exact_match import parameter_table, score_calls
+from tasks.evaluation.process_score import score_process
+from tasks.evaluation.split import Side, leakage
 from tasks.llm.backend import LLMClient
-from tasks.process_score import score_process
-from tasks.spec_auth import calls_without_auth
-from tasks.split import Side, leakage
-from toolfactory.settings import Settings, describe
+from tasks.simulation.assistant import AssistantConfig, Task, run_dialogue
+from warehouse import Warehouse
 from warehouse.evaluation import done_trials, eval_items, latest_training_snapshot, leakage_sides, record_eval_run, scores
 from warehouse.training_runs import run_row
 
@@ -114,7 +116,7 @@ def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any]
     with open_warehouse(s) as wh, llm_session(s, wh, {"assistant": model} if model else None) as (client, ledger):
         items = eval_items(wh, set_source, s.eval_max_per_api)
         if not items:
-            raise LookupError(f"no evaluation set {set_source!r}: see `toolfactory evaluate --list`")
+            raise NotFound(f"no evaluation set {set_source!r}: see `toolfactory evaluate --list`")
         mode = step_mode(s.assistant_step_mode, client.config.embedded_only("assistant"), client.model_signature("assistant"))
         cfg = AssistantConfig(step_mode=mode, step_limit=s.dialogue_step_limit, max_errors=s.dialogue_max_errors,
                               max_tokens=s.assistant_max_tokens, temperature=s.eval_temperature, seed=s.seed)
@@ -129,19 +131,7 @@ def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any]
                         {k: v for k, v in config.items() if k != "items"}, len(items))
         done = done_trials(wh, run_id)
         setups: dict[str, ApiSetups] = {}
-        gate = asyncio.Semaphore(s.max_concurrent_dialogues)
-        futures = []
-        for item in items:
-            doc = item["doc"]
-            if doc["doc_id"] not in setups:
-                setups[doc["doc_id"]] = ApiSetups(doc, client, s, mode)
-            setup = setups[doc["doc_id"]].single
-            for trial in range(s.eval_trials):
-                if (item["golden_id"], trial) in done:
-                    continue
-                trial_cfg = AssistantConfig(**{**cfg.__dict__, "seed": s.seed + 1000 * trial})
-                futures.append(client.submit(gated(gate, unless_spent(client, lambda item=item, trial=trial, setup=setup, c=trial_cfg: _trial(
-                    item, trial, setup, client, c, models, run_id, s.eval_judge, s)))))
+        futures = _schedule_trials(items, done, setups, client, s, cfg, models, run_id)
         print(f"evaluate: {len(items)} instructions × {s.eval_trials} trials of {models['assistant']} on {set_source} "
               f"({len(futures)} to run, {len(done)} scored before), run {run_id}")
         left: Counter[str] = Counter()  # trials not scored, by why: the next run runs them
@@ -157,18 +147,42 @@ def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any]
         ledger.flush()
         for st in setups.values():
             st.close()
-        test, train = leakage_sides(wh, sorted({i["api_id"] for i in items}), latest_training_snapshot(wh))
-        leak = leakage(Side(**test), Side(**train))
-        found = scores(wh, [run_id])
-        row = found[0] if found else dict.fromkeys(SCORE_KEYS)  # nothing scored yet (a spend cap before the first trial)
-        board = scores(wh, set_source=set_source)
         summary = {"run_id": run_id, "set": set_source, "model": models["assistant"], "step_mode": mode, "instructions": len(items),
                    "trials": s.eval_trials, "ran_now": len(futures) - sum(left.values()),
                    "stopped_by_spend_cap": left["stopped_by_spend_cap"], "retryable": left["retryable_llm_error"],
-                   **{k: row[k] for k in SCORE_KEYS},
-                   "leakage": {k: leak[k] for k in ("n_name_overlaps", "n_description_overlaps", "instructions_sharing_ngram")},
-                   **ledger.summary(), "seconds": round(time.perf_counter() - started, 1)}
+                   **_scores_and_leakage(wh, run_id, items), **ledger.summary(), "seconds": round(time.perf_counter() - started, 1)}
+        board = scores(wh, set_source=set_source)
     return {**summary, **write_report(s, board, set_source)}
+
+
+def _schedule_trials(items: list[dict[str, Any]], done: set[tuple[str, int]], setups: dict[str, ApiSetups], client: LLMClient,
+                     s: Settings, cfg: AssistantConfig, models: dict[str, str], run_id: str) -> list[Any]:
+    """Submit every trial not scored yet (at most ``max_concurrent_dialogues`` at once; none once the
+    spend cap is reached); ``setups`` gets each API's simulation setup (closed by the caller)."""
+    gate = asyncio.Semaphore(s.max_concurrent_dialogues)
+    futures = []
+    for item in items:
+        doc = item["doc"]
+        if doc["doc_id"] not in setups:
+            setups[doc["doc_id"]] = ApiSetups(doc, client, s, cfg.step_mode)
+        setup = setups[doc["doc_id"]].single
+        for trial in range(s.eval_trials):
+            if (item["golden_id"], trial) in done:
+                continue
+            trial_cfg = AssistantConfig(**{**cfg.__dict__, "seed": s.seed + 1000 * trial})
+            futures.append(client.submit(gated(gate, unless_spent(client, lambda item=item, trial=trial, setup=setup, c=trial_cfg: _trial(
+                item, trial, setup, client, c, models, run_id, s.eval_judge, s)))))
+    return futures
+
+
+def _scores_and_leakage(wh: Warehouse, run_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run's scores (None before any trial is scored) and how much the tested APIs overlap the training snapshot."""
+    test, train = leakage_sides(wh, sorted({i["api_id"] for i in items}), latest_training_snapshot(wh))
+    leak = leakage(Side(**test), Side(**train))
+    found = scores(wh, [run_id])
+    row = found[0] if found else dict.fromkeys(SCORE_KEYS)  # nothing scored yet (a spend cap before the first trial)
+    return {**{k: row[k] for k in SCORE_KEYS},
+            "leakage": {k: leak[k] for k in ("n_name_overlaps", "n_description_overlaps", "instructions_sharing_ngram")}}
 
 
 def write_report(s: Settings, board: list[dict[str, Any]], set_source: str, text: str | None = None) -> dict[str, str]:

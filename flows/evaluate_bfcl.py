@@ -6,7 +6,7 @@ OpenAI tools and several ``tool_calls`` in the one reply are parallel calls; the
 cannot call tools natively, answers a JSON object of calls under a schema (``json``); a checkpoint the
 factory trained answers ReAct text, every ``Action`` / ``Action Input`` pair of the reply a call
 (``react``). ``assistant_step_mode`` other than ``auto`` forces one. The calls are
-scored by ``tasks.bfcl.score_entry`` and land as an evaluation run per category (``set_source``
+scored by ``tasks.evaluation.bfcl.score_entry`` and land as an evaluation run per category (``set_source``
 ``bfcl:<category>``, exact match = AST accuracy), so ``eval_scores`` and the report hold them beside the
 ToolAlpaca sets. An entry whose LLM call failed, or that the spend cap (``max_cost_usd``) stopped, is not
 landed: the next run does it. Data: setting
@@ -29,13 +29,23 @@ from flows.eval_report import bfcl_markdown
 from flows.evaluate import model_reference, write_report
 from flows.progress import Progress
 from flows.runtime import flow_settings, gated, llm_session, open_warehouse, step_mode, unless_spent
+from flows.settings import Settings, describe
+from schemas.errors import NotFound
 from schemas.ids import content_id
 from schemas.records import EvalResult
-from tasks.bfcl import BfclEntry, category_name, nl_functions, original_names, parse_category, react_calls, score_entry, tools_of
-from tasks.chat_format import decode_json_text
+from tasks.evaluation.bfcl import (
+    BfclEntry,
+    category_name,
+    nl_functions,
+    original_names,
+    parse_category,
+    react_calls,
+    score_entry,
+    tools_of,
+)
+from tasks.formats.chat_format import decode_json_text
 from tasks.llm.backend import LLMClient
 from tasks.prompts import load_prompt
-from toolfactory.settings import Settings, describe
 from warehouse.evaluation import done_trials, latest_scores, record_eval_run, scores
 
 PROTOCOL = "bfcl-calls:3"  # the request's shape (prompt, schema): part of a run's ID, so a change re-runs
@@ -47,7 +57,7 @@ def bfcl_data_dir(configured: str | None) -> Path:
         return Path(configured)
     spec = importlib.util.find_spec("bfcl_eval")
     if spec is None or not spec.submodule_search_locations:
-        raise LookupError("BFCL data not found: `make bfcl` (pip install --no-deps bfcl-eval) or set bfcl_data_dir")
+        raise NotFound("BFCL data not found: `make bfcl` (pip install --no-deps bfcl-eval) or set bfcl_data_dir")
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 

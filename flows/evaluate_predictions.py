@@ -1,7 +1,7 @@
 """Flow ``evaluate-predictions``: score outputs a model produced elsewhere against an evaluation set,
 without running the model (``toolfactory evaluate --set S --predictions FILE [--model NAME]``).
 
-The file (``tasks.predictions``: the paper's judged-outputs layout or JSONL of OpenAI ``messages``) is
+The file (``tasks.evaluation.predictions``: the paper's judged-outputs layout or JSONL of OpenAI ``messages``) is
 matched to the set's instructions; each matched one gets exact match, the rule-based process score and,
 with ``eval_judge``, the judge — landed as one trial of an evaluation run (``step_mode`` ``predictions``,
 its ID a hash of the set, the file's content and the scorers), so the report and ``eval_scores`` hold it
@@ -22,12 +22,13 @@ from prefect import flow
 from flows.evaluate import SCORE_KEYS, eval_result, write_report
 from flows.files import read_capped
 from flows.runtime import flow_settings, gated, llm_session, open_warehouse
+from flows.settings import Settings, describe
+from schemas.errors import NotFound
 from schemas.ids import content_id
 from schemas.records import EvalResult
-from tasks.eval_judge import JudgeVerdict, judge_solution
-from tasks.eval_judge import prompt_version as judge_prompt_version
-from tasks.predictions import Prediction, match_predictions, read_predictions
-from toolfactory.settings import Settings, describe
+from tasks.evaluation.eval_judge import JudgeVerdict, judge_solution
+from tasks.evaluation.eval_judge import prompt_version as judge_prompt_version
+from tasks.evaluation.predictions import Prediction, match_predictions, read_predictions
 from warehouse.evaluation import done_trials, eval_items, record_eval_run, scores
 
 
@@ -61,7 +62,7 @@ def evaluate_predictions(set_source: str, path: str, model: str | None = None, s
     with open_warehouse(s) as wh, llm_session(s, wh) as (client, ledger):
         items = eval_items(wh, set_source, s.eval_max_per_api)
         if not items:
-            raise LookupError(f"no evaluation set {set_source!r}: see `toolfactory evaluate --list`")
+            raise NotFound(f"no evaluation set {set_source!r}: see `toolfactory evaluate --list`")
         matched, unmatched = match_predictions(items, predictions)
         judge_model = client.model_signature("judge") if s.eval_judge else None
         name = model or f"predictions:{Path(path).name}"

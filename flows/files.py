@@ -16,13 +16,13 @@ from typing import Any
 
 import httpx
 
-from tasks.address_guard import Refused, destination
-from tasks.catalog import CatalogFormatError, CatalogImport, detect_format, parse_catalog
-from tasks.documents import DocumentRefused, Limits, parse_document
-from tasks.guarded_http import Guard, send_guarded
-from tasks.openapi_refs import Location
-from tasks.spec_import import SpecImport, import_spec
-from tasks.toolalpaca_format import ImportFormatError
+from tasks.catalog.entries import CatalogFormatError, CatalogImport, detect_format, parse_catalog
+from tasks.documentation.openapi_refs import Location
+from tasks.documentation.spec_import import SpecImport, import_spec
+from tasks.formats.toolalpaca_format import ImportFormatError
+from tasks.guards.address_guard import Refused, destination
+from tasks.guards.documents import DocumentRefused, Limits, parse_document
+from tasks.guards.guarded_http import Guard, send_guarded
 
 SPEC_SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -49,7 +49,7 @@ def read_capped(path: Path, max_bytes: int, root: Path | None = None) -> bytes:
 
 @dataclass
 class DocumentReader:
-    """Reads the documents of one import (the ``loader`` of ``tasks.spec_import``): files inside
+    """Reads the documents of one import (the ``loader`` of ``tasks.documentation.spec_import``): files inside
     ``root`` only; URLs only when ``allow_remote``, through the address guard (``guard``, any
     public host; a redirect stays on the same host and port)."""
 

@@ -18,11 +18,11 @@ from flows.curate import run_curate
 from flows.files import read_catalog
 from flows.report_plots import plots_markdown, report_plots
 from flows.runtime import flow_settings, open_warehouse
+from flows.settings import Settings
 from flows.simulate_corpus import run_simulate_corpus
 from flows.toolalpaca_import import import_toolalpaca, seed_corpus_path
 from flows.train import run_training_check
 from schemas.records import CatalogEntry
-from toolfactory.settings import Settings
 from warehouse.reports import report_figures
 
 

@@ -8,11 +8,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from flows.settings import Settings, load_settings
 from schemas.records import LLMCall
-from tasks.llm.backend import LLMClient, configure_local_engine
+from tasks.llm.backend import LLMClient
 from tasks.llm.budget import SpendCap
 from tasks.llm.config import load_backend_config
-from toolfactory.settings import Settings, load_settings
+from tasks.llm.engines import configure_local_engine
 from warehouse import Warehouse
 from warehouse.batch_writer import BatchWriter
 from warehouse.call_journal import CallJournal

@@ -47,17 +47,17 @@ from flows.runtime import (
     unless_spent,
     worker_llm_session,
 )
+from flows.settings import Settings, describe
 from flows.simulation_setup import ApiSetups, Setup
 from flows.task_runners import in_window, simulation_task_runner
 from schemas.ids import content_id
 from schemas.records import Dialogue, Instruction, Rejection
-from tasks.assistant import AssistantConfig, Task, dialogue_id_for, prompt_versions, run_dialogue
-from tasks.instructions import MultiApi, generate_instructions, plan_kinds, shortfall_ids, still_needed
 from tasks.llm.backend import LLMClient
-from tasks.multi_api import partners
 from tasks.prompts import load_prompt
-from tasks.toolset_slice import ToolsetSlicer
-from toolfactory.settings import Settings, describe
+from tasks.simulation.assistant import AssistantConfig, Task, dialogue_id_for, prompt_versions, run_dialogue
+from tasks.simulation.instructions import MultiApi, generate_instructions, plan_kinds, shortfall_ids, still_needed
+from tasks.simulation.multi_api import partners
+from tasks.simulation.toolset_slice import ToolsetSlicer
 from warehouse import Warehouse
 
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.executor import Executor, PrefixRouter, SimulatedExecutor
+from flows.settings import Settings
+from schemas.records import FunctionDoc
+from tasks.documentation.nl_docs import derive_functions, nl_documentation
 from tasks.llm.backend import LLMClient
-from tasks.multi_api import combine
-from tasks.nl_docs import FunctionInfo, derive_functions, nl_documentation
-from tasks.real_executor import RealExecutor, RealExecutorConfig
-from tasks.tool_calling import tool_definitions
-from tasks.toolset_slice import ToolsetSlicer
-from toolfactory.settings import Settings
+from tasks.simulation.executor import Executor, PrefixRouter, SimulatedExecutor
+from tasks.simulation.multi_api import combine
+from tasks.simulation.real_executor import RealExecutor, RealExecutorConfig
+from tasks.simulation.tool_calling import tool_definitions
+from tasks.simulation.toolset_slice import ToolsetSlicer
 
 
 def real_executor_config(settings: Settings) -> RealExecutorConfig:
@@ -46,14 +47,14 @@ class ApiSetups:
     def __init__(self, doc: dict[str, Any], client: LLMClient, settings: Settings, step_mode: str):
         self.doc, self.client, self.settings, self.step_mode = doc, client, settings, step_mode
         self._executors: dict[str, Executor] = {}
-        self._functions: dict[str, list[FunctionInfo]] = {}
+        self._functions: dict[str, list[FunctionDoc]] = {}
         self._pairs: dict[str, Setup] = {}
         self._slices: dict[tuple[str, ...], Setup] = {}
         self.slicer = ToolsetSlicer(doc["spec"], settings.toolset_slice_max)
         self.single = Setup(doc["nl_documentation"], [f.name for f in self.functions_of(doc)], self.executor_for(doc),
                             tool_definitions(doc["spec"]) if step_mode == "tools" else None)
 
-    def functions_of(self, doc: dict[str, Any]) -> list[FunctionInfo]:
+    def functions_of(self, doc: dict[str, Any]) -> list[FunctionDoc]:
         if doc["doc_id"] not in self._functions:
             self._functions[doc["doc_id"]] = derive_functions(doc["spec"])
         return self._functions[doc["doc_id"]]

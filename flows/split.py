@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from flows.runtime import open_warehouse
+from flows.settings import Settings
 from schemas.ids import content_id
 from schemas.records import GoldenAnswer
-from tasks.curation import call_steps
-from tasks.split import Side, assign_splits, leakage, split_version
-from toolfactory.settings import Settings
+from tasks.curation.filters import call_steps
+from tasks.evaluation.split import Side, assign_splits, leakage, split_version
 from warehouse import Warehouse
 from warehouse.evaluation import (
     catalog_categories,

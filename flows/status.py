@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flows.runtime import open_warehouse
-from toolfactory.settings import Settings
+from flows.settings import Settings
 from warehouse.reports import factory_status
 
 

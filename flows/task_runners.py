@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from toolfactory.settings import Settings
+from flows.settings import Settings
 
 T = TypeVar("T")
 

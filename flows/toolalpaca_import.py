@@ -8,8 +8,8 @@ from typing import Any
 
 from flows.files import read_json_file
 from flows.runtime import open_warehouse
-from tasks.toolalpaca_format import import_records, read_layout
-from toolfactory.settings import Settings
+from flows.settings import Settings
+from tasks.formats.toolalpaca_format import import_records, read_layout
 
 
 def seed_corpus_path() -> Path:

@@ -25,8 +25,9 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.corpus_export import export_snapshot
 from flows.runtime import flow_settings, open_warehouse
+from flows.settings import Settings, describe
 from flows.split import assign_api_splits
-from toolfactory.settings import Settings, describe
+from schemas.errors import NotFound
 from training.sft import config_path, load_config, run_job
 from warehouse import Warehouse
 from warehouse.training_runs import add_event, claim_run, fail_abandoned, here, run_row, runs
@@ -69,7 +70,7 @@ def train_model(run_id: str, settings: dict[str, Any] | None = None) -> dict[str
     with open_warehouse(s) as wh:
         run = run_row(wh, run_id)
         if run is None:
-            raise LookupError(f"no training run {run_id}")
+            raise NotFound(f"no training run {run_id}")
         add_event(wh, run_id, "running", {**here(), "flow_run_id": _flow_run_id()})
     # the warehouse is not held while training: other flows and `toolfactory sql` go on meanwhile
     try:

@@ -1,13 +1,20 @@
-"""Python record types for the JSON Schemas in ``schemas/json``.
+"""The record types every stage speaks: one definition each, its JSON Schema generated from it.
 
-Each dataclass mirrors one schema; ``to_dict()`` gives the dict that is validated and landed.
-The ``SCHEMA`` class attribute names the schema a record is checked against.
+Each dataclass is a record; ``to_dict()`` gives the dict that is validated (by jsonschema, against the
+schema ``schemas.keywords`` generates: ``schemas/json/<SCHEMA>.schema.json``) and landed. Enums are
+``Literal`` types; patterns, bounds and descriptions ride on ``Annotated[T, Keywords(...)]``; a class
+docstring is its schema's description. After changing a record: ``python -m schemas.generate``.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
+
+from schemas.keywords import Keywords
+
+ID = Annotated[str, Keywords(pattern="^[0-9a-f]{16}$")]  # a content hash (schemas.ids.content_id)
+Count = Annotated[int, Keywords(minimum=0)]
 
 
 @dataclass
@@ -20,33 +27,42 @@ class Record:
 
 @dataclass
 class CatalogEntry(Record):
-    """One API of a catalog, normalised; ``api_id`` = hash(normalised name, normalised link)."""
+    """One API of a public catalog, normalised. api_id is a content hash of the normalised name and link."""
 
     SCHEMA: ClassVar[str] = "catalog_entry"
-    api_id: str
-    name: str
-    description: str
-    category: str
-    link: str
-    auth: str
-    https: bool | None
-    cors: str | None
-    source: str
-    locator: str
-    merged_count: int = 1
+    api_id: ID
+    name: Annotated[str, Keywords(minLength=1, maxLength=200)]
+    description: Annotated[str, Keywords(minLength=1, maxLength=2000)]
+    category: Annotated[str, Keywords(minLength=1, maxLength=200)]
+    link: Annotated[str, Keywords(maxLength=2000)]
+    auth: Annotated[str, Keywords(maxLength=100)]
+    https: Annotated[bool | None, Keywords(required=False)]
+    cors: Annotated[str | None, Keywords(required=False, maxLength=50)]
+    source: Annotated[str, Keywords(description="file the row came from")]
+    locator: Annotated[str, Keywords(description="where in the file (line or index)")]
+    merged_count: Annotated[int, Keywords(required=True, minimum=1, description="rows merged into this one")] = 1
 
 
 @dataclass
 class QuarantinedRow(Record):
-    """A catalog row refused at import: ``reason`` is a code, ``detail`` says more."""
+    """A catalog row that was refused at import, with the reason code and a detail."""
 
     SCHEMA: ClassVar[str] = "catalog_quarantine"
-    quarantine_id: str
+    TITLE: ClassVar[str] = "CatalogQuarantine"
+    quarantine_id: ID
     source: str
     locator: str
-    reason: str
+    reason: Literal[
+        "missing_name",
+        "empty_description",
+        "description_too_long",
+        "bad_utf8",
+        "unknown_columns",
+        "malformed_row",
+        "name_too_long",
+    ]
     detail: str
-    raw: str
+    raw: Annotated[str, Keywords(maxLength=4000, description="the row as read, cut at 4,000 characters")]
 
 
 @dataclass
@@ -63,55 +79,92 @@ class LintIssue(Record):
 
 @dataclass
 class ApiDoc(Record):
-    """The documentation of one API (introduction, functions, spec, NL docs) and its verdict."""
+    """The documentation of one API: introduction, function list, OpenAPI 3.0 spec and the derived NL
+    documentation. doc_id is a content hash of the catalog entry, prompt versions, documenter models and
+    repair rounds."""
 
     SCHEMA: ClassVar[str] = "api_doc"
-    doc_id: str
-    api_id: str
-    name: str
-    category: str
+    doc_id: ID
+    api_id: ID
+    name: Annotated[str, Keywords(minLength=1)]
+    category: Annotated[str, Keywords(minLength=1)]
     introduction: str
-    function_list: list[dict[str, str]]
-    spec: dict[str, Any] | None
+    function_list: Annotated[
+        list[dict[str, str]],
+        Keywords(
+            items={
+                "type": "object",
+                "required": ["name", "description"],
+                "properties": {"name": {"type": "string"}, "description": {"type": "string"}},
+            }
+        ),
+    ]
+    spec: Annotated[dict[str, Any] | None, Keywords(description="the OpenAPI 3.0 document; null when none could be parsed")]
     nl_documentation: str
-    status: str  # "valid" | "invalid"
-    lint_errors: list[dict[str, str]]
-    repair_rounds: int
-    origin: str  # "llm" | "import"
+    status: Literal["valid", "invalid"]
+    lint_errors: Annotated[
+        list[dict[str, str]],
+        Keywords(
+            items={
+                "type": "object",
+                "required": ["code", "where", "message"],
+                "properties": {"code": {"type": "string"}, "where": {"type": "string"}, "message": {"type": "string"}},
+            }
+        ),
+    ]
+    repair_rounds: Count
+    origin: Literal["llm", "import"]
     prompt_version: str
     model: str
 
 
 @dataclass
 class FunctionDoc(Record):
-    """One operation of a documented API with its NL documentation (derived by code)."""
+    """One operation of a documented API, with the natural-language documentation derived from the spec by
+    code."""
 
     SCHEMA: ClassVar[str] = "function_doc"
-    function_id: str
-    doc_id: str
-    api_id: str
-    name: str
-    method: str
-    path: str
+    function_id: ID
+    doc_id: ID
+    api_id: ID
+    name: Annotated[str, Keywords(minLength=1)]
+    method: Literal["get", "post", "put", "patch", "delete", "head", "options", "trace"]
+    path: Annotated[str, Keywords(minLength=1)]
     description: str
-    parameters: list[dict[str, Any]]
+    parameters: Annotated[
+        list[dict[str, Any]],
+        Keywords(
+            items={
+                "type": "object",
+                "required": ["name", "location", "required", "type"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "location": {"type": "string"},
+                    "required": {"type": "boolean"},
+                    "type": {"type": "string"},
+                    "enum": {"type": ["array", "null"]},
+                    "description": {"type": "string"},
+                },
+            }
+        ),
+    ]
     output: str
     nl_doc: str
 
 
 @dataclass
 class ImportNote(Record):
-    """What importing a published tool document did (a repair, assumption, warning or dropped
-    operation); ``operation`` is "GET /path" or "" for the whole document."""
+    """What importing a published tool document did: a repair, an assumption, a warning or a dropped operation,
+    per document or per operation."""
 
     SCHEMA: ClassVar[str] = "import_note"
-    note_id: str
-    doc_id: str
-    api_id: str
+    note_id: ID
+    doc_id: ID
+    api_id: ID
     source: str
-    source_format: str
-    kind: str
-    code: str
+    source_format: Literal["openapi3", "swagger2", "toolalpaca", "mcp", "openai_tools"]
+    kind: Literal["repair", "assumption", "warning", "dropped"]
+    code: Annotated[str, Keywords(minLength=1)]
     operation: str
     function: str
     detail: str
@@ -119,36 +172,39 @@ class ImportNote(Record):
 
 @dataclass
 class LLMCall(Record):
-    """One row of the LLM call ledger."""
+    """One LLM call in the ledger. request_hash identifies the request (model group, messages, schema,
+    sampling); the ledger doubles as the response cache."""
 
     SCHEMA: ClassVar[str] = "llm_call"
-    call_id: str
-    request_hash: str
-    role: str
+    call_id: ID
+    request_hash: ID
+    role: Literal["documenter", "user", "assistant", "executor", "judge"]
     model: str
     prompt_version: str
-    subject_id: str
-    status: str  # "ok" | "error"
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float | None
-    latency_s: float
+    subject_id: Annotated[str, Keywords(description="what the call was for (an api_id, a dialogue id …)")]
+    status: Literal["ok", "error"]
+    prompt_tokens: Count
+    completion_tokens: Count
+    cost_usd: Annotated[float | None, Keywords(minimum=0)]
+    latency_s: Annotated[float, Keywords(minimum=0)]
     finish_reason: str | None
     response_text: str | None
     error: str | None
-    tool_calls: str | None = None  # JSON text of the reply's native tool calls, when it made any
+    tool_calls: Annotated[
+        str | None, Keywords(description="JSON text: the reply's native tool calls [{id, name, arguments}]")
+    ] = None  # JSON text of the reply's native tool calls, when it made any
 
 
 @dataclass
 class Rejection(Record):
-    """Something refused: stage, subject, reason code and detail."""
+    """Something the factory refused: at which stage, what, and why (a reason code plus a detail)."""
 
     SCHEMA: ClassVar[str] = "rejection"
-    rejection_id: str
-    stage: str
+    rejection_id: ID
+    stage: Literal["catalog", "documentation", "spec_import", "landing", "instruction", "simulation", "curation", "import"]
     subject_id: str
-    reason: str
-    detail: str = ""
+    reason: Annotated[str, Keywords(minLength=1)]
+    detail: Annotated[str, Keywords(required=True)] = ""
 
 
 @dataclass
@@ -164,116 +220,157 @@ class DocResult:
 class Step(Record):
     """One assistant turn of a dialogue and what answered it."""
 
-    index: int
-    text: str
+    index: Count
+    text: Annotated[str, Keywords(description="the assistant's raw turn")]
     thought: str
-    action: str | None
-    action_input: Any
+    action: Annotated[
+        str | None, Keywords(description="a function name, ask_user, or null for a final answer / an unusable turn")
+    ]
+    action_input: Annotated[Any, Keywords(description="the parsed Action Input (any JSON) or null")]
     observation: str | None
-    status: int | None
-    valid: bool
-    error: str | None
-    latency_s: float
+    status: Annotated[int | None, Keywords(description="HTTP-style status of a call; null for ask_user and final answers")]
+    valid: Annotated[
+        bool, Keywords(description="the turn parsed and, for a call, passed the spec check and got a conforming response")
+    ]
+    error: Annotated[str | None, Keywords(description="reason code when not valid")]
+    latency_s: Annotated[float, Keywords(minimum=0)]
 
 
 @dataclass
 class Dialogue(Record):
-    """One simulated instance (see schemas/json/dialogue.schema.json)."""
+    """One simulated instance: an instruction, every assistant step with its observation and validation result,
+    the final answer and why the dialogue stopped. dialogue_id is a content hash of the instruction, the API
+    doc, models and prompt versions."""
 
     SCHEMA: ClassVar[str] = "dialogue"
-    dialogue_id: str
-    api_id: str
-    doc_id: str
-    instruction_id: str
-    instruction: str
-    instruction_kind: str
-    steps: list[dict[str, Any]]
+    dialogue_id: ID
+    api_id: ID
+    doc_id: ID
+    instruction_id: ID
+    instruction: Annotated[str, Keywords(minLength=1)]
+    instruction_kind: Literal["normal", "missing_detail", "unanswerable", "multi_api"]
+    steps: Annotated[list[dict[str, Any]], Keywords(items=Step)]
     final_answer: str | None
-    stop_reason: str
-    n_calls: int
-    n_errors: int
+    stop_reason: Literal["final_answer", "step_limit", "gave_up", "llm_error"]
+    n_calls: Count
+    n_errors: Count
     models: dict[str, str]
     prompt_versions: dict[str, str]
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float | None
-    partner_api_ids: list[str] = field(default_factory=list)  # the other APIs of a multi-API dialogue
-    origin: str = "simulation"  # "simulation" | "import"
-    toolset: list[str] = field(default_factory=list)  # the functions the assistant was shown; [] = the whole API
+    prompt_tokens: Count
+    completion_tokens: Count
+    cost_usd: Annotated[float | None, Keywords(minimum=0)]
+    partner_api_ids: Annotated[
+        list[ID], Keywords(description="multi_api: the other APIs whose functions the dialogue could call")
+    ] = field(default_factory=list)  # the other APIs of a multi-API dialogue
+    origin: Annotated[
+        Literal["simulation", "import"], Keywords(description="simulated here, or imported from a published corpus")
+    ] = "simulation"  # "simulation" | "import"
+    toolset: Annotated[
+        list[str],
+        Keywords(description="a large API: the functions the assistant was shown (tasks.simulation.toolset_slice); empty: the whole API"),
+    ] = field(default_factory=list)  # the functions the assistant was shown; [] = the whole API
 
 
 @dataclass
 class Instruction(Record):
-    """One user instruction for a documented API."""
+    """One user instruction for a documented API, of a kind; instruction_id is a content hash of the doc, kind,
+    text, prompt version and model."""
 
     SCHEMA: ClassVar[str] = "instruction"
-    instruction_id: str
-    api_id: str
-    doc_id: str
-    kind: str
-    text: str
+    instruction_id: ID
+    api_id: ID
+    doc_id: ID
+    kind: Literal["normal", "missing_detail", "unanswerable", "multi_api"]
+    text: Annotated[str, Keywords(minLength=10, maxLength=600)]
     details: str
     prompt_version: str
     model: str
-    partner_doc_ids: list[str] = field(default_factory=list)  # the other APIs' docs of a multi-API instruction
-    target_functions: list[str] = field(default_factory=list)  # a large API's slice the user agent wrote about; [] = all
+    partner_doc_ids: Annotated[
+        list[ID], Keywords(description="multi_api: the docs of the other APIs the instruction needs (same category)")
+    ] = field(default_factory=list)  # the other APIs' docs of a multi-API instruction
+    target_functions: Annotated[
+        list[str], Keywords(description="a large API: the operations the user agent was shown (tasks.simulation.toolset_slice); empty: all")
+    ] = field(default_factory=list)  # a large API's slice the user agent wrote about; [] = all
 
 
 @dataclass
 class CurationVerdict(Record):
-    """One funnel stage's decision on one dialogue under one curation config."""
+    """One funnel stage's decision on one dialogue under one curation config: kept, or refused with a reason
+    code. verdict_id is a content hash of dialogue, stage and config version."""
 
     SCHEMA: ClassVar[str] = "curation_verdict"
-    verdict_id: str
-    dialogue_id: str
-    api_id: str
-    stage: str
+    TITLE: ClassVar[str] = "Curation verdict"
+    VERSION: ClassVar[int] = 2
+    SCHEMA_EXTRA: ClassVar[dict[str, Any]] = {
+        "if": {"properties": {"kept": {"const": False}}},
+        "then": {"properties": {"reason": {"type": "string"}}},
+    }
+    verdict_id: ID
+    dialogue_id: ID
+    api_id: ID
+    stage: Literal["format", "execution", "semantic", "dedup", "length"]
     kept: bool
-    reason: str | None
+    reason: Annotated[str | None, Keywords(pattern="^[a-z_]+$")]
     detail: str
-    config_version: str
-    n_tokens: int | None = None
-    model: str | None = None  # v2: the dialogue's assistant model
-    instruction_kind: str | None = None  # v2
+    config_version: ID
+    n_tokens: Annotated[int | None, Keywords(required=True, minimum=0)] = None
+    model: Annotated[
+        str | None, Keywords(description="v2: the dialogue's assistant model (the generator the funnel is reported by)")
+    ] = None  # v2: the dialogue's assistant model
+    instruction_kind: Literal["normal", "missing_detail", "unanswerable", "multi_api"] | None = None  # v2
 
 
 @dataclass
 class GoldenAnswer(Record):
-    """The expected calls of one evaluation instruction (imported from ToolAlpaca's ``Golden_Answers``)."""
+    """The expected calls for one instruction of an evaluation set (ToolAlpaca's Golden_Answers): Action names
+    with their parsed Action_Input, in order."""
 
     SCHEMA: ClassVar[str] = "golden_answer"
-    golden_id: str
-    instruction_id: str
-    api_id: str
-    calls: list[dict[str, Any]]
-    source: str
+    TITLE: ClassVar[str] = "Golden answer"
+    golden_id: ID
+    instruction_id: ID
+    api_id: ID
+    calls: Annotated[
+        list[dict[str, Any]],
+        Keywords(
+            items={
+                "type": "object",
+                "required": ["action", "action_input"],
+                "additionalProperties": False,
+                "properties": {"action": {"type": "string", "minLength": 1}, "action_input": {}},
+            }
+        ),
+    ]
+    source: Annotated[str, Keywords(minLength=1)]
 
 
 @dataclass
 class EvalResult(Record):
-    """One trial of one evaluation instruction by the model under test: trajectory, exact match, the
-    rule-based process score, judge."""
+    """One trial of one evaluation instruction by the model under test: its trajectory, the exact-match score
+    against the golden calls, the rule-based process score with its reasons, and the judge's verdict.
+    result_id is a content hash of the run, the golden answer and the trial."""
 
     SCHEMA: ClassVar[str] = "eval_result"
-    result_id: str
-    run_id: str
-    golden_id: str
-    instruction_id: str
-    api_id: str
-    trial: int
+    TITLE: ClassVar[str] = "Evaluation result"
+    result_id: ID
+    run_id: ID
+    golden_id: ID
+    instruction_id: ID
+    api_id: ID
+    trial: Count
     steps: list[dict[str, Any]]
     final_answer: str | None
-    stop_reason: str
-    predicted_calls: list[dict[str, Any]]
+    stop_reason: Literal["final_answer", "step_limit", "gave_up", "llm_error", "crashed", "no_prediction"]
+    predicted_calls: Annotated[list[dict[str, Any]], Keywords(items={"type": "object", "required": ["action", "action_input"]})]
     em_correct: bool
     names_correct: bool
-    em_matched: int
-    n_golden: int
-    n_predicted: int
+    em_matched: Count
+    n_golden: Count
+    n_predicted: Count
     em_reasons: list[str]
-    judge_status: str
-    process_correct: str | None
-    response_correct: str | None
+    judge_status: Literal["ok", "unparsable", "error", "off", "no_call"]
+    process_correct: Literal["yes", "no", "uncertain"] | None
+    response_correct: Literal["yes", "no", "uncertain"] | None
     judge_reason: str
-    process_rule: bool | None = None  # the deterministic process score (tasks.process_score); None: not scored
+    process_rule: bool | None = None  # the deterministic process score (tasks.evaluation.process_score); None: not scored
     process_rule_reasons: list[str] = field(default_factory=list)

@@ -49,3 +49,12 @@ def load_prompt(name: str, includes: tuple[str, ...] = ()) -> Prompt:
         raise ValueError(f"prompt {name} has no '## user' section")
     version = content_id(name, text, *[read_asset(f) for f in includes])[:12]
     return Prompt(name=name, system=sections.get("system", ""), user=sections["user"], version=version)
+
+
+# ToolAlpaca's training text (training.render, tasks.llm.checkpoint_engine): the preamble and the format note before each dialogue.
+PREAMBLE = ("A chat between a curious user and an artificial intelligence assistant. The assistant can use the "
+            "functions below and answers in the format shown.\n")
+FORMAT = ("Format:\nUSER: the request\nASSISTANT Thought: what to do next\nASSISTANT Action: a function name\n"
+          "ASSISTANT Action Input: its arguments as JSON\nASSISTANT Observation: the function's reply\n"
+          "… (Thought / Action / Action Input / Observation may repeat)\nASSISTANT Thought: I now know the answer\n"
+          "ASSISTANT Response: the answer to the user\n")

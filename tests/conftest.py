@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -18,7 +17,12 @@ for _name in list(os.environ):
 
 import pytest  # noqa: E402  (the environment above must be set first)
 
-from tasks.llm.fake import FakeLLM, FakeRequest  # noqa: E402
+from flows.catalog_import import import_catalog  # noqa: E402
+from flows.settings import load_settings  # noqa: E402
+from tasks.formats.chat_format import to_chat_example  # noqa: E402
+from tasks.formats.toolalpaca_format import export_record  # noqa: E402
+from tests.support.training import DIALOGUE, SPECIAL, TEMPLATE, TOOLS  # noqa: E402
+from toolfactory.testing.fake_llm import FakeLLM  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -64,8 +68,8 @@ def workdir(tmp_path, monkeypatch) -> Path:
 def eval_set_settings(workdir, fixtures, prefect_harness, fake_llm):
     """Settings for a work folder on the fake backends with the small evaluation set
     (``toolalpaca:toolalpaca_eval.json``) imported; ``extra`` YAML lines go on top."""
+    from flows.settings import load_settings
     from flows.toolalpaca_import import import_toolalpaca
-    from toolfactory.settings import load_settings
 
     def make(extra: str = ""):
         (workdir / "toolfactory.yaml").write_text("backends_file: fake\nwarehouse_path: wh.duckdb\nllm_num_retries: 0\n"
@@ -77,84 +81,60 @@ def eval_set_settings(workdir, fixtures, prefect_harness, fake_llm):
     return make
 
 
-def schema_name(req: FakeRequest) -> str:
-    rf = req.params.get("response_format") or {}
-    return (rf.get("json_schema") or {}).get("name", "")
+@pytest.fixture(scope="module")
+def tokenizer():
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    corpus = [json.dumps(DIALOGUE), "ASSISTANT Thought: Action: Action Input: Observation: Response: USER: Functions:"] * 20
+    bpe.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=500, special_tokens=SPECIAL,
+                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<eos>", unk_token="<unk>",
+                                  additional_special_tokens=SPECIAL[2:])
+    tok.chat_template = TEMPLATE
+    return tok
 
 
-GOOD_OUTLINE = {
-    "introduction": "The Moon API tells the phase of the moon and when it rises for a place and date.",
-    "functions": [
-        {"name": "searchPlaces", "description": "Find places by name and return their placeId."},
-        {"name": "getMoonPhase", "description": "Phase and illumination of the moon for a place and date."},
-    ],
-}
+@pytest.fixture
+def base_model(tmp_path, tokenizer):  # noqa: F811
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
 
-GOOD_OPERATIONS = {
-    "searchPlaces": {
-        "method": "get", "summary": "Find places by name.",
-        "parameters": [{"name": "query", "required": True, "type": "string", "description": "Place name."}],
-        "response": {"description": "Places found.", "properties": [
-            {"name": "results", "type": "array", "items": [{"name": "placeId", "type": "string"}, {"name": "name", "type": "string"}]}]},
-    },
-    "getMoonPhase": {
-        "method": "get", "summary": "Moon phase for a place and date.",
-        "parameters": [
-            {"name": "placeId", "required": True, "type": "string", "description": "From searchPlaces."},
-            {"name": "date", "required": False, "type": "string", "description": "ISO date."},
-            {"name": "units", "required": False, "type": "string", "description": "Units.", "enum": ["metric", "imperial"]},
-        ],
-        "response": {"description": "The phase.", "properties": [
-            {"name": "phase", "type": "string"}, {"name": "illumination", "type": "number"}]},
-    },
-}
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                         pad_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id)
+    folder = tmp_path / "base"
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
 
 
-def good_spec(title: str = "Moon") -> dict[str, Any]:
-    return json.loads((FIXTURES / "good_spec.json").read_text())
+@pytest.fixture
+def data(tmp_path):
+    variants = []
+    for i in range(6):
+        d = json.loads(json.dumps(DIALOGUE))
+        d["instruction"] = f"Find books by author number {i}."
+        variants.append(d)
+    jsonl = tmp_path / "train.jsonl"
+    jsonl.write_text("".join(json.dumps(to_chat_example(d, TOOLS)) + "\n" for d in variants))
+    paper = tmp_path / "train_data.json"
+    api = {"name": "Books", "description": "d", "category": "c", "spec": {"openapi": "3.0.0"}, "nl_documentation": "searchBooks: find books"}
+    paper.write_text(json.dumps([export_record(api, {"searchBooks": "find books"}, variants)]))
+    return jsonl, paper
 
 
-def documenter_responder(outline: dict[str, Any] | None = None, operations: dict[str, Any] | None = None,
-                         spec: dict[str, Any] | None = None):
-    """A FakeLLM responder that answers documenter requests by the schema they ask for."""
-    outline = outline or GOOD_OUTLINE
-    operations = operations or GOOD_OPERATIONS
-
-    def respond(req: FakeRequest) -> Any:
-        name = schema_name(req)
-        if name == "doc_outline":
-            return outline
-        if name == "operation":
-            text = req.last_user
-            for fn, op in operations.items():
-                if f"{fn}:" in text:
-                    return op
-            return {"method": "get", "summary": "unknown", "parameters": [], "response": {"description": "x", "properties": []}}
-        if name == "openapi_spec":
-            return spec or good_spec()
-        return "unexpected request"
-
-    return respond
-
-
-def served_backends(path: Path, base_url: str, roles: tuple[str, ...]) -> Path:
-    """A backends file whose every role is the model of that name on an OpenAI-compatible server
-    (the fake server), its key read from ``TF_FAKE_OPENAI_KEY``."""
-    import yaml
-
-    path.write_text(yaml.safe_dump({"model_list": [
-        {"model_name": role, "litellm_params": {"model": f"openai/{role}", "api_base": base_url,
-                                                 "api_key": "os.environ/TF_FAKE_OPENAI_KEY"}} for role in roles]}))
-    return path
-
-
-class RecordingResolver:
-    """A stand-in for ``socket.getaddrinfo``: answers names from a table and records every question,
-    so address-guard tests never send a DNS query."""
-
-    def __init__(self, table: dict[str, list[str]]):
-        self.table, self.asked = table, []
-
-    def __call__(self, host: str, port: int, **kw: Any) -> list[tuple[Any, ...]]:
-        self.asked.append(host)
-        return [(2, 1, 6, "", (ip, port)) for ip in self.table[host]]
+@pytest.fixture
+def settings(workdir, fixtures):
+    (workdir / "toolfactory.yaml").write_text(
+        "backends_file: fake\nwarehouse_path: wh.duckdb\ndocumenter_spec_mode: operations\nllm_num_retries: 0\n"
+        "instructions_per_api: 3\nmissing_detail_share: 0.34\nunanswerable_share: 0\nmax_concurrent_dialogues: 4\n"
+        "dialogue_step_limit: 4\n"
+    )
+    s = load_settings()
+    import_catalog(s, fixtures / "catalog.csv")
+    return s

@@ -4,10 +4,10 @@ request is sent (a transport that fails the test if it is reached)."""
 
 import httpx
 import pytest
-from conftest import RecordingResolver as Resolver
 
-from tasks.address_guard import Refused, allowed_pairs, check_destination, forbidden_reason, parse_literal
-from tasks.guarded_http import Guard, send_guarded
+from tasks.guards.address_guard import Refused, allowed_pairs, check_destination, forbidden_reason, parse_literal
+from tasks.guards.guarded_http import Guard, send_guarded
+from tests.support.net import RecordingResolver as Resolver
 
 
 def no_connection(request):

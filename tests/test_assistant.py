@@ -2,14 +2,14 @@
 import asyncio
 
 import pytest
-from test_executor import SPEC
 
 from schemas import validate_record
-from tasks.assistant import MUST_ANSWER, AssistantConfig, Task, run_dialogue
-from tasks.executor import SimulatedExecutor
+from tasks.documentation.nl_docs import nl_documentation
 from tasks.llm.backend import LLMClient
 from tasks.llm.config import load_backend_config
-from tasks.nl_docs import nl_documentation
+from tasks.simulation.assistant import MUST_ANSWER, AssistantConfig, Task, run_dialogue
+from tasks.simulation.executor import SimulatedExecutor
+from tests.support.specs import SHOP_WITH_RESPONSES as SPEC
 
 TASK = Task(api_id="a" * 16, doc_id="d" * 16, instruction_id="e" * 16, instruction="Find me a desk lamp under 50 euros.")
 MODELS = {"assistant": "toolfactory-fake/assistant", "executor": "toolfactory-fake/executor", "user": "toolfactory-fake/user"}
@@ -88,7 +88,7 @@ def test_give_up_after_repeated_errors(run, fake_llm):
 
 
 def test_backend_failure_ends_the_dialogue_with_a_reason(run, fake_llm):
-    from tasks.llm.fake import FakeError
+    from toolfactory.testing.fake_llm import FakeError
 
     fake_llm.respond("assistant", lambda req: FakeError(500, "down"))
     d = run()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from flows.evaluate_bfcl import read_category, run_evaluate_bfcl
-from tasks.bfcl import category_name, score_entry, tools_of
-from tasks.llm.fake import FakeReply
+from tasks.evaluation.bfcl import category_name, score_entry, tools_of
+from toolfactory.testing.fake_llm import FakeReply
 from warehouse import Warehouse
 
 
@@ -76,7 +76,7 @@ def scripted(req):
 
 
 def test_the_flow_runs_and_scores_each_category(workdir, bfcl, prefect_harness, fake_llm):
-    from toolfactory.settings import load_settings
+    from flows.settings import load_settings
 
     (workdir / "toolfactory.yaml").write_text(f"backends_file: fake\nwarehouse_path: wh.duckdb\nllm_num_retries: 0\n"
                                               f"eval_report_dir: reports\nbfcl_data_dir: {bfcl}\n")
@@ -101,7 +101,7 @@ def test_the_flow_runs_and_scores_each_category(workdir, bfcl, prefect_harness, 
 def test_list_items_of_the_answers_own_type_stand_for_variables():
     """BFCL's checker takes items of the answer's own type as variables (``["apple", …]`` for an integer
     array whose answer holds those strings); other types stay refused."""
-    from tasks.bfcl import BfclEntry
+    from tasks.evaluation.bfcl import BfclEntry
 
     fn = {"name": "sort_list", "parameters": {"type": "dict", "required": ["elements"], "properties": {
         "elements": {"type": "array", "items": {"type": "integer"}}}}}
@@ -126,7 +126,7 @@ def test_the_bfcl_report_sets_categories_beside_the_papers_columns():
 
 
 def test_react_replies_read_every_action_pair_and_functions_render_as_the_factory_documents_them(bfcl):
-    from tasks.bfcl import nl_functions, react_calls
+    from tasks.evaluation.bfcl import nl_functions, react_calls
 
     text = ('Thought: two cities\nAction: weather_forecast\nAction Input: {"city": "Rome", "days": 5}\n'
             'Thought: and the other\nAction: weather_forecast\nAction Input: {"city": "Paris", "days": 2}\nObservation: none\n'
@@ -150,7 +150,7 @@ def test_the_answer_mode_follows_the_model():
 
 
 def test_the_flow_in_react_mode(workdir, bfcl, prefect_harness, fake_llm):
-    from toolfactory.settings import load_settings
+    from flows.settings import load_settings
 
     (workdir / "toolfactory.yaml").write_text(f"backends_file: fake\nwarehouse_path: wh.duckdb\nllm_num_retries: 0\n"
                                               f"assistant_step_mode: react\nbfcl_data_dir: {bfcl}\neval_report_dir: reports\n")
@@ -164,7 +164,7 @@ def test_the_flow_in_react_mode(workdir, bfcl, prefect_harness, fake_llm):
 
 
 def test_a_spend_cap_leaves_entries_for_the_next_run(workdir, bfcl, prefect_harness, fake_llm):
-    from toolfactory.settings import load_settings
+    from flows.settings import load_settings
 
     (workdir / "toolfactory.yaml").write_text(f"backends_file: fake\nwarehouse_path: wh.duckdb\nllm_num_retries: 0\n"
                                               f"bfcl_data_dir: {bfcl}\neval_report_dir: reports\n")

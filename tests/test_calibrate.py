@@ -7,10 +7,10 @@ import json
 import pytest
 
 from flows.calibrate import calibrate
-from tasks.judged_outputs import parameter_table_from_docs, read_judged
-from tasks.toolalpaca_format import ImportFormatError
+from flows.settings import Settings
+from tasks.evaluation.judged_outputs import parameter_table_from_docs, read_judged
+from tasks.formats.toolalpaca_format import ImportFormatError
 from toolfactory.cli import main
-from toolfactory.settings import Settings
 
 
 @pytest.fixture

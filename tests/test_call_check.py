@@ -2,29 +2,8 @@ import json
 
 import pytest
 
-from tasks.call_check import check_call, coerce
-
-SPEC = {
-    "openapi": "3.0.0", "info": {"title": "Shop", "version": "1"},
-    "paths": {
-        "/items": {"get": {"operationId": "searchItems", "parameters": [
-            {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
-            {"name": "limit", "in": "query", "schema": {"type": "integer"}},
-            {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["price", "rating"]}},
-            {"name": "inStock", "in": "query", "schema": {"type": "boolean"}},
-            {"name": "tags", "in": "query", "schema": {"type": "array", "items": {"type": "string", "enum": ["new", "sale"]}}},
-            {"name": "X-Currency", "in": "header", "schema": {"type": "string"}},
-        ], "responses": {"200": {"description": "ok"}}}},
-        "/items/{itemId}": {
-            "parameters": [{"name": "itemId", "in": "path", "required": True, "schema": {"type": "integer"}}],
-            "get": {"operationId": "getItem", "responses": {"200": {"description": "ok"}}},
-            "post": {"operationId": "reviewItem", "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Review"}}}},
-                     "responses": {"200": {"description": "ok"}}},
-        },
-    },
-    "components": {"schemas": {"Review": {"type": "object", "required": ["stars"], "properties": {
-        "stars": {"type": "integer", "minimum": 1, "maximum": 5}, "text": {"type": "string"}}}}},
-}
+from tasks.simulation.call_check import check_call, coerce
+from tests.support.specs import SHOP as SPEC
 
 
 def problems(call):
@@ -123,15 +102,15 @@ def test_null_empty_and_not_given():
 
 
 def test_a_pattern_that_could_backtrack_forever_is_not_enforced():
-    from tasks.openapi_schema import risky_pattern
+    from tasks.documentation.openapi_schema import risky_pattern
 
     assert risky_pattern("^(a+)+$") and risky_pattern("([") and risky_pattern("^[A-Z]{2}$") is None
     assert check_call(CONSTRAINED, "getCountry", {"code": "PT", "slow": "a" * 40 + "b"}).ok  # returns at once
 
 
 def test_exact_match_shares_the_not_given_rule():
-    from tasks.call_check import not_given
-    from tasks.exact_match import score_calls
+    from tasks.evaluation.exact_match import score_calls
+    from tasks.simulation.call_check import not_given
 
     assert not_given("") and not_given("  ") and not_given(None) and not not_given(0) and not not_given(False)
     params = {"getCountry": {"code": {"required": True, "type": "string"}, "region": {"required": False, "type": "string"}}}

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from flows.files import read_catalog
-from tasks.catalog import CatalogFormatError, api_id_for, parse_catalog
+from tasks.catalog.entries import CatalogFormatError, api_id_for, parse_catalog
 
 
 def test_public_apis_readme_format(fixtures):
@@ -102,7 +102,7 @@ def test_sample_catalog_is_large_and_varied():
 
 
 def test_control_characters_are_stripped_and_links_kept_only_as_http():
-    from tasks.catalog import parse_catalog
+    from tasks.catalog.entries import parse_catalog
 
     rows = [{"name": "Ev\x00il\x1b[31m API\u202e", "description": "Does\x07 things\x00.", "category": "Te\x00st",
              "link": "javascript:alert(1)"},

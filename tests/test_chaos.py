@@ -9,34 +9,19 @@ from collections import Counter
 
 import httpx
 import pytest
-from conftest import documenter_responder, served_backends
-from test_flow_curate import judge
-from test_flow_simulate import assistant, user
 
 from flows.pipeline import regenerate, run_report
-from tasks.instructions import plan_kinds, shortfall_ids
-from tasks.llm.fake import FakeRequest
+from flows.settings import describe, load_settings
 from tasks.prompts import load_prompt
-from toolfactory.settings import describe, load_settings
+from tasks.simulation.instructions import plan_kinds, shortfall_ids
+from tests.support.net import served_backends
+from tests.support.scripts import CATALOG, ROLES, agents
 from toolfactory.testing.fake_openai_server import FakeOpenAIServer, Faults
 from warehouse import Warehouse
 
-ROLES = ("documenter", "user", "assistant", "executor", "judge")
 STOPS = {"final_answer", "step_limit", "gave_up", "llm_error"}
-CATALOG = """name,description,category,link,auth
-Moon Phases,Phase of the moon for a place and date,Science,https://moon.example,none
-Tide Tables,High and low tides for a harbour,Science,https://tides.example,none
-Star Charts,Which stars are visible tonight from a place,Science,https://stars.example,none
-Paper Sizes,Dimensions of ISO and US paper formats,Development,https://paper.example,none
-Color Names,Name the closest color to a hex code,Development,https://colors.example,apiKey
-Unit Convert,Convert between units of measure,Development,https://units.example,none
-"""
 
 
-def agents(req: FakeRequest):
-    answer = {"documenter": documenter_responder(), "user": user, "assistant": assistant, "judge": judge,
-              "executor": lambda r: {"results": [{"placeId": "lis-1", "name": "Lisbon"}]}}
-    return answer[req.role](req)
 
 
 @pytest.fixture
@@ -111,6 +96,7 @@ def describe_model(settings, role):
     return load_backend_config(settings.backends_file).signature(role)
 
 
+@pytest.mark.slow  # over 10 s
 def test_every_planned_item_ends_kept_refused_or_retryable_and_the_next_run_finishes_it(chaos, workdir):
     settings, server, faults = chaos
     out = regenerate(settings=describe(settings), catalog=str(workdir / "catalog.csv"))

@@ -61,18 +61,16 @@ def test_console_script_runs_as_a_program(workdir):
 
 
 def test_evaluate_asks_only_for_the_roles_it_calls(workdir, capsys):
-    from argparse import Namespace
-
-    from toolfactory.cli_evaluate import evaluate_roles
-    from toolfactory.settings import Settings
+    from flows.settings import Settings
+    from toolfactory.cli_evaluate import evaluation_roles
 
     s = Settings()
     args = dict(predictions=None, model=None, no_judge=False, set_source="toolalpaca:x.json")
-    assert evaluate_roles(s, Namespace(**args)) == ("user", "executor", "assistant", "judge")
-    assert evaluate_roles(s, Namespace(**{**args, "predictions": "p.jsonl"})) == ("judge",)
-    assert evaluate_roles(s, Namespace(**{**args, "predictions": "p.jsonl", "no_judge": True})) == ()
-    assert evaluate_roles(s, Namespace(**{**args, "set_source": "bfcl:simple"})) == ("assistant",)
-    assert evaluate_roles(s, Namespace(**{**args, "set_source": "bfcl:simple", "model": "m"})) == ()
+    assert evaluation_roles(s, **args) == ("user", "executor", "assistant", "judge")
+    assert evaluation_roles(s, **{**args, "predictions": "p.jsonl"}) == ("judge",)
+    assert evaluation_roles(s, **{**args, "predictions": "p.jsonl", "no_judge": True}) == ()
+    assert evaluation_roles(s, **{**args, "set_source": "bfcl:simple"}) == ("assistant",)
+    assert evaluation_roles(s, **{**args, "set_source": "bfcl:simple", "model": "m"}) == ()
     (workdir / "toolfactory.yaml").write_text("backends_file: fake\nwarehouse_path: wh.duckdb\n")
     assert main(["evaluate", "--set", "bfcl:simple", "--predictions", "p.jsonl"]) == 2
-    assert "BFCL categories run a model" in capsys.readouterr().out
+    assert "BFCL categories run a model" in capsys.readouterr().err

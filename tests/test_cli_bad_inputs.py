@@ -4,6 +4,7 @@ under 1 GB of memory, and lands nothing from outside its inputs."""
 
 import pytest
 
+from schemas.errors import NotFound
 from toolfactory.testing.bad_inputs import CASES, LEAKS, leaked, run_case
 
 
@@ -25,12 +26,13 @@ def test_each_bad_input_gives_one_line_and_its_exit_status(case, tmp_path):
 
 
 def test_an_internal_error_is_one_line_with_its_traceback_in_the_log(workdir, capsys, monkeypatch):
+    import flows.status
     import toolfactory.cli as cli
 
-    def broken(args, settings):
+    def broken(settings):
         raise RuntimeError("something inside broke\nsecond line")
 
-    monkeypatch.setattr(cli, "_dispatch", broken)
+    monkeypatch.setattr(flows.status, "status", broken)
     (workdir / "toolfactory.yaml").write_text("log_dir: logs\n")
     assert cli.main(["status"]) == 1
     err = capsys.readouterr().err
@@ -69,3 +71,22 @@ def test_a_failed_flow_prints_no_traceback(workdir, capsys, monkeypatch, prefect
     err = console.getvalue()
     assert "deep inside a flow" in err and "Traceback" not in err and str(log.path) in err
     assert "Traceback (most recent call last)" in log.path.read_text()
+
+
+@pytest.mark.parametrize("raised, code, start", [
+    (KeyError("api_id"), 1, "toolfactory: internal error: KeyError: 'api_id', details in "),
+    (NotFound("no snapshot s1: see `toolfactory corpus list`"), 2, "toolfactory: error: no snapshot s1"),
+    (LookupError("a bug's lookup"), 1, "toolfactory: internal error: LookupError: a bug's lookup"),
+])
+def test_only_user_errors_exit_2_and_a_bugs_lookup_error_is_internal(workdir, capsys, monkeypatch, raised, code, start):
+    import flows.status
+
+    def broken(settings):
+        raise raised
+
+    monkeypatch.setattr(flows.status, "status", broken)
+    (workdir / "toolfactory.yaml").write_text("log_dir: logs\n")
+    from toolfactory.cli import main
+
+    assert main(["status"]) == code
+    assert capsys.readouterr().err.startswith(start)

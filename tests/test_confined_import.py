@@ -9,11 +9,11 @@ import os
 
 import httpx
 import pytest
-from conftest import RecordingResolver
 
 from flows.files import DocumentReader, import_spec_file
-from tasks.documents import DocumentRefused, Limits, parse_document
-from tasks.guarded_http import Guard
+from tasks.guards.documents import DocumentRefused, Limits, parse_document
+from tasks.guards.guarded_http import Guard
+from tests.support.net import RecordingResolver
 
 CANARY = "CANARY-outside-the-import-folder-7f3a"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.cost_estimate import DEFAULT_TOKENS, Plan, estimate, plan_calls
+from tasks.llm.cost_estimate import DEFAULT_TOKENS, Plan, estimate, plan_calls
 
 
 def test_calls_follow_the_work_left():
@@ -29,7 +29,7 @@ def test_prices_and_unknown_prices():
 @pytest.fixture
 def priced_settings(workdir, fixtures):
     from flows.catalog_import import import_catalog
-    from toolfactory.settings import load_settings
+    from flows.settings import load_settings
 
     (workdir / "backends.yaml").write_text(
         "model_list:\n"
@@ -47,7 +47,7 @@ def priced_settings(workdir, fixtures):
 
 def test_the_estimate_of_a_run_and_the_command_that_prints_it(priced_settings, capsys):
     from flows.estimate import estimate_run
-    from tasks.llm.backend import price_per_token
+    from tasks.llm.transport import price_per_token
     from toolfactory.cli import main
     from warehouse import Warehouse
 

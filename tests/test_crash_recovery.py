@@ -14,17 +14,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import documenter_responder, schema_name, served_backends
-from test_flow_simulate import assistant
 
-from tasks.llm.fake import FakeRequest
+from tests.support.net import served_backends
+from tests.support.scripts import assistant, documenter_responder, schema_name
+from toolfactory.testing.fake_llm import FakeRequest
 from toolfactory.testing.fake_openai_server import FakeOpenAIServer, Faults
 from warehouse import Warehouse
 
 N_APIS = 60
 KILLS = 3
 ROLES = ("documenter", "user", "assistant", "executor", "judge")
-RUN = ("from flows.pipeline import regenerate; from toolfactory.settings import describe, load_settings; "
+RUN = ("from flows.pipeline import regenerate; from flows.settings import describe, load_settings; "
        "regenerate(settings=describe(load_settings()), catalog='catalog.csv')")
 
 
@@ -98,6 +98,7 @@ def end_state(folder: Path) -> dict[str, object]:
         }
 
 
+@pytest.mark.slow  # over 10 s
 @pytest.mark.timeout(900)
 def test_killed_and_restarted_regenerate_ends_as_an_uninterrupted_run(prefect_harness, workdir, monkeypatch):
     from prefect.settings import PREFECT_API_URL

@@ -7,9 +7,9 @@ import copy
 
 import pytest
 
-from tasks.curation import dedup, execution_check, format_check, instance_text, length_check, normalise
+from tasks.curation.filters import dedup, execution_check, format_check, instance_text, length_check, normalise
+from tasks.curation.semantic_judge import judge_dialogue, read_verdict, render_trajectory
 from tasks.llm.types import LLMResult
-from tasks.semantic_judge import judge_dialogue, read_verdict, render_trajectory
 
 
 def step(i, action=None, args=None, status=None, valid=True, error=None, obs=None, text=""):
@@ -125,3 +125,14 @@ def test_judge_reads_schema_parsed_replies_and_renders_no_calls():
     r = LLMResult(role="judge", text="", model="m", parsed={"fulfils_request": True, "arguments_grounded": True, "reason": "r"})
     assert read_verdict(r).kept
     assert render_trajectory(variant(steps=[step(0)])) == "(no function was called)"
+
+
+def test_a_verdict_takes_only_known_stages_and_codes():
+    from schemas.reasons import CurationCode
+    from tasks.curation.filters import Verdict
+
+    assert Verdict("format", "no_tool_call").reason is CurationCode.NO_TOOL_CALL and Verdict("dedup").kept
+    with pytest.raises(ValueError, match="no_such_code"):
+        Verdict("format", "no_such_code")
+    with pytest.raises(ValueError, match="unknown funnel stage"):
+        Verdict("nowhere")  # type: ignore[arg-type]

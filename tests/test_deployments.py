@@ -13,7 +13,7 @@ from flows.deployments import deployments
 
 @pytest.fixture
 def settings(workdir):
-    from toolfactory.settings import load_settings
+    from flows.settings import load_settings
 
     (workdir / "toolfactory.yaml").write_text(f"backends_file: fake\nwarehouse_path: {workdir / 'wh.duckdb'}\n"
                                               "regenerate_cron: '30 2 * * 1'\n")
@@ -34,7 +34,7 @@ def test_a_served_deployment_runs(settings, prefect_harness):
     from prefect.deployments import run_deployment
     from prefect.runner import Runner
 
-    from toolfactory.settings import describe
+    from flows.settings import describe
     from warehouse import Warehouse
 
     train = next(d for d in deployments(settings, describe(settings)) if d.name == "train")

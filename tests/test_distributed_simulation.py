@@ -9,15 +9,15 @@ import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
-from conftest import documenter_responder, served_backends
-from test_flow_simulate import assistant, user
 
 from flows.build_toolset import run_build_toolset
 from flows.catalog_import import import_catalog
+from flows.settings import Settings, SettingsError, load_settings
 from flows.simulate_corpus import run_simulate_corpus
 from flows.task_runners import in_window, simulation_task_runner
-from tasks.llm.fake import FakeRequest
-from toolfactory.settings import Settings, SettingsError, load_settings
+from tests.support.net import served_backends
+from tests.support.scripts import assistant, documenter_responder, user
+from toolfactory.testing.fake_llm import FakeRequest
 from toolfactory.testing.fake_openai_server import FakeOpenAIServer
 from warehouse import Warehouse
 
@@ -55,6 +55,7 @@ def corpus(path) -> tuple[list, list, int]:
 
 @pytest.mark.parametrize("runner", ["dask", pytest.param("ray", marks=pytest.mark.skipif(
     importlib.util.find_spec("prefect_ray") is None, reason="prefect-ray is an optional extra (pip install 'toolfactory[ray]')"))])
+@pytest.mark.slow  # over 10 s
 def test_a_cluster_makes_the_corpus_the_threads_make(prefect_harness, served, workdir, runner):
     assert run_build_toolset(served)["valid"] == 2
     shutil.copy(served.warehouse_path, workdir / "away.duckdb")

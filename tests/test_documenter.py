@@ -1,10 +1,10 @@
 import copy
 
 import pytest
-from conftest import GOOD_OPERATIONS, GOOD_OUTLINE, documenter_responder, good_spec, schema_name
 
+from schemas.reasons import Reason
 from schemas.records import CatalogEntry
-from tasks.documenter import (
+from tasks.documentation.documenter import (
     DocumenterConfig,
     default_prompts,
     doc_id_for,
@@ -15,8 +15,9 @@ from tasks.documenter import (
 )
 from tasks.llm.backend import LLMClient
 from tasks.llm.config import load_backend_config
-from tasks.llm.fake import FakeReply
 from tasks.llm.types import LLMResult
+from tests.support.scripts import GOOD_OPERATIONS, GOOD_OUTLINE, documenter_responder, good_spec, schema_name
+from toolfactory.testing.fake_llm import FakeReply
 
 ENTRY = CatalogEntry("1" * 16, "Moon", "Moon phases for any date", "Science", "https://moon.example", "none", True, None, "t", "1")
 
@@ -27,24 +28,24 @@ def result(text=None, parsed=None, parse_error=None, error=None):
 
 def test_outline_parser():
     assert parse_outline(result(parsed=GOOD_OUTLINE)) == (GOOD_OUTLINE, None)
-    assert parse_outline(result(parse_error="empty reply"))[1].startswith("outline_unparsable")
-    assert parse_outline(result(parsed=[1]))[1].startswith("outline_wrong_shape")
+    assert parse_outline(result(parse_error="empty reply"))[1].code == "outline_unparsable"
+    assert parse_outline(result(parsed=[1]))[1].code == "outline_wrong_shape"
     bad = copy.deepcopy(GOOD_OUTLINE)
     bad["functions"] = bad["functions"][:1]
-    assert "functions" in parse_outline(result(parsed=bad))[1]
-    assert parse_outline(result(error="RateLimitError"))[1].startswith("llm_error")
+    assert "functions" in parse_outline(result(parsed=bad))[1].detail
+    assert parse_outline(result(error="RateLimitError"))[1] == Reason("llm_error", "RateLimitError")
 
 
 def test_spec_and_operation_parsers():
     spec = good_spec()
     assert parse_spec(result(parsed=spec)) == (spec, None)
     assert parse_spec(result(parsed={"spec": spec})) == (spec, None)
-    assert parse_spec(result(parsed={"hello": 1}))[1].startswith("spec_wrong_shape")
-    assert parse_spec(result(parse_error="not valid JSON: x"))[1].startswith("spec_unparsable")
+    assert parse_spec(result(parsed={"hello": 1}))[1].code == "spec_wrong_shape"
+    assert parse_spec(result(parse_error="not valid JSON: x"))[1].code == "spec_unparsable"
     op = GOOD_OPERATIONS["searchPlaces"]
     assert parse_operation(result(parsed=op)) == (op, None)
     assert parse_operation(result(parsed={"operation": op})) == (op, None)
-    assert parse_operation(result(parsed={"method": "delete"}))[1].startswith("operation_wrong_shape")
+    assert parse_operation(result(parsed={"method": "delete"}))[1].code == "operation_wrong_shape"
 
 
 def fake_client():
@@ -121,7 +122,7 @@ def test_bad_outlines_become_reasons(fake_llm, reply, reason):
 
 
 def test_backend_failure_is_a_reason_not_a_crash(fake_llm):
-    from tasks.llm.fake import FakeError
+    from toolfactory.testing.fake_llm import FakeError
 
     fake_llm.respond("documenter", lambda req: FakeError(500, "backend down"))
     out = document_api(ENTRY, fake_client(), DocumenterConfig())

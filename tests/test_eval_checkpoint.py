@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import pytest
-from test_flow_evaluate import SET, judge
-from test_training_sft import base_model, data, tokenizer  # noqa: F401  (fixtures)
 
+from tasks.llm.checkpoint_engine import paper_prompt, react_reply
 from tasks.prompts import load_prompt
-from training.inference import paper_prompt, react_reply
+from tests.support.evaluation import SET, judge
 
 CONVERSATION = load_prompt("assistant").render(functions='getPhase: The moon phase on a date.\nParameters: {"date": "Required."}',
                                                instruction="Which phase on 2024-06-01?") + [

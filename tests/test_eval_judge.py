@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from tasks.eval_judge import judge_solution, read_judgement
+from tasks.evaluation.eval_judge import judge_solution, read_judgement
 from tasks.llm.types import LLMResult
 
 

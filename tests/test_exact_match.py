@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.exact_match import parameter_table, score_calls
+from tasks.evaluation.exact_match import parameter_table, score_calls
 
 SPEC = {"openapi": "3.0.0", "paths": {
     "/search": {"get": {"operationId": "searchAxolotlImages", "parameters": [

@@ -1,20 +1,13 @@
 import asyncio
-import json
 
 import pytest
-from conftest import schema_name
-from test_call_check import SPEC as SHOP
 
-from tasks.executor import ExecutorState, SimulatedExecutor, render_observation
+from tasks.formats.observations import render_observation
 from tasks.llm.backend import LLMClient
 from tasks.llm.config import load_backend_config
-
-SPEC = json.loads(json.dumps(SHOP))
-SPEC["paths"]["/items"]["get"]["responses"]["200"] = {"description": "Items", "content": {"application/json": {"schema": {
-    "type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": {
-        "type": "object", "required": ["itemId", "name"], "properties": {"itemId": {"type": "integer"}, "name": {"type": "string"}}}}}}}}}
-SPEC["paths"]["/items/{itemId}"]["get"]["responses"]["200"] = {"description": "One item", "content": {"application/json": {"schema": {
-    "type": "object", "required": ["itemId", "price"], "properties": {"itemId": {"type": "integer"}, "price": {"type": "number"}}}}}}
+from tasks.simulation.executor import ExecutorState, SimulatedExecutor
+from tests.support.scripts import schema_name
+from tests.support.specs import SHOP_WITH_RESPONSES as SPEC
 
 
 @pytest.fixture
@@ -49,7 +42,7 @@ def test_nonconforming_responses_are_regenerated_then_refused(executor, fake_llm
     fake_llm.queue("executor", {"wrong": 1}, "not json", {"results": [{"itemId": "x"}]})
     out = asyncio.run(executor.execute("searchItems", {"q": "cup"}, ExecutorState()))
     assert out.status == 500 and not out.conforms and out.attempts == 3
-    assert out.problem.startswith("response_nonconforming")
+    assert out.problem.code == "response_nonconforming" and out.problem.detail
 
 
 def test_state_carries_ids_into_later_calls_and_is_per_dialogue(executor, fake_llm):

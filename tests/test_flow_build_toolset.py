@@ -1,11 +1,11 @@
 """The build-toolset flow through Prefect's test harness, with the scripted fake backend."""
 
 import pytest
-from conftest import documenter_responder, schema_name
 
 from flows.build_toolset import run_build_toolset, summary_markdown
 from flows.catalog_import import import_catalog
-from toolfactory.settings import load_settings
+from flows.settings import load_settings
+from tests.support.scripts import documenter_responder, schema_name
 from warehouse import Warehouse
 
 

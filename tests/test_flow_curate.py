@@ -7,25 +7,18 @@ import json
 
 import polars as pl
 import pytest
-from test_flow_simulate import assistant, user
 
 from flows.build_toolset import run_build_toolset
 from flows.corpus_export import export_snapshot, take_snapshot
 from flows.curate import run_curate
 from flows.simulate_corpus import run_simulate_corpus
+from tests.support.scripts import assistant, judge, user
 from warehouse import Warehouse
-
-
-def judge(req):
-    text = req.last_user
-    if "bright" in text.split("The user's request:", 1)[1].split("\n", 1)[0]:
-        return {"fulfils_request": False, "arguments_grounded": True, "reason": "the answer is about the phase, not brightness"}
-    return {"fulfils_request": True, "arguments_grounded": True, "reason": "answered from the search result"}
 
 
 @pytest.fixture
 def simulated(prefect_harness, settings, fake_llm):
-    from conftest import documenter_responder
+    from tests.support.scripts import documenter_responder
 
     fake_llm.respond("documenter", documenter_responder())
     fake_llm.respond("user", user)
@@ -40,7 +33,7 @@ def simulated(prefect_harness, settings, fake_llm):
 @pytest.fixture
 def settings(workdir, fixtures):
     from flows.catalog_import import import_catalog
-    from toolfactory.settings import load_settings
+    from flows.settings import load_settings
 
     (workdir / "toolfactory.yaml").write_text(
         "backends_file: fake\nwarehouse_path: wh.duckdb\ndocumenter_spec_mode: operations\nllm_num_retries: 0\n"
@@ -181,7 +174,7 @@ def test_the_curate_corpus_and_export_commands(simulated, workdir, capsys):
 
 def test_a_judge_that_crashes_refuses_that_dialogue_and_the_run_goes_on(simulated, monkeypatch):
     import flows.curate as curate
-    from tasks.semantic_judge import judge_dialogue as real
+    from tasks.curation.semantic_judge import judge_dialogue as real
 
     async def flaky(llm, dialogue, functions, **kw):
         if "bright" in dialogue["instruction"]:

@@ -9,9 +9,8 @@ import pytest
 
 from flows.evaluate import run_evaluate
 from flows.toolalpaca_import import import_toolalpaca
+from tests.support.evaluation import SET, judge
 from warehouse import Warehouse
-
-SET = "toolalpaca:toolalpaca_eval.json"
 
 
 def model_under_test(req):
@@ -27,15 +26,11 @@ def model_under_test(req):
     return "Thought: done\nFinal Answer: It is waxing."
 
 
-def judge(req):
-    text = req.last_user
-    right = "2024-06-01" in text.split("The assistant's solution", 1)[1] and "2024-06-01" in text.split("golden", 1)[1]
-    return {"process_correctness": "yes" if right else "no", "response_correctness": "yes", "reason": "compared with the golden calls"}
 
 
 @pytest.fixture
 def settings(workdir, fixtures, prefect_harness, fake_llm):
-    from toolfactory.settings import load_settings
+    from flows.settings import load_settings
 
     (workdir / "toolfactory.yaml").write_text(
         "backends_file: fake\nwarehouse_path: wh.duckdb\nassistant_step_mode: react\nllm_num_retries: 0\ndialogue_step_limit: 4\n"

@@ -7,8 +7,8 @@ import json
 import httpx
 
 from flows.docs_import import import_docs
+from flows.settings import load_settings
 from flows.simulate_corpus import run_simulate_corpus
-from toolfactory.settings import load_settings
 from toolfactory.testing.fake_openai_server import FakeOpenAIServer, Faults
 from warehouse import Warehouse
 

@@ -3,44 +3,10 @@ landing, the views, and a re-run that does nothing twice."""
 
 import json
 
-import pytest
-from conftest import documenter_responder, schema_name
-
 from flows.build_toolset import run_build_toolset
-from flows.catalog_import import import_catalog
 from flows.simulate_corpus import run_simulate_corpus
-from toolfactory.settings import load_settings
+from tests.support.scripts import assistant, documenter_responder, schema_name, user
 from warehouse import Warehouse
-
-
-@pytest.fixture
-def settings(workdir, fixtures):
-    (workdir / "toolfactory.yaml").write_text(
-        "backends_file: fake\nwarehouse_path: wh.duckdb\ndocumenter_spec_mode: operations\nllm_num_retries: 0\n"
-        "instructions_per_api: 3\nmissing_detail_share: 0.34\nunanswerable_share: 0\nmax_concurrent_dialogues: 4\n"
-        "dialogue_step_limit: 4\n"
-    )
-    s = load_settings()
-    import_catalog(s, fixtures / "catalog.csv")
-    return s
-
-
-def user(req):
-    if schema_name(req) == "instructions":
-        if "leave out one detail" in req.last_user:
-            return {"instructions": ["What phase will the moon be in tomorrow?"]}
-        return {"instructions": ["What is the moon phase in Lisbon on 2025-06-01?", "Tell me how bright the moon is over Oslo tonight."]}
-    return "I am in Lisbon."
-
-
-def assistant(req):
-    turns = sum(1 for m in req.messages if m["role"] == "assistant")
-    first_user = req.messages[1]["content"]
-    if "tomorrow" in first_user and turns == 0:
-        return 'Thought: where?\nAction: ask_user\nAction Input: {"question": "Where are you?"}'
-    if turns == 0 or (turns == 1 and "tomorrow" in first_user):
-        return 'Thought: find the place\nAction: searchPlaces\nAction Input: {"query": "Lisbon"}'
-    return "Thought: done\nFinal Answer: It is a waxing crescent."
 
 
 def test_simulation_lands_instructions_and_dialogues_once(prefect_harness, settings, fake_llm):
@@ -83,10 +49,10 @@ def test_run_command_goes_from_catalog_to_dialogues(prefect_harness, settings, f
 def test_a_doc_with_nothing_to_call_is_refused_with_a_reason(tmp_path, fake_llm):
     import asyncio
 
+    from flows.settings import Settings
     from flows.simulate_corpus import _simulate_api
     from tasks.llm.backend import LLMClient
     from tasks.llm.config import load_backend_config
-    from toolfactory.settings import Settings
     from warehouse.batch_writer import BatchWriter
 
     spec = {"openapi": "3.0.3", "info": {"title": "X", "version": "1"},

@@ -8,10 +8,10 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_schema_sql import EXAMPLES, STEP, H, _targets
 
 from schemas import validate_record
 from schemas.records import Dialogue
+from tests.support.rows import EXAMPLES, STEP, H, _targets
 from warehouse import Warehouse
 from warehouse.frame_landing import FrameSchemaError, frame_schema, records_frame, validity
 from warehouse.store import TABLES

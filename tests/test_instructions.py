@@ -1,8 +1,7 @@
-from conftest import schema_name
-
-from tasks.instructions import generate_instructions, plan_kinds, similarity
 from tasks.llm.backend import LLMClient
 from tasks.llm.config import load_backend_config
+from tasks.simulation.instructions import generate_instructions, plan_kinds, similarity
+from tests.support.scripts import schema_name
 
 
 def test_plan_kinds():

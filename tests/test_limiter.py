@@ -58,7 +58,7 @@ def test_the_client_enforces_the_group_limit(fake_llm, monkeypatch):
     cfg = parse_backend_config({"model_list": [{"model_name": "judge", "litellm_params": {"model": "toolfactory-fake/judge", "rpm": 2}}]})
     client = LLMClient(cfg)
     clock = Clock()
-    lim = client.limiters["judge"]
+    lim = client.policy.limiters["judge"]
     lim.clock, lim.sleep = clock, clock.sleep
     fake_llm.respond("judge", lambda req: "Yes")
     for i in range(3):

@@ -1,13 +1,14 @@
 """The LLM layer through litellm's Router with the scripted fake provider (the production path)."""
 
-import time
 
 import pytest
 
 from tasks.llm.backend import LLMClient
+from tasks.llm.budget import SpendCap
 from tasks.llm.config import BackendConfigError, load_backend_config, parse_backend_config
-from tasks.llm.fake import FakeError, FakeReply
+from tasks.llm.errors import NoModelGroup, ProviderError, SpendCapReached
 from tasks.llm.jsontext import extract_json
+from toolfactory.testing.fake_llm import FakeError, FakeReply
 
 
 def client(**kw):
@@ -50,12 +51,17 @@ def test_continuations_are_bounded(fake_llm):
 
 
 def test_rate_limit_is_retried_honouring_retry_after(fake_llm):
-    fake_llm.queue("documenter", FakeError(429, "slow down", retry_after=1), "fine")
+    fake_llm.queue("documenter", FakeError(429, "slow down", retry_after=7), FakeError(500, "oops"), "fine")
     c = client(num_retries=2)
-    start = time.perf_counter()
+    waits = []
+
+    async def recorded(seconds):
+        waits.append(seconds)
+
+    c.transport.sleep = recorded
     r = c.complete("documenter", [{"role": "user", "content": "x"}], prompt_version="v")
-    assert r.ok and r.text == "fine" and len(fake_llm.calls) == 2
-    assert time.perf_counter() - start >= 0.9
+    assert r.ok and r.text == "fine" and len(fake_llm.calls) == 3
+    assert waits == [7.0, 1.0]  # the server's Retry-After, then backoff (0.5 s doubled on the second try)
 
 
 def test_timeouts_are_retried(fake_llm):
@@ -68,7 +74,9 @@ def test_server_error_after_retries_becomes_a_result_not_an_exception(fake_llm):
     fake_llm.respond("documenter", lambda req: FakeError(500, "boom"))
     ledger = []
     r = client(num_retries=1, ledger=ledger.append).complete("documenter", [{"role": "user", "content": "x"}], prompt_version="v")
-    assert not r.ok and "boom" in r.error
+    assert not r.ok and "boom" in r.error and isinstance(r.failure, ProviderError)
+    with pytest.raises(ProviderError, match="boom"):
+        r.raise_for_failure()
     assert len(fake_llm.calls) == 2  # first try + one retry
     assert ledger[-1].status == "error" and "boom" in ledger[-1].error
 
@@ -84,11 +92,11 @@ def test_only_plain_single_deployment_groups_skip_the_router(monkeypatch):
     one = {"model_name": "solo", "litellm_params": {"model": "openai/x", "api_key": "os.environ/TF_KEY", "rpm": 10}}
     two = [{"model_name": "pair", "litellm_params": {"model": f"openai/{m}"}} for m in "ab"]
     plain = LLMClient(parse_backend_config({"model_list": [one, *two]}), timeout_s=7)
-    direct = plain._direct_params("solo")
+    direct = plain.transport.direct_params("solo")
     assert direct["api_key"] == "sk-from-env" and "rpm" not in direct and direct["timeout"] == 7 and direct["max_retries"] == 0
-    assert plain._direct_params("pair") is None  # load balancing is the Router's
+    assert plain.transport.direct_params("pair") is None  # load balancing is the Router's
     with_fallbacks = LLMClient(parse_backend_config({"model_list": [one, *two], "router_settings": {"fallbacks": [{"solo": ["pair"]}]}}))
-    assert with_fallbacks._direct_params("solo") is None
+    assert with_fallbacks.transport.direct_params("solo") is None
 
 
 def test_fallback_to_another_model_group(fake_llm):
@@ -110,7 +118,15 @@ def test_fallback_to_another_model_group(fake_llm):
 def test_unknown_role_is_an_error_result():
     cfg = parse_backend_config({"model_list": [{"model_name": "documenter", "litellm_params": {"model": "toolfactory-fake/documenter"}}]})
     r = LLMClient(cfg).complete("judge", [{"role": "user", "content": "x"}], prompt_version="v")
-    assert not r.ok and "judge" in r.error
+    assert not r.ok and "judge" in r.error and isinstance(r.failure, NoModelGroup)
+
+
+def test_a_call_past_the_spend_cap_is_refused_as_a_type_and_not_sent(fake_llm):
+    fake_llm.respond("judge", lambda req: "fine")
+    cap = SpendCap(0.0)
+    r = client(budget=cap).complete("judge", [{"role": "user", "content": "x"}], prompt_version="v")
+    assert isinstance(r.failure, SpendCapReached) and r.error.startswith("spend_cap_reached")
+    assert fake_llm.calls == [] and cap.refused_calls == 1
 
 
 def test_ledger_is_the_cache(fake_llm):

@@ -55,11 +55,11 @@ def test_a_smoke_dialogue_on_the_embedded_model(fixtures):
     import json
 
     from schemas import validate_record
-    from tasks.assistant import AssistantConfig, Task, run_dialogue
-    from tasks.executor import SimulatedExecutor
+    from tasks.documentation.nl_docs import derive_functions, nl_documentation
     from tasks.llm.backend import LLMClient
     from tasks.llm.config import load_backend_config
-    from tasks.nl_docs import derive_functions, nl_documentation
+    from tasks.simulation.assistant import AssistantConfig, Task, run_dialogue
+    from tasks.simulation.executor import SimulatedExecutor
 
     spec = json.loads((fixtures / "good_spec.json").read_text())
     calls = []

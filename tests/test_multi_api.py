@@ -5,18 +5,18 @@ import json
 import re
 
 import pytest
-from conftest import schema_name
-from test_call_check import SPEC as SHOP
 
 from flows.docs_import import import_docs
+from flows.settings import load_settings
 from flows.simulate_corpus import run_simulate_corpus
-from tasks.call_check import check_call
-from tasks.instructions import MultiApi, generate_instructions
+from tasks.documentation.nl_docs import derive_functions
 from tasks.llm.backend import LLMClient
 from tasks.llm.config import load_backend_config
-from tasks.multi_api import combine, partners, prefix_for
-from tasks.nl_docs import derive_functions
-from toolfactory.settings import load_settings
+from tasks.simulation.call_check import check_call
+from tasks.simulation.instructions import MultiApi, generate_instructions
+from tasks.simulation.multi_api import combine, partners, prefix_for
+from tests.support.scripts import schema_name
+from tests.support.specs import SHOP
 from warehouse import Warehouse
 
 

@@ -1,6 +1,6 @@
 import json
 
-from tasks.nl_docs import derive_functions, nl_documentation, structure
+from tasks.documentation.nl_docs import derive_functions, nl_documentation, structure
 
 
 def test_functions_from_spec(fixtures):

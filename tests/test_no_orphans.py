@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import served_backends
 
+from tests.support.net import served_backends
 from toolfactory.testing.fake_openai_server import FakeOpenAIServer, Faults
 
 CATALOG = "name,description,category,link,auth\nMoon Phases,Phase of the moon,Science,https://moon.example,none\n"
@@ -44,6 +44,7 @@ def alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow  # over 10 s
 @pytest.mark.timeout(300)
 def test_sigkill_of_the_main_process_alone_leaves_no_server(workdir, monkeypatch):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}

@@ -1,9 +1,8 @@
-from conftest import GOOD_OPERATIONS
-
 from schemas.records import CatalogEntry, LintIssue
-from tasks.nl_docs import derive_functions
-from tasks.operations import assemble_spec, issues_by_function, server_url
-from tasks.spec_lint import lint_spec
+from tasks.documentation.nl_docs import derive_functions
+from tasks.documentation.operations import assemble_spec, issues_by_function, server_url
+from tasks.documentation.spec_lint import lint_spec
+from tests.support.scripts import GOOD_OPERATIONS
 
 ENTRY = CatalogEntry("0" * 16, "Moon", "Moon phases", "Science", "https://moon.example/docs", "none", True, None, "t", "1")
 

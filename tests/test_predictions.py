@@ -7,7 +7,7 @@ import json
 import pytest
 
 from flows.evaluate_predictions import run_evaluate_predictions
-from tasks.predictions import match_predictions, read_predictions
+from tasks.evaluation.predictions import match_predictions, read_predictions
 from warehouse import Warehouse
 
 SET = "toolalpaca:toolalpaca_eval.json"

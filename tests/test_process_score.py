@@ -1,6 +1,6 @@
 """The lenient process score (issue #17): each rule both ways."""
 
-from tasks.process_score import golden_arguments, same_value, score_process
+from tasks.evaluation.process_score import golden_arguments, same_value, score_process
 
 PARAMS = {"search": {"query": {"required": True, "type": "string"}, "page": {"required": False, "type": "integer"},
                      "tags": {"required": False, "type": "string"}},

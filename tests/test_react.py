@@ -1,6 +1,6 @@
 import pytest
 
-from tasks.react import ASK_USER, parse_step
+from tasks.simulation.react import ASK_USER, parse_step
 
 FUNCS = ["getForecast", "searchCities"]
 
@@ -61,7 +61,7 @@ def test_action_before_final_answer_wins():
 
 
 def test_json_step_mode_schema_and_rendering():
-    from tasks.react import FINAL, render_json_step, step_schema
+    from tasks.simulation.react import FINAL, render_json_step, step_schema
 
     schema = step_schema(FUNCS)
     assert schema["properties"]["action"]["enum"] == ["getForecast", "searchCities", "ask_user", "final_answer"]

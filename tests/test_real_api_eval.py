@@ -31,7 +31,7 @@ def assistant(req):
 
 @pytest.fixture
 def settings(workdir, fixtures, prefect_harness, fake_llm):
-    from toolfactory.settings import load_settings
+    from flows.settings import load_settings
 
     (workdir / "toolfactory.yaml").write_text("backends_file: fake\nwarehouse_path: wh.duckdb\nassistant_step_mode: react\n"
                                               "llm_num_retries: 0\ndialogue_step_limit: 4\neval_judge: false\neval_report_dir: r\n")

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tasks.executor import ExecutorState
-from tasks.real_executor import RealExecutor, RealExecutorConfig
+from tasks.simulation.executor import ExecutorState
+from tasks.simulation.real_executor import RealExecutor, RealExecutorConfig
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -134,8 +134,8 @@ def test_the_async_execute_runs_calls_concurrently_off_the_loop(server):
 
 def test_simulation_in_real_executor_mode_calls_the_api(prefect_harness, server, workdir, fake_llm, monkeypatch):
     from flows.docs_import import import_docs
+    from flows.settings import load_settings
     from flows.simulate_corpus import run_simulate_corpus
-    from toolfactory.settings import load_settings
     from warehouse import Warehouse
 
     monkeypatch.setenv("LOCAL_API_KEY", "k-9")
@@ -172,7 +172,7 @@ def test_simulation_in_real_executor_mode_calls_the_api(prefect_harness, server,
 def test_the_prefix_router_hands_each_call_to_its_api(server):
     import asyncio
 
-    from tasks.executor import PrefixRouter
+    from tasks.simulation.executor import PrefixRouter
 
     router = PrefixRouter({"Local": local(server)})
     ok = asyncio.run(router.execute("Local_getItem", {"itemId": 3}, ExecutorState()))
@@ -183,7 +183,7 @@ def test_the_prefix_router_hands_each_call_to_its_api(server):
 
 
 def test_auth_parameters_of_an_imported_spec_come_from_the_environment_never_the_arguments(server, monkeypatch):
-    from tasks.spec_normalise import normalise
+    from tasks.documentation.spec_normalise import normalise
 
     spec = spec_for(server)
     spec["components"] = {"securitySchemes": {"q": {"type": "apiKey", "in": "query", "name": "access_key"},

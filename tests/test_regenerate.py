@@ -4,17 +4,15 @@ prompt re-runs only its stage; the superseded rows keep their lineage."""
 from __future__ import annotations
 
 import pytest
-from conftest import documenter_responder
-from test_flow_curate import judge
-from test_flow_simulate import assistant, user
 
 from flows.pipeline import regenerate
-from toolfactory.settings import describe
+from flows.settings import describe
+from tests.support.scripts import assistant, documenter_responder, judge, user
 
 
 @pytest.fixture
 def settings(workdir, fixtures, prefect_harness, fake_llm):
-    from toolfactory.settings import load_settings
+    from flows.settings import load_settings
 
     (workdir / "toolfactory.yaml").write_text(
         "backends_file: fake\nwarehouse_path: wh.duckdb\ndocumenter_spec_mode: operations\nllm_num_retries: 0\n"
@@ -34,6 +32,7 @@ def roles(fake, since=0):
     return dict(Counter(c.role for c in fake.calls[since:]))
 
 
+@pytest.mark.slow  # over 10 s
 def test_a_second_run_costs_nothing_and_a_changed_prompt_reruns_only_its_stage(settings, fixtures, fake_llm, monkeypatch, capsys):
     params = {"settings": describe(settings), "catalog": str(fixtures / "catalog.csv")}
     first = regenerate(**params)
@@ -83,6 +82,7 @@ def test_a_second_run_costs_nothing_and_a_changed_prompt_reruns_only_its_stage(s
     assert changed["toolset"]["skipped_existing"] == 2 and changed["simulation"]["skipped_existing"] == 6
 
 
+@pytest.mark.slow  # over 10 s
 def test_superseded_docs_keep_their_lineage(settings, fixtures, fake_llm, monkeypatch):
     import tasks.prompts as prompts
     from warehouse import Warehouse

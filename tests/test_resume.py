@@ -37,6 +37,7 @@ def run_simulate(env):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+@pytest.mark.slow  # over 10 s
 def test_killed_simulation_resumes_exactly_once(prefect_harness, project, monkeypatch):
     from prefect.settings import PREFECT_API_URL
 

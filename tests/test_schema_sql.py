@@ -14,45 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas import load_schema, validate_record
-from schemas.records import (
-    ApiDoc,
-    CatalogEntry,
-    CurationVerdict,
-    Dialogue,
-    EvalResult,
-    FunctionDoc,
-    GoldenAnswer,
-    ImportNote,
-    Instruction,
-    LLMCall,
-    QuarantinedRow,
-    Rejection,
-)
+from tests.support.rows import EXAMPLES, H, _targets
 from warehouse.schema_sql import UnsupportedKeyword, validity_sql
 from warehouse.store import TABLES
-
-H = "0123456789abcdef"
-STEP = {"index": 0, "text": "Thought: x\nAction: f", "thought": "x", "action": "f", "action_input": {"q": 1},
-        "observation": "Status Code: 200. Response: {}", "status": 200, "valid": True, "error": None, "latency_s": 0.5}
-EXAMPLES = {
-    "catalog_entry": CatalogEntry(H, "Moon", "Phases", "Science", "https://m.example", "none", True, None, "c.csv", "line 2"),
-    "catalog_quarantine": QuarantinedRow(H, "c.md", "line 3", "missing_name", "no name", "| x |"),
-    "api_doc": ApiDoc(H, H, "Moon", "Science", "intro", [{"name": "f", "description": "d"}], {"openapi": "3.0.3"}, "f: d",
-                      "valid", [{"code": "c", "where": "w", "message": "m"}], 1, "llm", "v1", "m"),
-    "function_doc": FunctionDoc(H, H, H, "f", "get", "/f", "d", [{"name": "q", "location": "query", "required": True, "type": "string",
-                                                               "enum": None}], "out", "f: d"),
-    "llm_call": LLMCall(H, H, "judge", "m", "v1", H, "ok", 10, 5, 0.25, 0.5, "stop", "hi", None, None),
-    "rejection": Rejection(H, "curation", H, "near_duplicate", "like x"),
-    "import_note": ImportNote(H, H, H, "a.json", "swagger2", "repair", "operation_id_missing", "GET /x", "getX", "named getX"),
-    "dialogue": Dialogue(H, H, H, H, "Find the moon", "normal", [STEP, {**STEP, "index": 1, "action": None, "action_input": None,
-                                                                         "observation": None, "status": None}],
-                         "Waxing", "final_answer", 1, 0, {"assistant": "m"}, {"assistant": "v"}, 10, 5, None, [H], "simulation"),
-    "instruction": Instruction(H, H, H, "multi_api", "Find the moon", "", "v1", "m", [H]),
-    "curation_verdict": CurationVerdict(H, H, H, "length", False, "over_token_budget", "99 > 10", H, 99, "m", "normal"),
-    "golden_answer": GoldenAnswer(H, H, H, [{"action": "f", "action_input": {"q": 1}}], "eval.json"),
-    "eval_result": EvalResult(H, H, H, H, H, 1, [STEP], "Waxing", "final_answer", [{"action": "f", "action_input": {"q": 1}}], False,
-                              True, 0, 2, 1, ["missing call 'f'"], "ok", "yes", "no", "wrong date"),
-}
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 10**6) | st.floats(-10, 10, allow_nan=False) | st.sampled_from([1.0, 2.0])
@@ -62,22 +26,6 @@ JSON = st.recursive(
 )
 
 
-def _targets(record: dict) -> list[tuple]:
-    """Paths to every field, nested objects and list items included."""
-    out = []
-
-    def walk(node, path):
-        if isinstance(node, dict):
-            for k, v in node.items():
-                out.append((*path, k))
-                walk(v, (*path, k))
-        elif isinstance(node, list):
-            for i, v in enumerate(node):
-                out.append((*path, i))
-                walk(v, (*path, i))
-
-    walk(record, ())
-    return out
 
 
 @st.composite

@@ -6,11 +6,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from conftest import served_backends
-from test_chaos import CATALOG, ROLES, agents
 
-from tasks.llm.fake import FakeError, FakeRequest
+from tests.support.net import served_backends
+from tests.support.scripts import CATALOG, ROLES, agents
 from toolfactory.cli import main
+from toolfactory.testing.fake_llm import FakeError, FakeRequest
 from toolfactory.testing.fake_openai_server import FakeOpenAIServer
 from warehouse import Warehouse
 

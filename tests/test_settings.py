@@ -1,6 +1,6 @@
 import pytest
 
-from toolfactory.settings import Settings, SettingsError, load_settings
+from flows.settings import Settings, SettingsError, load_settings
 
 
 def test_defaults_without_file_or_env(workdir):
@@ -122,3 +122,38 @@ def test_roles_mapped_to_one_group_are_enough(tmp_path):
     config = load_backend_config(tmp_path / "backends.yaml")
     config.require(("documenter", "user", "assistant", "executor", "judge"))
     assert config.models_of("judge") == ["openai/x"]
+
+
+def test_a_group_section_sets_its_settings_and_every_setting_has_one_group(workdir):
+    from flows.settings import GROUPS, describe, describe_groups
+
+    (workdir / "toolfactory.yaml").write_text(
+        "llm:\n  timeout_s: 30\n  backends_file: fake\nevaluation:\n  trials: 3\n  eval_judge: false\nseed: 4\n")
+    s = load_settings(env={"TOOLFACTORY_EVAL_TRIALS": "2"})
+    assert (s.llm_timeout_s, s.backends_file, s.eval_trials, s.eval_judge, s.seed) == (30.0, "fake", 2, False, 4)
+    assert s.group("evaluation")["eval_trials"] == 2 and set(describe_groups(s)) == set(GROUPS)
+    flat = [k for group in describe_groups(s).values() for k in group]
+    assert sorted(flat) == sorted(describe(s)) and len(flat) == len(set(flat))  # each setting in exactly one group
+
+
+def test_a_key_that_its_group_does_not_have_is_named_with_the_group(workdir):
+    (workdir / "toolfactory.yaml").write_text("llm:\n  trials: 3\n")
+    with pytest.raises(SettingsError, match=r"llm.trials \(toolfactory.yaml\): not a setting of group llm"):
+        load_settings(env={})
+
+
+@pytest.mark.parametrize("value, parsed", [("on", True), ("off", False), ("YES", True), ("0", False)])
+def test_booleans_read_as_people_write_them(workdir, value, parsed):
+    assert load_settings(env={"TOOLFACTORY_CURATION_JUDGE": value}).curation_judge is parsed
+
+
+def test_none_words_clear_an_optional_setting_and_numbers_are_text_where_text_is_wanted(workdir):
+    (workdir / "toolfactory.yaml").write_text("backends_file: none\nwarehouse_path: 5\nmax_cost_usd: null\n")
+    s = load_settings(env={})
+    assert (s.backends_file, s.warehouse_path, s.max_cost_usd) == (None, "5", None)
+
+
+def test_a_boolean_is_not_a_number(workdir):
+    (workdir / "toolfactory.yaml").write_text("max_concurrent_apis: true\n")
+    with pytest.raises(SettingsError, match=r"max_concurrent_apis \(toolfactory.yaml\): expected an integer, got True"):
+        load_settings(env={})

@@ -1,7 +1,7 @@
 import json
 
 from flows.files import DocumentReader, import_spec_file, spec_files
-from tasks.openapi_refs import bundle_external_refs, deref
+from tasks.documentation.openapi_refs import bundle_external_refs, deref
 
 
 def test_external_refs_are_bundled_into_components(fixtures):

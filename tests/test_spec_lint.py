@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tasks.spec_lint import lint_spec
+from tasks.documentation.spec_lint import lint_spec
 
 
 @pytest.fixture

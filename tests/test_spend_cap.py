@@ -4,11 +4,10 @@ landed, and a later run with budget does exactly what is left."""
 from __future__ import annotations
 
 import pytest
-from conftest import documenter_responder
-from test_flow_simulate import assistant, settings, user  # noqa: F401  (the settings fixture)
 
 from flows.build_toolset import run_build_toolset
 from flows.simulate_corpus import run_simulate_corpus
+from tests.support.scripts import assistant, documenter_responder, user
 from warehouse import Warehouse
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from test_training_trigger import add_clean_instances
 
-from tasks.split import Side, assign_splits, leakage
+from tasks.evaluation.split import Side, assign_splits, leakage
+from tests.support.rows import add_clean_instances
 
 
 def test_the_split_is_stratified_deterministic_and_fixed():
@@ -44,7 +44,7 @@ def test_leakage_finds_names_descriptions_and_shared_instruction_ngrams():
 
 @pytest.fixture
 def settings(workdir, prefect_harness):
-    from toolfactory.settings import load_settings
+    from flows.settings import load_settings
 
     (workdir / "toolfactory.yaml").write_text("backends_file: fake\nwarehouse_path: wh.duckdb\ncuration_judge: false\n"
                                               "curation_tokenizer: words\ntraining_auto: false\n")

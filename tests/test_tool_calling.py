@@ -4,17 +4,17 @@ import asyncio
 
 import pytest
 from jsonschema import Draft202012Validator
-from test_call_check import SPEC as SHOP
-from test_executor import SPEC
 
 from schemas import validate_record
-from tasks.assistant import AssistantConfig, Task, run_dialogue
-from tasks.executor import SimulatedExecutor
+from tasks.documentation.nl_docs import nl_documentation
 from tasks.llm.backend import LLMClient
 from tasks.llm.config import load_backend_config, parse_backend_config
-from tasks.llm.fake import FakeReply
-from tasks.nl_docs import nl_documentation
-from tasks.tool_calling import read_tool_turn, tool_definitions
+from tasks.simulation.assistant import AssistantConfig, Task, run_dialogue
+from tasks.simulation.executor import SimulatedExecutor
+from tasks.simulation.tool_calling import read_tool_turn, tool_definitions
+from tests.support.specs import SHOP
+from tests.support.specs import SHOP_WITH_RESPONSES as SPEC
+from toolfactory.testing.fake_llm import FakeReply
 from toolfactory.testing.fake_openai_server import FakeOpenAIServer
 
 NAMES = ["searchItems", "getItem", "reviewItem"]

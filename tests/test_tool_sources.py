@@ -9,11 +9,11 @@ from openapi_spec_validator import validate
 
 from flows.docs_import import import_docs
 from flows.files import DocumentReader, import_spec_file
-from tasks.call_check import check_call
-from tasks.spec_import import detect_format, import_spec
-from tasks.spec_normalise import public_spec
-from tasks.swagger2 import convert
-from toolfactory.settings import Settings
+from flows.settings import Settings
+from tasks.documentation.spec_import import detect_format, import_spec
+from tasks.documentation.spec_normalise import public_spec
+from tasks.documentation.swagger2 import convert
+from tasks.simulation.call_check import check_call
 from warehouse import Warehouse
 
 
@@ -96,7 +96,7 @@ def test_a_messy_openapi3_document_is_repaired_per_operation(sources):
 
 
 def test_auth_names_from_toolalpacas_authentication_field():
-    from tasks.spec_auth import authentication_names
+    from tasks.documentation.spec_auth import authentication_names
 
     declared = {"appid": ("appId", "query"), "q": ("q", "query"), "access_key": ("access_key", "query")}
     assert authentication_names({"appId": "KEY"}, declared) == ["appId"]

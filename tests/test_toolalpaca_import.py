@@ -9,10 +9,10 @@ import pytest
 
 from flows.corpus_export import export_snapshot, take_snapshot
 from flows.curate import run_curate
+from flows.settings import Settings
 from flows.toolalpaca_import import import_toolalpaca
-from tasks.toolalpaca_format import ImportFormatError, read_layout
+from tasks.formats.toolalpaca_format import ImportFormatError, read_layout
 from toolfactory.cli import main
-from toolfactory.settings import Settings
 from warehouse import Warehouse
 
 
@@ -83,7 +83,7 @@ def test_the_import_command(settings, fixtures, tmp_path, monkeypatch, capsys):
 
 def test_the_real_api_fields_of_the_evaluation_layout_are_accepted():
     """ToolAlpaca's real-API set adds ``Authentication`` and ``external_tools``: the record still imports."""
-    from tasks.toolalpaca_format import import_records
+    from tasks.formats.toolalpaca_format import import_records
 
     record = json.loads((Path(__file__).parent / "fixtures" / "toolalpaca_eval.json").read_text())[0]
     record = {**record, "Authentication": "apiKey in query", "external_tools": ["search_engine"]}

@@ -9,9 +9,9 @@ import pytest
 
 from flows.curate import run_curate
 from flows.docs_import import import_docs
+from flows.settings import load_settings
 from flows.simulate_corpus import run_simulate_corpus
-from tasks.toolset_slice import ToolsetSlicer
-from toolfactory.settings import load_settings
+from tasks.simulation.toolset_slice import ToolsetSlicer
 from warehouse import Warehouse
 
 
@@ -22,7 +22,7 @@ def big_tool_list(n: int) -> dict:
 
 
 def test_the_slicer_rotates_windows_and_keeps_neighbours():
-    from tasks.tool_lists import to_openapi
+    from tasks.documentation.tool_lists import to_openapi
 
     spec, _ = to_openapi(big_tool_list(30), "Big")
     slicer = ToolsetSlicer(spec, slice_max=8)

@@ -2,51 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tasks.chat_format import to_chat_example
+from tasks.formats.chat_format import to_chat_example
+from tests.support.training import DIALOGUE, TOOLS
 from training.render import IGNORE, TemplateNotPrefixStable, chat_text, paper_text, tokenize_with_mask
-
-SPECIAL = ["<unk>", "<eos>", "<|system|>", "<|user|>", "<|assistant|>", "<|tool|>", "<|end|>"]
-TEMPLATE = (
-    "{% if tools %}<|system|>TOOLS:{% for t in tools %} {{ t.function.name }}{% endfor %}<|end|>\n{% endif %}"
-    "{% for m in messages %}<|{{ m.role }}|>{{ m.content or '' }}"
-    "{% if m.tool_calls %}{% for c in m.tool_calls %}<call>{{ c.function.name }} {{ c.function.arguments | tojson }}</call>{% endfor %}{% endif %}"
-    "<|end|>\n{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}"
-)
-DIALOGUE = {
-    "dialogue_id": "d" * 16, "instruction": "Find books by Ursula Le Guin.",
-    "steps": [
-        {"index": 0, "text": "", "thought": "I search by author.", "action": "searchBooks", "action_input": {"author": "Ursula Le Guin"},
-         "observation": 'Status Code: 200. Response: {"books": ["Earthsea"]}', "status": 200, "valid": True, "error": None, "latency_s": 0},
-        {"index": 1, "text": "", "thought": "Which one?", "action": "ask_user", "action_input": {"question": "Which decade?"},
-         "observation": "User: The sixties.", "status": None, "valid": True, "error": None, "latency_s": 0},
-        {"index": 2, "text": "", "thought": "I know it.", "action": None, "action_input": None, "observation": None,
-         "status": None, "valid": True, "error": None, "latency_s": 0},
-    ],
-    "final_answer": "She wrote A Wizard of Earthsea in 1968.",
-}
-TOOLS = [{"type": "function", "function": {"name": "searchBooks", "description": "find books",
-                                           "parameters": {"type": "object", "properties": {"author": {"type": "string"}}}}}]
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    corpus = [json.dumps(DIALOGUE), "ASSISTANT Thought: Action: Action Input: Observation: Response: USER: Functions:"] * 20
-    bpe.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=500, special_tokens=SPECIAL,
-                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<eos>", unk_token="<unk>",
-                                  additional_special_tokens=SPECIAL[2:])
-    tok.chat_template = TEMPLATE
-    return tok
 
 
 def trained_text(r, tokenizer) -> str:

@@ -5,41 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_training_render import DIALOGUE, TOOLS, tokenizer  # noqa: F401  (the module-scoped fixture)
 
-from tasks.chat_format import to_chat_example
-from tasks.toolalpaca_format import export_record
 from training.sft import load_config, main, render_examples, run
-
-
-@pytest.fixture
-def base_model(tmp_path, tokenizer):  # noqa: F811
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-                         pad_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id)
-    folder = tmp_path / "base"
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture
-def data(tmp_path):
-    variants = []
-    for i in range(6):
-        d = json.loads(json.dumps(DIALOGUE))
-        d["instruction"] = f"Find books by author number {i}."
-        variants.append(d)
-    jsonl = tmp_path / "train.jsonl"
-    jsonl.write_text("".join(json.dumps(to_chat_example(d, TOOLS)) + "\n" for d in variants))
-    paper = tmp_path / "train_data.json"
-    api = {"name": "Books", "description": "d", "category": "c", "spec": {"openapi": "3.0.0"}, "nl_documentation": "searchBooks: find books"}
-    paper.write_text(json.dumps([export_record(api, {"searchBooks": "find books"}, variants)]))
-    return jsonl, paper
 
 
 @pytest.mark.parametrize("fmt", ["chat", "paper"])
@@ -90,6 +57,7 @@ def test_the_shipped_configs_load():
     assert launch["accelerate_zero2"].deepspeed_config["zero_stage"] == 2
 
 
+@pytest.mark.slow  # over 10 s
 def test_accelerate_launch_runs_the_job_on_two_processes(tmp_path, base_model, data):
     """The shipped multi-GPU launch config, run here on two CPU processes (gloo): both ranks train on
     their share, and one writes the model and its files."""
@@ -112,6 +80,7 @@ def test_accelerate_launch_runs_the_job_on_two_processes(tmp_path, base_model, d
     assert metrics["processes"] == 2 and metrics["steps"] == 2 and (out / "model.safetensors").is_file()
 
 
+@pytest.mark.slow  # over 10 s
 @pytest.mark.local_llm
 def test_lora_on_the_embedded_smollm2_from_its_gguf(tmp_path, data):
     """The embedded default: SmolLM2-135M's weights read from the shipped GGUF, LoRA, fp32 on CPU."""

@@ -11,11 +11,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_training_sft import base_model, tokenizer  # noqa: F401  (fixtures)
 
-from flows.curate import run_curate
-from flows.toolalpaca_import import import_toolalpaca
 from flows.train import check_training, run_training_check
+from tests.support.rows import add_clean_instances
 from warehouse import Warehouse
 from warehouse.training_runs import claim_run, runs, untrained_count
 
@@ -26,26 +24,11 @@ SPEC = {"openapi": "3.0.0", "info": {"title": "Moon", "version": "1.0.0"}, "serv
                                          "schema": {"type": "object", "properties": {"phase": {"type": "string"}}}}}}}}}}}
 
 
-def add_clean_instances(settings, folder: Path, names: list[str]) -> None:
-    """One instance per API named (one API each, so dedup keeps them all), imported and curated."""
-    records = [{
-        "Name": name, "Description": "Moon phase facts", "Category": "Science", "Link": f"https://{name.lower()}.example.com",
-        "Documentation": json.dumps(SPEC), "NLDocumentation": 'getPhase: The moon phase on a date.\nParameters: {"date": "Required."}',
-        "Function_Description": {"getPhase": "The moon phase on a date."},
-        "Instances": [{"input": f"What phase is the moon in over {name}?", "output": "It is a waxing crescent.", "Final Thought": "",
-                       "intermediate_steps": [[["getPhase", '{"date": "2024-05-01"}',
-                                                'Thought: I need the phase.\nAction: getPhase\nAction Input: {"date": "2024-05-01"}'],
-                                               'Status Code: 200. Response: {"phase": "waxing crescent"}']]}],
-    } for name in names]
-    path = folder / f"{names[0]}.json"
-    path.write_text(json.dumps(records))
-    import_toolalpaca(settings, path)
-    run_curate(settings)
 
 
 @pytest.fixture
 def settings(workdir, base_model, prefect_harness):  # noqa: F811
-    from toolfactory.settings import load_settings
+    from flows.settings import load_settings
 
     (workdir / "tiny.yaml").write_text(json.dumps({
         "format": "paper", "base_model": str(base_model), "lora": False, "max_steps": 3, "learning_rate": 5e-3,
@@ -56,6 +39,7 @@ def settings(workdir, base_model, prefect_harness):  # noqa: F811
     return load_settings()
 
 
+@pytest.mark.slow  # over 10 s
 def test_the_trigger_fires_once_per_threshold_crossing(settings, workdir):
     s = settings
     add_clean_instances(s, workdir, ["Alpha"])
@@ -89,6 +73,7 @@ def test_the_trigger_fires_once_per_threshold_crossing(settings, workdir):
         assert untrained_count(wh) == 0
 
 
+@pytest.mark.slow  # over 10 s
 def test_by_hand_trains_without_new_data_and_a_failure_keeps_its_reason(settings, workdir, capsys):
     from toolfactory.cli import main
 

@@ -1,6 +1,6 @@
 """ToolFactory: the command line and the settings that the flows read.
 
-``toolfactory.settings`` is the one settings object; ``toolfactory.cli`` is the console script.
+``flows.settings`` is the one settings object; ``toolfactory.cli`` is the console script.
 """
 
 import os as _os

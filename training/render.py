@@ -22,15 +22,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from tasks.chat_format import decode_json_text
+from tasks.formats.chat_format import decode_json_text
+from tasks.prompts import FORMAT, PREAMBLE
 
 IGNORE = -100
-PREAMBLE = ("A chat between a curious user and an artificial intelligence assistant. The assistant can use the "
-            "functions below and answers in the format shown.\n")
-FORMAT = ("Format:\nUSER: the request\nASSISTANT Thought: what to do next\nASSISTANT Action: a function name\n"
-          "ASSISTANT Action Input: its arguments as JSON\nASSISTANT Observation: the function's reply\n"
-          "… (Thought / Action / Action Input / Observation may repeat)\nASSISTANT Thought: I now know the answer\n"
-          "ASSISTANT Response: the answer to the user\n")
+
 
 
 class TemplateNotPrefixStable(ValueError):

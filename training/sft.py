@@ -26,10 +26,10 @@ from typing import Any
 
 import yaml
 
-from tasks.documents import CONFIG_LIMITS, parse_document, read_config_document
-from tasks.toolalpaca_format import steps_from_instance
+from tasks.formats.toolalpaca_format import steps_from_instance
+from tasks.guards.documents import CONFIG_LIMITS, parse_document, read_config_document
+from tasks.llm.checkpoint_engine import load_base_model
 from training.render import chat_text, paper_text, tokenize_with_mask
-from training.tokenizer import gguf_location
 
 
 @dataclass
@@ -96,29 +96,11 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
 
 
 def load_tokenizer_and_model(cfg: SFTJobConfig) -> tuple[Any, Any]:
+    """(tokenizer, model) of the job's base model (``tasks.llm.checkpoint_engine.load_base_model``)."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     dtype = torch.bfloat16 if _bf16(cfg) else torch.float32
-    if cfg.base_model == "local":
-        folder, file = gguf_location()
-        tok = AutoTokenizer.from_pretrained(folder, gguf_file=file)
-        loaded = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, gguf_file=file)
-        # transformers dequantises GGUF weights on load but keeps the model marked as quantized, and the
-        # Trainer refuses quantized models: rebuild a plain model from the config and the dequantised weights.
-        config = loaded.config
-        if hasattr(config, "quantization_config"):
-            delattr(config, "quantization_config")
-        model = AutoModelForCausalLM.from_config(config, dtype=dtype)
-        model.load_state_dict(loaded.state_dict())
-        del loaded
-    else:
-        tok = AutoTokenizer.from_pretrained(cfg.base_model)
-        attn = {"attn_implementation": cfg.attn_implementation} if cfg.attn_implementation else {}
-        model = AutoModelForCausalLM.from_pretrained(cfg.base_model, dtype=dtype, **attn)
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    return tok, model
+    return load_base_model(cfg.base_model, dtype, cfg.attn_implementation)
 
 
 def _bf16(cfg: SFTJobConfig) -> bool:

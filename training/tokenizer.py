@@ -9,16 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-
-def gguf_location(local_model_path: str | None = None) -> tuple[str, str]:
-    """(folder, file name) of the embedded model's GGUF, as ``from_pretrained(folder, gguf_file=name)`` wants."""
-    from tasks.llm.local_engine import default_model_path
-
-    gguf = Path(local_model_path or default_model_path())
-    return str(gguf.parent), gguf.name
+from tasks.llm.local_engine import gguf_location
 
 
 @cache

@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from schemas.errors import NotFound
 from schemas.ids import canonical_json, content_id
 from warehouse.store import Warehouse
 
@@ -81,7 +82,7 @@ def create_snapshot(wh: Warehouse, exclude_api_ids: list[str] | None = None) -> 
     others excluded; returns its row and ``created``."""
     run = wh.execute("SELECT config_version, CAST(config AS VARCHAR) FROM curation_run ORDER BY created_at DESC, run_id LIMIT 1")
     if not run:
-        raise LookupError("nothing is curated yet: run `toolfactory curate` first")
+        raise NotFound("nothing is curated yet: run `toolfactory curate` first")
     config_version, config = run[0]
     members = wh.frame("SELECT dialogue_id, api_id, models, prompt_versions FROM clean_instances "
                        f"WHERE api_id NOT IN (SELECT unnest(?)) AND {NOT_HELD_OUT} ORDER BY dialogue_id", [list(exclude_api_ids or [])])

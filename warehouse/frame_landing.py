@@ -24,6 +24,7 @@ import duckdb
 import polars as pl
 
 from schemas import load_schema, schema_version, validate_record
+from schemas.errors import InvalidInput
 from warehouse.row_insert import insert_rows, land_steps
 from warehouse.schema_sql import json_check, sql_string, value_rules
 
@@ -36,7 +37,7 @@ _FITS = {
 }
 
 
-class FrameSchemaError(ValueError):
+class FrameSchemaError(InvalidInput):
     """The frame's columns or types do not match the record's schema; the message lists what differs."""
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from schemas.errors import InvalidInput, UserError
 from warehouse.lease import Lease, LeaseTimeout
 from warehouse.replica import replica_age_s, replica_path
 from warehouse.store import WarehouseBusy, connect
@@ -37,11 +38,11 @@ FILE_FUNCTIONS = re.compile(
 _ALLOWED_TYPES = {"SELECT", "EXPLAIN"}
 
 
-class SQLRefused(ValueError):
+class SQLRefused(InvalidInput):
     """The statement is not a read-only query; the message says what was refused and why."""
 
 
-class SQLFailed(RuntimeError):
+class SQLFailed(UserError, RuntimeError):
     """DuckDB could not run an allowed query (a typo, an unknown column …)."""
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from schemas.errors import NotFound
 from schemas.ids import canonical_json, content_id
 from warehouse.corpus import NOT_HELD_OUT, create_snapshot
 from warehouse.store import Warehouse
@@ -116,7 +117,7 @@ def claim_run(wh: Warehouse, *, threshold: int, trigger: str, job: dict[str, Any
             return Claim(None, f"{new} clean instances not yet trained on; the threshold is {threshold}", new)
         try:
             snap = create_snapshot(wh)
-        except LookupError as exc:
+        except NotFound as exc:
             return Claim(None, str(exc), new)
         if not snap["n_instances"]:
             return Claim(None, "the clean corpus is empty: nothing to train on", new)

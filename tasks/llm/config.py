@@ -1,6 +1,7 @@
 """Backends configuration: litellm's own ``model_list`` YAML, plus an optional ``roles`` mapping.
 
-In: a path, or the name of a built-in config (``local``, ``fake``). Out: a ``BackendConfig`` with
+In: a path, or the name of a built-in config (``local``; others registered with ``register_builtin`` —
+``toolfactory.testing.fake_llm`` adds ``fake``). Out: a ``BackendConfig`` with
 the model list, router settings and the model group of each role (by default the role's own name).
 API keys may only be given as ``os.environ/NAME`` references, never as literals.
 """
@@ -17,18 +18,19 @@ from typing import Any
 
 import yaml
 
-from tasks.documents import DocumentRefused, Limits, read_config_document, short_repr
+from schemas.errors import InvalidInput
+from tasks.guards.documents import DocumentRefused, Limits, read_config_document, short_repr
 from tasks.llm.types import ROLES
 
 BACKENDS_LIMITS = Limits(max_bytes=1_000_000, max_depth=30, max_nodes=100_000)  # a model list may be long
 
-BUILTIN = ("local", "fake")
+BUILTIN: dict[str, str] = {}  # name → YAML text of a built-in backends config ("local" is read from package data)
 EMBEDDED_PREFIX = "toolfactory-local/"
 _SECRET_KEYS = ("api_key", "aws_secret_access_key", "aws_access_key_id", "vertex_credentials", "azure_ad_token")
 _ALLOWED_TOP = {"model_list", "router_settings", "roles", "litellm_settings", "general_settings"}
 
 
-class BackendConfigError(ValueError):
+class BackendConfigError(InvalidInput):
     """The backends file is wrong; the message names the entry and key."""
 
 
@@ -113,12 +115,18 @@ class BackendConfig:
         return "|".join(sorted(models)) if models else f"<no deployment for {role}>"
 
 
+def register_builtin(name: str, yaml_text: str) -> None:
+    """Make ``name`` a built-in backends config (what ``backends_file: NAME`` loads)."""
+    BUILTIN[name] = yaml_text
+
+
 def load_backend_config(spec: str | Path | None) -> BackendConfig:
     """Load ``spec`` (None → ``local``). Raises BackendConfigError with the file and key."""
-    if spec is None or str(spec) in BUILTIN:
-        name = "local" if spec is None else str(spec)
-        text = resources.files("tasks.llm").joinpath("configs", f"{name}.yaml").read_text("utf-8")
-        return parse_backend_config(yaml.safe_load(text), source=f"builtin:{name}")
+    if spec is None or str(spec) == "local":
+        text = resources.files("tasks.llm").joinpath("configs", "local.yaml").read_text("utf-8")
+        return parse_backend_config(yaml.safe_load(text), source="builtin:local")
+    if str(spec) in BUILTIN:
+        return parse_backend_config(yaml.safe_load(BUILTIN[str(spec)]), source=f"builtin:{spec}")
     path = Path(spec)
     try:
         data = read_config_document(path, BACKENDS_LIMITS)

@@ -151,3 +151,9 @@ def _text(content: Any) -> str:
     if isinstance(content, list):
         return "".join(part.get("text", "") for part in content if isinstance(part, dict))
     return "" if content is None else str(content)
+
+
+def gguf_location(local_model_path: str | None = None) -> tuple[str, str]:
+    """(folder, file name) of the embedded model's GGUF, as ``from_pretrained(folder, gguf_file=name)`` wants."""
+    gguf = Path(local_model_path or default_model_path())
+    return str(gguf.parent), gguf.name

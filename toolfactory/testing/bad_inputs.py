@@ -148,7 +148,7 @@ CASES = [
     Case("import (ToolAlpaca) not JSON", ["import", "in/t.json"], 2, "unparsable", _write("in/t.json", "{not json")),
     Case("warehouse path is a folder", ["sql", "SELECT 1"], 2, "cannot open the warehouse",
          _write("toolfactory.yaml", "warehouse_path: in\nlog_dir: logs\n")),
-    Case("unknown command option", ["sql"], 2, "the following arguments are required"),
+    Case("unknown command option", ["sql"], 2, "Missing argument 'query'"),
 ]
 
 

@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tasks.llm.fake import FakeError, FakeReply, FakeRequest, as_reply
+from toolfactory.testing.fake_llm import FakeError, FakeReply, FakeRequest, as_reply
 
 
 @dataclass
@@ -53,6 +53,7 @@ class Faults:
     pwrong_schema: float = 0.0
     seed: int = 0
     keep_requests: int = 0  # not a fault: how many request bodies to keep for GET /requests (benchmarks replay them)
+    gather: int = 0  # not a fault: hold every request until this many are in flight at once (then all go on), or 60 s
 
 
 @dataclass
@@ -113,114 +114,151 @@ def _scripted(responder: Callable[[FakeRequest], Any], body: dict[str, Any], sch
                                           max_tokens=body.get("max_tokens"), temperature=body.get("temperature"), params=params)))
 
 
-def build_app(faults: Faults, responder: Callable[[FakeRequest], Any] | None = None) -> Starlette:
-    rng = random.Random(faults.seed)
-    lock = threading.Lock()
-    stats = Stats()
-    kept: list[dict[str, Any]] = []
+_FAULTS = ("500", "429", "timeout", "malformed", "truncated", "wrong_schema")
 
-    def draw() -> str | None:
-        with lock:
-            x = rng.random()
-        for name, p in (("500", faults.p500), ("429", faults.p429), ("timeout", faults.ptimeout),
-                        ("malformed", faults.pmalformed), ("truncated", faults.ptruncated), ("wrong_schema", faults.pwrong_schema)):
+
+class _FakeApp:
+    """The server's state (faults drawn from one seeded RNG, counters, kept requests) and its routes."""
+
+    def __init__(self, faults: Faults, responder: Callable[[FakeRequest], Any] | None) -> None:
+        self.faults, self.responder = faults, responder
+        self.rng = random.Random(faults.seed)
+        self.lock = threading.Lock()
+        self.stats = Stats()
+        self.kept: list[dict[str, Any]] = []
+        self.gathered: asyncio.Event | None = None  # made on the server's loop by the first request
+
+    def draw(self) -> str | None:
+        """The fault for this request, or None (the odds are read each time: a test may end an outage mid-run)."""
+        with self.lock:
+            x = self.rng.random()
+        for name, p in ((name, getattr(self.faults, f"p{name}")) for name in _FAULTS):
             if x < p:
                 return name
             x -= p
         return None
 
-    async def completions(request: Request) -> Response:
+    async def completions(self, request: Request) -> Response:
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             return JSONResponse({"error": {"message": "request body is not JSON"}}, status_code=400)
-        with lock:
-            if len(kept) < faults.keep_requests:
-                kept.append(body)
-            stats.requests += 1
-            stats.in_flight += 1
-            stats.peak_in_flight = max(stats.peak_in_flight, stats.in_flight)
+        with self.lock:
+            if len(self.kept) < self.faults.keep_requests:
+                self.kept.append(body)
+            self.stats.requests += 1
+            self.stats.in_flight += 1
+            self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
         try:
-            fault = draw()
-            delay = faults.latency + (rng.random() * faults.jitter if faults.jitter else 0.0)
-            if fault == "timeout":
-                delay = faults.hang
+            if self.faults.gather:
+                await self.wait_for_company()
+            fault = self.draw()
+            delay = self.faults.latency + (self.rng.random() * self.faults.jitter if self.faults.jitter else 0.0)
+            delay = self.faults.hang if fault == "timeout" else delay
             if delay:
                 await asyncio.sleep(delay)
             if fault is not None:
-                with lock:
-                    stats.faults[fault] = stats.faults.get(fault, 0) + 1
-            if fault == "500":
-                return JSONResponse({"error": {"message": "injected server error", "type": "server_error"}}, status_code=500)
-            if fault == "429":
-                return JSONResponse({"error": {"message": "injected rate limit", "type": "rate_limit_error"}}, status_code=429,
-                                    headers={"retry-after": str(faults.retry_after)})
-            if fault == "malformed":
-                return PlainTextResponse('{"id": "broken", "choices": [', media_type="application/json")
-            messages = body.get("messages") or []
-            schema = _schema_of(body)
-            tools = [t.get("function") or {} for t in body.get("tools") or [] if isinstance(t, dict)]
-            tool_calls = None
-            finish = "stop"
-            if responder is not None:
-                try:
-                    scripted = _scripted(responder, body, schema)
-                except FakeError as err:
-                    return JSONResponse({"error": {"message": err.message, "type": "scripted_error"}}, status_code=err.status,
-                                        headers={"retry-after": str(err.retry_after)} if err.retry_after is not None else None)
-                content, finish = scripted.text, scripted.finish_reason
-                if scripted.tool_calls:
-                    tool_calls = [{"id": c.get("id") or f"call_{stats.requests}_{i}", "type": "function", "function": {
-                        "name": c["name"], "arguments": c["arguments"] if isinstance(c["arguments"], str) else json.dumps(c["arguments"])}}
-                        for i, c in enumerate(scripted.tool_calls)]
-                    finish = "tool_calls"
-                if fault == "wrong_schema" and schema is not None:
-                    content = json.dumps({"unexpected": True})
-            elif tools and schema is None and (messages[-1].get("role") if messages else None) != "tool":
-                # native function calling: call the first tool with a minimal instance of its parameters
-                tool_calls = [{"id": f"call_{stats.requests}", "type": "function", "function": {
-                    "name": tools[0].get("name", "f"), "arguments": json.dumps(instance_of(tools[0].get("parameters") or {}))}}]
-                content = ""
-            elif schema is not None:
-                value = {"unexpected": True} if fault == "wrong_schema" else instance_of(schema)
-                content = json.dumps(value)
-            else:
-                last = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "") or ""
-                content = f"ok ({len(str(last))} characters received)"
-            if tool_calls:
-                finish = "tool_calls"
-            if fault == "truncated":
-                content, finish = content[: max(1, len(content) // 2)], "length"
-            prompt_tokens = max(1, sum(len(str(m.get("content", ""))) for m in messages) // 4)
-            with lock:
-                stats.ok += 1
-            return JSONResponse({
-                "id": f"chatcmpl-{stats.requests}", "object": "chat.completion", "created": int(time.time()),
-                "model": body.get("model", "fake"),
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content,
-                                                     **({"tool_calls": tool_calls} if tool_calls else {})}, "finish_reason": finish}],
-                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": max(1, len(content) // 4),
-                          "total_tokens": prompt_tokens + max(1, len(content) // 4)},
-            })
+                with self.lock:
+                    self.stats.faults[fault] = self.stats.faults.get(fault, 0) + 1
+            return self.fault_response(fault) or self.answer(body, fault)
         finally:
-            with lock:
-                stats.in_flight -= 1
+            with self.lock:
+                self.stats.in_flight -= 1
 
-    async def health(request: Request) -> Response:
+    async def wait_for_company(self) -> None:
+        """Hold this request until ``gather`` requests are in flight together (the event every held one waits on)."""
+        if self.gathered is None:
+            self.gathered = asyncio.Event()
+        if self.stats.in_flight >= self.faults.gather:
+            self.gathered.set()
+        try:
+            await asyncio.wait_for(self.gathered.wait(), timeout=60)
+        except TimeoutError:
+            pass
+
+    def fault_response(self, fault: str | None) -> Response | None:
+        """The response a transport-level fault gives (a 500, a 429 with Retry-After, a cut body), or None."""
+        if fault == "500":
+            return JSONResponse({"error": {"message": "injected server error", "type": "server_error"}}, status_code=500)
+        if fault == "429":
+            return JSONResponse({"error": {"message": "injected rate limit", "type": "rate_limit_error"}}, status_code=429,
+                                headers={"retry-after": str(self.faults.retry_after)})
+        if fault == "malformed":
+            return PlainTextResponse('{"id": "broken", "choices": [', media_type="application/json")
+        return None
+
+    def answer(self, body: dict[str, Any], fault: str | None) -> Response:
+        """A completion: the responder's script, else a tool call, a schema instance, or an echo of the prompt size."""
+        messages = body.get("messages") or []
+        schema = _schema_of(body)
+        if self.responder is not None:
+            try:
+                content, tool_calls, finish = self.scripted(body, schema, fault)
+            except FakeError as err:
+                return JSONResponse({"error": {"message": err.message, "type": "scripted_error"}}, status_code=err.status,
+                                    headers={"retry-after": str(err.retry_after)} if err.retry_after is not None else None)
+        else:
+            content, tool_calls, finish = self.generated(messages, body, schema, fault)
+        if fault == "truncated":
+            content, finish = content[: max(1, len(content) // 2)], "length"
+        prompt_tokens = max(1, sum(len(str(m.get("content", ""))) for m in messages) // 4)
+        with self.lock:
+            self.stats.ok += 1
+        return JSONResponse({
+            "id": f"chatcmpl-{self.stats.requests}", "object": "chat.completion", "created": int(time.time()),
+            "model": body.get("model", "fake"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content,
+                                                 **({"tool_calls": tool_calls} if tool_calls else {})}, "finish_reason": finish}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": max(1, len(content) // 4),
+                      "total_tokens": prompt_tokens + max(1, len(content) // 4)},
+        })
+
+    def scripted(self, body: dict[str, Any], schema: dict[str, Any] | None, fault: str | None
+                 ) -> tuple[str, list[dict[str, Any]] | None, str]:
+        """(content, tool calls, finish reason) from the responder (a FakeError it scripts is raised)."""
+        reply = _scripted(self.responder, body, schema)  # type: ignore[arg-type]
+        content, finish, tool_calls = reply.text, reply.finish_reason, None
+        if reply.tool_calls:
+            tool_calls = [{"id": c.get("id") or f"call_{self.stats.requests}_{i}", "type": "function", "function": {
+                "name": c["name"], "arguments": c["arguments"] if isinstance(c["arguments"], str) else json.dumps(c["arguments"])}}
+                for i, c in enumerate(reply.tool_calls)]
+            finish = "tool_calls"
+        if fault == "wrong_schema" and schema is not None:
+            content = json.dumps({"unexpected": True})
+        return content, tool_calls, finish
+
+    def generated(self, messages: list[dict[str, Any]], body: dict[str, Any], schema: dict[str, Any] | None, fault: str | None
+                  ) -> tuple[str, list[dict[str, Any]] | None, str]:
+        """(content, tool calls, finish reason) without a script: the first tool called with a minimal
+        instance of its parameters, an instance of the schema, or a line saying how much was received."""
+        tools = [t.get("function") or {} for t in body.get("tools") or [] if isinstance(t, dict)]
+        if tools and schema is None and (messages[-1].get("role") if messages else None) != "tool":
+            return "", [{"id": f"call_{self.stats.requests}", "type": "function", "function": {
+                "name": tools[0].get("name", "f"), "arguments": json.dumps(instance_of(tools[0].get("parameters") or {}))}}], "tool_calls"
+        if schema is not None:
+            return json.dumps({"unexpected": True} if fault == "wrong_schema" else instance_of(schema)), None, "stop"
+        last = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "") or ""
+        return f"ok ({len(str(last))} characters received)", None, "stop"
+
+    async def health(self, request: Request) -> Response:
         return JSONResponse({"ok": True})
 
-    async def stats_view(request: Request) -> Response:
-        with lock:
-            return JSONResponse(asdict(stats))
+    async def stats_view(self, request: Request) -> Response:
+        with self.lock:
+            return JSONResponse(asdict(self.stats))
 
-    async def requests_view(request: Request) -> Response:
-        with lock:
-            return JSONResponse(list(kept))
+    async def requests_view(self, request: Request) -> Response:
+        with self.lock:
+            return JSONResponse(list(self.kept))
 
+
+def build_app(faults: Faults, responder: Callable[[FakeRequest], Any] | None = None) -> Starlette:
+    """The fake OpenAI-compatible server as a Starlette app: chat completions (both paths), health, stats, requests."""
+    app = _FakeApp(faults, responder)
     return Starlette(routes=[
-        Route("/v1/chat/completions", completions, methods=["POST"]),
-        Route("/chat/completions", completions, methods=["POST"]),
-        Route("/health", health), Route("/stats", stats_view), Route("/requests", requests_view),
+        Route("/v1/chat/completions", app.completions, methods=["POST"]),
+        Route("/chat/completions", app.completions, methods=["POST"]),
+        Route("/health", app.health), Route("/stats", app.stats_view), Route("/requests", app.requests_view),
     ])
 
 

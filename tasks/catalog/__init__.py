@@ -1,0 +1,1 @@
+"""Stage 1a: API catalogs read into entries."""

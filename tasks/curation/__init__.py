@@ -1,0 +1,1 @@
+"""Stage 3: the quality funnel (deterministic filters, the semantic judge)."""

@@ -1,0 +1,154 @@
+"""The quality funnel's deterministic filters: format, execution, dedup and length.
+
+Each filter takes a dialogue as landed (the dict of ``schemas/json/dialogue.schema.json``) and
+returns a ``Verdict``: kept, or refused with a reason code and a detail. They never raise on odd
+input. The semantic filter needs an LLM and lives in ``tasks/curation/semantic_judge.py``; the order of the stages
+(cheapest first) is ``STAGES``.
+
+Reason codes
+  format:    no_final_answer, unparsable_step, unknown_action, arguments_not_json, no_tool_call, too_many_calls
+  execution: call_invalid, response_nonconforming, executor_failed, unrecovered_error
+  semantic:  judge_unfulfilled, judge_invented_arguments, judge_unparsable, judge_error, llm_error
+  dedup:     exact_duplicate, near_duplicate
+  length:    over_token_budget
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from schemas.reasons import CurationCode
+from tasks.similarity import jaccard, word_ngrams, words
+from tasks.simulation.call_check import CHECK_CODES
+from tasks.simulation.react import ASK_USER
+
+STAGES = ("format", "execution", "semantic", "dedup", "length")
+PARSE_ERRORS = {"empty": "unparsable_step", "no_action": "unparsable_step", "missing_input": "unparsable_step",
+                "unknown_action": "unknown_action", "input_not_json": "arguments_not_json",
+                "input_not_object": "arguments_not_json"}
+EXECUTOR_PROBLEMS = {"response_unparsable": "response_nonconforming", "response_nonconforming": "response_nonconforming",
+                     "llm_error": "executor_failed"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One stage's decision on one dialogue: ``reason`` is None when kept, else a ``CurationCode``
+    (a text that is not one is a bug: ``ValueError``)."""
+
+    stage: Literal["format", "execution", "semantic", "dedup", "length"]
+    reason: CurationCode | None = None
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(f"unknown funnel stage {self.stage!r}")
+        if self.reason is not None:
+            object.__setattr__(self, "reason", CurationCode(self.reason))
+
+    @property
+    def kept(self) -> bool:
+        return self.reason is None
+
+
+def call_steps(steps: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The steps that called a function (parsed turns whose action is neither ask_user nor an answer):
+    what the funnel counts, the evaluation scores and the held-out set takes as golden calls."""
+    return [s for s in steps or [] if s.get("action") and s.get("action") != ASK_USER and s.get("error") not in PARSE_ERRORS]
+
+
+def format_check(dialogue: dict[str, Any], function_names: set[str] | None = None, max_calls: int = 5) -> Verdict:
+    """Parsable steps, known actions, JSON-object arguments, a final answer, 1..max_calls real calls.
+
+    An ``unanswerable`` instruction is exempt from the one-call minimum (declining is its right answer)."""
+    v = lambda reason, detail="": Verdict("format", reason, detail)  # noqa: E731
+    if dialogue.get("stop_reason") != "final_answer" or not (dialogue.get("final_answer") or "").strip():
+        return v("no_final_answer", f"stopped by {dialogue.get('stop_reason')}")
+    for step in dialogue.get("steps") or []:
+        code = PARSE_ERRORS.get(step.get("error") or "")
+        if code:
+            return v(code, f"step {step.get('index')}: {step.get('error')}")
+    calls = call_steps(dialogue.get("steps"))
+    for step in calls:
+        if function_names is not None and step["action"] not in function_names:
+            return v("unknown_action", f"step {step.get('index')}: {step['action']}")
+        if not isinstance(step.get("action_input"), dict):
+            return v("arguments_not_json", f"step {step.get('index')}: arguments are not a JSON object")
+    if not calls and dialogue.get("instruction_kind") != "unanswerable":
+        return v("no_tool_call")
+    if len(calls) > max_calls:
+        return v("too_many_calls", f"{len(calls)} calls > {max_calls}")
+    return v(None)
+
+
+def execution_check(dialogue: dict[str, Any]) -> Verdict:
+    """Every call passed the spec check and got a conforming response; an error status is followed
+    by a successful call before the answer."""
+    v = lambda reason, detail="": Verdict("execution", reason, detail)  # noqa: E731
+    calls = call_steps(dialogue.get("steps"))
+    for step in calls:
+        err = step.get("error") or ""
+        if err in CHECK_CODES:
+            return v("call_invalid", f"step {step.get('index')} {step['action']}: {err}")
+        if err in EXECUTOR_PROBLEMS:
+            return v(EXECUTOR_PROBLEMS[err], f"step {step.get('index')} {step['action']}: {err}")
+    failed_at = [i for i, s in enumerate(calls) if (s.get("status") or 200) >= 400]
+    if failed_at and not any((s.get("status") or 200) < 400 for s in calls[failed_at[-1] + 1:]):
+        s = calls[failed_at[-1]]
+        return v("unrecovered_error", f"step {s.get('index')} {s['action']} → {s.get('status')}, nothing succeeded after it")
+    return v(None)
+
+
+def normalise(text: str) -> str:
+    """Case, punctuation and spacing folded: the key of exact duplicates."""
+    return " ".join(words(text))
+
+
+def dedup(items: Sequence[tuple[str, str]], threshold: float = 0.6, template_share: float = 0.5,
+          min_for_template: int = 5) -> dict[str, Verdict]:
+    """Exact and near duplicates among one API's instructions: ``items`` = (id, text) in landing order;
+    the first of a group is kept; near means a word-bigram Jaccard of at least ``threshold``
+    (bigrams, because instructions are a sentence or two). Bigrams that occur in at least ``template_share`` of the
+    instructions and in at least ``min_for_template`` of them are template text and do not count,
+    so requests built on one template are compared by what they ask, not by what they share."""
+    shingles = {i: word_ngrams(t, 2) for i, t in items}
+    df = Counter(s for sh in shingles.values() for s in sh)
+    common = {s for s, c in df.items() if c >= min_for_template and c / len(items) >= template_share}
+    kept: list[tuple[str, set[tuple[str, ...]]]] = []
+    seen: dict[str, str] = {}
+    out: dict[str, Verdict] = {}
+    for item_id, text in items:
+        key = normalise(text)
+        if key in seen:
+            out[item_id] = Verdict("dedup", "exact_duplicate", f"same as {seen[key]}")
+            continue
+        own = shingles[item_id] - common or shingles[item_id]
+        match = next(((kid, sim) for kid, ksh in kept if (sim := jaccard(own, ksh)) >= threshold), None)
+        if match is not None:
+            out[item_id] = Verdict("dedup", "near_duplicate", f"{match[1]:.2f} like {match[0]}")
+            continue
+        seen[key] = item_id
+        kept.append((item_id, own))
+        out[item_id] = Verdict("dedup")
+    return out
+
+
+def instance_text(dialogue: dict[str, Any], documentation: str) -> str:
+    """The text a model trains on for this instance: the documentation, the request and every turn."""
+    parts = [documentation, f"USER: {dialogue.get('instruction', '')}"]
+    for step in dialogue.get("steps") or []:
+        parts.append(f"ASSISTANT: {step.get('text', '')}")
+        if step.get("observation"):
+            parts.append(f"Observation: {step['observation']}")
+    return "\n".join(parts)
+
+
+def length_check(n_tokens: int, budget: int) -> Verdict:
+    return Verdict("length", None if n_tokens <= budget else "over_token_budget",
+                   f"{n_tokens} tokens" + ("" if n_tokens <= budget else f" > {budget}"))
+
+
+
+

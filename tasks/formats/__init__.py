@@ -1,0 +1,1 @@
+"""How records are written for others: OpenAI messages, ToolAlpaca layouts, observation text."""

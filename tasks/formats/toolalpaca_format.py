@@ -1,0 +1,153 @@
+"""ToolAlpaca's file layouts, both ways.
+
+Training layout (``train_data.json``): a list of APIs, each with ``Name``, ``Description``,
+``Category``, ``Documentation`` (the OpenAPI spec as JSON text), ``NLDocumentation``,
+``Function_Description`` (function → its NL doc) and ``Instances``: ``input`` (the request),
+``output`` (the final answer), ``Final Thought`` and ``intermediate_steps``, a list of
+``[[action, action_input (JSON text), log (the raw Thought/Action/Action Input turn)], observation]``.
+Evaluation layout: the same API fields plus ``Function_Projection``, ``Instructions`` and
+``Golden_Answers`` (per instruction a list of ``{"Action", "Action_Input"}``); the real-API set adds
+``Authentication``. ``Function_Projection`` (function → [path, method]) names the operations of
+specs without ``operationId``s; the auth parameters ``Authentication`` names are kept out of the
+functions' arguments and of the golden calls.
+
+``read_layout`` checks a parsed file and names its layout; ``import_records`` turns one API record
+into our records (via ``tasks.documentation.spec_import``, no LLM); ``export_record`` builds one API's record of
+the training layout from landed dialogues. Problems with a record become Rejections, not exceptions.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from schemas.errors import InvalidInput
+from schemas.ids import content_id
+from schemas.records import Dialogue, GoldenAnswer, Instruction, Record, Rejection
+from tasks.documentation.spec_auth import authentication_names, declared_parameters, strip_auth
+from tasks.documentation.spec_import import import_spec
+from tasks.documentation.spec_normalise import public_spec
+from tasks.formats.chat_format import decode_json_text
+from tasks.formats.observations import observation_status
+from tasks.guards.documents import DocumentRefused
+
+IMPORT_VERSION = "toolalpaca-import:1"
+
+
+class ImportFormatError(InvalidInput):
+    """The file is not in a ToolAlpaca layout; the message says what is missing."""
+
+
+def read_layout(data: Any) -> str:
+    """``training`` or ``evaluation``; ImportFormatError for anything else."""
+    if not isinstance(data, list) or not data or not all(isinstance(r, dict) for r in data):
+        raise ImportFormatError("a ToolAlpaca file is a JSON list of API records")
+    keys = set().union(*(r.keys() for r in data))
+    missing = {"Name", "Documentation"} - keys
+    if missing:
+        raise ImportFormatError(f"records lack {', '.join(sorted(missing))}")
+    if "Instances" in keys:
+        return "training"
+    if {"Instructions", "Golden_Answers"} <= keys:
+        return "evaluation"
+    raise ImportFormatError("records have neither Instances (training layout) nor Instructions + Golden_Answers (evaluation layout)")
+
+
+def steps_from_instance(instance: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Our steps from ``intermediate_steps`` plus the final turn; None when they are malformed."""
+    steps = []
+    for i, item in enumerate(instance.get("intermediate_steps") or []):
+        if not (isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], list | tuple) and len(item[0]) >= 2):
+            return None
+        action, action_input = str(item[0][0]), decode_json_text(item[0][1])
+        log = str(item[0][2]) if len(item[0]) > 2 else f"Action: {action}\nAction Input: {item[0][1]}"
+        thought = log.split("Action:", 1)[0].replace("Thought:", "").strip()
+        observation = str(item[1])
+        status = observation_status(observation)
+        ok = status is None or status < 400
+        steps.append({"index": i, "text": log, "thought": thought, "action": action, "action_input": action_input,
+                      "observation": observation, "status": status, "valid": ok, "error": None, "latency_s": 0.0})
+    final_thought = str(instance.get("Final Thought") or "")
+    steps.append({"index": len(steps), "text": f"Thought: {final_thought}\nFinal Answer: {instance.get('output', '')}".strip(),
+                  "thought": final_thought, "action": None, "action_input": None, "observation": None, "status": None,
+                  "valid": True, "error": None, "latency_s": 0.0})
+    return steps
+
+
+def import_records(record: dict[str, Any], layout: str, source: str) -> list[Record]:
+    """One API record of either layout → catalog entry, doc, functions, instructions, and dialogues
+    (training) or golden answers (evaluation); refusals as Rejections of stage ``import``."""
+    name = " ".join(str(record.get("Name") or "").split())
+    where = f"{source}#{name or '?'}"
+
+    def refuse(reason: str, detail: str) -> Rejection:
+        return Rejection(content_id("rejection", "import", where, reason, detail), "import", where, reason, detail[:2000])
+
+    spec = decode_json_text(record.get("Documentation"))
+    if not name or not isinstance(spec, dict):
+        return [refuse("documentation_unusable", "no Name, or Documentation is not an OpenAPI document")]
+    def embedded(at: Any) -> Any:  # the record's own document; it has no files beside it to refer to
+        if at == Path(where):
+            return spec
+        raise DocumentRefused("external_ref", f"{str(at)[:200]}: a ToolAlpaca record's documentation may not refer to other files")
+
+    projection = record.get("Function_Projection") if isinstance(record.get("Function_Projection"), dict) else None
+    auth_names = authentication_names(record.get("Authentication"), declared_parameters(spec))
+    result = import_spec(Path(where), embedded, str(record.get("Category") or "Imported"), name=name,
+                         link=str(record.get("Link") or ""), description=str(record.get("Description") or name), stage="import",
+                         projection=projection, auth_names=auth_names, source_format="toolalpaca")
+    out: list[Record] = result.records()
+    if result.doc is None:
+        return out
+    doc = result.doc
+    if isinstance(record.get("NLDocumentation"), str) and record["NLDocumentation"].strip():
+        doc.nl_documentation = record["NLDocumentation"]  # theirs, as published
+    model = f"toolalpaca:{Path(source).name}"
+    texts = [i.get("input") for i in record.get("Instances") or []] if layout == "training" else record.get("Instructions") or []
+    for n, text in enumerate(texts):
+        if not isinstance(text, str) or not text.strip():
+            out.append(refuse("instruction_missing", f"item {n} has no text"))
+            continue
+        iid = content_id("instruction-import", doc.doc_id, text)
+        out.append(Instruction(iid, doc.api_id, doc.doc_id, "normal", text, "", IMPORT_VERSION, model))
+        if layout == "evaluation":
+            golden = (record.get("Golden_Answers") or [])[n] if n < len(record.get("Golden_Answers") or []) else None
+            if not isinstance(golden, list):
+                out.append(refuse("golden_missing", f"instruction {n} has no Golden_Answers list"))
+                continue
+            calls = [{"action": str(g.get("Action")), "action_input": strip_auth(decode_json_text(g.get("Action_Input")), doc.spec)}
+                     for g in golden if isinstance(g, dict) and g.get("Action")]
+            out.append(GoldenAnswer(content_id("golden", iid, calls), iid, doc.api_id, calls, model))
+            continue
+        instance = record["Instances"][n]
+        steps = steps_from_instance(instance)
+        if steps is None:
+            out.append(refuse("steps_malformed", f"instance {n}: intermediate_steps are not [[action, input, log], observation] pairs"))
+            continue
+        n_calls = sum(1 for s in steps if s["action"])
+        out.append(Dialogue(
+            dialogue_id=content_id("dialogue-import", iid, steps, instance.get("output")), api_id=doc.api_id, doc_id=doc.doc_id,
+            instruction_id=iid, instruction=text, instruction_kind="normal", steps=steps,
+            final_answer=str(instance.get("output") or "") or None, stop_reason="final_answer", n_calls=n_calls,
+            n_errors=sum(1 for s in steps if not s["valid"]), models={"assistant": model}, prompt_versions={"import": IMPORT_VERSION},
+            prompt_tokens=0, completion_tokens=0, cost_usd=None, origin="import"))
+    return out
+
+
+def export_record(api: dict[str, Any], functions: dict[str, str], dialogues: list[dict[str, Any]]) -> dict[str, Any]:
+    """One API of the training layout: ``api`` has name, description, category, spec, nl_documentation;
+    ``functions`` maps function name → NL doc."""
+    instances = []
+    for d in dialogues:
+        steps = d.get("steps") or []
+        calls = [s for s in steps if s.get("action")]
+        final = next((s for s in reversed(steps) if not s.get("action")), {})
+        instances.append({
+            "input": d["instruction"], "output": d.get("final_answer") or "", "Final Thought": final.get("thought") or "",
+            "intermediate_steps": [[[s["action"], json.dumps(s.get("action_input"), ensure_ascii=False), s.get("text") or ""],
+                                    s.get("observation") or ""] for s in calls],
+        })
+    return {"Name": api["name"], "Description": api.get("description") or "", "Category": api.get("category") or "",
+            "Documentation": json.dumps(public_spec(api.get("spec")), ensure_ascii=False), "NLDocumentation": api.get("nl_documentation") or "",
+            "Function_Description": functions, "Instances": instances}

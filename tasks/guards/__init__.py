@@ -1,0 +1,1 @@
+"""What comes from outside, bounded: document parsing, the address guard, guarded HTTP."""

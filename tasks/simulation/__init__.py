@@ -1,0 +1,1 @@
+"""Stage 2: the user agent, the assistant and its step modes, the executors and the call check."""

@@ -1,0 +1,198 @@
+"""The user agent's instructions (issue #3): per API, N requests of several kinds.
+
+Kinds: ``normal``; ``missing_detail`` (a required detail is left out, so the assistant must ask);
+``unanswerable`` (no function can serve it, so the assistant must say so); ``multi_api`` (it needs
+this API and a partner of the same category, shown as one combined function list; see
+``tasks.simulation.multi_api``). Shares are settings; a top-up asks only for what is missing per kind and
+checks new texts against the ones already kept.
+Each kind is one LLM call; replies are filtered — placeholders, the API's own name, over-long
+texts and near-duplicates (word 3-gram Jaccard against those already kept) are refused with a
+reason. Never raises.
+
+A refusal is recorded once per subject, stage, reason and config: its ID hashes the doc, the kind,
+the reason, the prompt version and model, and the refused text — or, for a shortfall of a kind
+(``SHORTFALL_REASONS``), the planned count and partner. A settled shortfall is not asked again under
+the same plan and config (``shortfall_ids``). A call that failed after its retries is no refusal:
+its kind is in ``InstructionBatch.failed`` and the next run asks again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from schemas import load_schema, validate_record
+from schemas.ids import content_id
+from schemas.records import Instruction, Rejection
+from tasks.documentation.nl_docs import nl_documentation
+from tasks.llm.types import Completer
+from tasks.prompts import load_prompt
+from tasks.similarity import jaccard, word_ngrams
+from tasks.simulation.toolset_slice import ToolsetSlicer
+
+KIND_RULES = {
+    "normal": "Each request must be something these functions can fully do, with every detail they need given in the request.",
+    "missing_detail": "Each request must leave out one detail that a function needs (for example the city, the date or the ID), so that the assistant has to ask for it.",
+    "unanswerable": "Each request must be about the same topic but ask for something none of these functions can do.",
+    "multi_api": "These functions belong to two APIs (each name starts with its API's prefix). Each request must need functions of both APIs, one after the other.",
+}
+_PLACEHOLDER = re.compile(r"<[^<>]{1,40}>|\[[A-Za-z _-]{2,40}\]|\{[A-Za-z _-]{2,40}\}|\bX{3,}\b|\b(?:lorem ipsum|placeholder|your_\w+|example\.com)\b", re.IGNORECASE)
+NEAR_DUPLICATE = 0.6
+
+
+SHORTFALL_REASONS = ("no_partner", "instructions_unparsable", "instructions_wrong_shape", "too_few")
+
+
+@dataclass
+class InstructionBatch:
+    instructions: list[Instruction] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # kind → the LLM error (retryable: not refused)
+
+
+def refusal_id(doc_id: str, kind: str, reason: str, prompt_version: str, model: str, subject: str) -> str:
+    """A refusal's ID: once per doc, kind, reason, config and subject (a text, or a shortfall's plan)."""
+    return content_id("rejection", "instruction", doc_id, kind, reason, prompt_version, model, subject)
+
+
+def shortfall_subject(kind: str, planned: int, partner_doc_id: str) -> str:
+    """What a shortfall refusal is about: the planned count (and, for multi-API, the partner)."""
+    return f"planned {planned}" + (f" with {partner_doc_id}" if kind == "multi_api" else "")
+
+
+def shortfall_ids(doc_id: str, plan: dict[str, int], prompt_version: str, model: str,
+                  partner_doc_id: str = "") -> dict[str, str]:
+    """The IDs of the refusals that would settle each kind's shortfall under this plan and config
+    (ID → kind); a multi-API shortfall also depends on the partner."""
+    return {refusal_id(doc_id, kind, reason, prompt_version, model, shortfall_subject(kind, n, partner_doc_id)): kind
+            for kind, n in plan.items() for reason in SHORTFALL_REASONS}
+
+
+@dataclass(frozen=True)
+class MultiApi:
+    """The partner of a multi-API instruction and the combined function list of both APIs."""
+
+    partner_doc_id: str
+    partner_name: str
+    functions_doc: str
+
+
+def plan_kinds(n: int, missing_detail_share: float = 0.1, unanswerable_share: float = 0.1,
+               multi_api_share: float = 0.0) -> dict[str, int]:
+    """How many instructions of each kind make ``n`` (rounded; normal takes the rest)."""
+    shares = (missing_detail_share, unanswerable_share, multi_api_share)
+    if not (all(0 <= x <= 1 for x in shares) and sum(shares) <= 1):
+        raise ValueError("instruction shares must be between 0 and 1 and add up to at most 1")
+    missing = min(n, round(n * missing_detail_share))
+    unanswerable = min(n - missing, round(n * unanswerable_share))
+    multi = min(n - missing - unanswerable, round(n * multi_api_share))
+    normal = n - missing - unanswerable - multi
+    return {k: v for k, v in (("normal", normal), ("missing_detail", missing), ("unanswerable", unanswerable),
+                              ("multi_api", multi)) if v > 0}
+
+
+def still_needed(plan: dict[str, int], have: list[str]) -> dict[str, int]:
+    """What a top-up asks for: the plan less the kinds already kept (``have``: their kinds)."""
+    out = {k: v - have.count(k) for k, v in plan.items()}
+    return {k: v for k, v in out.items() if v > 0}
+
+
+def similarity(a: str, b: str) -> float:
+    """Word-3-gram Jaccard of two instructions."""
+    return jaccard(word_ngrams(a, 3), word_ngrams(b, 3))
+
+
+def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name: str, functions_doc: str, n: int = 10,
+                          missing_detail_share: float = 0.1, unanswerable_share: float = 0.1, seed: int = 0,
+                          max_tokens: int = 700, model: str = "", counts: dict[str, int] | None = None,
+                          existing: Sequence[str] = (), multi: MultiApi | None = None,
+                          planned: dict[str, int] | None = None, slicer: ToolsetSlicer | None = None) -> InstructionBatch:
+    """Up to ``n`` instructions for one API (or exactly ``counts`` per kind), with the refusals and
+    their reasons. ``existing``: texts already kept (a top-up must not repeat them); ``planned``: the
+    whole plan per kind when ``counts`` is a top-up (it names a shortfall's refusal). ``multi_api``
+    needs ``multi``; without a partner that kind is refused as ``no_partner``. ``slicer`` (a large
+    API): each kind's batch is written about a window of target operations (``target_functions``)."""
+    prompt = load_prompt("user_instructions")
+    out = InstructionBatch()
+    kept: list[str] = list(existing)
+    plan = counts if counts is not None else plan_kinds(n, missing_detail_share, unanswerable_share)
+    whole = planned or plan
+    partner_id = multi.partner_doc_id if multi else ""
+
+    def refuse(kind: str, reason: str, detail: str, text: str | None = None) -> None:
+        subject = text.casefold() if text is not None else shortfall_subject(kind, whole.get(kind, 0), partner_id)
+        out.rejections.append(Rejection(refusal_id(doc_id, kind, reason, prompt.version, model, subject), "instruction",
+                                        api_id, reason, f"{kind}: {detail}"[:2000]))
+
+    for n_kind, (kind, count) in enumerate(plan.items()):
+        if kind == "multi_api" and multi is None:
+            refuse(kind, "no_partner", f"no other documented API in this category to pair with ({count} not written)")
+            continue
+        names = [api_name, multi.partner_name] if kind == "multi_api" and multi else [api_name]
+        functions, targets = _shown(kind, functions_doc, multi, slicer, seed + n_kind)
+        r = llm.complete("user", prompt.render(functions=functions, kind_rule=KIND_RULES[kind], count=count),
+                         prompt_version=prompt.version, subject_id=api_id, json_schema=load_schema("llm_instructions"),
+                         schema_name="instructions", max_tokens=max_tokens, temperature=0.8, seed=seed)
+        if not r.ok:
+            out.failed[kind] = r.error or "llm_error"
+            continue
+        if r.parse_error or not isinstance(r.parsed, dict):
+            refuse(kind, "instructions_unparsable", r.parse_error or "not a JSON object")
+            continue
+        texts = r.parsed.get("instructions")
+        if not isinstance(texts, list):
+            refuse(kind, "instructions_wrong_shape", "; ".join(validate_record("llm_instructions", r.parsed)[:2]))
+            continue
+        partner_ids = [multi.partner_doc_id] if kind == "multi_api" and multi else []
+        taken = 0
+        for text in texts:
+            text = " ".join(str(text).split()) if isinstance(text, (str, int, float)) else ""
+            why = _problem(text, names, kept)
+            if why:
+                refuse(kind, why, text[:300], text)
+                continue
+            if taken >= count:
+                break
+            kept.append(text)
+            taken += 1
+            out.instructions.append(_instruction(api_id, doc_id, kind, text, prompt.version, model, partner_ids, targets))
+        if taken < count:  # every planned instruction is kept or accounted for
+            refuse(kind, "too_few", f"{count - taken} of {count} not written (the reply held {len(texts)} texts)")
+    return out
+
+
+def _instruction(api_id: str, doc_id: str, kind: str, text: str, prompt_version: str, model: str, partner_ids: list[str],
+                 targets: list[str]) -> Instruction:
+    """The record of one kept instruction; its ID hashes what it depends on (text, kind, prompt, model, partner, targets)."""
+    return Instruction(
+        instruction_id=content_id("instruction", doc_id, kind, text.casefold(), prompt_version, model, *partner_ids,
+                                  *([targets] if targets else [])),
+        api_id=api_id, doc_id=doc_id, kind=kind, text=text, details="", prompt_version=prompt_version, model=model,
+        partner_doc_ids=partner_ids, target_functions=list(targets),
+    )
+
+
+def _shown(kind: str, functions_doc: str, multi: MultiApi | None, slicer: ToolsetSlicer | None, seed: int) -> tuple[str, list[str]]:
+    """The functions the user agent is shown for a kind's batch, and the target operations when that
+    is a large API's window (``tasks.simulation.toolset_slice``)."""
+    if kind == "multi_api" and multi:
+        return multi.functions_doc, []
+    if slicer is not None and slicer.large:
+        targets = slicer.targets(seed)
+        return nl_documentation(slicer.spec_for(targets)), targets
+    return functions_doc, []
+
+
+def _problem(text: str, api_names: list[str], kept: list[str]) -> str | None:
+    if len(text) < 10:
+        return "too_short"
+    if len(text) > 600:
+        return "too_long"
+    if _PLACEHOLDER.search(text):
+        return "placeholder"
+    if any(name and len(name) > 3 and name.casefold() in text.casefold() for name in api_names):
+        return "names_the_api"
+    if any(similarity(text, k) >= NEAR_DUPLICATE for k in kept):
+        return "near_duplicate"
+    return None

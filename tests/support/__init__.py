@@ -1,0 +1,1 @@
+"""Helpers the tests share (fixtures' builders, fakes' scripts, checks); no test module imports another."""
