@@ -58,6 +58,10 @@ def test_docs_import_folder(workdir, fixtures, capsys):
 def test_console_script_runs_as_a_program(workdir):
     out = subprocess.run([sys.executable, "-m", "toolfactory.cli", "config"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and json.loads(out.stdout)["warehouse_path"] == "./data/warehouse.duckdb"
+    (workdir / "toolfactory.yaml").write_text("warehouse:\n  path: w.duckdb\n")
+    out = subprocess.run([sys.executable, "-m", "toolfactory.cli", "config", "--groups"], capture_output=True, text=True, timeout=120)
+    grouped = json.loads(out.stdout)
+    assert out.returncode == 0 and grouped["warehouse"]["warehouse_path"] == "w.duckdb" and grouped["llm"]["seed"] == 0
 
 
 def test_evaluate_asks_only_for_the_roles_it_calls(workdir, capsys):

@@ -37,7 +37,7 @@ import typer
 from typer.exceptions import TyperException
 
 import toolfactory  # noqa: F401  (sets the no-network environment defaults first)
-from flows.settings import SettingsError, describe
+from flows.settings import SettingsError, describe, describe_groups
 from schemas.errors import UserError
 from toolfactory.cli_data import register_data_commands
 from toolfactory.cli_evaluate import register_evaluation_commands
@@ -152,9 +152,11 @@ def status(ctx: typer.Context) -> int:
 
 
 @app.command()
-def config(ctx: typer.Context) -> int:
+def config(ctx: typer.Context,
+           groups: Annotated[bool, typer.Option("--groups", help="by group (warehouse, llm, documentation, …)")] = False) -> int:
     """Print the effective settings."""
-    print(json.dumps(describe(_settings_for(ctx, (), prefect=False)), indent=1))
+    settings = _settings_for(ctx, (), prefect=False)
+    print(json.dumps(describe_groups(settings) if groups else describe(settings), indent=1))
     return 0
 
 

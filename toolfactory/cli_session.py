@@ -4,6 +4,7 @@ backends file serves every LLM role the command will call."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -40,8 +41,6 @@ Roles = tuple[str, ...] | Callable[[Settings], tuple[str, ...]]
 def settings_for(ctx: click.Context, roles: Roles, overrides: dict[str, Any] | None = None, *, prefect: bool = True) -> Settings:
     """The command's settings. ``roles``: the LLM roles it calls (or a function of the settings that
     says which); ``prefect``: whether it runs flows (progress bars, tracebacks into the log file)."""
-    import sys
-
     state = ctx.find_object(Session) or Session()
     settings = load_settings(state.config)
     if overrides:

@@ -25,9 +25,9 @@ import duckdb
 import polars as pl
 
 from schemas.errors import InvalidInput, UserError
+from warehouse.file import WarehouseBusy, connect
 from warehouse.lease import Lease, LeaseTimeout
 from warehouse.replica import replica_age_s, replica_path
-from warehouse.store import WarehouseBusy, connect
 
 READ_ONLY_PRAGMAS = {"table_info", "show_tables", "show_tables_expanded", "database_size", "version", "show",
                      "storage_info", "platform", "functions", "collations"}

@@ -92,46 +92,39 @@ def _llm_failed(reason: Reason | None) -> bool:
     return reason is not None and reason.code == Code.LLM_ERROR
 
 
-def parse_outline(result: LLMResult) -> tuple[dict[str, Any] | None, Reason | None]:
-    """(outline, None) or (None, reason). The outline has ``introduction`` and ``functions``."""
-    value, reason = _reply_json(result, "outline")
+def _reply_object(result: LLMResult, kind: str, schema: str | None = None, wrapper: str | None = None,
+                  marker: str = "") -> tuple[dict[str, Any] | None, Reason | None]:
+    """The reply as a JSON object of ``kind`` (``<kind>_wrong_shape`` when it is not one, or breaks
+    ``schema``); ``{wrapper: {...}}`` is unwrapped when the object lacks ``marker``."""
+    value, reason = _reply_json(result, kind)
     if reason:
         return None, reason
+    if wrapper and isinstance(value, dict) and marker not in value and isinstance(value.get(wrapper), dict):
+        value = value[wrapper]
     if not isinstance(value, dict):
-        return None, Reason(Code.OUTLINE_WRONG_SHAPE, f"expected a JSON object, got {type(value).__name__}")
-    errors = validate_record("llm_doc_outline", value)
+        return None, Reason(Code(f"{kind}_wrong_shape"), f"expected a JSON object, got {type(value).__name__}")
+    errors = validate_record(schema, value) if schema else []
     if errors:
-        return None, Reason(Code.OUTLINE_WRONG_SHAPE, "; ".join(errors[:3]))
+        return None, Reason(Code(f"{kind}_wrong_shape"), "; ".join(errors[:3]))
     return value, None
+
+
+def parse_outline(result: LLMResult) -> tuple[dict[str, Any] | None, Reason | None]:
+    """(outline, None) or (None, reason). The outline has ``introduction`` and ``functions``."""
+    return _reply_object(result, "outline", "llm_doc_outline")
 
 
 def parse_operation(result: LLMResult) -> tuple[dict[str, Any] | None, Reason | None]:
     """(operation, None) or (None, reason): one function in the ``llm_operation`` shape."""
-    value, reason = _reply_json(result, "operation")
-    if reason:
-        return None, reason
-    if isinstance(value, dict) and "method" not in value and isinstance(value.get("operation"), dict):
-        value = value["operation"]
-    if not isinstance(value, dict):
-        return None, Reason(Code.OPERATION_WRONG_SHAPE, f"expected a JSON object, got {type(value).__name__}")
-    errors = validate_record("llm_operation", value)
-    if errors:
-        return None, Reason(Code.OPERATION_WRONG_SHAPE, "; ".join(errors[:3]))
-    return value, None
+    return _reply_object(result, "operation", "llm_operation", wrapper="operation", marker="method")
 
 
 def parse_spec(result: LLMResult) -> tuple[dict[str, Any] | None, Reason | None]:
     """(spec, None) or (None, reason). Accepts the spec itself or one wrapped as {"spec": …}."""
-    value, reason = _reply_json(result, "spec")
-    if reason:
-        return None, reason
-    if isinstance(value, dict) and "openapi" not in value and isinstance(value.get("spec"), dict):
-        value = value["spec"]
-    if not isinstance(value, dict):
-        return None, Reason(Code.SPEC_WRONG_SHAPE, f"expected a JSON object, got {type(value).__name__}")
-    if "paths" not in value and "openapi" not in value:
+    value, reason = _reply_object(result, "spec", wrapper="spec", marker="openapi")
+    if value is not None and "paths" not in value and "openapi" not in value:
         return None, Reason(Code.SPEC_WRONG_SHAPE, "no 'openapi' or 'paths' key")
-    return value, None
+    return value, reason
 
 
 # --- the stage ------------------------------------------------------------------------------------
