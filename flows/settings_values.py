@@ -1,7 +1,7 @@
 """How a setting's raw value (YAML, a variable's text, an override) becomes a typed value, and how a
 refused one is said: the rules pydantic does not have (``on``/``off`` booleans, ``null``/``none`` as
-None, no booleans as numbers, numbers as text, no control characters), and pydantic's own errors
-(bounds, choices, finite numbers) in the words ``SettingsError`` uses."""
+None, no booleans as numbers, finite numbers only, numbers as text, no control characters), and
+pydantic's own errors (bounds, choices) in the words ``SettingsError`` uses."""
 
 from __future__ import annotations
 
@@ -87,6 +87,4 @@ def error_text(error: ErrorDetails, annotation: Any) -> str:
     if error["type"] == "literal_error":
         typ = annotation if typing.get_origin(annotation) is Literal else base_type(annotation)[0]
         return f"must be one of {', '.join(map(str, typing.get_args(typ)))}, got {short_repr(error['input'])}"
-    if error["type"] == "finite_number":
-        return f"must be a finite number, got {short_repr(error['input'])}"
     return str(error["msg"])

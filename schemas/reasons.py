@@ -65,12 +65,3 @@ class Reason:
 
     def __str__(self) -> str:
         return f"{self.code}: {self.detail}" if self.detail else str(self.code)
-
-    def is_(self, code: str) -> bool:
-        return self.code == code
-
-    @classmethod
-    def parse(cls, text: str) -> Reason:
-        """``"code: detail"`` (as stored) back into its parts; a text without ``": "`` is all code."""
-        code, sep, detail = text.partition(": ")
-        return cls(code.strip(), detail if sep else "")

@@ -39,7 +39,7 @@ from typer.exceptions import TyperException
 import toolfactory  # noqa: F401  (sets the no-network environment defaults first)
 from flows.settings import SettingsError, describe, describe_groups
 from schemas.errors import UserError
-from toolfactory.cli_data import register_data_commands
+from toolfactory.cli_data import register_data_commands, simulation_roles
 from toolfactory.cli_evaluate import register_evaluation_commands
 from toolfactory.cli_session import CommandFailed, Progress, Session
 from toolfactory.cli_session import settings_for as _settings_for
@@ -84,8 +84,7 @@ def run(ctx: typer.Context,
         overrides["curation_judge"] = False
 
     def roles(s: object) -> tuple[str, ...]:
-        simulate = ("user", "assistant") + (("executor",) if s.executor_mode == "simulated" else ())  # type: ignore[attr-defined]
-        return ("documenter", *simulate) + (("judge",) if s.curation_judge else ())  # type: ignore[attr-defined]
+        return ("documenter", *simulation_roles(s)) + (("judge",) if s.curation_judge else ())  # type: ignore[attr-defined]
 
     settings = _settings_for(ctx, roles, overrides)
     return print_run(settings, catalog, seed_corpus, estimate_only)

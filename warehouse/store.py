@@ -62,14 +62,11 @@ class Warehouse(FlowReads):
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def _session(self, write: bool = False) -> Any:
-        return self.file.session(write)
-
     # --- schema ---------------------------------------------------------------------------------
     def migrate(self) -> list[int]:
         """Apply pending migrations in order; return the versions applied."""
         applied = []
-        with self._session() as cur:
+        with self.file.session() as cur:
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, "
                 "applied_at TIMESTAMP DEFAULT current_timestamp)"
@@ -96,7 +93,7 @@ class Warehouse(FlowReads):
     # --- generic access -------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] | None = None, *, write: bool = False) -> list[tuple]:
         """Run one statement; pass ``write=True`` for statements that change data (marks the replica stale)."""
-        with self._session(write) as cur:
+        with self.file.session(write) as cur:
             return cur.execute(sql, params or []).fetchall()
 
     @contextmanager
@@ -104,13 +101,13 @@ class Warehouse(FlowReads):
         """Keep the file (the lease and this object's lock) for a block of several operations, so a
         read-decide-write sequence (the training trigger's claim) is not interleaved with another
         thread's or process's."""
-        with self._session(write=True):
+        with self.file.session(write=True):
             yield
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor inside one write transaction: committed when the block ends, rolled back on error."""
-        with self._session(write=True) as cur:
+        with self.file.session(write=True) as cur:
             cur.execute("BEGIN")
             try:
                 yield cur
@@ -120,7 +117,7 @@ class Warehouse(FlowReads):
                 raise
 
     def frame(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
-        with self._session() as cur:
+        with self.file.session() as cur:
             return cur.sql(sql, params=list(params or [])).pl()
 
     def count(self, table_or_view: str, where: str = "", params: Sequence[Any] | None = None) -> int:
