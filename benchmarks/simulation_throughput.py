@@ -103,10 +103,10 @@ def factory_worker(base_url: str, cap: int, dialogues: int) -> dict[str, Any]:
     def land_instructions(per_api: int, tag: str, apis: int) -> list[str]:
         with Warehouse.open(base.warehouse_path) as wh:
             docs = wh.valid_docs()[:apis]
-            wh.land([Instruction(content_id("bench", tag, d["doc_id"], i), d["api_id"], d["doc_id"], "normal",
-                                 f"Find items number {tag}-{i} in {d['name']}.", "", version, user_model)
+            wh.land([Instruction(content_id("bench", tag, d.doc_id, i), d.api_id, d.doc_id, "normal",
+                                 f"Find items number {tag}-{i} in {d.name}.", "", version, user_model)
                      for d in docs for i in range(per_api)])
-            return [d["api_id"] for d in docs]
+            return [d.api_id for d in docs]
 
     warm_api = land_instructions(1, "warm", 1)
     warm = run_simulate_corpus(base.with_overrides(instructions_per_api=1), api_ids=warm_api)

@@ -75,8 +75,8 @@ def soak(base_url: str, minutes: float, cap: int, per_round: int) -> list[dict[s
     while time.monotonic() < deadline:
         with Warehouse.open(settings.warehouse_path) as wh:  # this round's instructions replace the last round's
             wh.execute("DELETE FROM instruction")
-            wh.land([Instruction(content_id("soak", n, d["doc_id"], i), d["api_id"], d["doc_id"], "normal",
-                                 f"Find items number {n}-{i} in {d['name']}.", "", version, user_model)
+            wh.land([Instruction(content_id("soak", n, d.doc_id, i), d.api_id, d.doc_id, "normal",
+                                 f"Find items number {n}-{i} in {d.name}.", "", version, user_model)
                      for d in wh.valid_docs() for i in range(per_round // N_APIS)])
         started = time.perf_counter()
         summary = run_simulate_corpus(settings)

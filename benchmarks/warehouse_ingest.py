@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from schemas.ids import content_id  # noqa: E402
-from schemas.records import CatalogEntry, CurationVerdict, Dialogue  # noqa: E402
+from schemas.records import CatalogEntry, CurationVerdict, Dialogue, Step  # noqa: E402
 from warehouse import Warehouse  # noqa: E402
 from warehouse.frame_landing import frame_schema  # noqa: E402
 
@@ -48,12 +48,11 @@ def dialogue(i: int, api: CatalogEntry, rng: random.Random) -> Dialogue:
     steps = []
     for s in range(rng.randint(0, 3)):
         fn = f"get{rng.choice(WORDS).title()}"
-        steps.append({"index": s, "text": f"Thought: I call {fn}\nAction: {fn}\nAction Input: {{\"q\": \"{words[0]}\"}}",
-                      "thought": f"I call {fn}", "action": fn, "action_input": {"q": words[0], "limit": rng.randint(1, 9)},
-                      "observation": f"Status Code: 200. Response: {{\"items\": [\"{rng.choice(WORDS)}\", \"{rng.choice(WORDS)}\"]}}",
-                      "status": rng.choice((200, 200, 200, 404)), "valid": True, "error": None, "latency_s": rng.random()})
-    steps.append({"index": len(steps), "text": "Thought: done\nFinal Answer: here it is", "thought": "done", "action": None,
-                  "action_input": None, "observation": None, "status": None, "valid": True, "error": None, "latency_s": rng.random()})
+        steps.append(Step(s, f"Thought: I call {fn}\nAction: {fn}\nAction Input: {{\"q\": \"{words[0]}\"}}", f"I call {fn}", fn,
+                          {"q": words[0], "limit": rng.randint(1, 9)},
+                          f"Status Code: 200. Response: {{\"items\": [\"{rng.choice(WORDS)}\", \"{rng.choice(WORDS)}\"]}}",
+                          rng.choice((200, 200, 200, 404)), True, None, rng.random()))
+    steps.append(Step(len(steps), "Thought: done\nFinal Answer: here it is", "done", None, None, None, None, True, None, rng.random()))
     n_calls = len(steps) - 1
     return Dialogue(content_id("bench-dialogue", i), api.api_id, content_id("doc", api.api_id), content_id("instr", i), instruction,
                     rng.choice(KINDS), steps, "here it is", "final_answer", n_calls, 0,
@@ -64,7 +63,7 @@ def dialogue(i: int, api: CatalogEntry, rng: random.Random) -> Dialogue:
 def as_row(d: Dialogue) -> dict:
     """A dialogue as a row of the typed frame (free values as JSON text)."""
     row = {k: getattr(d, k) for k in FRAME}
-    row["steps"] = [{**s, "action_input": json.dumps(s["action_input"])} for s in d.steps]
+    row["steps"] = [{**s.to_dict(), "action_input": json.dumps(s.action_input)} for s in d.steps]
     row["models"], row["prompt_versions"] = json.dumps(d.models), json.dumps(d.prompt_versions)
     return row
 

@@ -23,6 +23,7 @@ import polars as pl
 from flows.runtime import open_warehouse
 from flows.settings import Settings
 from schemas.errors import NotFound
+from schemas.views import DocumentedApi, SnapshotInstance
 from tasks.formats.chat_format import to_chat_example
 from tasks.formats.toolalpaca_format import export_record
 from tasks.simulation.multi_api import combine
@@ -54,22 +55,23 @@ def list_snapshots(settings: Settings) -> str:
                                      "FROM corpus_snapshots ORDER BY created_at DESC"))
 
 
-def _tools_for(row: dict[str, Any], docs: dict[str, dict[str, Any]], partner_docs: dict[str, str]) -> list[dict[str, Any]]:
-    doc = docs[row["doc_id"]]
-    partners = [docs[partner_docs[a]] for a in row["partner_api_ids"] or [] if a in partner_docs and partner_docs[a] in docs]
-    if not partners and row.get("toolset"):  # a large API's dialogue: the slice the assistant was shown
-        return tool_definitions(ToolsetSlicer(doc["spec"]).spec_for(row["toolset"]))
+def _tools_for(row: SnapshotInstance, docs: dict[str, DocumentedApi], partner_docs: dict[str, str]) -> list[dict[str, Any]]:
+    d = row.dialogue
+    doc = docs[d.doc_id]
+    partners = [docs[partner_docs[a]] for a in d.partner_api_ids if a in partner_docs and partner_docs[a] in docs]
+    if not partners and d.toolset:  # a large API's dialogue: the slice the assistant was shown
+        return tool_definitions(ToolsetSlicer(doc.spec).spec_for(d.toolset))
     if not partners:
-        return tool_definitions(doc["spec"])
+        return tool_definitions(doc.spec)
     spec, _, _ = combine([doc, *partners])
     return tool_definitions(spec)
 
 
-def data_card(snap: dict[str, Any], rows: list[dict[str, Any]], funnel: list[dict[str, Any]]) -> str:
+def data_card(snap: dict[str, Any], rows: list[SnapshotInstance], funnel: list[dict[str, Any]]) -> str:
     """The snapshot's data card (markdown)."""
-    cats = Counter(r["category"] for r in rows)
-    kinds = Counter(r["instruction_kind"] for r in rows)
-    models = Counter(json.dumps(r["models"], sort_keys=True) for r in rows)
+    cats = Counter(r.category for r in rows)
+    kinds = Counter(r.dialogue.instruction_kind for r in rows)
+    models = Counter(json.dumps(r.dialogue.models, sort_keys=True) for r in rows)
     lines = [
         f"# ToolFactory corpus snapshot `{snap['snapshot_id']}`", "",
         f"{snap['n_instances']} instances over {snap['n_apis']} APIs in {len(cats)} categories, frozen {snap['created_at']}.", "",
@@ -110,14 +112,14 @@ def export_snapshot(settings: Settings, formats: list[str], out: str | Path = "e
     folder = Path(out) / snap["snapshot_id"]
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    chat = [{"dialogue_id": r["dialogue_id"], "api_id": r["api_id"], "category": r["category"],
-             **to_chat_example(r, _tools_for(r, docs, partner_docs))} for r in rows] if {"jsonl", "hf"} & set(formats) else []
+    chat = [{"dialogue_id": r.dialogue.dialogue_id, "api_id": r.dialogue.api_id, "category": r.category,
+             **to_chat_example(r.dialogue, _tools_for(r, docs, partner_docs))} for r in rows] if {"jsonl", "hf"} & set(formats) else []
     card = data_card(snap, rows, funnel)
     if "toolalpaca" in formats:
-        by_doc: dict[str, list[dict[str, Any]]] = {}
+        by_doc: dict[str, list[SnapshotInstance]] = {}
         for r in rows:
-            by_doc.setdefault(r["doc_id"], []).append(r)
-        records = [export_record({**docs[d], "description": ds[0]["description"]}, docs[d]["functions"], ds) for d, ds in by_doc.items()]
+            by_doc.setdefault(r.dialogue.doc_id, []).append(r)
+        records = [export_record(docs[d], ds[0].description or "", [r.dialogue for r in ds]) for d, ds in by_doc.items()]
         (folder / "train_data.json").write_text(json.dumps(records, ensure_ascii=False, indent=1), "utf-8")
         written.append("train_data.json")
     if "jsonl" in formats:
@@ -141,18 +143,18 @@ def export_snapshot(settings: Settings, formats: list[str], out: str | Path = "e
     return {"snapshot_id": snap["snapshot_id"], "instances": len(rows), "folder": str(folder), "written": written}
 
 
-def _gather(wh: Warehouse, snap: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], dict[str, str],
+def _gather(wh: Warehouse, snap: dict[str, Any]) -> tuple[list[SnapshotInstance], dict[str, DocumentedApi], dict[str, str],
                                                           list[dict[str, Any]]]:
     rows = snapshot_rows(wh, snap["snapshot_id"])
-    partner_docs = latest_doc_ids(wh, sorted({a for r in rows for a in r["partner_api_ids"] or []}))
-    docs = docs_by_id(wh, sorted({r["doc_id"] for r in rows} | set(partner_docs.values())))
+    partner_docs = latest_doc_ids(wh, sorted({a for r in rows for a in r.dialogue.partner_api_ids}))
+    docs = docs_by_id(wh, sorted({r.dialogue.doc_id for r in rows} | set(partner_docs.values())))
     return rows, docs, partner_docs, funnel_counts(wh, snap["config_version"])
 
 
-def _flat(rows: list[dict[str, Any]], snapshot_id: str) -> pl.DataFrame:
+def _flat(rows: list[SnapshotInstance], snapshot_id: str) -> pl.DataFrame:
     """The instances as typed dialogue records (the layout ``Warehouse.land_frame`` takes back:
     steps as a list of structs, free values as JSON text) plus snapshot_id, api_name and category."""
-    frame = records_frame(rows, "dialogue")
+    frame = records_frame([r.dialogue.to_dict() for r in rows], "dialogue")
     return frame.with_columns(pl.lit(snapshot_id).alias("snapshot_id"),
-                              pl.Series("api_name", [r["api_name"] for r in rows], dtype=pl.Utf8),
-                              pl.Series("category", [r["category"] for r in rows], dtype=pl.Utf8))
+                              pl.Series("api_name", [r.api_name for r in rows], dtype=pl.Utf8),
+                              pl.Series("category", [r.category for r in rows], dtype=pl.Utf8))

@@ -24,13 +24,21 @@ from flows.runtime import flow_settings, gated, llm_session, open_warehouse
 from flows.settings import Settings, describe
 from schemas.ids import content_id
 from schemas.records import CurationVerdict
+from schemas.views import PendingDialogue
 from tasks.curation.filters import STAGES, Verdict, dedup, execution_check, format_check, instance_text, length_check
 from tasks.curation.semantic_judge import LLM_ERROR, judge_dialogue
 from tasks.curation.semantic_judge import prompt_version as judge_prompt_version
 from tasks.llm.backend import LLMClient
 from training.tokenizer import token_counter
 from warehouse.batch_writer import BatchWriter
-from warehouse.corpus import dedup_kept, funnel_counts, partner_documentation, pending_dialogues, record_curation_run
+from warehouse.corpus import (
+    clean_by_origin,
+    dedup_kept,
+    funnel_counts,
+    partner_documentation,
+    pending_dialogues,
+    record_curation_run,
+)
 
 
 def curation_config(settings: Settings, client: LLMClient) -> dict[str, Any]:
@@ -44,17 +52,18 @@ def curation_config(settings: Settings, client: LLMClient) -> dict[str, Any]:
     }
 
 
-def _record(d: dict[str, Any], v: Verdict, version: str, n_tokens: int | None = None) -> CurationVerdict:
-    return CurationVerdict(content_id("verdict", d["dialogue_id"], v.stage, version), d["dialogue_id"], d["api_id"], v.stage,
-                           v.kept, v.reason, v.detail[:2000], version, n_tokens, d["assistant_model"], d["instruction_kind"])
+def _record(p: PendingDialogue, v: Verdict, version: str, n_tokens: int | None = None) -> CurationVerdict:
+    d = p.dialogue
+    return CurationVerdict(content_id("verdict", d.dialogue_id, v.stage, version), d.dialogue_id, d.api_id, v.stage,
+                           v.kept, v.reason, v.detail[:2000], version, n_tokens, d.models.get("assistant"), d.instruction_kind)
 
 
-def _code_checks(pending: list[dict[str, Any]], settings: Settings, version: str, writer: BatchWriter) -> list[dict[str, Any]]:
+def _code_checks(pending: list[PendingDialogue], settings: Settings, version: str, writer: BatchWriter) -> list[PendingDialogue]:
     """Format then execution; lands their verdicts, returns the dialogues that passed both."""
     passed = []
     for d in pending:
-        names = None if d["partner_api_ids"] else set(d["function_names"]) or None
-        for v in (format_check(d, names, settings.curation_max_calls), execution_check(d)):
+        names = None if d.dialogue.partner_api_ids else set(d.function_names) or None
+        for v in (format_check(d.dialogue, names, settings.curation_max_calls), execution_check(d.dialogue)):
             writer.put([_record(d, v, version)])
             if not v.kept:
                 break
@@ -63,21 +72,21 @@ def _code_checks(pending: list[dict[str, Any]], settings: Settings, version: str
     return passed
 
 
-def _judge(dialogues: list[dict[str, Any]], client: LLMClient, wh: Any, settings: Settings, version: str,
-           writer: BatchWriter) -> tuple[list[dict[str, Any]], int]:
+def _judge(dialogues: list[PendingDialogue], client: LLMClient, wh: Any, settings: Settings, version: str,
+           writer: BatchWriter) -> tuple[list[PendingDialogue], int]:
     """The semantic stage: dialogues judged concurrently on the LLM loop. Returns (the kept ones, how
     many the judge could not answer after retries: no verdict is written, the next run judges them)."""
     if not settings.curation_judge:
         for d in dialogues:
             writer.put([_record(d, Verdict("semantic", None, "judge off (curation_judge: false)"), version)])
         return dialogues, 0
-    partners = partner_documentation(wh, sorted({p for d in dialogues for p in d["partner_api_ids"]}))
+    partners = partner_documentation(wh, sorted({p for d in dialogues for p in d.dialogue.partner_api_ids}))
     gate = asyncio.Semaphore(settings.max_concurrent_dialogues)
 
-    def docs(d: dict[str, Any]) -> str:
-        return "\n".join([d["nl_documentation"] or "", *(partners.get(p, "") for p in d["partner_api_ids"])])
+    def docs(d: PendingDialogue) -> str:
+        return "\n".join([d.nl_documentation, *(partners.get(p, "") for p in d.dialogue.partner_api_ids)])
 
-    futures = {client.submit(gated(gate, judge_dialogue(client, d, docs(d), seed=settings.seed,
+    futures = {client.submit(gated(gate, judge_dialogue(client, d.dialogue, docs(d), seed=settings.seed,
                                                         max_tokens=settings.judge_max_tokens))): d for d in dialogues}
     kept = []
     undecided = 0
@@ -97,23 +106,23 @@ def _judge(dialogues: list[dict[str, Any]], client: LLMClient, wh: Any, settings
             kept.append(d)
         progress.advance(1, note=f"{len(kept)} kept")
     progress.finish()
-    return sorted(kept, key=lambda d: d["order"]), undecided
+    return sorted(kept, key=lambda d: d.position), undecided
 
 
-def _dedup_and_length(dialogues: list[dict[str, Any]], wh: Any, settings: Settings, version: str, writer: BatchWriter) -> int:
+def _dedup_and_length(dialogues: list[PendingDialogue], wh: Any, settings: Settings, version: str, writer: BatchWriter) -> int:
     """Dedup per API against what was kept before, then the token budget; returns how many passed both."""
-    before = dedup_kept(wh, version, sorted({d["api_id"] for d in dialogues}))
-    by_api: dict[str, list[dict[str, Any]]] = {}
+    before = dedup_kept(wh, version, sorted({d.dialogue.api_id for d in dialogues}))
+    by_api: dict[str, list[PendingDialogue]] = {}
     for d in dialogues:
-        by_api.setdefault(d["api_id"], []).append(d)
+        by_api.setdefault(d.dialogue.api_id, []).append(d)
     survivors = []
     for api_id, ds in by_api.items():
-        now = {d["dialogue_id"] for d in ds}
+        now = {d.dialogue.dialogue_id for d in ds}
         old = [(i, t) for i, t in before.get(api_id, []) if i not in now]  # a page redone after a crash
-        verdicts = dedup([*old, *((d["dialogue_id"], d["instruction"]) for d in ds)], settings.curation_near_duplicate,
+        verdicts = dedup([*old, *((d.dialogue.dialogue_id, d.dialogue.instruction) for d in ds)], settings.curation_near_duplicate,
                          settings.curation_template_share)
         for d in ds:
-            v = verdicts[d["dialogue_id"]]
+            v = verdicts[d.dialogue.dialogue_id]
             writer.put([_record(d, v, version)])
             if v.kept:
                 survivors.append(d)
@@ -122,7 +131,7 @@ def _dedup_and_length(dialogues: list[dict[str, Any]], wh: Any, settings: Settin
     count = token_counter(settings.curation_tokenizer, settings.local_model_path)
     kept = 0
     for d in survivors:
-        n = count(instance_text(d, d["nl_documentation"] or ""))
+        n = count(instance_text(d.dialogue, d.nl_documentation))
         v = length_check(n, settings.curation_token_budget)
         writer.put([_record(d, v, version, n)])
         kept += v.kept
@@ -148,9 +157,7 @@ def curate_corpus(settings: dict[str, Any] | None = None) -> dict[str, Any]:
             pending = pending_dialogues(wh, version, limit=s.curation_page_size, after=after)
             if not pending:
                 break
-            after = (pending[-1]["created_at"], pending[-1]["dialogue_id"])
-            for i, d in enumerate(pending):
-                d["order"] = i
+            after = pending[-1].position
             print(f"curate-corpus: deciding {len(pending)} dialogues under config {version}")
             passed_code = code_checks_task(pending, s, version, ledger.writer)
             passed_judge, undecided = judge_task(passed_code, client, wh, s, version, ledger.writer)

@@ -27,13 +27,13 @@ def check_docs(settings: Settings, api_ids: Sequence[str] | None = None) -> dict
     failures: list[str] = []
     kinds: Counter[str] = Counter()
     for doc in docs:
-        for result in check_operations(doc["spec"]):
+        for result in check_operations(doc.spec):
             checked += 1
             checks += result.checks
             passed += result.passed
             for failure in result.failures:
                 kinds[failure.kind] += 1
-                failures.append(f"{doc['name']} {result.function} ({result.operation}): {failure}"[:300])
+                failures.append(f"{doc.name} {result.function} ({result.operation}): {failure}"[:300])
     return {"apis": len(docs), "operations": checked, "checks": checks, "operations passed": passed,
             "operations failed": checked - passed, "failures by kind": dict(kinds),
             "failures": failures[:MAX_LINES] + ([f"… and {len(failures) - MAX_LINES} more"] if len(failures) > MAX_LINES else [])}

@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import as_completed
-from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,8 @@ from flows.settings import Settings, describe
 from flows.simulation_setup import ApiSetups
 from schemas.errors import NotFound
 from schemas.ids import content_id
-from schemas.records import EvalResult
+from schemas.records import EvalResult, Step
+from schemas.views import EvalItem
 from tasks.curation.filters import call_steps
 from tasks.documentation.spec_auth import calls_without_auth
 from tasks.evaluation.eval_judge import JudgeVerdict, judge_solution
@@ -48,19 +49,13 @@ SCORE_KEYS = ("process", "response", "overall", "exact_match", "process_rule", "
               "overall_spread")
 
 
-def predicted_calls(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The function calls of a trajectory (``ask_user`` and unusable turns left out)."""
-    return [{"action": s["action"], "action_input": s.get("action_input")} for s in call_steps(steps)]
-
-
-async def _trial(item: dict[str, Any], trial: int, setup: Any, client: LLMClient, cfg: AssistantConfig, models: dict[str, str],
+async def _trial(item: EvalItem, trial: int, setup: Any, client: LLMClient, cfg: AssistantConfig, models: dict[str, str],
                  run_id: str, judge: bool, settings: Settings) -> EvalResult | None:
-    doc = item["doc"]
-    task = Task(doc["api_id"], doc["doc_id"], item["instruction_id"], item["instruction"])
+    doc = item.doc
+    task = Task(doc.api_id, doc.doc_id, item.instruction_id, item.instruction)
     try:
         d = await run_dialogue(task, setup.functions_doc, setup.names, client, setup.executor, models, cfg, setup.tools)
-        steps = [asdict(x) if is_dataclass(x) else dict(x) for x in d.steps]
-        final, stop = d.final_answer, d.stop_reason
+        steps, final, stop = d.steps, d.final_answer, d.stop_reason
     except Exception as exc:  # a crash fails this trial (it stays in the denominator), the others go on
         steps, final, stop = [], f"{type(exc).__name__}: {exc}"[:500], "crashed"
     if cut_short(steps):  # an LLM call failed after retries (or the spend cap): not scored, the next run runs this trial
@@ -70,8 +65,8 @@ async def _trial(item: dict[str, Any], trial: int, setup: Any, client: LLMClient
     elif judge:
         if client.budget.exhausted:
             return None
-        verdict = await judge_solution(client, documentation=setup.functions_doc, instruction=item["instruction"], golden=item["calls"],
-                                       steps=steps, final_answer=final, subject_id=item["golden_id"], seed=settings.seed,
+        verdict = await judge_solution(client, documentation=setup.functions_doc, instruction=item.instruction, golden=item.calls,
+                                       steps=steps, final_answer=final, subject_id=item.golden_id, seed=settings.seed,
                                        max_tokens=settings.judge_max_tokens)
         if verdict.status == "error":  # the judge's call failed after retries: scored by the next run
             return None
@@ -80,18 +75,18 @@ async def _trial(item: dict[str, Any], trial: int, setup: Any, client: LLMClient
     return eval_result(item, run_id, trial, steps, final, stop, verdict)
 
 
-def eval_result(item: dict[str, Any], run_id: str, trial: int, steps: list[dict[str, Any]], final: str | None, stop: str,
+def eval_result(item: EvalItem, run_id: str, trial: int, steps: Sequence[Step], final: str | None, stop: str,
                 verdict: JudgeVerdict) -> EvalResult:
     """One trial's record: the trajectory's calls (auth arguments dropped: a key the model passed never
     counts) scored by exact match and the process rules against the item's golden calls, with the verdict."""
-    spec = item["doc"]["spec"]
-    made = calls_without_auth(call_steps(steps), spec)
-    calls = predicted_calls(made)
+    spec = item.doc.spec
+    made = calls_without_auth([s.to_dict() for s in call_steps(steps)], spec)
+    calls = [{"action": c["action"], "action_input": c["action_input"]} for c in made]
     table = parameter_table(spec or {})
-    em = score_calls(item["calls"], calls, table)
-    rule = score_process(item["calls"], made, item["instruction"], table)
-    return EvalResult(content_id("eval_result", run_id, item["golden_id"], trial), run_id, item["golden_id"], item["instruction_id"],
-                      item["api_id"], trial, steps, final, stop, calls, em.correct, em.names_correct, em.matched, em.n_golden,
+    em = score_calls(item.calls, calls, table)
+    rule = score_process(item.calls, made, item.instruction, table)
+    return EvalResult(content_id("eval_result", run_id, item.golden_id, trial), run_id, item.golden_id, item.instruction_id,
+                      item.api_id, trial, [s.to_dict() for s in steps], final, stop, calls, em.correct, em.names_correct, em.matched, em.n_golden,
                       em.n_predicted, em.reasons[:20], verdict.status, verdict.process, verdict.response, verdict.reason[:600],
                       rule.accepted, rule.reasons[:20])
 
@@ -125,7 +120,7 @@ def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any]
         config = {"set": set_source, "models": models, "step_mode": mode, "trials": s.eval_trials, "step_limit": cfg.step_limit,
                   "max_errors": cfg.max_errors, "max_tokens": cfg.max_tokens, "temperature": cfg.temperature, "seed": s.seed,
                   "judge": judge_model, "judge_prompt": judge_prompt_version() if s.eval_judge else None,
-                  "executor_mode": s.executor_mode, "items": [i["golden_id"] for i in items]}
+                  "executor_mode": s.executor_mode, "items": [i.golden_id for i in items]}
         run_id = content_id("eval_run", config)
         record_eval_run(wh, run_id, set_source, models["assistant"], mode, s.eval_trials, judge_model,
                         {k: v for k, v in config.items() if k != "items"}, len(items))
@@ -155,19 +150,19 @@ def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any]
     return {**summary, **write_report(s, board, set_source)}
 
 
-def _schedule_trials(items: list[dict[str, Any]], done: set[tuple[str, int]], setups: dict[str, ApiSetups], client: LLMClient,
+def _schedule_trials(items: list[EvalItem], done: set[tuple[str, int]], setups: dict[str, ApiSetups], client: LLMClient,
                      s: Settings, cfg: AssistantConfig, models: dict[str, str], run_id: str) -> list[Any]:
     """Submit every trial not scored yet (at most ``max_concurrent_dialogues`` at once; none once the
     spend cap is reached); ``setups`` gets each API's simulation setup (closed by the caller)."""
     gate = asyncio.Semaphore(s.max_concurrent_dialogues)
     futures = []
     for item in items:
-        doc = item["doc"]
-        if doc["doc_id"] not in setups:
-            setups[doc["doc_id"]] = ApiSetups(doc, client, s, cfg.step_mode)
-        setup = setups[doc["doc_id"]].single
+        doc = item.doc
+        if doc.doc_id not in setups:
+            setups[doc.doc_id] = ApiSetups(doc, client, s, cfg.step_mode)
+        setup = setups[doc.doc_id].single
         for trial in range(s.eval_trials):
-            if (item["golden_id"], trial) in done:
+            if (item.golden_id, trial) in done:
                 continue
             trial_cfg = AssistantConfig(**{**cfg.__dict__, "seed": s.seed + 1000 * trial})
             futures.append(client.submit(gated(gate, unless_spent(client, lambda item=item, trial=trial, setup=setup, c=trial_cfg: _trial(
@@ -175,9 +170,9 @@ def _schedule_trials(items: list[dict[str, Any]], done: set[tuple[str, int]], se
     return futures
 
 
-def _scores_and_leakage(wh: Warehouse, run_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+def _scores_and_leakage(wh: Warehouse, run_id: str, items: list[EvalItem]) -> dict[str, Any]:
     """The run's scores (None before any trial is scored) and how much the tested APIs overlap the training snapshot."""
-    test, train = leakage_sides(wh, sorted({i["api_id"] for i in items}), latest_training_snapshot(wh))
+    test, train = leakage_sides(wh, sorted({i.api_id for i in items}), latest_training_snapshot(wh))
     leak = leakage(Side(**test), Side(**train))
     found = scores(wh, [run_id])
     row = found[0] if found else dict.fromkeys(SCORE_KEYS)  # nothing scored yet (a spend cap before the first trial)

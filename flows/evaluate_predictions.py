@@ -26,13 +26,14 @@ from flows.settings import Settings, describe
 from schemas.errors import NotFound
 from schemas.ids import content_id
 from schemas.records import EvalResult
+from schemas.views import EvalItem
 from tasks.evaluation.eval_judge import JudgeVerdict, judge_solution
 from tasks.evaluation.eval_judge import prompt_version as judge_prompt_version
 from tasks.evaluation.predictions import Prediction, match_predictions, read_predictions
 from warehouse.evaluation import done_trials, eval_items, record_eval_run, scores
 
 
-async def score_prediction(item: dict[str, Any], p: Prediction | None, run_id: str, client: Any, judge: bool,
+async def score_prediction(item: EvalItem, p: Prediction | None, run_id: str, client: Any, judge: bool,
                            settings: Settings) -> EvalResult | None:
     """One item's result (None: the judge's call failed, the next run scores it)."""
     steps = p.steps if p else []
@@ -41,9 +42,9 @@ async def score_prediction(item: dict[str, Any], p: Prediction | None, run_id: s
     if p is None:
         verdict = JudgeVerdict("no_call", "no", "no", "no prediction for this instruction") if judge else JudgeVerdict("off", None, None, "")
     elif judge:
-        doc = item["doc"]
-        verdict = await judge_solution(client, documentation=doc["nl_documentation"] or "", instruction=item["instruction"],
-                                       golden=item["calls"], steps=steps, final_answer=final, subject_id=item["golden_id"],
+        doc = item.doc
+        verdict = await judge_solution(client, documentation=doc.nl_documentation, instruction=item.instruction,
+                                       golden=item.calls, steps=steps, final_answer=final, subject_id=item.golden_id,
                                        seed=settings.seed, max_tokens=settings.judge_max_tokens)
         if verdict.status == "error":
             return None
@@ -67,14 +68,14 @@ def evaluate_predictions(set_source: str, path: str, model: str | None = None, s
         judge_model = client.model_signature("judge") if s.eval_judge else None
         name = model or f"predictions:{Path(path).name}"
         config = {"set": set_source, "predictions_sha256": hashlib.sha256(raw).hexdigest(), "model": name, "judge": judge_model,
-                  "judge_prompt": judge_prompt_version() if s.eval_judge else None, "items": [i["golden_id"] for i in items]}
+                  "judge_prompt": judge_prompt_version() if s.eval_judge else None, "items": [i.golden_id for i in items]}
         run_id = content_id("eval_run", config)
         record_eval_run(wh, run_id, set_source, name, "predictions", 1, judge_model,
                         {k: v for k, v in config.items() if k != "items"}, len(items))
         done = done_trials(wh, run_id)
         gate = asyncio.Semaphore(s.max_concurrent_dialogues)  # judge calls in flight
-        futures = [client.submit(gated(gate, score_prediction(i, matched.get(i["golden_id"]), run_id, client, s.eval_judge, s)))
-                   for i in items if (i["golden_id"], 0) not in done]
+        futures = [client.submit(gated(gate, score_prediction(i, matched.get(i.golden_id), run_id, client, s.eval_judge, s)))
+                   for i in items if (i.golden_id, 0) not in done]
         results = [f.result() for f in futures]
         ledger.writer.put([r for r in results if r is not None])
         ledger.flush()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from flows.settings import Settings, load_settings
-from schemas.records import LLMCall
+from schemas.records import LLMCall, Step
 from tasks.llm.backend import LLMClient
 from tasks.llm.budget import SpendCap
 from tasks.llm.config import load_backend_config
@@ -122,11 +122,11 @@ async def unless_spent(client: LLMClient, make: Callable[[], Awaitable[T]]) -> T
     return await make()
 
 
-def cut_short(steps: list[dict[str, Any]]) -> bool:
+def cut_short(steps: Sequence[Step]) -> bool:
     """Whether an LLM call of this dialogue failed after its retries (an outage, a timeout, a 429, the
     spend cap). Such work is not landed as a result: the next run redoes it, and the ledger's cache
     answers the calls that had succeeded."""
-    return any(s.get("error") == "llm_error" for s in steps)
+    return any(s.error == "llm_error" for s in steps)
 
 
 def retry_reason(client: LLMClient) -> str:

@@ -52,6 +52,7 @@ from flows.simulation_setup import ApiSetups, Setup
 from flows.task_runners import in_window, simulation_task_runner
 from schemas.ids import content_id
 from schemas.records import Dialogue, Instruction, Rejection
+from schemas.views import DocumentedApi
 from tasks.llm.backend import LLMClient
 from tasks.prompts import load_prompt
 from tasks.simulation.assistant import AssistantConfig, Task, dialogue_id_for, prompt_versions, run_dialogue
@@ -64,7 +65,7 @@ from warehouse import Warehouse
 class Known(Protocol):
     """What the simulation reads of what exists: the warehouse itself, or a ``KnownRows`` taken from it."""
 
-    def instructions_for(self, doc_id: str, prompt_version: str, model: str) -> list[dict[str, Any]]: ...
+    def instructions_for(self, doc_id: str, prompt_version: str, model: str) -> list[Instruction]: ...
     def existing_dialogue_ids(self, ids: Sequence[str]) -> set[str]: ...
     def existing_rejection_ids(self, ids: Sequence[str]) -> set[str]: ...
 
@@ -75,15 +76,15 @@ class KnownRows:
     the doc's instructions for this prompt and user model, the IDs of its dialogues, and which of
     its possible shortfall refusals exist."""
 
-    instructions: list[dict[str, Any]]
+    instructions: list[Instruction]
     dialogue_ids: frozenset[str]
     rejection_ids: frozenset[str] = frozenset()
 
     def existing_rejection_ids(self, ids: Sequence[str]) -> set[str]:
         return {i for i in ids if i in self.rejection_ids}
 
-    def instructions_for(self, doc_id: str, prompt_version: str, model: str) -> list[dict[str, Any]]:
-        return [r for r in self.instructions if r["doc_id"] == doc_id and r["prompt_version"] == prompt_version and r["model"] == model]
+    def instructions_for(self, doc_id: str, prompt_version: str, model: str) -> list[Instruction]:
+        return [i for i in self.instructions if i.doc_id == doc_id and i.prompt_version == prompt_version and i.model == model]
 
     def existing_dialogue_ids(self, ids: Sequence[str]) -> set[str]:
         return {i for i in ids if i in self.dialogue_ids}
@@ -97,13 +98,13 @@ def instruction_plan(settings: Settings) -> dict[str, int]:
                       settings.multi_api_share)
 
 
-def _shortfalls(doc: dict[str, Any], settings: Settings, prompt_version: str, user_model: str,
+def _shortfalls(doc: DocumentedApi, settings: Settings, prompt_version: str, user_model: str,
                 partner_doc_id: str | None) -> dict[str, str]:
     """The IDs of the refusals that would settle each kind's shortfall for this doc (ID → kind)."""
-    return shortfall_ids(doc["doc_id"], instruction_plan(settings), prompt_version, user_model, partner_doc_id or "")
+    return shortfall_ids(doc.doc_id, instruction_plan(settings), prompt_version, user_model, partner_doc_id or "")
 
 
-def _instructions(doc: dict[str, Any], client: LLMClient, known: Known, put: Put, settings: Settings,
+def _instructions(doc: DocumentedApi, client: LLMClient, known: Known, put: Put, settings: Settings,
                   multi: MultiApi | None, slicer: ToolsetSlicer | None = None) -> tuple[list[Instruction], int, int]:
     """(the instructions to simulate, how many were written now, how many kinds failed on an LLM
     error and are left for the next run). What the warehouse already holds for this doc, prompt and
@@ -114,9 +115,9 @@ def _instructions(doc: dict[str, Any], client: LLMClient, known: Known, put: Put
     prompt_version = load_prompt("user_instructions").version
     plan = instruction_plan(settings)
     have: list[Instruction] = []
-    for row in known.instructions_for(doc["doc_id"], prompt_version, user_model):
-        if sum(i.kind == row["kind"] for i in have) < plan.get(row["kind"], 0):
-            have.append(Instruction(**row))
+    for made in known.instructions_for(doc.doc_id, prompt_version, user_model):
+        if sum(i.kind == made.kind for i in have) < plan.get(made.kind, 0):
+            have.append(made)
     need = still_needed(plan, [i.kind for i in have])
     shortfalls = _shortfalls(doc, settings, prompt_version, user_model, multi.partner_doc_id if multi else None)
     settled = {shortfalls[i] for i in known.existing_rejection_ids(list(shortfalls))}
@@ -124,7 +125,7 @@ def _instructions(doc: dict[str, Any], client: LLMClient, known: Known, put: Put
     if not need:
         return have, 0, 0
     batch = generate_instructions(
-        client, api_id=doc["api_id"], doc_id=doc["doc_id"], api_name=doc["name"], functions_doc=doc["nl_documentation"],
+        client, api_id=doc.api_id, doc_id=doc.doc_id, api_name=doc.name, functions_doc=doc.nl_documentation,
         counts=need, seed=settings.seed + len(have), model=user_model, existing=[i.text for i in have], multi=multi,
         planned=plan, slicer=slicer,
     )
@@ -132,8 +133,8 @@ def _instructions(doc: dict[str, Any], client: LLMClient, known: Known, put: Put
     return have + batch.instructions, len(batch.instructions), len(batch.failed)
 
 
-def _simulate_api(doc: dict[str, Any], client: LLMClient, known: Known, settings: Settings, gate: asyncio.Semaphore,
-                  put: Put, partner: dict[str, Any] | None, docs_by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _simulate_api(doc: DocumentedApi, client: LLMClient, known: Known, settings: Settings, gate: asyncio.Semaphore,
+                  put: Put, partner: DocumentedApi | None, docs_by_id: dict[str, DocumentedApi]) -> dict[str, Any]:
     """Instructions and dialogues for one doc. In: the doc, what exists (``known``), where records go
     (``put``, in the order they are to land), the partner doc for multi-API instructions and the docs
     partners may come from. Out: this API's outcome (counts and how its dialogues stopped)."""
@@ -145,23 +146,23 @@ def _simulate_api(doc: dict[str, Any], client: LLMClient, known: Known, settings
         setups.close()
 
 
-def _nothing_done(doc: dict[str, Any], why: str) -> dict[str, Any]:
+def _nothing_done(doc: DocumentedApi, why: str) -> dict[str, Any]:
     """The outcome of an API that simulated nothing, and why."""
-    return {"api": doc["name"], "category": doc["category"], "instructions": 0, "new_instructions": 0, "dialogues": 0,
+    return {"api": doc.name, "category": doc.category, "instructions": 0, "new_instructions": 0, "dialogues": 0,
             "skipped": 0, "stops": {why: 1}}
 
 
-def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, known: Known, settings: Settings,
-                   gate: asyncio.Semaphore, put: Put, partner: dict[str, Any] | None,
-                   docs_by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _simulate_with(doc: DocumentedApi, setups: ApiSetups, client: LLMClient, known: Known, settings: Settings,
+                   gate: asyncio.Semaphore, put: Put, partner: DocumentedApi | None,
+                   docs_by_id: dict[str, DocumentedApi]) -> dict[str, Any]:
     if not setups.single.names:  # nothing the assistant could call (a doc should never get here valid)
-        put([Rejection(content_id("rejection", "simulation", doc["doc_id"], "no_usable_operation"), "simulation",
-                              doc["api_id"], "no_usable_operation", f"doc {doc['doc_id']}: no operation with an operationId")])
+        put([Rejection(content_id("rejection", "simulation", doc.doc_id, "no_usable_operation"), "simulation",
+                              doc.api_id, "no_usable_operation", f"doc {doc.doc_id}: no operation with an operationId")])
         return _nothing_done(doc, "no_usable_operation")
     mode = setups.step_mode
     multi = None
     if partner is not None and settings.multi_api_share > 0:
-        multi = MultiApi(partner["doc_id"], partner["name"], setups.paired_with(partner).functions_doc)
+        multi = MultiApi(partner.doc_id, partner.name, setups.paired_with(partner).functions_doc)
     instructions, new_instructions, kinds_failed = _instructions(doc, client, known, put, settings, multi, setups.slicer)
     models = {role: client.model_signature(role) for role in ("assistant", "executor", "user")}
     if settings.executor_mode == "real":
@@ -177,8 +178,8 @@ def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, kn
             stops["partner_missing"] += 1
             continue
         setting, toolset = (setups.paired_with(partner_docs[0]), ()) if partner_docs else setups.sliced(i.target_functions)
-        work.append((Task(doc["api_id"], doc["doc_id"], i.instruction_id, i.text, i.kind, i.details,
-                          tuple(p["api_id"] for p in partner_docs), toolset), setting))
+        work.append((Task(doc.api_id, doc.doc_id, i.instruction_id, i.text, i.kind, i.details,
+                          tuple(p.api_id for p in partner_docs), toolset), setting))
     ids = {t.instruction_id: dialogue_id_for(t, models, versions, cfg) for t, _ in work}
     existing = known.existing_dialogue_ids(list(ids.values()))
     todo = [(t, st) for t, st in work if ids[t.instruction_id] not in existing]
@@ -199,16 +200,16 @@ def _simulate_with(doc: dict[str, Any], setups: ApiSetups, client: LLMClient, kn
             continue
         put([dialogue])  # landed in batches by the run's writer thread
         stops[dialogue.stop_reason] += 1
-    return {"api": doc["name"], "category": doc["category"], "instructions": len(instructions), "new_instructions": new_instructions,
+    return {"api": doc.name, "category": doc.category, "instructions": len(instructions), "new_instructions": new_instructions,
             "dialogues": len(todo), "skipped": len(work) - len(todo), "stops": dict(stops)}
 
 
-simulate_api_task = task(_simulate_api, name="simulate-api", task_run_name="simulate {doc[name]}", retries=1,
+simulate_api_task = task(_simulate_api, name="simulate-api", task_run_name="simulate {doc.name}", retries=1,
                          retry_delay_seconds=2, cache_policy=NO_CACHE)
 
 
-def _simulate_api_away(doc: dict[str, Any], settings: Settings, known: KnownRows, partner: dict[str, Any] | None,
-                       partner_docs: dict[str, dict[str, Any]], limit_usd: float | None) -> dict[str, Any]:
+def _simulate_api_away(doc: DocumentedApi, settings: Settings, known: KnownRows, partner: DocumentedApi | None,
+                       partner_docs: dict[str, DocumentedApi], limit_usd: float | None) -> dict[str, Any]:
     """``_simulate_api`` on a Dask or Ray worker: its own LLM client, no warehouse. Out: the outcome
     (with the worker that ran it), the records to land in order, the LLM calls made, and how many
     calls the spend cap (what was left of it when this API started) refused."""
@@ -221,7 +222,7 @@ def _simulate_api_away(doc: dict[str, Any], settings: Settings, known: KnownRows
             "refused_calls": refused}
 
 
-simulate_api_away_task = task(_simulate_api_away, name="simulate-api-away", task_run_name="simulate {doc[name]} (worker)",
+simulate_api_away_task = task(_simulate_api_away, name="simulate-api-away", task_run_name="simulate {doc.name} (worker)",
                               retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
 
 
@@ -244,20 +245,20 @@ def _counted(put: Put, progress: Progress) -> Put:
     return put_and_count
 
 
-def _finished_away(docs: list[dict[str, Any]], wh: Warehouse, client: LLMClient, ledger: RunLedger, put: Put, settings: Settings,
-                   pairs: dict[str, dict[str, Any]], docs_by_id: dict[str, dict[str, Any]]) -> Iterator[dict[str, Any] | Exception]:
+def _finished_away(docs: list[DocumentedApi], wh: Warehouse, client: LLMClient, ledger: RunLedger, put: Put, settings: Settings,
+                   pairs: dict[str, DocumentedApi], docs_by_id: dict[str, DocumentedApi]) -> Iterator[dict[str, Any] | Exception]:
     """Each worker task's outcome (or exception) as it ends, after landing what it returned. At most
     ``max_concurrent_apis`` APIs are out at once; none starts once the run's spend cap is reached."""
     user_model, version = client.model_signature("user"), load_prompt("user_instructions").version
     cap = client.budget
 
-    def submit(doc: dict[str, Any]) -> Any:
-        rows = wh.instructions_for(doc["doc_id"], version, user_model)
-        partner = pairs.get(doc["doc_id"])
-        wanted = {p for r in rows for p in r["partner_doc_ids"]} | ({partner["doc_id"]} if partner else set())
+    def submit(doc: DocumentedApi) -> Any:
+        rows = wh.instructions_for(doc.doc_id, version, user_model)
+        partner = pairs.get(doc.doc_id)
+        wanted = {p for r in rows for p in r.partner_doc_ids} | ({partner.doc_id} if partner else set())
         shortfalls = _shortfalls(doc, settings, version, user_model,
-                                 partner["doc_id"] if partner and settings.multi_api_share > 0 else None)
-        known = KnownRows(rows, frozenset(wh.dialogue_ids_of_doc(doc["doc_id"])),
+                                 partner.doc_id if partner and settings.multi_api_share > 0 else None)
+        known = KnownRows(rows, frozenset(wh.dialogue_ids_of_doc(doc.doc_id)),
                           frozenset(wh.existing_rejection_ids(list(shortfalls))))
         return simulate_api_away_task.submit(doc, settings, known, partner,
                                              {d: docs_by_id[d] for d in wanted if d in docs_by_id}, cap.left_usd)
@@ -291,14 +292,14 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
               f" (task runner: {settings_obj.simulation_task_runner})")
         every_doc = wh.valid_docs()  # partners may come from outside this run's selection
         pairs = partners(every_doc, settings_obj.seed)
-        docs_by_id = {d["doc_id"]: d for d in every_doc}
+        docs_by_id = {d.doc_id: d for d in every_doc}
         per_api = settings_obj.instructions_per_api
         progress = Progress("simulate-corpus-progress", "dialogues simulated", len(docs) * per_api, unit="dialogue")
         put = _counted(ledger.writer.put, progress)
         if settings_obj.simulation_task_runner == "threads":
             gate = asyncio.Semaphore(settings_obj.max_concurrent_dialogues)  # used on the client's loop only
             finished = _finished_here([simulate_api_task.submit(d, client, wh, settings_obj, gate, put,
-                                                                pairs.get(d["doc_id"]), docs_by_id) for d in docs])
+                                                                pairs.get(d.doc_id), docs_by_id) for d in docs])
         else:
             finished = _finished_away(docs, wh, client, ledger, put, settings_obj, pairs, docs_by_id)
         outcomes, failures = [], []

@@ -11,6 +11,7 @@ from typing import Any
 
 from flows.settings import Settings
 from schemas.records import FunctionDoc
+from schemas.views import DocumentedApi
 from tasks.documentation.nl_docs import derive_functions, nl_documentation
 from tasks.llm.backend import LLMClient
 from tasks.simulation.executor import Executor, PrefixRouter, SimulatedExecutor
@@ -44,42 +45,42 @@ class ApiSetups:
     """The setups of one API's dialogues: its own, and one per partner it is paired with.
     Each API's executor is made once and shared (its response cache spans its dialogues)."""
 
-    def __init__(self, doc: dict[str, Any], client: LLMClient, settings: Settings, step_mode: str):
+    def __init__(self, doc: DocumentedApi, client: LLMClient, settings: Settings, step_mode: str):
         self.doc, self.client, self.settings, self.step_mode = doc, client, settings, step_mode
         self._executors: dict[str, Executor] = {}
         self._functions: dict[str, list[FunctionDoc]] = {}
         self._pairs: dict[str, Setup] = {}
         self._slices: dict[tuple[str, ...], Setup] = {}
-        self.slicer = ToolsetSlicer(doc["spec"], settings.toolset_slice_max)
-        self.single = Setup(doc["nl_documentation"], [f.name for f in self.functions_of(doc)], self.executor_for(doc),
-                            tool_definitions(doc["spec"]) if step_mode == "tools" else None)
+        self.slicer = ToolsetSlicer(doc.spec, settings.toolset_slice_max)
+        self.single = Setup(doc.nl_documentation, [f.name for f in self.functions_of(doc)], self.executor_for(doc),
+                            tool_definitions(doc.spec) if step_mode == "tools" else None)
 
-    def functions_of(self, doc: dict[str, Any]) -> list[FunctionDoc]:
-        if doc["doc_id"] not in self._functions:
-            self._functions[doc["doc_id"]] = derive_functions(doc["spec"])
-        return self._functions[doc["doc_id"]]
+    def functions_of(self, doc: DocumentedApi) -> list[FunctionDoc]:
+        if doc.doc_id not in self._functions:
+            self._functions[doc.doc_id] = derive_functions(doc.spec)
+        return self._functions[doc.doc_id]
 
-    def executor_for(self, doc: dict[str, Any]) -> Executor:
-        if doc["doc_id"] not in self._executors:
+    def executor_for(self, doc: DocumentedApi) -> Executor:
+        if doc.doc_id not in self._executors:
             s = self.settings
             if s.executor_mode == "real":
-                self._executors[doc["doc_id"]] = RealExecutor(doc["spec"], real_executor_config(s), max_chars=s.observation_max_chars)
+                self._executors[doc.doc_id] = RealExecutor(doc.spec, real_executor_config(s), max_chars=s.observation_max_chars)
             else:
-                self._executors[doc["doc_id"]] = SimulatedExecutor(
-                    doc["spec"], self.client, api_name=doc["name"], max_chars=s.observation_max_chars,
-                    max_tokens=s.executor_max_tokens, subject_id=doc["api_id"],
+                self._executors[doc.doc_id] = SimulatedExecutor(
+                    doc.spec, self.client, api_name=doc.name, max_chars=s.observation_max_chars,
+                    max_tokens=s.executor_max_tokens, subject_id=doc.api_id,
                     nl_docs={f.name: f.nl_doc for f in self.functions_of(doc)}, share_responses=s.executor_share_responses)
-        return self._executors[doc["doc_id"]]
+        return self._executors[doc.doc_id]
 
-    def paired_with(self, partner: dict[str, Any]) -> Setup:
-        if partner["doc_id"] not in self._pairs:
+    def paired_with(self, partner: DocumentedApi) -> Setup:
+        if partner.doc_id not in self._pairs:
             spec, _, prefixes = combine([self.doc, partner])
             functions = derive_functions(spec)
             router = PrefixRouter({prefixes[0]: self.executor_for(self.doc), prefixes[1]: self.executor_for(partner)},
                                   spec=spec, max_chars=self.settings.observation_max_chars)
-            self._pairs[partner["doc_id"]] = Setup(nl_documentation(spec, functions), [f.name for f in functions], router,
+            self._pairs[partner.doc_id] = Setup(nl_documentation(spec, functions), [f.name for f in functions], router,
                                                    tool_definitions(spec) if self.step_mode == "tools" else None)
-        return self._pairs[partner["doc_id"]]
+        return self._pairs[partner.doc_id]
 
     def sliced(self, targets: list[str]) -> tuple[Setup, tuple[str, ...]]:
         """The setup showing a large API's slice for these target operations, and the slice's names;

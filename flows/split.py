@@ -43,9 +43,9 @@ def build_heldout_set(wh: Warehouse) -> int:
     """Golden answers (source ``factory:heldout``) from the held-out APIs' clean instances: the
     instruction, and the calls its dialogue made. Returns how many landed now."""
     records = []
-    for r in heldout_clean_instances(wh):
-        calls = [{"action": st["action"], "action_input": st.get("action_input")} for st in call_steps(r["steps"]) if st.get("valid")]
-        records.append(GoldenAnswer(content_id("golden", r["instruction_id"], calls), r["instruction_id"], r["api_id"], calls, FACTORY_SET))
+    for d in heldout_clean_instances(wh):
+        calls = [st.as_call() for st in call_steps(d.steps) if st.valid]
+        records.append(GoldenAnswer(content_id("golden", d.instruction_id, calls), d.instruction_id, d.api_id, calls, FACTORY_SET))
     return wh.land(records).inserted.get("golden_answer", 0) if records else 0
 
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from typing import Any
 
 
+def _plain(value: Any) -> Any:
+    """A record as its dict (so a record and its ``to_dict()`` hash alike); anything else as text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return str(value)
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no whitespace: the canonical text that IDs hash."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain)
 
 
 def content_id(*parts: Any) -> str:

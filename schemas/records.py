@@ -8,8 +8,9 @@ docstring is its schema's description. After changing a record: ``python -m sche
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Annotated, Any, ClassVar, Literal
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from schemas.keywords import Keywords
 
@@ -20,9 +21,21 @@ Count = Annotated[int, Keywords(minimum=0)]
 @dataclass
 class Record:
     SCHEMA: ClassVar[str] = ""
+    NESTED: ClassVar[dict[str, type[Record]]] = {}  # field → the record type of its list items
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The record of a dict as ``to_dict`` gives it (a warehouse row, a line of an export): keys that
+        are not fields are left out, a missing field takes its default (``TypeError`` when it has none),
+        the items of a ``NESTED`` list become records (items that already are stay as they are)."""
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        for name, item_type in cls.NESTED.items():
+            if isinstance(values.get(name), list):
+                values[name] = [v if isinstance(v, item_type) else item_type.from_dict(v) for v in values[name]]
+        return cls(**values)
 
 
 @dataclass
@@ -235,6 +248,15 @@ class Step(Record):
     error: Annotated[str | None, Keywords(description="reason code when not valid")]
     latency_s: Annotated[float, Keywords(minimum=0)]
 
+    @classmethod
+    def call(cls, index: int, action: str, action_input: Any, observation: str = "") -> Step:
+        """A function call known only by its name, arguments and answer (a saved prediction's)."""
+        return cls(index, "", "", action, action_input, observation, None, True, None, 0.0)
+
+    def as_call(self) -> dict[str, Any]:
+        """``{"action", "action_input"}``: the call as golden answers and predictions list it."""
+        return {"action": self.action, "action_input": self.action_input}
+
 
 @dataclass
 class Dialogue(Record):
@@ -243,13 +265,14 @@ class Dialogue(Record):
     doc, models and prompt versions."""
 
     SCHEMA: ClassVar[str] = "dialogue"
+    NESTED: ClassVar[dict[str, type[Record]]] = {"steps": Step}
     dialogue_id: ID
     api_id: ID
     doc_id: ID
     instruction_id: ID
     instruction: Annotated[str, Keywords(minLength=1)]
     instruction_kind: Literal["normal", "missing_detail", "unanswerable", "multi_api"]
-    steps: Annotated[list[dict[str, Any]], Keywords(items=Step)]
+    steps: list[Step]
     final_answer: str | None
     stop_reason: Literal["final_answer", "step_limit", "gave_up", "llm_error"]
     n_calls: Count

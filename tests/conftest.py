@@ -19,8 +19,10 @@ import pytest  # noqa: E402  (the environment above must be set first)
 
 from flows.catalog_import import import_catalog  # noqa: E402
 from flows.settings import load_settings  # noqa: E402
+from schemas.views import DocumentedApi  # noqa: E402
 from tasks.formats.chat_format import to_chat_example  # noqa: E402
 from tasks.formats.toolalpaca_format import export_record  # noqa: E402
+from tests.support.dialogues import variant  # noqa: E402
 from tests.support.training import DIALOGUE, SPECIAL, TEMPLATE, TOOLS  # noqa: E402
 from toolfactory.testing.fake_llm import FakeLLM  # noqa: E402
 
@@ -89,7 +91,8 @@ def tokenizer():
     bpe = Tokenizer(models.BPE(unk_token="<unk>"))
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
-    corpus = [json.dumps(DIALOGUE), "ASSISTANT Thought: Action: Action Input: Observation: Response: USER: Functions:"] * 20
+    text = json.dumps({k: DIALOGUE.to_dict()[k] for k in ("dialogue_id", "instruction", "steps", "final_answer")})
+    corpus = [text, "ASSISTANT Thought: Action: Action Input: Observation: Response: USER: Functions:"] * 20
     bpe.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=500, special_tokens=SPECIAL,
                                                         initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
     tok = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<eos>", unk_token="<unk>",
@@ -115,16 +118,12 @@ def base_model(tmp_path, tokenizer):  # noqa: F811
 
 @pytest.fixture
 def data(tmp_path):
-    variants = []
-    for i in range(6):
-        d = json.loads(json.dumps(DIALOGUE))
-        d["instruction"] = f"Find books by author number {i}."
-        variants.append(d)
+    variants = [variant(DIALOGUE, instruction=f"Find books by author number {i}.") for i in range(6)]
     jsonl = tmp_path / "train.jsonl"
     jsonl.write_text("".join(json.dumps(to_chat_example(d, TOOLS)) + "\n" for d in variants))
     paper = tmp_path / "train_data.json"
-    api = {"name": "Books", "description": "d", "category": "c", "spec": {"openapi": "3.0.0"}, "nl_documentation": "searchBooks: find books"}
-    paper.write_text(json.dumps([export_record(api, {"searchBooks": "find books"}, variants)]))
+    api = DocumentedApi("b" * 16, "c" * 16, "Books", "c", {"openapi": "3.0.0"}, "searchBooks: find books", {"searchBooks": "find books"})
+    paper.write_text(json.dumps([export_record(api, "d", variants)]))
     return jsonl, paper
 
 

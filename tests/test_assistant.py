@@ -37,8 +37,8 @@ def test_call_then_final_answer(run, fake_llm):
     assert d.stop_reason == "final_answer" and d.final_answer.startswith("The Brightly")
     assert d.n_calls == 1 and d.n_errors == 0 and len(d.steps) == 2
     call = d.steps[0]
-    assert call["action"] == "searchItems" and call["status"] == 200 and call["valid"]
-    assert call["observation"].startswith('Status Code: 200. Response: {"results"')
+    assert call.action == "searchItems" and call.status == 200 and call.valid
+    assert call.observation.startswith('Status Code: 200. Response: {"results"')
     second_turn = fake_llm.calls_for("assistant")[1].messages
     assert second_turn[-1]["content"].startswith("Observation: Status Code: 200")
     assert d.completion_tokens > 0 and d.cost_usd == 0.0
@@ -49,7 +49,7 @@ def test_ask_user_is_answered_in_character(run, fake_llm):
                    "Final Answer: ok")
     fake_llm.queue("user", "Around 40 euros, please.")
     d = run(Task(**{**TASK.__dict__, "kind": "missing_detail", "details": "budget 40 euros"}))
-    assert d.steps[0]["action"] == "ask_user" and d.steps[0]["observation"] == "User: Around 40 euros, please."
+    assert d.steps[0].action == "ask_user" and d.steps[0].observation == "User: Around 40 euros, please."
     user_req = fake_llm.calls_for("user")[0]
     assert "What is your budget?" in user_req.last_user and "budget 40 euros" in user_req.last_user
 
@@ -60,9 +60,9 @@ def test_invalid_action_and_bad_parameter_get_observations_and_the_dialogue_goes
                    'Action: searchItems\nAction Input: {"limit": "many"}',
                    "Final Answer: I could not search.")
     d = run()
-    assert [s["error"] for s in d.steps[:2]] == ["unknown_action", "missing_required"]
-    assert "valid actions: searchItems, getItem, reviewItem, ask_user" in d.steps[0]["observation"]
-    assert d.steps[1]["status"] == 400 and '"q"' in d.steps[1]["observation"]
+    assert [s.error for s in d.steps[:2]] == ["unknown_action", "missing_required"]
+    assert "valid actions: searchItems, getItem, reviewItem, ask_user" in d.steps[0].observation
+    assert d.steps[1].status == 400 and '"q"' in d.steps[1].observation
     assert d.stop_reason == "final_answer" and d.n_errors == 2 and fake_llm.calls_for("executor") == []
 
 
@@ -70,7 +70,7 @@ def test_schema_violating_simulation_is_an_error_step(run, fake_llm):
     fake_llm.queue("assistant", 'Action: getItem\nAction Input: {"itemId": 5}', "Final Answer: unknown")
     fake_llm.queue("executor", {"price": "cheap"}, {"price": "cheap"}, {"price": "cheap"})
     d = run()
-    assert d.steps[0]["status"] == 500 and d.steps[0]["error"] == "response_nonconforming"
+    assert d.steps[0].status == 500 and d.steps[0].error == "response_nonconforming"
 
 
 def test_step_limit(run, fake_llm):
@@ -92,7 +92,7 @@ def test_backend_failure_ends_the_dialogue_with_a_reason(run, fake_llm):
 
     fake_llm.respond("assistant", lambda req: FakeError(500, "down"))
     d = run()
-    assert d.stop_reason == "llm_error" and d.steps[0]["error"] == "llm_error"
+    assert d.stop_reason == "llm_error" and d.steps[0].error == "llm_error"
 
 
 def test_json_step_mode(run, fake_llm):
@@ -102,6 +102,6 @@ def test_json_step_mode(run, fake_llm):
     fake_llm.queue("executor", {"results": [{"itemId": 7, "name": "Lamp"}]})
     d = run(cfg=AssistantConfig(step_mode="json"))
     assert d.stop_reason == "final_answer" and d.final_answer == "Item 7." and d.n_calls == 1
-    assert d.steps[0]["text"] == 'Thought: search\nAction: searchItems\nAction Input: {"q": "lamp"}'
+    assert d.steps[0].text == 'Thought: search\nAction: searchItems\nAction Input: {"q": "lamp"}'
     req = fake_llm.calls_for("assistant")[0]
     assert req.json_schema["properties"]["action"]["enum"][:3] == ["searchItems", "getItem", "reviewItem"]

@@ -3,41 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 
 import pytest
 
 from tasks.curation.filters import dedup, execution_check, format_check, instance_text, length_check, normalise
 from tasks.curation.semantic_judge import judge_dialogue, read_verdict, render_trajectory
 from tasks.llm.types import LLMResult
+from tests.support.dialogues import dialogue, step
+from tests.support.dialogues import variant as with_changes
 
-
-def step(i, action=None, args=None, status=None, valid=True, error=None, obs=None, text=""):
-    return {"index": i, "text": text or f"Thought: step {i}", "thought": f"step {i}", "action": action, "action_input": args,
-            "observation": obs, "status": status, "valid": valid, "error": error, "latency_s": 0.1}
-
-
-GOOD = {
-    "dialogue_id": "a" * 16, "api_id": "b" * 16, "instruction": "Find books by Ursula Le Guin.", "instruction_kind": "normal",
-    "steps": [step(0, "searchBooks", {"author": "Ursula Le Guin"}, 200, obs='Status Code: 200. Response: {"books": ["Earthsea"]}'),
-              step(1)],
-    "final_answer": "She wrote Earthsea.", "stop_reason": "final_answer",
-}
+GOOD = dialogue("Find books by Ursula Le Guin.",
+                [step(0, "searchBooks", {"author": "Ursula Le Guin"}, 200, obs='Status Code: 200. Response: {"books": ["Earthsea"]}'),
+                 step(1)],
+                "She wrote Earthsea.")
 
 
 def variant(**changes):
-    d = copy.deepcopy(GOOD)
-    d.update(changes)
-    return d
+    return with_changes(GOOD, **changes)
 
 
 @pytest.mark.parametrize("dialogue, reason", [
     (GOOD, None),
     (variant(stop_reason="step_limit", final_answer=None), "no_final_answer"),
     (variant(final_answer="  "), "no_final_answer"),
-    (variant(steps=[step(0, None, None, None, False, "no_action"), *GOOD["steps"]]), "unparsable_step"),
-    (variant(steps=[step(0, "flyToMoon", None, None, False, "unknown_action"), *GOOD["steps"]]), "unknown_action"),
-    (variant(steps=[step(0, "searchBooks", None, None, False, "input_not_json"), *GOOD["steps"]]), "arguments_not_json"),
+    (variant(steps=[step(0, None, None, None, False, "no_action"), *GOOD.steps]), "unparsable_step"),
+    (variant(steps=[step(0, "flyToMoon", None, None, False, "unknown_action"), *GOOD.steps]), "unknown_action"),
+    (variant(steps=[step(0, "searchBooks", None, None, False, "input_not_json"), *GOOD.steps]), "arguments_not_json"),
     (variant(steps=[step(0, "searchBooks", "Le Guin", 200), step(1)]), "arguments_not_json"),
     (variant(steps=[step(0, "ask_user", {"question": "who?"}, obs="User: Le Guin"), step(1)]), "no_tool_call"),
     (variant(steps=[step(i, "searchBooks", {"author": "x"}, 200) for i in range(6)] + [step(6)]), "too_many_calls"),
@@ -55,7 +46,7 @@ def test_format_filter_knows_the_functions_and_spares_unanswerable_requests():
 
 
 @pytest.mark.parametrize("steps, reason", [
-    (GOOD["steps"], None),
+    (GOOD.steps, None),
     ([step(0, "searchBooks", {"year": "x"}, 400, False, "wrong_type"), step(1)], "call_invalid"),
     ([step(0, "searchBooks", {}, 400, False, "missing_required"), step(1, "searchBooks", {"author": "x"}, 200), step(2)], "call_invalid"),
     ([step(0, "searchBooks", {"author": "x"}, 500, False, "response_nonconforming"), step(1)], "response_nonconforming"),
@@ -124,7 +115,7 @@ def test_semantic_judge_verdicts(reply, reason):
 def test_judge_reads_schema_parsed_replies_and_renders_no_calls():
     r = LLMResult(role="judge", text="", model="m", parsed={"fulfils_request": True, "arguments_grounded": True, "reason": "r"})
     assert read_verdict(r).kept
-    assert render_trajectory(variant(steps=[step(0)])) == "(no function was called)"
+    assert render_trajectory([step(0)]) == "(no function was called)"
 
 
 def test_a_verdict_takes_only_known_stages_and_codes():

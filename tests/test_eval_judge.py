@@ -7,6 +7,7 @@ import json
 
 from tasks.evaluation.eval_judge import judge_solution, read_judgement
 from tasks.llm.types import LLMResult
+from tests.support.dialogues import step
 
 
 def reply(text="", parsed=None, error=None):
@@ -51,8 +52,7 @@ class Recorder:
 
 def test_the_judge_sees_docs_golden_calls_and_the_solution_and_a_run_without_calls_fails_unasked():
     llm = Recorder(reply(parsed={"process_correctness": "yes", "response_correctness": "yes", "reason": "ok"}))
-    steps = [{"thought": "search", "action": "searchBooks", "action_input": {"author": "Le Guin"},
-              "observation": 'Status Code: 200. Response: {"books": ["Earthsea"]}'}]
+    steps = [step(0, "searchBooks", {"author": "Le Guin"}, obs='Status Code: 200. Response: {"books": ["Earthsea"]}', thought="search")]
     golden = [{"action": "searchBooks", "action_input": {"author": "Le Guin"}}]
     v = asyncio.run(judge_solution(llm, documentation="searchBooks: find books", instruction="Books by Le Guin?", golden=golden,
                                    steps=steps, final_answer="Earthsea.", subject_id="s"))
@@ -62,5 +62,5 @@ def test_the_judge_sees_docs_golden_calls_and_the_solution_and_a_run_without_cal
     assert role == "judge" and kw["temperature"] == 0.0 and kw["json_schema"]["$id"] == "toolfactory/eval_judge_verdict"
     assert "searchBooks: find books" in text and '1. searchBooks({"author": "Le Guin"})' in text and "Earthsea" in text
     silent = asyncio.run(judge_solution(llm, documentation="d", instruction="i", golden=golden,
-                                        steps=[{"action": "ask_user", "action_input": {}}], final_answer="?", subject_id="s"))
+                                        steps=[step(0, "ask_user", {})], final_answer="?", subject_id="s"))
     assert (silent.status, silent.process, silent.overall) == ("no_call", "no", False) and len(llm.calls) == 1

@@ -177,7 +177,7 @@ def test_a_judge_that_crashes_refuses_that_dialogue_and_the_run_goes_on(simulate
     from tasks.curation.semantic_judge import judge_dialogue as real
 
     async def flaky(llm, dialogue, functions, **kw):
-        if "bright" in dialogue["instruction"]:
+        if "bright" in dialogue.instruction:
             raise ValueError("judge bug")
         return await real(llm, dialogue, functions, **kw)
 

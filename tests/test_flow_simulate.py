@@ -51,13 +51,14 @@ def test_a_doc_with_nothing_to_call_is_refused_with_a_reason(tmp_path, fake_llm)
 
     from flows.settings import Settings
     from flows.simulate_corpus import _simulate_api
+    from schemas.views import DocumentedApi
     from tasks.llm.backend import LLMClient
     from tasks.llm.config import load_backend_config
     from warehouse.batch_writer import BatchWriter
 
     spec = {"openapi": "3.0.3", "info": {"title": "X", "version": "1"},
             "paths": {"/a": {"get": {"summary": "No operationId", "responses": {"200": {"description": "ok"}}}}}}
-    doc = {"api_id": "a" * 16, "doc_id": "d" * 16, "name": "X", "category": "C", "spec": spec, "nl_documentation": ""}
+    doc = DocumentedApi("a" * 16, "d" * 16, "X", "C", spec, "")
     settings = Settings().with_overrides(backends_file="fake", warehouse_path=str(tmp_path / "w.duckdb"))
     with Warehouse.open(settings.warehouse_path) as wh:
         writer = BatchWriter(wh)

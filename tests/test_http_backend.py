@@ -118,6 +118,6 @@ def test_hundreds_of_dialogues_wait_in_flight_on_one_loop_without_a_thread_each(
         dialogues = [f.result(timeout=120) for f in futures]
         stats = httpx.get(f"http://127.0.0.1:{server.port}/stats").json()
     assert len({d.dialogue_id for d in dialogues}) == n
-    assert all(d.stop_reason == "step_limit" and d.steps[0]["action"] == "searchItems" for d in dialogues)
+    assert all(d.stop_reason == "step_limit" and d.steps[0].action == "searchItems" for d in dialogues)
     assert stats["peak_in_flight"] == n  # every one of them was waiting on the server at once
     assert threads_during - threads_before < 20  # coroutines, not a thread per dialogue

@@ -71,5 +71,5 @@ def test_a_smoke_dialogue_on_the_embedded_model(fixtures):
     assert validate_record("dialogue", d.to_dict()) == []
     assert 1 <= len(d.steps) <= 2 and d.stop_reason in ("final_answer", "step_limit", "gave_up")
     for step in d.steps:  # every turn ended in a final answer or got an observation
-        assert step["observation"] or d.final_answer
+        assert step.observation or d.final_answer
     assert {c.role for c in calls} <= {"assistant", "executor", "user"} and all(c.status == "ok" for c in calls)

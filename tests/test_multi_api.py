@@ -9,6 +9,7 @@ import pytest
 from flows.docs_import import import_docs
 from flows.settings import load_settings
 from flows.simulate_corpus import run_simulate_corpus
+from schemas.views import DocumentedApi
 from tasks.documentation.nl_docs import derive_functions
 from tasks.llm.backend import LLMClient
 from tasks.llm.config import load_backend_config
@@ -20,9 +21,13 @@ from tests.support.specs import SHOP
 from warehouse import Warehouse
 
 
+def api(name, spec):
+    return DocumentedApi("a" * 16, "d" * 16, name, "Shopping", spec, "")
+
+
 def test_combined_spec_keeps_both_apis_apart():
     other = json.loads(json.dumps(SHOP))  # same operation names and component names: they must not collide
-    spec, title, prefixes = combine([{"name": "Shop", "spec": SHOP}, {"name": "shop 2 (EU)", "spec": other}])
+    spec, title, prefixes = combine([api("Shop", SHOP), api("shop 2 (EU)", other)])
     assert title == "Shop + shop 2 (EU)" and prefixes == ["Shop", "Shop2EU"]
     names = [f.name for f in derive_functions(spec)]
     assert names == [f"{p}_{n}" for p in ("Shop", "Shop2EU") for n in ("searchItems", "getItem", "reviewItem")]
@@ -40,11 +45,11 @@ def test_prefixes_are_identifiers_and_unique():
 
 
 def test_partners_stay_within_a_category_and_are_stable():
-    docs = [{"doc_id": f"d{i}", "api_id": f"a{i}", "category": c} for i, c in enumerate("WWWMX")]
+    docs = [DocumentedApi(f"a{i}", f"d{i}", f"API {i}", c, None, "") for i, c in enumerate("WWWMX")]
     pairs = partners(docs, seed=1)
     assert set(pairs) == {"d0", "d1", "d2"}  # M and X are alone in their categories
-    assert all(pairs[d]["category"] == "W" and pairs[d]["doc_id"] != d for d in pairs)
-    assert sorted(p["doc_id"] for p in pairs.values()) == ["d0", "d1", "d2"]  # a ring: each API is someone's partner
+    assert all(pairs[d].category == "W" and pairs[d].doc_id != d for d in pairs)
+    assert sorted(p.doc_id for p in pairs.values()) == ["d0", "d1", "d2"]  # a ring: each API is someone's partner
     assert partners(list(reversed(docs)), seed=1) == pairs
 
 

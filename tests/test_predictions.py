@@ -7,6 +7,7 @@ import json
 import pytest
 
 from flows.evaluate_predictions import run_evaluate_predictions
+from schemas.views import DocumentedApi, EvalItem
 from tasks.evaluation.predictions import match_predictions, read_predictions
 from warehouse import Warehouse
 
@@ -36,7 +37,7 @@ def test_chat_examples_read_with_parallel_calls_and_their_results():
                       "not json", json.dumps({"messages": [{"role": "assistant", "content": "hi"}]}), ""])
     got, problems = read_predictions(text)
     assert len(got) == 1 and got[0].instruction == "Phases on 2024-06-15 and 2024-06-30?" and got[0].final_answer == "It is waxing."
-    assert [(s["action_input"]["date"], json.loads(s["observation"])["phase"]) for s in got[0].steps] == [("2024-06-15", "full"),
+    assert [(s.action_input["date"], json.loads(s.observation)["phase"]) for s in got[0].steps] == [("2024-06-15", "full"),
                                                                                                         ("2024-06-30", "new")]
     assert problems == ["line 2: not JSON (Expecting value)", "line 3: no user message"]
 
@@ -44,13 +45,15 @@ def test_chat_examples_read_with_parallel_calls_and_their_results():
 def test_the_judged_outputs_layout_reads_as_predictions(fixtures):
     got, problems = read_predictions((fixtures / "judged_outputs_sample.json").read_text())
     assert got and all(p.api and p.instruction for p in got)
-    assert any(p.steps and p.steps[0].get("observation") for p in got) and any(p.final_answer for p in got)
+    assert any(p.steps and p.steps[0].observation for p in got) and any(p.final_answer for p in got)
     assert all(": " in problem for problem in problems)  # each unreadable record named
 
 
 def test_matching_by_id_then_by_text_and_api():
-    items = [{"golden_id": "g1", "instruction_id": "i1", "instruction": "Which  phase on 2024-06-01?", "doc": {"name": "Moon"}},
-             {"golden_id": "g2", "instruction_id": "i2", "instruction": "Which phase on 2024-06-01?", "doc": {"name": "Sun"}}]
+    def item(golden_id, instruction_id, text, api):
+        return EvalItem(golden_id, instruction_id, text, "a" * 16, [], DocumentedApi("a" * 16, "d" * 16, api, "Science", None, ""))
+
+    items = [item("g1", "i1", "Which  phase on 2024-06-01?", "Moon"), item("g2", "i2", "Which phase on 2024-06-01?", "Sun")]
     preds, _ = read_predictions("\n".join([chat("which phase on 2024-06-01?", [], api="Sun"), chat("anything", [], id="i1"),
                                            chat("Which phase on 2024-06-01?", [], api="Sun"), chat("Unknown?", [])]))
     matched, unmatched = match_predictions(items, preds)

@@ -72,12 +72,12 @@ def test_a_tool_call_then_a_plain_answer(run, fake_llm):
     fake_llm.queue("executor", {"results": [{"itemId": 7, "name": "Brightly desk lamp"}]})
     d = run()
     assert d.stop_reason == "final_answer" and d.final_answer.startswith("The Brightly") and d.n_calls == 1
-    assert d.steps[0]["text"] == 'Thought: Searching first.\nAction: searchItems\nAction Input: {"q": "desk lamp"}'
+    assert d.steps[0].text == 'Thought: Searching first.\nAction: searchItems\nAction Input: {"q": "desk lamp"}'
     first, second = fake_llm.calls_for("assistant")
     assert [t["function"]["name"] for t in first.params["tools"]][-1] == "ask_user"
     call_msg, tool_msg = second.messages[-2:]
     assert call_msg["role"] == "assistant" and call_msg["tool_calls"][0]["id"] == "c1"
-    assert tool_msg == {"role": "tool", "tool_call_id": "c1", "content": d.steps[0]["observation"]}
+    assert tool_msg == {"role": "tool", "tool_call_id": "c1", "content": d.steps[0].observation}
     assert tool_msg["content"].startswith("Status Code: 200")
 
 
@@ -91,9 +91,9 @@ def test_ask_user_bad_arguments_and_several_calls_get_observations(run, fake_llm
     fake_llm.queue("user", "Under 50 euros.")
     d = run()
     asked, bad, several, _ = d.steps
-    assert asked["observation"] == "User: Under 50 euros." and asked["valid"]
-    assert bad["status"] == 400 and "limit" in bad["observation"]
-    assert several["error"] == "input_not_object" and not several["valid"]
+    assert asked.observation == "User: Under 50 euros." and asked.valid
+    assert bad.status == 400 and "limit" in bad.observation
+    assert several.error == "input_not_object" and not several.valid
     last = fake_llm.calls_for("assistant")[-1].messages
     assert [m["tool_call_id"] for m in last if m["role"] == "tool"][-2:] == ["c", "d"]  # every call answered
 
@@ -109,5 +109,5 @@ def test_tools_mode_over_http_against_the_fake_server(monkeypatch):
         d = asyncio.run(run_dialogue(TASK, nl_documentation(SPEC), NAMES, client, executor, MODELS, TOOLS_MODE,
                                      tool_definitions(SPEC)))
     # the fake calls the first tool (searchItems, q = "sample text"), then answers in text
-    assert d.steps[0]["action"] == "searchItems" and d.steps[0]["action_input"] == {"q": "sample text"}
-    assert d.steps[0]["status"] == 200 and d.stop_reason == "final_answer" and d.final_answer.startswith("ok (")
+    assert d.steps[0].action == "searchItems" and d.steps[0].action_input == {"q": "sample text"}
+    assert d.steps[0].status == 200 and d.stop_reason == "final_answer" and d.final_answer.startswith("ok (")

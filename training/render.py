@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.views import Trajectory
 from tasks.formats.chat_format import decode_json_text
 from tasks.prompts import FORMAT, PREAMBLE
 
@@ -47,18 +48,17 @@ class Rendered:
         return sum(label != IGNORE for label in self.labels)
 
 
-def paper_text(dialogue: dict[str, Any], functions_doc: str, eos: str) -> tuple[str, list[tuple[int, int]]]:
+def paper_text(dialogue: Trajectory, functions_doc: str, eos: str) -> tuple[str, list[tuple[int, int]]]:
     """ToolAlpaca's text for one instance and its trained spans (``eos`` closes the response)."""
     parts: list[tuple[str, bool]] = [(PREAMBLE + "Functions:\n" + functions_doc.strip() + "\n" + FORMAT + "\n", False),
-                                     (f"USER: {dialogue['instruction']}\n", False)]
-    for step in dialogue.get("steps") or []:
-        if step.get("action"):
-            args = step.get("action_input")
-            parts.append((f"ASSISTANT Thought: {step.get('thought') or ''}\nASSISTANT Action: {step['action']}\n"
-                          f"ASSISTANT Action Input: {json.dumps(args, ensure_ascii=False)}\n", True))
-            parts.append((f"ASSISTANT Observation: {step.get('observation') or ''}\n", False))
-    final = next((s for s in reversed(dialogue.get("steps") or []) if not s.get("action")), {})
-    parts.append((f"ASSISTANT Thought: {final.get('thought') or ''}\nASSISTANT Response: {dialogue.get('final_answer') or ''}{eos}",
+                                     (f"USER: {dialogue.instruction}\n", False)]
+    for step in dialogue.steps:
+        if step.action:
+            parts.append((f"ASSISTANT Thought: {step.thought or ''}\nASSISTANT Action: {step.action}\n"
+                          f"ASSISTANT Action Input: {json.dumps(step.action_input, ensure_ascii=False)}\n", True))
+            parts.append((f"ASSISTANT Observation: {step.observation or ''}\n", False))
+    final = next((s for s in reversed(dialogue.steps) if not s.action), None)
+    parts.append((f"ASSISTANT Thought: {final.thought if final else ''}\nASSISTANT Response: {dialogue.final_answer or ''}{eos}",
                   True))
     return _join(parts)
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from schemas.views import Solution
 from tasks.formats.toolalpaca_format import steps_from_instance
 from tasks.guards.documents import CONFIG_LIMITS, parse_document, read_config_document
 from tasks.llm.checkpoint_engine import load_base_model
@@ -120,7 +121,7 @@ def read_examples(cfg: SFTJobConfig) -> list[dict[str, Any]]:
             steps = steps_from_instance(inst)
             if steps is not None:  # a malformed instance is refused at import; an export has none
                 out.append({"functions": api.get("NLDocumentation") or "",
-                            "dialogue": {"instruction": inst["input"], "steps": steps, "final_answer": inst.get("output") or ""}})
+                            "dialogue": Solution(inst["input"], steps, inst.get("output") or "")})
     return out
 
 

@@ -11,27 +11,39 @@ Snapshot rows are only ever inserted.
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from typing import Any
 
 import polars as pl
 
 from schemas.errors import NotFound
 from schemas.ids import canonical_json, content_id
+from schemas.records import Dialogue
+from schemas.views import DocumentedApi, PendingDialogue, SnapshotInstance
 from warehouse.store import Warehouse
 
 NOT_HELD_OUT = "api_id NOT IN (SELECT api_id FROM api_split WHERE split = 'heldout')"  # held-out APIs never train
+_JSON_FIELDS = ("steps", "models", "prompt_versions", "partner_api_ids", "toolset")
+DIALOGUE_COLUMNS = ", ".join(  # every field of a dialogue record, as ``dialogue_of`` reads them (table alias d)
+    f"CAST(d.{f.name} AS VARCHAR) AS {f.name}" if f.name in _JSON_FIELDS else f"d.{f.name}" for f in fields(Dialogue))
+
+
+def dialogue_of(row: dict[str, Any]) -> Dialogue:
+    """The dialogue record of a row read with ``DIALOGUE_COLUMNS`` (other keys are left out; a list
+    column a row from before its migration lacks takes the record's default)."""
+    values = {k: v for k, v in row.items() if k not in _JSON_FIELDS}
+    values.update({k: json.loads(row[k]) for k in _JSON_FIELDS if row.get(k) is not None})
+    return Dialogue.from_dict(values)
 
 
 def pending_dialogues(wh: Warehouse, config_version: str, limit: int | None = None,
-                      after: tuple[Any, str] | None = None) -> list[dict[str, Any]]:
+                      after: tuple[Any, str] | None = None) -> list[PendingDialogue]:
     """Dialogues with no final verdict under ``config_version`` (none refused, no length verdict),
     in landing order, with their doc's NL documentation and function names: at most ``limit``,
     those after the (created_at, dialogue_id) ``after`` (pages through a large backlog)."""
     rows = wh.frame(
-        """
-        SELECT d.created_at, d.dialogue_id, d.api_id, d.doc_id, d.instruction, d.instruction_kind, CAST(d.steps AS VARCHAR) AS steps,
-               d.final_answer, d.stop_reason, CAST(d.partner_api_ids AS VARCHAR) AS partner_api_ids, d.origin, d.assistant_model,
-               a.nl_documentation, a.name AS api_name,
+        f"""
+        SELECT {DIALOGUE_COLUMNS}, d.created_at, a.nl_documentation,
                (SELECT list(f.name) FROM function_doc f WHERE f.doc_id = d.doc_id) AS function_names
         FROM dialogue d LEFT JOIN api_doc a ON a.doc_id = d.doc_id
         WHERE d.dialogue_id NOT IN (
@@ -41,11 +53,7 @@ def pending_dialogues(wh: Warehouse, config_version: str, limit: int | None = No
         """ + (f"LIMIT {int(limit)}" if limit is not None else ""),
         [config_version, after[0] if after else None, after[0] if after else None, after[1] if after else None],
     ).to_dicts()
-    for r in rows:
-        r["steps"] = json.loads(r["steps"])
-        r["partner_api_ids"] = json.loads(r["partner_api_ids"] or "[]")
-        r["function_names"] = r["function_names"] or []
-    return rows
+    return [PendingDialogue(dialogue_of(r), r["nl_documentation"] or "", r["function_names"] or [], r["created_at"]) for r in rows]
 
 
 def partner_documentation(wh: Warehouse, api_ids: list[str]) -> dict[str, str]:
@@ -122,37 +130,28 @@ def snapshot(wh: Warehouse, snapshot_id: str | None = None) -> dict[str, Any] | 
     return row
 
 
-def snapshot_rows(wh: Warehouse, snapshot_id: str) -> list[dict[str, Any]]:
-    """The instances of a snapshot — every field of their dialogue records — with their API's name,
-    description and category, in a stable order."""
+def snapshot_rows(wh: Warehouse, snapshot_id: str) -> list[SnapshotInstance]:
+    """The instances of a snapshot — their whole dialogue records — with their API's name, description
+    and category, in a stable order."""
     rows = wh.frame(
-        "SELECT d.dialogue_id, d.api_id, d.doc_id, d.instruction_id, d.instruction, d.instruction_kind, "
-        "CAST(d.steps AS VARCHAR) AS steps, d.final_answer, d.stop_reason, d.n_calls, d.n_errors, CAST(d.models AS VARCHAR) AS models, "
-        "CAST(d.prompt_versions AS VARCHAR) AS prompt_versions, d.prompt_tokens, d.completion_tokens, d.cost_usd, d.origin, "
-        "CAST(d.partner_api_ids AS VARCHAR) AS partner_api_ids, CAST(d.toolset AS VARCHAR) AS toolset, "
-        "c.name AS api_name, c.category, c.description "
+        f"SELECT {DIALOGUE_COLUMNS}, c.name AS api_name, c.category, c.description "
         "FROM snapshot_member m JOIN dialogue d USING (dialogue_id) LEFT JOIN catalog_entry c ON c.api_id = d.api_id "
         "WHERE m.snapshot_id = ? ORDER BY c.category, c.name, d.dialogue_id", [snapshot_id]).to_dicts()
-    for r in rows:
-        for k in ("steps", "models", "prompt_versions", "partner_api_ids"):
-            r[k] = json.loads(r[k] or "null")
-        r["toolset"] = json.loads(r["toolset"] or "[]")
-    return rows
+    return [SnapshotInstance(dialogue_of(r), r["api_name"], r["category"], r["description"]) for r in rows]
 
 
-def docs_by_id(wh: Warehouse, doc_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """doc_id → name, category, spec, nl_documentation and ``functions`` (name → NL doc)."""
-    out: dict[str, dict[str, Any]] = {}
+def docs_by_id(wh: Warehouse, doc_ids: list[str]) -> dict[str, DocumentedApi]:
+    """doc_id → the doc with its ``functions`` (name → NL doc)."""
+    out: dict[str, DocumentedApi] = {}
     if not doc_ids:
         return out
     for doc_id, api_id, name, category, spec, nl in wh.execute(
             "SELECT doc_id, api_id, name, category, CAST(spec AS VARCHAR), nl_documentation FROM api_doc WHERE doc_id IN (SELECT unnest(?))",
             [doc_ids]):
-        out[doc_id] = {"doc_id": doc_id, "api_id": api_id, "name": name, "category": category, "spec": json.loads(spec or "null"),
-                       "nl_documentation": nl, "functions": {}}
+        out[doc_id] = DocumentedApi(api_id, doc_id, name, category, json.loads(spec or "null"), nl or "")
     for doc_id, fname, nl_doc in wh.execute(
             "SELECT doc_id, name, nl_doc FROM function_doc WHERE doc_id IN (SELECT unnest(?)) ORDER BY name", [doc_ids]):
-        out[doc_id]["functions"][fname] = nl_doc
+        out[doc_id].functions[fname] = nl_doc
     return out
 
 

@@ -13,6 +13,9 @@ import json
 from typing import Any
 
 from schemas.ids import canonical_json
+from schemas.records import Dialogue
+from schemas.views import DocumentedApi, EvalItem
+from warehouse.corpus import DIALOGUE_COLUMNS, dialogue_of
 from warehouse.store import Warehouse
 
 
@@ -22,24 +25,22 @@ def eval_sets(wh: Warehouse) -> list[dict[str, Any]]:
                     "sum(json_array_length(calls)) AS golden_calls FROM golden_answer GROUP BY source ORDER BY source").to_dicts()
 
 
-def eval_items(wh: Warehouse, source: str, per_api: int | None = None) -> list[dict[str, Any]]:
-    """The set's instructions in a stable order, each with ``calls`` (golden) and ``doc`` (the API doc
-    it was written for: doc_id, api_id, name, category, spec, nl_documentation — used whatever its
-    lint status: an evaluation set's documentation is taken as published); ``per_api``: at most this
-    many of each API."""
+def eval_items(wh: Warehouse, source: str, per_api: int | None = None) -> list[EvalItem]:
+    """The set's instructions in a stable order, each with its golden calls and the API doc it was
+    written for (used whatever its lint status: an evaluation set's documentation is taken as
+    published); ``per_api``: at most this many of each API."""
     rows = wh.frame(
         "SELECT g.golden_id, g.instruction_id, i.text AS instruction, g.api_id, CAST(g.calls AS VARCHAR) AS calls, i.doc_id, "
         "d.name, d.category, CAST(d.spec AS VARCHAR) AS spec, d.nl_documentation "
         "FROM golden_answer g JOIN instruction i USING (instruction_id) JOIN api_doc d ON d.doc_id = i.doc_id "
         "WHERE g.source = ? QUALIFY ?::INTEGER IS NULL OR row_number() OVER (PARTITION BY g.api_id ORDER BY g.instruction_id) <= ? "
         "ORDER BY d.name, g.instruction_id", [source, per_api, per_api]).to_dicts()
-    docs: dict[str, dict[str, Any]] = {}
+    docs: dict[str, DocumentedApi] = {}
     out = []
     for r in rows:
-        doc = docs.setdefault(r["doc_id"], {"doc_id": r["doc_id"], "api_id": r["api_id"], "name": r["name"], "category": r["category"],
-                                            "spec": json.loads(r["spec"] or "null"), "nl_documentation": r["nl_documentation"] or ""})
-        out.append({"golden_id": r["golden_id"], "instruction_id": r["instruction_id"], "instruction": r["instruction"],
-                    "api_id": r["api_id"], "calls": json.loads(r["calls"]), "doc": doc})
+        doc = docs.get(r["doc_id"]) or docs.setdefault(r["doc_id"], DocumentedApi(
+            r["api_id"], r["doc_id"], r["name"], r["category"], json.loads(r["spec"] or "null"), r["nl_documentation"] or ""))
+        out.append(EvalItem(r["golden_id"], r["instruction_id"], r["instruction"], r["api_id"], json.loads(r["calls"]), doc))
     return out
 
 
@@ -120,12 +121,12 @@ def latest_training_snapshot(wh: Warehouse) -> str | None:
     return row[0][0] if row else None
 
 
-def heldout_clean_instances(wh: Warehouse) -> list[dict[str, Any]]:
-    """Clean single-API instances of held-out APIs: instruction_id, api_id and steps (decoded)."""
-    rows = wh.frame("SELECT c.instruction_id, c.api_id, CAST(c.steps AS VARCHAR) AS steps FROM clean_instances c "
-                    "JOIN api_split s USING (api_id) WHERE s.split = 'heldout' "
-                    "AND coalesce(json_array_length(c.partner_api_ids), 0) = 0").to_dicts()
-    return [{**r, "steps": json.loads(r["steps"])} for r in rows]
+def heldout_clean_instances(wh: Warehouse) -> list[Dialogue]:
+    """The dialogues of held-out APIs' clean single-API instances."""
+    rows = wh.frame(f"SELECT {DIALOGUE_COLUMNS} FROM clean_instances c JOIN dialogue d USING (dialogue_id) "
+                    "JOIN api_split s ON s.api_id = d.api_id WHERE s.split = 'heldout' "
+                    "AND coalesce(json_array_length(d.partner_api_ids), 0) = 0 ORDER BY d.dialogue_id").to_dicts()
+    return [dialogue_of(r) for r in rows]
 
 
 def split_counts(wh: Warehouse) -> dict[str, int]:

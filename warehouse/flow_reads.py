@@ -6,7 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from schemas.records import CatalogEntry, LLMCall
+from schemas.records import CatalogEntry, Instruction, LLMCall
+from schemas.views import DocumentedApi
 
 
 class FlowReads:
@@ -34,8 +35,8 @@ class FlowReads:
             return set()
         return {r[0] for r in self.execute("SELECT doc_id FROM api_doc WHERE doc_id IN (SELECT unnest(?))", [list(doc_ids)])}
 
-    def valid_docs(self, limit: int | None = None, api_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """The latest valid doc of each API (api_id, doc_id, name, category, spec, nl_documentation)."""
+    def valid_docs(self, limit: int | None = None, api_ids: Sequence[str] | None = None) -> list[DocumentedApi]:
+        """The latest valid doc of each API, by category and name."""
         where, params = ["status = 'valid'"], []
         if api_ids:
             where.append("api_id IN (SELECT unnest(?))")
@@ -44,23 +45,16 @@ class FlowReads:
                + " AND ".join(where) + " ORDER BY category, name")
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        cols = ("api_id", "doc_id", "name", "category", "spec", "nl_documentation")
-        rows = [dict(zip(cols, r, strict=True)) for r in self.execute(sql, params)]
-        for row in rows:
-            row["spec"] = json.loads(row["spec"])
-        return rows
+        return [DocumentedApi(api_id, doc_id, name, category, json.loads(spec), nl or "")
+                for api_id, doc_id, name, category, spec, nl in self.execute(sql, params)]
 
-    def instructions_for(self, doc_id: str, prompt_version: str, model: str) -> list[dict[str, Any]]:
+    def instructions_for(self, doc_id: str, prompt_version: str, model: str) -> list[Instruction]:
         """Instructions already made for a doc with this prompt version and model, oldest first."""
         cols = ("instruction_id", "api_id", "doc_id", "kind", "text", "details", "prompt_version", "model", "partner_doc_ids",
                 "target_functions")
         rows = self.execute(f"SELECT {', '.join(cols)} FROM instruction WHERE doc_id = ? AND prompt_version = ? AND model = ? "
                             "ORDER BY created_at, instruction_id", [doc_id, prompt_version, model])
-        out = [dict(zip(cols, r, strict=True)) for r in rows]
-        for row in out:
-            row["partner_doc_ids"] = json.loads(row["partner_doc_ids"] or "[]")
-            row["target_functions"] = json.loads(row["target_functions"] or "[]")
-        return out
+        return [Instruction(*r[:8], json.loads(r[8] or "[]"), json.loads(r[9] or "[]")) for r in rows]
 
     def existing_dialogue_ids(self, ids: Sequence[str]) -> set[str]:
         if not ids:

@@ -1,7 +1,6 @@
 """The quality funnel's deterministic filters: format, execution, dedup and length.
 
-Each filter takes a dialogue as landed (the dict of ``schemas/json/dialogue.schema.json``) and
-returns a ``Verdict``: kept, or refused with a reason code and a detail. They never raise on odd
+Each filter takes a dialogue record (``schemas.records.Dialogue``) and returns a ``Verdict``: kept, or refused with a reason code and a detail. They never raise on odd
 input. The semantic filter needs an LLM and lives in ``tasks/curation/semantic_judge.py``; the order of the stages
 (cheapest first) is ``STAGES``.
 
@@ -18,9 +17,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from schemas.reasons import CurationCode
+from schemas.records import Dialogue, Step
 from tasks.similarity import jaccard, word_ngrams, words
 from tasks.simulation.call_check import CHECK_CODES
 from tasks.simulation.react import ASK_USER
@@ -53,51 +53,51 @@ class Verdict:
         return self.reason is None
 
 
-def call_steps(steps: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+def call_steps(steps: Sequence[Step]) -> list[Step]:
     """The steps that called a function (parsed turns whose action is neither ask_user nor an answer):
     what the funnel counts, the evaluation scores and the held-out set takes as golden calls."""
-    return [s for s in steps or [] if s.get("action") and s.get("action") != ASK_USER and s.get("error") not in PARSE_ERRORS]
+    return [s for s in steps if s.action and s.action != ASK_USER and s.error not in PARSE_ERRORS]
 
 
-def format_check(dialogue: dict[str, Any], function_names: set[str] | None = None, max_calls: int = 5) -> Verdict:
+def format_check(dialogue: Dialogue, function_names: set[str] | None = None, max_calls: int = 5) -> Verdict:
     """Parsable steps, known actions, JSON-object arguments, a final answer, 1..max_calls real calls.
 
     An ``unanswerable`` instruction is exempt from the one-call minimum (declining is its right answer)."""
     v = lambda reason, detail="": Verdict("format", reason, detail)  # noqa: E731
-    if dialogue.get("stop_reason") != "final_answer" or not (dialogue.get("final_answer") or "").strip():
-        return v("no_final_answer", f"stopped by {dialogue.get('stop_reason')}")
-    for step in dialogue.get("steps") or []:
-        code = PARSE_ERRORS.get(step.get("error") or "")
+    if dialogue.stop_reason != "final_answer" or not (dialogue.final_answer or "").strip():
+        return v("no_final_answer", f"stopped by {dialogue.stop_reason}")
+    for step in dialogue.steps:
+        code = PARSE_ERRORS.get(step.error or "")
         if code:
-            return v(code, f"step {step.get('index')}: {step.get('error')}")
-    calls = call_steps(dialogue.get("steps"))
+            return v(code, f"step {step.index}: {step.error}")
+    calls = call_steps(dialogue.steps)
     for step in calls:
-        if function_names is not None and step["action"] not in function_names:
-            return v("unknown_action", f"step {step.get('index')}: {step['action']}")
-        if not isinstance(step.get("action_input"), dict):
-            return v("arguments_not_json", f"step {step.get('index')}: arguments are not a JSON object")
-    if not calls and dialogue.get("instruction_kind") != "unanswerable":
+        if function_names is not None and step.action not in function_names:
+            return v("unknown_action", f"step {step.index}: {step.action}")
+        if not isinstance(step.action_input, dict):
+            return v("arguments_not_json", f"step {step.index}: arguments are not a JSON object")
+    if not calls and dialogue.instruction_kind != "unanswerable":
         return v("no_tool_call")
     if len(calls) > max_calls:
         return v("too_many_calls", f"{len(calls)} calls > {max_calls}")
     return v(None)
 
 
-def execution_check(dialogue: dict[str, Any]) -> Verdict:
+def execution_check(dialogue: Dialogue) -> Verdict:
     """Every call passed the spec check and got a conforming response; an error status is followed
     by a successful call before the answer."""
     v = lambda reason, detail="": Verdict("execution", reason, detail)  # noqa: E731
-    calls = call_steps(dialogue.get("steps"))
+    calls = call_steps(dialogue.steps)
     for step in calls:
-        err = step.get("error") or ""
+        err = step.error or ""
         if err in CHECK_CODES:
-            return v("call_invalid", f"step {step.get('index')} {step['action']}: {err}")
+            return v("call_invalid", f"step {step.index} {step.action}: {err}")
         if err in EXECUTOR_PROBLEMS:
-            return v(EXECUTOR_PROBLEMS[err], f"step {step.get('index')} {step['action']}: {err}")
-    failed_at = [i for i, s in enumerate(calls) if (s.get("status") or 200) >= 400]
-    if failed_at and not any((s.get("status") or 200) < 400 for s in calls[failed_at[-1] + 1:]):
+            return v(EXECUTOR_PROBLEMS[err], f"step {step.index} {step.action}: {err}")
+    failed_at = [i for i, s in enumerate(calls) if (s.status or 200) >= 400]
+    if failed_at and not any((s.status or 200) < 400 for s in calls[failed_at[-1] + 1:]):
         s = calls[failed_at[-1]]
-        return v("unrecovered_error", f"step {s.get('index')} {s['action']} → {s.get('status')}, nothing succeeded after it")
+        return v("unrecovered_error", f"step {s.index} {s.action} → {s.status}, nothing succeeded after it")
     return v(None)
 
 
@@ -135,13 +135,13 @@ def dedup(items: Sequence[tuple[str, str]], threshold: float = 0.6, template_sha
     return out
 
 
-def instance_text(dialogue: dict[str, Any], documentation: str) -> str:
+def instance_text(dialogue: Dialogue, documentation: str) -> str:
     """The text a model trains on for this instance: the documentation, the request and every turn."""
-    parts = [documentation, f"USER: {dialogue.get('instruction', '')}"]
-    for step in dialogue.get("steps") or []:
-        parts.append(f"ASSISTANT: {step.get('text', '')}")
-        if step.get("observation"):
-            parts.append(f"Observation: {step['observation']}")
+    parts = [documentation, f"USER: {dialogue.instruction}"]
+    for step in dialogue.steps:
+        parts.append(f"ASSISTANT: {step.text}")
+        if step.observation:
+            parts.append(f"Observation: {step.observation}")
     return "\n".join(parts)
 
 

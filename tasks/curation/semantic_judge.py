@@ -2,7 +2,7 @@
 fulfils the request and whether the call arguments come from the request, the user's answers or
 earlier observations.
 
-In: an async completer (``LLMClient``), the dialogue dict and the API's function summary.
+In: an async completer (``LLMClient``), the dialogue record and the API's function summary.
 Out: a ``Verdict`` of stage ``semantic``, never an exception: an unusable reply is
 ``judge_unparsable``. A call that failed after its retries is ``LLM_ERROR``: not a verdict — the
 flow writes none, and the next run judges the dialogue again.
@@ -11,9 +11,10 @@ flow writes none, and the next run judges the dialogue again.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
 
 from schemas import load_schema, validate_record
+from schemas.records import Dialogue, Step
 from tasks.curation.filters import Verdict
 from tasks.llm.types import Completer, LLMResult
 from tasks.prompts import load_prompt
@@ -28,16 +29,16 @@ def prompt_version() -> str:
     return load_prompt("judge_semantic").version
 
 
-def render_trajectory(dialogue: dict[str, Any]) -> str:
-    """Each turn as Thought / Action / Action Input / Observation lines, observations shortened."""
+def render_trajectory(steps: Sequence[Step]) -> str:
+    """Each call as Thought / Action / Action Input / Observation lines, observations shortened."""
     lines = []
-    for step in dialogue.get("steps") or []:
-        if step.get("action"):
-            if step.get("thought"):
-                lines.append(f"Thought: {step['thought']}")
-            lines.append(f"Action: {step['action']}")
-            lines.append(f"Action Input: {json.dumps(step.get('action_input'), ensure_ascii=False)}")
-            obs = step.get("observation") or ""
+    for step in steps:
+        if step.action:
+            if step.thought:
+                lines.append(f"Thought: {step.thought}")
+            lines.append(f"Action: {step.action}")
+            lines.append(f"Action Input: {json.dumps(step.action_input, ensure_ascii=False)}")
+            obs = step.observation or ""
             lines.append(f"Observation: {obs[:MAX_OBSERVATION_CHARS]}{'…' if len(obs) > MAX_OBSERVATION_CHARS else ''}")
     return "\n".join(lines) or "(no function was called)"
 
@@ -63,13 +64,13 @@ def read_verdict(result: LLMResult) -> Verdict:
     return Verdict("semantic", None, reason)
 
 
-async def judge_dialogue(llm: Completer, dialogue: dict[str, Any], functions: str, *, seed: int = 0,
+async def judge_dialogue(llm: Completer, dialogue: Dialogue, functions: str, *, seed: int = 0,
                          max_tokens: int = 200) -> Verdict:
     """Ask the ``judge`` role about one dialogue (greedy, JSON constrained by the verdict schema)."""
     prompt = load_prompt("judge_semantic")
-    messages = prompt.render(functions=functions[:MAX_FUNCTIONS_CHARS], instruction=dialogue.get("instruction", ""),
-                             trajectory=render_trajectory(dialogue), final_answer=dialogue.get("final_answer") or "")
-    result = await llm.acomplete("judge", messages, prompt_version=prompt.version, subject_id=dialogue.get("dialogue_id", ""),
+    messages = prompt.render(functions=functions[:MAX_FUNCTIONS_CHARS], instruction=dialogue.instruction,
+                             trajectory=render_trajectory(dialogue.steps), final_answer=dialogue.final_answer or "")
+    result = await llm.acomplete("judge", messages, prompt_version=prompt.version, subject_id=dialogue.dialogue_id,
                                  json_schema=load_schema("llm_judge_verdict"), schema_name="judge_verdict",
                                  max_tokens=max_tokens, temperature=0.0, seed=seed)
     return read_verdict(result)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from schemas import load_schema, validate_record
+from schemas.records import Step
 from tasks.curation.semantic_judge import render_trajectory
 from tasks.llm.types import Completer, LLMResult
 from tasks.prompts import load_prompt
@@ -68,14 +70,14 @@ def render_golden(calls: list[dict[str, Any]]) -> str:
 
 
 async def judge_solution(llm: Completer, *, documentation: str, instruction: str, golden: list[dict[str, Any]],
-                         steps: list[dict[str, Any]], final_answer: str | None, subject_id: str, seed: int = 0,
+                         steps: Sequence[Step], final_answer: str | None, subject_id: str, seed: int = 0,
                          max_tokens: int = 300) -> JudgeVerdict:
     """Ask the ``judge`` role (greedy, JSON-constrained) about one solution."""
-    if golden and not any(s.get("action") and s.get("action") != ASK_USER for s in steps):
+    if golden and not any(s.action and s.action != ASK_USER for s in steps):
         return JudgeVerdict("no_call", "no", "no", "no function was called")
     prompt = load_prompt("eval_judge")
     messages = prompt.render(documentation=documentation[:MAX_DOC_CHARS], instruction=instruction, golden=render_golden(golden),
-                             solution=render_trajectory({"steps": steps}), final_answer=final_answer or "(none)")
+                             solution=render_trajectory(steps), final_answer=final_answer or "(none)")
     result = await llm.acomplete("judge", messages, prompt_version=prompt.version, subject_id=subject_id,
                                  json_schema=load_schema("eval_judge_verdict"), schema_name="eval_judge_verdict",
                                  max_tokens=max_tokens, temperature=0.0, seed=seed)

@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.records import Step
+from schemas.views import EvalItem
 from tasks.evaluation.judged_outputs import read_judged
 from tasks.formats.chat_format import decode_json_text
 from tasks.formats.toolalpaca_format import ImportFormatError
@@ -31,7 +33,7 @@ from tasks.formats.toolalpaca_format import ImportFormatError
 class Prediction:
     source: str  # where in the file ("Auth0 #11", "line 3")
     instruction: str
-    steps: list[dict[str, Any]]  # {"action", "action_input", "observation"}
+    steps: list[Step]  # calls known by name, arguments and observation (``Step.call``)
     final_answer: str
     api: str | None = None
     ids: tuple[str, ...] = ()  # golden_id / instruction_id / id the file gives
@@ -73,7 +75,7 @@ def _from_judged(data: Any) -> tuple[list[Prediction], list[str]]:
         if r.problems or not r.instruction:
             problems.append(f"{where}: {'; '.join(r.problems) or 'no instruction'}")
             continue
-        out.append(Prediction(where, r.instruction, [dict(c) for c in r.predicted], r.final_response, api=r.api))
+        out.append(Prediction(where, r.instruction, [Step.call(n, c["action"], c["action_input"], c.get("observation") or "") for n, c in enumerate(r.predicted)], r.final_response, api=r.api))
     return out, problems
 
 
@@ -106,13 +108,13 @@ def from_messages(messages: Any, source: str) -> Prediction:
     p.instruction = next((_content(m) for m in messages if m.get("role") == "user"), "")
     if not p.instruction:
         p.problems.append("no user message")
-    by_id: dict[str, dict[str, Any]] = {}
-    waiting: list[dict[str, Any]] = []
+    by_id: dict[str, Step] = {}
+    waiting: list[Step] = []
     for m in messages:
         if m.get("role") == "assistant" and m.get("tool_calls"):
             for c in m["tool_calls"] if isinstance(m["tool_calls"], list) else []:
                 fn = (c or {}).get("function") or {}
-                step = {"action": str(fn.get("name") or ""), "action_input": _arguments(fn.get("arguments")), "observation": ""}
+                step = Step.call(len(p.steps), str(fn.get("name") or ""), _arguments(fn.get("arguments")))
                 p.steps.append(step)
                 waiting.append(step)
                 if c.get("id"):
@@ -120,7 +122,7 @@ def from_messages(messages: Any, source: str) -> Prediction:
         elif m.get("role") == "tool":
             step = by_id.pop(str(m.get("tool_call_id")), None) or (waiting[0] if waiting else None)
             if step is not None:
-                step["observation"] = _content(m)
+                step.observation = _content(m)
                 waiting.remove(step)
         elif m.get("role") == "assistant" and _content(m):
             p.final_answer = _content(m)
@@ -139,28 +141,28 @@ def _arguments(raw: Any) -> Any:
     return decode_json_text(raw) if raw is not None else {}
 
 
-def match_predictions(items: list[dict[str, Any]], predictions: list[Prediction]) -> tuple[dict[str, Prediction], list[str]]:
+def match_predictions(items: list[EvalItem], predictions: list[Prediction]) -> tuple[dict[str, Prediction], list[str]]:
     """golden_id → its prediction (by an ID the file gives, else by API name, when given, and the
     instruction's text, compared without case or spacing); and the predictions that match no item or
     repeat one already matched."""
-    by_id = {k: i for i in items for k in (i["golden_id"], i["instruction_id"])}
-    by_text: dict[str, list[dict[str, Any]]] = {}
+    by_id = {k: i for i in items for k in (i.golden_id, i.instruction_id)}
+    by_text: dict[str, list[EvalItem]] = {}
     for i in items:
-        by_text.setdefault(_norm(i["instruction"]), []).append(i)
+        by_text.setdefault(_norm(i.instruction), []).append(i)
     matched: dict[str, Prediction] = {}
     unmatched = []
     for p in predictions:
         item = next((by_id[k] for k in p.ids if k in by_id), None)
         if item is None:
             candidates = by_text.get(_norm(p.instruction), [])
-            named = [i for i in candidates if p.api is None or _norm(i["doc"]["name"]) == _norm(p.api)]
+            named = [i for i in candidates if p.api is None or _norm(i.doc.name) == _norm(p.api)]
             item = (named or [None])[0]
         if item is None:
             unmatched.append(f"{p.source}: no instruction of the set reads {_short(p.instruction)!r}")
-        elif item["golden_id"] in matched:
-            unmatched.append(f"{p.source}: a second prediction for {_short(item['instruction'])!r} (the first is kept)")
+        elif item.golden_id in matched:
+            unmatched.append(f"{p.source}: a second prediction for {_short(item.instruction)!r} (the first is kept)")
         else:
-            matched[item["golden_id"]] = p
+            matched[item.golden_id] = p
     return matched, unmatched
 
 

@@ -1,6 +1,6 @@
 """A dialogue as a conversational training example: OpenAI-style ``messages`` and ``tools``.
 
-In: a landed dialogue (dict) and its tool definitions (``tasks.simulation.tool_calling.tool_definitions``).
+In: a trajectory (a ``Dialogue`` record, or any ``schemas.views.Trajectory``) and its tool definitions (``tasks.simulation.tool_calling.tool_definitions``).
 Out: ``{"messages": [...], "tools": "<JSON text>"}`` — the shape TRL's SFTTrainer takes (it decodes
 a ``tools`` string itself). A call turn is an assistant message with the thought as content and one
 ``tool_calls`` entry, answered by a ``tool`` message carrying the observation; the final turn is an
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 from typing import Any
+
+from schemas.views import Trajectory
 
 SYSTEM = "You are a helpful assistant. Use the functions you are given to do what the user asks, then answer."
 
@@ -27,21 +29,20 @@ def decode_json_text(value: Any) -> Any:
     return value
 
 
-def to_messages(dialogue: dict[str, Any], system: str = SYSTEM) -> list[dict[str, Any]]:
+def to_messages(dialogue: Trajectory, system: str = SYSTEM) -> list[dict[str, Any]]:
     """The dialogue's turns as chat messages (only steps that parsed; a dialogue in the clean corpus has no others)."""
     messages: list[dict[str, Any]] = [{"role": "system", "content": system},
-                                      {"role": "user", "content": dialogue["instruction"]}]
-    for step in dialogue.get("steps") or []:
-        if step.get("action"):
-            call_id = f"call_{step['index']}"
-            messages.append({"role": "assistant", "content": step.get("thought") or "", "tool_calls": [{
+                                      {"role": "user", "content": dialogue.instruction}]
+    for step in dialogue.steps:
+        if step.action:
+            call_id = f"call_{step.index}"
+            messages.append({"role": "assistant", "content": step.thought or "", "tool_calls": [{
                 "id": call_id, "type": "function",
-                "function": {"name": step["action"], "arguments": json.dumps(step.get("action_input"), ensure_ascii=False)}}]})
-            messages.append({"role": "tool", "tool_call_id": call_id, "name": step["action"],
-                             "content": step.get("observation") or ""})
-    messages.append({"role": "assistant", "content": dialogue.get("final_answer") or ""})
+                "function": {"name": step.action, "arguments": json.dumps(step.action_input, ensure_ascii=False)}}]})
+            messages.append({"role": "tool", "tool_call_id": call_id, "name": step.action, "content": step.observation or ""})
+    messages.append({"role": "assistant", "content": dialogue.final_answer or ""})
     return messages
 
 
-def to_chat_example(dialogue: dict[str, Any], tools: list[dict[str, Any]]) -> dict[str, Any]:
+def to_chat_example(dialogue: Trajectory, tools: list[dict[str, Any]]) -> dict[str, Any]:
     return {"messages": to_messages(dialogue), "tools": json.dumps(tools, ensure_ascii=False)}

@@ -19,12 +19,14 @@ the training layout from landed dialogues. Problems with a record become Rejecti
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from schemas.errors import InvalidInput
 from schemas.ids import content_id
-from schemas.records import Dialogue, GoldenAnswer, Instruction, Record, Rejection
+from schemas.records import Dialogue, GoldenAnswer, Instruction, Record, Rejection, Step
+from schemas.views import DocumentedApi, Trajectory
 from tasks.documentation.spec_auth import authentication_names, declared_parameters, strip_auth
 from tasks.documentation.spec_import import import_spec
 from tasks.documentation.spec_normalise import public_spec
@@ -54,7 +56,7 @@ def read_layout(data: Any) -> str:
     raise ImportFormatError("records have neither Instances (training layout) nor Instructions + Golden_Answers (evaluation layout)")
 
 
-def steps_from_instance(instance: dict[str, Any]) -> list[dict[str, Any]] | None:
+def steps_from_instance(instance: dict[str, Any]) -> list[Step] | None:
     """Our steps from ``intermediate_steps`` plus the final turn; None when they are malformed."""
     steps = []
     for i, item in enumerate(instance.get("intermediate_steps") or []):
@@ -65,13 +67,10 @@ def steps_from_instance(instance: dict[str, Any]) -> list[dict[str, Any]] | None
         thought = log.split("Action:", 1)[0].replace("Thought:", "").strip()
         observation = str(item[1])
         status = observation_status(observation)
-        ok = status is None or status < 400
-        steps.append({"index": i, "text": log, "thought": thought, "action": action, "action_input": action_input,
-                      "observation": observation, "status": status, "valid": ok, "error": None, "latency_s": 0.0})
+        steps.append(Step(i, log, thought, action, action_input, observation, status, status is None or status < 400, None, 0.0))
     final_thought = str(instance.get("Final Thought") or "")
-    steps.append({"index": len(steps), "text": f"Thought: {final_thought}\nFinal Answer: {instance.get('output', '')}".strip(),
-                  "thought": final_thought, "action": None, "action_input": None, "observation": None, "status": None,
-                  "valid": True, "error": None, "latency_s": 0.0})
+    steps.append(Step(len(steps), f"Thought: {final_thought}\nFinal Answer: {instance.get('output', '')}".strip(), final_thought,
+                      None, None, None, None, True, None, 0.0))
     return steps
 
 
@@ -125,29 +124,28 @@ def import_records(record: dict[str, Any], layout: str, source: str) -> list[Rec
         if steps is None:
             out.append(refuse("steps_malformed", f"instance {n}: intermediate_steps are not [[action, input, log], observation] pairs"))
             continue
-        n_calls = sum(1 for s in steps if s["action"])
+        n_calls = sum(1 for s in steps if s.action)
         out.append(Dialogue(
             dialogue_id=content_id("dialogue-import", iid, steps, instance.get("output")), api_id=doc.api_id, doc_id=doc.doc_id,
             instruction_id=iid, instruction=text, instruction_kind="normal", steps=steps,
             final_answer=str(instance.get("output") or "") or None, stop_reason="final_answer", n_calls=n_calls,
-            n_errors=sum(1 for s in steps if not s["valid"]), models={"assistant": model}, prompt_versions={"import": IMPORT_VERSION},
+            n_errors=sum(1 for s in steps if not s.valid), models={"assistant": model}, prompt_versions={"import": IMPORT_VERSION},
             prompt_tokens=0, completion_tokens=0, cost_usd=None, origin="import"))
     return out
 
 
-def export_record(api: dict[str, Any], functions: dict[str, str], dialogues: list[dict[str, Any]]) -> dict[str, Any]:
-    """One API of the training layout: ``api`` has name, description, category, spec, nl_documentation;
-    ``functions`` maps function name → NL doc."""
+def export_record(api: DocumentedApi, description: str, dialogues: Sequence[Trajectory]) -> dict[str, Any]:
+    """One API of the training layout: its doc (with ``functions``, name → NL doc), the catalog's
+    description, and its instances."""
     instances = []
     for d in dialogues:
-        steps = d.get("steps") or []
-        calls = [s for s in steps if s.get("action")]
-        final = next((s for s in reversed(steps) if not s.get("action")), {})
+        calls = [s for s in d.steps if s.action]
+        final = next((s for s in reversed(d.steps) if not s.action), None)
         instances.append({
-            "input": d["instruction"], "output": d.get("final_answer") or "", "Final Thought": final.get("thought") or "",
-            "intermediate_steps": [[[s["action"], json.dumps(s.get("action_input"), ensure_ascii=False), s.get("text") or ""],
-                                    s.get("observation") or ""] for s in calls],
+            "input": d.instruction, "output": d.final_answer or "", "Final Thought": final.thought if final else "",
+            "intermediate_steps": [[[s.action, json.dumps(s.action_input, ensure_ascii=False), s.text], s.observation or ""]
+                                   for s in calls],
         })
-    return {"Name": api["name"], "Description": api.get("description") or "", "Category": api.get("category") or "",
-            "Documentation": json.dumps(public_spec(api.get("spec")), ensure_ascii=False), "NLDocumentation": api.get("nl_documentation") or "",
-            "Function_Description": functions, "Instances": instances}
+    return {"Name": api.name, "Description": description, "Category": api.category,
+            "Documentation": json.dumps(public_spec(api.spec), ensure_ascii=False), "NLDocumentation": api.nl_documentation,
+            "Function_Description": api.functions, "Instances": instances}

@@ -149,7 +149,7 @@ def _dialogue(task: Task, models: dict[str, str], versions: dict[str, str], cfg:
     return Dialogue(
         dialogue_id=dialogue_id_for(task, models, versions, cfg), api_id=task.api_id, doc_id=task.doc_id,
         instruction_id=task.instruction_id, instruction=task.instruction, instruction_kind=task.kind,
-        steps=[s.to_dict() for s in steps], final_answer=final_answer, stop_reason=stop_reason, n_calls=tally.n_calls,
+        steps=steps, final_answer=final_answer, stop_reason=stop_reason, n_calls=tally.n_calls,
         n_errors=tally.n_errors, models=models, prompt_versions=versions, prompt_tokens=tally.tokens[0],
         completion_tokens=tally.tokens[1], cost_usd=tally.cost, partner_api_ids=list(task.partner_api_ids),
         toolset=list(task.toolset),

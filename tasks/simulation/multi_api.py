@@ -16,6 +16,7 @@ from collections import defaultdict
 from typing import Any
 
 from schemas.ids import content_id
+from schemas.views import DocumentedApi
 
 
 def prefix_for(name: str, taken: set[str]) -> str:
@@ -59,36 +60,36 @@ def namespaced(spec: dict[str, Any], prefix: str) -> dict[str, Any]:
     return _rename_refs(spec, renames)
 
 
-def combine(docs: list[dict[str, Any]]) -> tuple[dict[str, Any], str, list[str]]:
+def combine(docs: list[DocumentedApi]) -> tuple[dict[str, Any], str, list[str]]:
     """(one spec serving every doc's operations under its prefix, a display name "A + B", the
     prefixes in the order of ``docs``)."""
     taken: set[str] = set()
     merged: dict[str, Any] = {"openapi": "3.0.3", "paths": {}, "components": {}}
     names, prefixes = [], []
     for doc in docs:
-        prefixes.append(prefix_for(doc["name"], taken))
-        part = namespaced(doc["spec"], prefixes[-1])
+        prefixes.append(prefix_for(doc.name, taken))
+        part = namespaced(doc.spec or {}, prefixes[-1])
         merged["paths"].update(part.get("paths") or {})
         for kind, items in (part.get("components") or {}).items():
             if isinstance(items, dict):
                 merged["components"].setdefault(kind, {}).update(items)
-        names.append(doc["name"])
+        names.append(doc.name)
     title = " + ".join(names)
     merged["info"] = {"title": title, "version": "1.0.0", "description": "Functions of several APIs, each under its prefix."}
     return merged, title, prefixes
 
 
-def partners(docs: list[dict[str, Any]], seed: int = 0) -> dict[str, dict[str, Any]]:
+def partners(docs: list[DocumentedApi], seed: int = 0) -> dict[str, DocumentedApi]:
     """doc_id → the partner doc: another API of the same category (a seeded, stable ring order
     per category, each API paired with the next). APIs alone in their category get none."""
-    by_category: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_category: dict[str, list[DocumentedApi]] = defaultdict(list)
     for d in docs:
-        by_category[d.get("category") or ""].append(d)
+        by_category[d.category or ""].append(d)
     out = {}
     for members in by_category.values():
         if len(members) < 2:
             continue
-        ring = sorted(members, key=lambda d: content_id("partner", seed, d["api_id"]))
+        ring = sorted(members, key=lambda d: content_id("partner", seed, d.api_id))
         for i, d in enumerate(ring):
-            out[d["doc_id"]] = ring[(i + 1) % len(ring)]
+            out[d.doc_id] = ring[(i + 1) % len(ring)]
     return out

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-DIALOGUE = {
-    "dialogue_id": "d" * 16, "instruction": "Find books by Ursula Le Guin.",
-    "steps": [
-        {"index": 0, "text": "", "thought": "I search by author.", "action": "searchBooks", "action_input": {"author": "Ursula Le Guin"},
-         "observation": 'Status Code: 200. Response: {"books": ["Earthsea"]}', "status": 200, "valid": True, "error": None, "latency_s": 0},
-        {"index": 1, "text": "", "thought": "Which one?", "action": "ask_user", "action_input": {"question": "Which decade?"},
-         "observation": "User: The sixties.", "status": None, "valid": True, "error": None, "latency_s": 0},
-        {"index": 2, "text": "", "thought": "I know it.", "action": None, "action_input": None, "observation": None,
-         "status": None, "valid": True, "error": None, "latency_s": 0},
-    ],
-    "final_answer": "She wrote A Wizard of Earthsea in 1968.",
-}
+from schemas.records import Step
+from tests.support.dialogues import dialogue
+
+DIALOGUE = dialogue(
+    "Find books by Ursula Le Guin.",
+    [Step(0, "", "I search by author.", "searchBooks", {"author": "Ursula Le Guin"}, 'Status Code: 200. Response: {"books": ["Earthsea"]}',
+          200, True, None, 0),
+     Step(1, "", "Which one?", "ask_user", {"question": "Which decade?"}, "User: The sixties.", None, True, None, 0),
+     Step(2, "", "I know it.", None, None, None, None, True, None, 0)],
+    "She wrote A Wizard of Earthsea in 1968.", dialogue_id="d" * 16)
 
 
 TOOLS = [{"type": "function", "function": {"name": "searchBooks", "description": "find books",
