@@ -29,13 +29,13 @@ $(STAMP): pyproject.toml constraints.txt
 MAX_APIS ?= 8
 INSTRUCTIONS ?= 2
 STEPS ?= 4
-# Then the shipped seed corpus (12 hand-written instances) joins the dialogues, the funnel runs
-# without the LLM judge (JUDGE=on to keep it: the embedded 135M model refuses every dialogue, even
-# the hand-written ones), and a training run starts once TRAIN_THRESHOLD new clean instances are
-# ready: LoRA on SmolLM2-135M on CPU for a few steps (training/configs/embedded_cpu.yaml).
-SEED_CORPUS ?= sample
+# The funnel runs without the LLM judge (JUDGE=on to keep it: the embedded 135M model refuses nearly
+# every dialogue as a judge), and a training run starts once TRAIN_THRESHOLD new clean instances are
+# ready — the ones the embedded model made: LoRA on SmolLM2-135M on CPU for a few steps
+# (training/configs/embedded_cpu.yaml). SEED_CORPUS=sample adds the 12 hand-written seed instances.
+SEED_CORPUS ?=
 JUDGE ?= off
-TRAIN_THRESHOLD ?= 10
+TRAIN_THRESHOLD ?= 5
 
 run: $(STAMP)
 	$(BIN)/toolfactory run $(if $(filter all,$(MAX_APIS)),,--max-apis $(MAX_APIS)) --instructions $(INSTRUCTIONS) --steps $(STEPS) \

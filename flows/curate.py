@@ -171,7 +171,8 @@ def curate_corpus(settings: dict[str, Any] | None = None) -> dict[str, Any]:
         stages = funnel_counts(wh, version)
         summary = {
             "config_version": version, "run_id": run_id, "decided_now": seen, "judged_now": judged,
-            "kept_now": kept, "retryable": retryable, "clean_instances": wh.count("clean_instances"), "dialogues": wh.count("dialogue"),
+            "kept_now": kept, "retryable": retryable, "clean_instances": wh.count("clean_instances"), "clean_by_origin": clean_by_origin(wh),
+            "dialogues": wh.count("dialogue"),
             "funnel": {f"{r['stage']}/{r['reason']}": int(r["n"]) for r in stages},
             **ledger.summary(), "seconds": round(time.perf_counter() - started, 1),
         }

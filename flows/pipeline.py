@@ -4,6 +4,8 @@ trigger, then a summary and how to query it."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,20 +51,41 @@ def plan_apis(settings: Settings, catalog: str = SAMPLE) -> tuple[dict[str, Any]
     return imported, [e.api_id for e in spread_over_categories(entries, settings.run_max_apis)]
 
 
-def run_pipeline(settings: Settings, catalog: str = SAMPLE, seed_corpus: str | None = None) -> dict[str, Any]:
+StageDone = Callable[[str, Any, float], None]  # (stage, its summary or None when it did not run, seconds)
+
+
+def run_pipeline(settings: Settings, catalog: str = SAMPLE, seed_corpus: str | None = None,
+                 on_stage: StageDone | None = None) -> dict[str, Any]:
     """Import the catalog, document up to ``run_max_apis`` of its APIs (spread over categories),
     simulate ``instructions_per_api`` dialogues for each valid one (none when that is 0), add the
     instances of ``seed_corpus`` (a ToolAlpaca training file, or "sample" for the shipped seed), curate
-    them, freeze the clean instances as a snapshot, and check the training trigger (``training_auto``)."""
-    imported, ids = plan_apis(settings, catalog)
-    built = run_build_toolset(settings, api_ids=ids)
-    simulated = run_simulate_corpus(settings, api_ids=ids) if settings.instructions_per_api > 0 else None
-    seeded = import_toolalpaca(settings, seed_corpus_path() if seed_corpus == SAMPLE else seed_corpus) if seed_corpus else None
-    curated = run_curate(settings) if simulated is not None or seeded is not None else None
-    snap = take_snapshot(settings) if curated is not None else None
-    trained = run_training_check(settings) if curated is not None and settings.training_auto else None
-    return {"catalog": imported, "toolset": built, "simulation": simulated, "seed": seeded, "curation": curated, "snapshot": snap,
-            "training": trained}
+    them, freeze the clean instances as a snapshot, and check the training trigger (``training_auto``).
+    ``on_stage`` hears of each stage as it ends (the CLI prints a line for it)."""
+    out: dict[str, Any] = {}
+
+    def stage(name: str, run: Callable[[], Any] | None) -> Any:
+        started = time.perf_counter()
+        out[name] = run() if run is not None else None
+        if on_stage is not None:
+            on_stage(name, out[name], time.perf_counter() - started)
+        return out[name]
+
+    ids: list[str] = []
+
+    def catalog_stage() -> dict[str, Any]:
+        imported, planned = plan_apis(settings, catalog)
+        ids.extend(planned)
+        return imported
+
+    stage("catalog", catalog_stage)
+    stage("toolset", lambda: run_build_toolset(settings, api_ids=ids))
+    simulated = stage("simulation", (lambda: run_simulate_corpus(settings, api_ids=ids)) if settings.instructions_per_api > 0 else None)
+    seeded = stage("seed", (lambda: import_toolalpaca(settings, seed_corpus_path() if seed_corpus == SAMPLE else seed_corpus))
+                   if seed_corpus else None)
+    curated = stage("curation", (lambda: run_curate(settings)) if simulated is not None or seeded is not None else None)
+    stage("snapshot", (lambda: take_snapshot(settings)) if curated is not None else None)
+    stage("training", (lambda: run_training_check(settings)) if curated is not None and settings.training_auto else None)
+    return out
 
 
 @flow(name="regenerate", log_prints=True)

@@ -12,18 +12,24 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, TextIO
 
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.context import FlowRunContext, TaskRunContext
 
 _BARS = False
+_STREAM: TextIO | None = None
 
 
-def show_bars(on: bool = True) -> None:
-    """Draw progress bars on stderr for the stages this process runs (the CLI turns them on)."""
-    global _BARS
-    _BARS = on
+def show_bars(on: bool = True, stream: TextIO | None = None) -> None:
+    """Draw progress bars for the stages this process runs (the CLI turns them on) on ``stream``
+    (default: stderr as it is when a bar starts)."""
+    global _BARS, _STREAM
+    _BARS, _STREAM = on, stream
+
+
+def bars_shown() -> bool:
+    return _BARS
 
 
 class Progress:
@@ -39,7 +45,7 @@ class Progress:
         if _BARS:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=self.total, desc=what, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=True)
+            self.bar = tqdm(total=self.total, desc=what, unit=unit, file=_STREAM or sys.stderr, dynamic_ncols=True, leave=True)
 
     def describe(self) -> str:
         return f"{self.what}: {self.done} of {self.total}" + (f" ({self.note})" if self.note else "")

@@ -51,9 +51,11 @@ def with_paths(job: dict[str, Any], run_dir: str, snapshot_id: str) -> dict[str,
             "output_dir": str(Path(run_dir) / "model")}
 
 
-@flow(name="sft-train", log_prints=True)
+@flow(name="sft-train", log_prints=False)
 def sft_train(job: dict[str, Any]) -> dict[str, Any]:
-    """Run the SFT job (``training.sft``) and return its metrics; deployable to a GPU work pool."""
+    """Run the SFT job (``training.sft``) and return its metrics; deployable to a GPU work pool. Prints are
+    not logs here: ``datasets`` fingerprints functions by reading ``dis`` output that dill captures from
+    stdout, and a flow's print-to-log would send that bytecode to the run's log instead."""
     return run_job(job)
 
 

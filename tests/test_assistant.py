@@ -9,6 +9,7 @@ from tasks.llm.backend import LLMClient
 from tasks.llm.config import load_backend_config
 from tasks.simulation.assistant import MUST_ANSWER, AssistantConfig, Task, run_dialogue
 from tasks.simulation.executor import SimulatedExecutor
+from tasks.simulation.step_modes import JSON_PROTOCOL
 from tests.support.specs import SHOP_WITH_RESPONSES as SPEC
 
 TASK = Task(api_id="a" * 16, doc_id="d" * 16, instruction_id="e" * 16, instruction="Find me a desk lamp under 50 euros.")
@@ -103,5 +104,43 @@ def test_json_step_mode(run, fake_llm):
     d = run(cfg=AssistantConfig(step_mode="json"))
     assert d.stop_reason == "final_answer" and d.final_answer == "Item 7." and d.n_calls == 1
     assert d.steps[0].text == 'Thought: search\nAction: searchItems\nAction Input: {"q": "lamp"}'
-    req = fake_llm.calls_for("assistant")[0]
-    assert req.json_schema["properties"]["action"]["enum"][:3] == ["searchItems", "getItem", "reviewItem"]
+    first, second = (actions(r.json_schema) for r in fake_llm.calls_for("assistant"))
+    assert first == ["searchItems", "getItem", "reviewItem", "ask_user"]  # the first turn calls (or asks): no answer yet
+    assert second == ["searchItems", "getItem", "reviewItem", "final_answer"]  # after a result: call again or answer
+    assert d.prompt_versions["protocol"] == JSON_PROTOCOL  # json-mode dialogues are told apart by their turn protocol
+
+
+def actions(schema):
+    return [option["properties"]["action"]["const"] for option in schema.get("anyOf", [schema])]
+
+
+def test_json_turns_follow_each_operation_and_narrow_to_an_answer(fake_llm):
+    from jsonschema import Draft202012Validator
+
+    from tasks.simulation.step_modes import JSON_MAX_CALLS
+    from tasks.simulation.tool_calling import tool_definitions
+
+    client = LLMClient(load_backend_config("fake"), num_retries=0, max_continuations=0)
+    executor = SimulatedExecutor(SPEC, client, api_name="Shop")
+    call = {"thought": "search", "action": "searchItems", "action_input": {"q": "lamp"}}
+    fake_llm.queue("assistant", *[call] * JSON_MAX_CALLS,
+                   # cut off by the token limit inside its answer: read as far as it got
+                   '{"thought": "done", "action": "final_answer", "final_answer": "The Brightly lamp costs 39 euros. It is in st')
+    fake_llm.queue("executor", *[{"results": [{"itemId": 7, "name": "Lamp"}]}] * JSON_MAX_CALLS)
+    names = ["searchItems", "getItem", "reviewItem"]
+    d = asyncio.run(run_dialogue(TASK, nl_documentation(SPEC), names, client, executor, MODELS, AssistantConfig(step_mode="json"),
+                                 tool_definitions(SPEC)))
+    assert d.stop_reason == "final_answer" and d.final_answer == "The Brightly lamp costs 39 euros."
+    schemas = [r.json_schema for r in fake_llm.calls_for("assistant")]
+    assert actions(schemas[-1]) == ["final_answer"]  # after JSON_MAX_CALLS successful calls the only choice is an answer
+    first = Draft202012Validator(schemas[0])
+    assert first.is_valid(call) and first.is_valid({"thought": "t", "action": "getItem", "action_input": {"itemId": 7}})
+    assert not first.is_valid({"thought": "t", "action": "searchItems", "action_input": {"query": "lamp"}})  # not its parameter
+    assert not first.is_valid({"thought": "t", "action": "getItem", "action_input": {}})  # its required ID left out
+    assert not first.is_valid({"thought": "t", "action": "getItem", "action_input": {"itemId": "seven"}})  # of its type
+    assert not first.is_valid({"thought": "t", "action": "final_answer", "final_answer": "No idea."})  # no answer before a call
+    fake_llm.queue("assistant", call, {"thought": "t", "action": "final_answer", "final_answer": "Lamp 7."})
+    fake_llm.queue("executor", {"results": []})
+    last = asyncio.run(run_dialogue(TASK, "", names, client, executor, MODELS, AssistantConfig(step_mode="json", step_limit=2)))
+    assert actions(fake_llm.calls_for("assistant")[-1].json_schema) == ["final_answer"]  # the last step must answer
+    assert last.stop_reason == "final_answer"

@@ -78,3 +78,30 @@ def test_evaluate_asks_only_for_the_roles_it_calls(workdir, capsys):
     (workdir / "toolfactory.yaml").write_text("backends_file: fake\nwarehouse_path: wh.duckdb\n")
     assert main(["evaluate", "--set", "bfcl:simple", "--predictions", "p.jsonl"]) == 2
     assert "BFCL categories run a model" in capsys.readouterr().err
+
+
+def test_global_options_work_after_the_command_too(workdir, capsys):
+    from toolfactory.cli import global_options_first
+
+    (workdir / "other.yaml").write_text("seed: 7\n")
+    assert main(["config", "--config", "other.yaml", "--progress", "off"]) == 0
+    assert json.loads(capsys.readouterr().out)["seed"] == 7
+    assert main(["config", "--config=other.yaml"]) == 0
+    assert json.loads(capsys.readouterr().out)["seed"] == 7
+    assert main(["config"]) == 0 and json.loads(capsys.readouterr().out)["seed"] != 7
+    assert main(["config", "--progress", "sometimes"]) == 2  # still checked where it stands
+    assert "sometimes" in capsys.readouterr().err
+    args = ["sql", "SELECT 1", "--format", "csv", "--config", "a.yaml", "--", "--progress"]
+    assert global_options_first(args) == ["--config", "a.yaml", "sql", "SELECT 1", "--format", "csv", "--", "--progress"]
+
+
+def test_the_ui_talks_to_its_own_api_on_any_port_and_host():
+    from toolfactory.cli import ui_environment
+
+    env = ui_environment("127.0.0.1", 4299, {"PREFECT_API_URL": "http://127.0.0.1:4200/api", "HOME": "/h"})
+    assert env["PREFECT_UI_API_URL"] == "http://127.0.0.1:4299/api" and env["PREFECT_SERVER_API_PORT"] == "4299"
+    assert "PREFECT_API_URL" not in env and env["HOME"] == "/h"  # a client setting for another server is not the UI's
+    assert ui_environment("0.0.0.0", 8080, {})["PREFECT_UI_URL"] == "http://127.0.0.1:8080"
+    assert ui_environment("::1", 8080, {})["PREFECT_UI_API_URL"] == "http://[::1]:8080/api"
+    behind_proxy = ui_environment("0.0.0.0", 8080, {"PREFECT_UI_API_URL": "https://factory.example/api"})
+    assert behind_proxy["PREFECT_UI_API_URL"] == "https://factory.example/api"

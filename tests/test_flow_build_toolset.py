@@ -94,7 +94,8 @@ def test_run_pipeline_imports_the_sample_and_documents_a_spread(prefect_harness,
     fake_llm.respond("documenter", documenter_responder())
     assert main(["run", "--max-apis", "3", "--instructions", "0"]) == 0
     out = capsys.readouterr().out
-    assert "catalog_total" in out and "valid                      3" in out and 'toolfactory sql "SELECT' in out
+    assert "[2/7] toolset      3 APIs: 3 valid, 0 invalid" in out and 'toolfactory sql "SELECT' in out
+    assert "[3/7] simulation   skipped" in out and "catalog_total" not in out  # the summaries are in the run's log
     with Warehouse.open(settings.warehouse_path) as wh:
         cats = {r[0] for r in wh.execute("SELECT category FROM apis WHERE origin = 'llm' AND api_id IN (SELECT api_id FROM catalog WHERE source = 'sample_catalog.jsonl')")}
         assert len(cats) == 3  # three APIs from three different categories

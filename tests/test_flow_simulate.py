@@ -2,6 +2,7 @@
 landing, the views, and a re-run that does nothing twice."""
 
 import json
+from pathlib import Path
 
 from flows.build_toolset import run_build_toolset
 from flows.simulate_corpus import run_simulate_corpus
@@ -42,8 +43,12 @@ def test_run_command_goes_from_catalog_to_dialogues(prefect_harness, settings, f
     out, err = capsys.readouterr()
     # long stages draw progress bars on stderr (on here; by default only when stderr is a terminal)
     assert "APIs documented: 100%" in err and "dialogues simulated: 100%" in err and "6/6" in err
-    assert "== simulation" in out and "final_answer: 6" in out and "FROM dialogues" in out
-    assert "Report and plots: data/reports/run-" in out
+    assert "[3/7] simulation   6 dialogues on 2 APIs (final_answer 6)" in out and "FROM clean_instances" in out
+    assert "== simulation" not in out  # the stage summaries go to the run's log, with Prefect's output
+    report = next(line.split()[-1] for line in out.splitlines() if line.startswith("  report "))
+    log = Path(next(line.split()[-1] for line in out.splitlines() if line.startswith("  full log ")))
+    assert report.startswith("data/reports/run-") and Path(report).is_file()
+    assert "== simulation" in log.read_text() and "final_answer: 6" in log.read_text()
 
 
 def test_a_doc_with_nothing_to_call_is_refused_with_a_reason(tmp_path, fake_llm):

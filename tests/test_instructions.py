@@ -45,3 +45,21 @@ def test_generation_filters_with_reasons(fake_llm):
     assert "none of these functions can do" in reqs[2].last_user
     ids = {i.instruction_id for i in batch.instructions}
     assert len(ids) == 3
+
+
+def test_replies_are_tidied_and_a_descriptive_api_name_is_not_a_mention():
+    from tasks.simulation.instructions import _problem, reply_schema, tidy
+
+    assert tidy("1. Search books by title or ISBN using the Open Library API .", ["Open Library"]) == "Search books by title or ISBN."
+    assert tidy("- List  the holidays\nof 2024 in France", ["Public Holidays"]) == "List the holidays of 2024 in France"
+    assert _problem("Which public holidays does Spain have in 2025?", ["Public Holidays"], []) is None  # what it is about
+    assert _problem("Ask Public Holidays which days Spain has off.", ["Public Holidays"], []) == "names_the_api"
+    assert _problem("Can skyfinder get me to Oslo on Friday?", ["SkyFinder"], []) == "names_the_api"  # a one-word name, any case
+    from jsonschema import Draft202012Validator
+
+    reply = Draft202012Validator(reply_schema(2))
+    assert reply.is_valid({"instructions": ["Find the weather in Oslo.", "Which holidays does Spain have?"]})
+    assert not reply.is_valid({"instructions": ["Find the weather in Oslo."]})  # exactly the count asked for
+    assert not reply.is_valid({"instructions": ["title", "Find the weather in Oslo."]})  # four words at least
+    assert not reply.is_valid({"instructions": ["Find " + "x" * 300 + " in Oslo now", "Find the weather in Oslo."]})  # no endless word
+    assert not reply.is_valid({"instructions": ['Find "Dune" by Frank Herbert', "Find the weather in Oslo."]})  # no quote a grammar could end the string on

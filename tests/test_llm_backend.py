@@ -180,6 +180,7 @@ def test_example_backends_file_parses():
     ("", None, "empty reply"),
     ("no json here", None, "no JSON object in reply"),
     ('{"a": ', None, "not valid JSON"),
+    ('{"a": "two\nlines"}', {"a": "two\nlines"}, None),  # a raw newline inside a string (small models write them)
 ])
 def test_extract_json(text, value, reason):
     got, why = extract_json(text)

@@ -60,6 +60,17 @@ def test_closed_values_need_an_enum(spec):
     assert "enum_missing" not in codes(s)
 
 
+def test_enum_values_must_be_of_the_parameters_type(spec):
+    s = copy.deepcopy(spec)
+    p = s["paths"]["/books"]["get"]["parameters"][0]
+    p["schema"] = {"type": "boolean", "enum": ["en", "fr"]}  # no call could pass: what a small documenter wrote
+    assert "enum_type_mismatch" in codes(s)
+    p["schema"] = {"type": "integer", "enum": [1, 2, None], "nullable": True}
+    assert "enum_type_mismatch" not in codes(s)
+    p["schema"] = {"type": "integer", "enum": [1, True]}
+    assert "enum_type_mismatch" in codes(s)
+
+
 def test_responses_need_json_schemas(spec):
     s = copy.deepcopy(spec)
     s["paths"]["/books"]["get"]["responses"] = {"404": {"description": "none"}}

@@ -15,12 +15,13 @@
   toolfactory evaluate --set S [--model M] a model (or --predictions FILE: saved outputs) on unseen tools: judge, exact match, rules
   toolfactory calibrate FILE              how exact match and the process rules agree with a judged-outputs file's verdicts
   toolfactory serve                       serve the deployments (regenerate on a schedule, train, evaluate)
-  toolfactory ui                          start a local Prefect server and UI on 127.0.0.1
+  toolfactory ui [--port P] [--host H]    start a local Prefect server and UI (127.0.0.1:4200 unless told)
   toolfactory sql "QUERY"                 read-only SQL over the warehouse (table, csv or json)
   toolfactory status                      the factory's state: corpus, snapshot, training, evaluation, spend
   toolfactory config                      print the effective settings
 
-Every command takes ``--config FILE`` (else ``TOOLFACTORY_CONFIG`` or ./toolfactory.yaml).
+Every command takes ``--config FILE`` (else ``TOOLFACTORY_CONFIG`` or ./toolfactory.yaml) and ``--progress``,
+before or after the command's name.
 Errors that a user can fix (``schemas.errors.UserError``, a usage error) print one line and exit
 with status 2; anything else prints one line and exits 1, its traceback in the log file.
 """
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Annotated
 
@@ -106,18 +107,30 @@ def serve(ctx: typer.Context) -> int:
 
 
 @app.command()
-def ui(ctx: typer.Context, port: Annotated[int, typer.Option(help="the port on 127.0.0.1")] = 4200) -> int:
-    """Start a local Prefect server and UI on 127.0.0.1 and print its address."""
+def ui(ctx: typer.Context, port: Annotated[int, typer.Option(min=1, max=65535, help="the port to serve on")] = 4200,
+       host: Annotated[str, typer.Option(help="the address to listen on (0.0.0.0: every interface)")] = "127.0.0.1") -> int:
+    """Start a local Prefect server and UI and print its address; the UI's pages talk to this server."""
     import os
     import shutil
 
     _settings_for(ctx, ())
-    url = f"http://127.0.0.1:{port}"
-    print(f"Prefect UI: {url}\nIn another shell: export PREFECT_API_URL={url}/api — then `make run` and every "
-          "toolfactory command show up there.", flush=True)
+    env = ui_environment(host, port, os.environ)
+    print(f"Prefect UI: {env['PREFECT_UI_URL']}\nIn another shell: export PREFECT_API_URL={env['PREFECT_UI_API_URL']} — then "
+          "`make run` and every toolfactory command show up there.", flush=True)
     prefect = shutil.which("prefect", path=os.path.dirname(sys.executable)) or "prefect"
-    os.execv(prefect, [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)])
-    return 0  # pragma: no cover (execv does not return)
+    os.execve(prefect, [prefect, "server", "start", "--host", host, "--port", str(port)], env)
+    return 0  # pragma: no cover (execve does not return)
+
+
+def ui_environment(host: str, port: int, environ: Mapping[str, str]) -> dict[str, str]:
+    """The server's environment: the UI's pages call this server's API (not Prefect's default port, nor a
+    ``PREFECT_API_URL`` meant for another server), unless ``PREFECT_UI_API_URL`` names one (a reverse proxy)."""
+    browse = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    base = f"http://{f'[{browse}]' if ':' in browse else browse}:{port}"
+    env = {k: v for k, v in environ.items() if k != "PREFECT_API_URL"}  # the server must not think it is a client of another
+    env.update(PREFECT_SERVER_API_HOST=host, PREFECT_SERVER_API_PORT=str(port), PREFECT_UI_URL=base)
+    env.setdefault("PREFECT_UI_API_URL", f"{base}/api")
+    return env
 
 
 @app.command()
@@ -164,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setting, an input, a refused query, a usage error), exit 1 for anything else, its traceback in the log file."""
     state = Session()
     try:
-        result = app(args=list(sys.argv[1:] if argv is None else argv), prog_name="toolfactory",
+        result = app(args=global_options_first(list(sys.argv[1:] if argv is None else argv)), prog_name="toolfactory",
                      standalone_mode=False, obj=state)
         return int(result or 0)
     except TyperException as exc:  # a usage error (typer's own click): one line, exit 2
@@ -185,6 +198,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # noqa: BLE001 (a bug: one line here, the traceback in the log file)
         return _fail(f"toolfactory: {state.log.internal_error(exc)}", 1)
+
+
+GLOBAL_OPTIONS = ("--config", "--progress")
+
+
+def global_options_first(args: list[str]) -> list[str]:
+    """``args`` with the global options (``--config F``, ``--progress P``, or ``--option=value``) moved before
+    the command, wherever they were given: ``toolfactory evaluate --set S --progress off`` works as
+    ``toolfactory --progress off evaluate --set S``. Nothing after ``--`` moves."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg in GLOBAL_OPTIONS:
+            front.extend(args[i:i + 2])
+            i += 2
+            continue
+        (front if arg.split("=", 1)[0] in GLOBAL_OPTIONS else rest).append(arg)
+        i += 1
+    return front + rest
 
 
 def _fail(text: str, code: int) -> int:

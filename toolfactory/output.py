@@ -37,40 +37,36 @@ def print_training(out: dict[str, Any]) -> int:
 
 
 
-EXAMPLE_QUERIES = [
-    "SELECT status, count(*) AS apis FROM apis GROUP BY status",
-    "SELECT api_name, name, method, path FROM functions ORDER BY api_name LIMIT 20",
-    "SELECT stage, reason, count(*) AS n FROM rejections GROUP BY ALL ORDER BY n DESC",
-    "SELECT role, count(*) AS calls, sum(total_tokens) AS tokens, round(avg(latency_s), 2) AS avg_s FROM llm_calls GROUP BY role",
-    "SELECT api_name, instruction_kind, n_steps, n_calls, n_errors, stop_reason FROM dialogues",
-    "SELECT action, status, error, count(*) AS n FROM steps GROUP BY ALL ORDER BY n DESC",
-    "SELECT stage, reason, sum(n) AS n FROM funnel GROUP BY ALL ORDER BY min(stage_order), n DESC",
-    "SELECT api_name, instruction, n_calls, n_tokens FROM clean_instances",
-    "SELECT run_id, n_instances, status, metrics->>'last_loss' AS last_loss, output_dir FROM training_runs",
-]
-
-
 def print_run(settings: Any, catalog: str, seed_corpus: str | None, estimate_only: bool) -> int:
-    """``toolfactory run``: the estimate, then (unless ``estimate_only``) the pipeline with a summary per
-    stage, the report's path and queries to try. 1 when a task failed or the training run failed."""
+    """``toolfactory run``: the estimate, then (unless ``estimate_only``) the pipeline — one line per stage
+    on the terminal, everything else (the stage summaries, Prefect's and the libraries' output) in a log
+    file — and what the user has now. 1 when a task failed or the training run failed."""
     from flows.estimate import estimate_run
     from flows.pipeline import plan_apis, run_pipeline, write_run_report
+    from flows.progress import bars_shown, show_bars
+    from toolfactory.run_output import have_now, log_path, noise_to, quiet_prefect_console, stage_line, writes_to_fd1
 
     print_estimate(estimate_run(settings, plan_apis(settings, catalog)[1]))
     if estimate_only:
         return 0
-    out = run_pipeline(settings, catalog, seed_corpus)
-    for title, key in (("catalog", "catalog"), ("toolset", "toolset"), ("simulation", "simulation"), ("seed corpus", "seed"),
-                       ("curation", "curation")):
-        if out[key] is not None:
-            print_summary(title, out[key])
-    if out["curation"] is not None:
-        print_summary("corpus snapshot", out["snapshot"])
-    if out["training"] is not None:
-        print_training(out["training"])
-    print(f"\nReport and plots: {write_run_report(settings, out, 'run')[1] / 'report.md'}")
-    print(f"Warehouse: {settings.warehouse_path}. Export the snapshot with `toolfactory export --format all`. Try:")
-    for q in EXAMPLE_QUERIES:
-        print(f'  toolfactory sql "{q}"')
+    log = log_path(settings.log_dir)
+    print(f"\nRunning (full log: {log})", flush=True)
+    bars = bars_shown()
+    with noise_to(log) as (terminal, terminal_err):
+        show_bars(bars, terminal_err)
+
+        def on_stage(stage: str, result: Any, seconds: float) -> None:
+            print(stage_line(stage, result, seconds), file=terminal, flush=True)
+            if result is not None:
+                print_summary(stage, result)  # into the log
+
+        try:
+            out = run_pipeline(settings, catalog, seed_corpus, on_stage)
+            report = write_run_report(settings, out, "run")[1] / "report.md"
+        finally:
+            show_bars(bars)
+    if writes_to_fd1():
+        quiet_prefect_console()
+    print("\n".join(have_now(out, settings.warehouse_path, report, log)))
     failures = out["toolset"]["task_failures"] + (out["simulation"] or {}).get("task_failures", 0)
     return 0 if failures == 0 and (out["training"] or {}).get("status") != "failed" else 1

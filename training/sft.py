@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -167,6 +168,7 @@ def run(cfg: SFTJobConfig) -> dict[str, Any]:
         **_checkpointing(SFTConfig, cfg.gradient_checkpointing), bf16=_bf16(cfg), logging_steps=cfg.logging_steps,
         save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, eval_strategy="epoch" if held else "no",
         report_to="none", seed=cfg.seed, use_cpu=not _cuda(), dataset_num_proc=None,
+        disable_tqdm=not sys.stderr.isatty(),  # a bar only on a terminal; in a log each step is one line
     )
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(train),
                          eval_dataset=Dataset.from_list(held) if held else None, processing_class=tok, peft_config=peft_config)

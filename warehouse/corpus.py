@@ -162,6 +162,11 @@ def latest_doc_ids(wh: Warehouse, api_ids: list[str]) -> dict[str, str]:
     return dict(wh.execute("SELECT api_id, doc_id FROM apis WHERE api_id IN (SELECT unnest(?))", [api_ids]))
 
 
+def clean_by_origin(wh: Warehouse) -> dict[str, int]:
+    """Clean instances by where their dialogue came from: ``simulation`` (made here) or ``import``."""
+    return dict(wh.execute("SELECT origin, count(*) FROM clean_instances GROUP BY origin ORDER BY origin"))
+
+
 def funnel_counts(wh: Warehouse, config_version: str) -> list[dict[str, Any]]:
     """(stage, reason, n) under one config version, in stage order."""
     return wh.frame(

@@ -9,6 +9,7 @@ Our rules (code → meaning):
   parameter_untyped     a parameter (or body property) has no schema type
   path_parameter_unused a path parameter is declared but not in the path template
   enum_missing          the description names a closed set of values but the schema has no enum
+  enum_type_mismatch    an enum value is not of the parameter's type (no call could pass: "boolean", enum ["en", "fr"])
   no_success_response   no 2xx response
   response_schema_missing / request_schema_missing   JSON content without a schema
   non_json_media_type   a request or response uses a media type that is not JSON
@@ -166,7 +167,24 @@ def _lint_parameters(spec: Any, path: str, where: str, op: dict[str, Any], item:
         desc = str(p.get("description") or "")
         if isinstance(schema, dict) and schema.get("type") == "string" and "enum" not in schema and _CLOSED_HINT.search(desc):
             issues.append(LintIssue("enum_missing", f"{where} parameter {name}", "the description lists closed values: give them as an enum"))
+        wrong = _enum_values_off_type(schema)
+        if wrong:
+            issues.append(LintIssue("enum_type_mismatch", f"{where} parameter {name}",
+                                    f"enum values {wrong[:3]} are not of type {schema['type']}: make them match"))
     return issues
+
+
+_OF_TYPE = {"string": lambda v: isinstance(v, str), "boolean": lambda v: isinstance(v, bool),
+            "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+            "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def _enum_values_off_type(schema: Any) -> list[Any]:
+    """The enum values of a typed scalar schema that are not of its type (null is allowed when nullable)."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("enum"), list) or schema.get("type") not in _OF_TYPE:
+        return []
+    fits = _OF_TYPE[schema["type"]]
+    return [v for v in schema["enum"] if not fits(v) and not (v is None and schema.get("nullable"))]
 
 
 def _lint_request_body(spec: Any, where: str, op: dict[str, Any]) -> list[LintIssue]:

@@ -22,7 +22,7 @@ def extract_json(text: str | None) -> tuple[Any, str | None]:
     first_error = None
     for cand in candidates:
         try:
-            return json.loads(cand), None
+            return json.loads(cand, strict=False), None  # a raw newline inside a string is still that string
         except (json.JSONDecodeError, RecursionError, ValueError) as exc:
             first_error = first_error or f"not valid JSON: {exc}"
     if "{" not in text and "[" not in text:

@@ -17,7 +17,7 @@ from tasks.llm.types import Completer
 from tasks.prompts import load_prompt
 from tasks.simulation.executor import Executor, ExecutorState
 from tasks.simulation.react import ASK_USER, ReactStep
-from tasks.simulation.step_modes import step_mode
+from tasks.simulation.step_modes import JSON_PROTOCOL, Turn, step_mode
 from tasks.simulation.user_agent import answer_question, question_of
 
 MUST_ANSWER = "You have made several errors in a row. Give your Final Answer now."
@@ -59,8 +59,9 @@ def assistant_prompt_name(step_mode: str) -> str:
 def prompt_versions(executor: Executor, step_mode: str = "react") -> dict[str, str]:
     """The prompt versions a dialogue depends on (stamped on it, part of its ID); the executor's is
     its prompt's, or ``real-http`` for the real one."""
-    return {"assistant": load_prompt(assistant_prompt_name(step_mode)).version, "executor": executor.version,
-            "user": load_prompt("user_answer").version}
+    versions = {"assistant": load_prompt(assistant_prompt_name(step_mode)).version, "executor": executor.version,
+                "user": load_prompt("user_answer").version}
+    return {**versions, "protocol": JSON_PROTOCOL} if step_mode == "json" else versions
 
 
 def dialogue_id_for(task: Task, models: dict[str, str], prompt_versions: dict[str, str], cfg: AssistantConfig) -> str:
@@ -74,16 +75,17 @@ class _Tally:
     def __init__(self) -> None:
         self.tokens = [0, 0]
         self.cost: float | None = 0.0
-        self.n_calls = self.n_errors = self.in_a_row = 0
+        self.n_calls = self.n_errors = self.in_a_row = self.calls_ok = 0
 
     def account(self, prompt_tokens: int, completion_tokens: int, call_cost: float | None) -> None:
         self.tokens[0] += prompt_tokens
         self.tokens[1] += completion_tokens
         self.cost = None if self.cost is None or call_cost is None else self.cost + call_cost
 
-    def step(self, valid: bool) -> None:
+    def step(self, valid: bool, called: bool = False) -> None:
         if valid:
             self.in_a_row = 0
+            self.calls_ok += called
         else:
             self.n_errors += 1
             self.in_a_row += 1
@@ -119,8 +121,9 @@ async def run_dialogue(task: Task, functions_doc: str, function_names: list[str]
     state, tally, steps = ExecutorState(scope=task.instruction_id), _Tally(), []
     final_answer, stop_reason, told_to_answer = None, "step_limit", False
     for index in range(cfg.step_limit):
+        turn = Turn(index, tally.calls_ok, told_to_answer or index == cfg.step_limit - 1)
         r = await llm.acomplete("assistant", messages, prompt_version=prompt.version, subject_id=task.api_id,
-                                max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed + index, **mode.request())
+                                max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed + index, **mode.request(turn))
         tally.account(r.prompt_tokens, r.completion_tokens, r.cost_usd)
         if not r.ok:
             steps.append(Step(index, "", "", None, None, None, None, False, "llm_error", r.latency_s))
@@ -132,7 +135,7 @@ async def run_dialogue(task: Task, functions_doc: str, function_names: list[str]
             final_answer, stop_reason = parsed.final_answer, "final_answer"
             break
         observation, status, valid, error = await _act(parsed, task, llm, executor, state, tally, cfg.seed + index)
-        tally.step(valid)
+        tally.step(valid, called=parsed.kind == "action" and parsed.action != ASK_USER)
         steps.append(Step(index, text, parsed.thought, parsed.action or None,
                           parsed.action_input, observation, status, valid, None if valid else error, r.latency_s))
         if told_to_answer:

@@ -5,9 +5,11 @@ Kinds: ``normal``; ``missing_detail`` (a required detail is left out, so the ass
 this API and a partner of the same category, shown as one combined function list; see
 ``tasks.simulation.multi_api``). Shares are settings; a top-up asks only for what is missing per kind and
 checks new texts against the ones already kept.
-Each kind is one LLM call; replies are filtered — placeholders, the API's own name, over-long
-texts and near-duplicates (word 3-gram Jaccard against those already kept) are refused with a
-reason. Never raises.
+Each kind is one LLM call whose reply schema asks for exactly the kind's count of requests of at
+least ``MIN_WORDS`` and at most ``MAX_WORDS`` words (a grammar holds a local model to it). Replies are tidied — list numbering
+and a trailing "using the <API> API" are taken off — then filtered: placeholders, the API's own name,
+over-long texts and near-duplicates (word 3-gram Jaccard against those already kept) are refused
+with a reason. Never raises.
 
 A refusal is recorded once per subject, stage, reason and config: its ID hashes the doc, the kind,
 the reason, the prompt version and model, and the refused text — or, for a shortfall of a kind
@@ -18,9 +20,11 @@ its kind is in ``InstructionBatch.failed`` and the next run asks again.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from schemas import load_schema, validate_record
 from schemas.ids import content_id
@@ -39,6 +43,8 @@ KIND_RULES = {
 }
 _PLACEHOLDER = re.compile(r"<[^<>]{1,40}>|\[[A-Za-z _-]{2,40}\]|\{[A-Za-z _-]{2,40}\}|\bX{3,}\b|\b(?:lorem ipsum|placeholder|your_\w+|example\.com)\b", re.IGNORECASE)
 NEAR_DUPLICATE = 0.6
+MIN_WORDS, MAX_WORDS, MAX_WORD = 4, 25, 24  # words per request, characters per word: a grammar keeps a small model from running on
+_NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.):]|[-*•])\s+")
 
 
 SHORTFALL_REASONS = ("no_partner", "instructions_unparsable", "instructions_wrong_shape", "too_few")
@@ -132,7 +138,7 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
         names = [api_name, multi.partner_name] if kind == "multi_api" and multi else [api_name]
         functions, targets = _shown(kind, functions_doc, multi, slicer, seed + n_kind)
         r = llm.complete("user", prompt.render(functions=functions, kind_rule=KIND_RULES[kind], count=count),
-                         prompt_version=prompt.version, subject_id=api_id, json_schema=load_schema("llm_instructions"),
+                         prompt_version=prompt.version, subject_id=api_id, json_schema=reply_schema(count),
                          schema_name="instructions", max_tokens=max_tokens, temperature=0.8, seed=seed)
         if not r.ok:
             out.failed[kind] = r.error or "llm_error"
@@ -147,7 +153,7 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
         partner_ids = [multi.partner_doc_id] if kind == "multi_api" and multi else []
         taken = 0
         for text in texts:
-            text = " ".join(str(text).split()) if isinstance(text, (str, int, float)) else ""
+            text = tidy(str(text), names) if isinstance(text, (str, int, float)) else ""
             why = _problem(text, names, kept)
             if why:
                 refuse(kind, why, text[:300], text)
@@ -184,6 +190,33 @@ def _shown(kind: str, functions_doc: str, multi: MultiApi | None, slicer: Toolse
     return functions_doc, []
 
 
+def reply_schema(count: int) -> dict[str, Any]:
+    """The reply's schema for one kind's batch: ``count`` requests of ``MIN_WORDS`` to ``MAX_WORDS`` words."""
+    schema = copy.deepcopy(load_schema("llm_instructions"))
+    schema["properties"]["instructions"].update(minItems=count, maxItems=count)
+    word = f'[^ "\\\\]{{1,{MAX_WORD}}}'  # no quote or backslash: a grammar built from the pattern must not end the string early
+    schema["properties"]["instructions"]["items"]["pattern"] = f"^{word}( {word}){{{MIN_WORDS - 1},{MAX_WORDS - 1}}}$"
+    return schema
+
+
+def tidy(text: str, api_names: list[str]) -> str:
+    """One line, without list numbering and without a mention of the API as the means ("… using the
+    Open Library API"): what a user would have typed."""
+    text = _NUMBERING.sub("", " ".join(text.split()))
+    for name in filter(None, api_names):
+        text = re.sub(rf"\s*\b(?:using|with|via|through|from|on|in)\s+(?:the\s+)?{re.escape(name)}(?:\s+API)?\b", "", text,
+                      flags=re.IGNORECASE)
+    return re.sub(r"\s+([.,;:?!])", r"\1", text).strip()
+
+
+def _names(text: str, name: str) -> bool:
+    """Whether ``text`` names the API: a one-word name in any case ("skyfinder"), a name of several
+    words as written ("Public Holidays", while "public holidays" is what the request is about)."""
+    if not name or len(name) <= 3:
+        return False
+    return name in text or (" " not in name.strip() and name.casefold() in text.casefold())
+
+
 def _problem(text: str, api_names: list[str], kept: list[str]) -> str | None:
     if len(text) < 10:
         return "too_short"
@@ -191,7 +224,7 @@ def _problem(text: str, api_names: list[str], kept: list[str]) -> str | None:
         return "too_long"
     if _PLACEHOLDER.search(text):
         return "placeholder"
-    if any(name and len(name) > 3 and name.casefold() in text.casefold() for name in api_names):
+    if any(_names(text, name) for name in api_names):
         return "names_the_api"
     if any(similarity(text, k) >= NEAR_DUPLICATE for k in kept):
         return "near_duplicate"

@@ -115,3 +115,9 @@ def agents(req: FakeRequest):
     answer = {"documenter": documenter_responder(), "user": user, "assistant": assistant, "judge": judge,
               "executor": lambda r: {"results": [{"placeId": "lis-1", "name": "Lisbon"}]}}
     return answer[req.role](req)
+
+
+def script_agents(fake) -> None:
+    """Every role of ``fake`` (a ``FakeLLM``) answers as ``agents`` does: the moon catalog's whole cast."""
+    for role in ("documenter", "user", "assistant", "executor", "judge"):
+        fake.respond(role, agents)
