@@ -38,6 +38,11 @@ class Record:
         return cls(**values)
 
 
+def _strings_object(*names: str) -> dict[str, Any]:
+    """The schema of an object whose fields ``names`` are all required strings."""
+    return {"type": "object", "required": list(names), "properties": {n: {"type": "string"} for n in names}}
+
+
 @dataclass
 class CatalogEntry(Record):
     """One API of a public catalog, normalised. api_id is a content hash of the normalised name and link."""
@@ -102,29 +107,11 @@ class ApiDoc(Record):
     name: Annotated[str, Keywords(minLength=1)]
     category: Annotated[str, Keywords(minLength=1)]
     introduction: str
-    function_list: Annotated[
-        list[dict[str, str]],
-        Keywords(
-            items={
-                "type": "object",
-                "required": ["name", "description"],
-                "properties": {"name": {"type": "string"}, "description": {"type": "string"}},
-            }
-        ),
-    ]
+    function_list: Annotated[list[dict[str, str]], Keywords(items=_strings_object("name", "description"))]
     spec: Annotated[dict[str, Any] | None, Keywords(description="the OpenAPI 3.0 document; null when none could be parsed")]
     nl_documentation: str
     status: Literal["valid", "invalid"]
-    lint_errors: Annotated[
-        list[dict[str, str]],
-        Keywords(
-            items={
-                "type": "object",
-                "required": ["code", "where", "message"],
-                "properties": {"code": {"type": "string"}, "where": {"type": "string"}, "message": {"type": "string"}},
-            }
-        ),
-    ]
+    lint_errors: Annotated[list[dict[str, str]], Keywords(items=_strings_object("code", "where", "message"))]
     repair_rounds: Count
     origin: Literal["llm", "import"]
     prompt_version: str
