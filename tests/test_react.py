@@ -61,10 +61,12 @@ def test_action_before_final_answer_wins():
 
 
 def test_json_step_mode_schema_and_rendering():
-    from tasks.simulation.react import FINAL, render_json_step, step_schema
+    from tasks.simulation.react import FINAL, render_json_step
+    from tasks.simulation.step_modes import JsonMode, Turn
 
-    schema = step_schema(FUNCS)
-    assert schema["properties"]["action"]["enum"] == ["getForecast", "searchCities", "ask_user", "final_answer"]
+    choices = lambda turn: [o["properties"]["action"]["const"] for o in JsonMode(FUNCS).turn_schema(turn)["anyOf"]]  # noqa: E731
+    assert choices(Turn()) == ["getForecast", "searchCities", "ask_user"]
+    assert choices(Turn(index=1, calls_ok=1)) == ["getForecast", "searchCities", "final_answer"]
     text = render_json_step({"thought": "need it", "action": "getForecast", "action_input": {"city": "Lyon"}})
     assert text == 'Thought: need it\nAction: getForecast\nAction Input: {"city": "Lyon"}'
     s = parse_step(text, FUNCS)

@@ -26,8 +26,8 @@ MUST_ANSWER = "You have made several errors in a row. Give your Final Answer now
 @dataclass(frozen=True)
 class AssistantConfig:
     """``step_mode``: ``react`` (free-text Thought/Action/Action Input, as in the paper), ``json``
-    (each turn a JSON object under a schema whose action is an enum of the functions; for models
-    that cannot keep the text format, such as the embedded one) or ``tools`` (the backend's native
+    (each turn a JSON object under a schema made for that turn, ``tasks.simulation.step_modes``; for
+    models that cannot keep the text format, such as the embedded one) or ``tools`` (the backend's native
     function calling: OpenAI ``tools`` / ``tool_calls``)."""
 
     step_mode: str = "react"

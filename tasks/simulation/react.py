@@ -132,22 +132,6 @@ def parse_step(text: str | None, valid_actions: Sequence[str]) -> ReactStep:
 FINAL = "final_answer"
 
 
-def step_schema(function_names: Sequence[str]) -> dict[str, Any]:
-    """JSON schema of one assistant turn in 'json' step mode: the action is one of the functions,
-    ask_user or final_answer (a grammar on the embedded model keeps it so)."""
-    return {
-        "type": "object",
-        "required": ["thought", "action", "action_input"],
-        "additionalProperties": False,
-        "properties": {
-            "thought": {"type": "string", "maxLength": 400},
-            "action": {"type": "string", "enum": [*function_names, ASK_USER, FINAL]},
-            "action_input": {"type": "object"},
-            "final_answer": {"type": "string"},
-        },
-    }
-
-
 def render_json_step(value: Any) -> str:
     """A 'json' mode turn written out in the ReAct text format (what transcripts and training use)."""
     if not isinstance(value, dict):
