@@ -53,7 +53,12 @@ class ApiSetups:
         self._slices: dict[tuple[str, ...], Setup] = {}
         self.slicer = ToolsetSlicer(doc.spec, settings.toolset_slice_max)
         self.single = Setup(doc.nl_documentation, [f.name for f in self.functions_of(doc)], self.executor_for(doc),
-                            tool_definitions(doc.spec) if step_mode in ("tools", "json") else None)
+                            self.tools_of(doc.spec))
+
+    def tools_of(self, spec: Any) -> list[dict[str, Any]] | None:
+        """The function definitions the step mode needs: ``tools`` sends them, ``json`` builds each call's
+        argument schema from them; ``react`` needs none."""
+        return tool_definitions(spec) if self.step_mode in ("tools", "json") else None
 
     def functions_of(self, doc: DocumentedApi) -> list[FunctionDoc]:
         if doc.doc_id not in self._functions:
@@ -79,7 +84,7 @@ class ApiSetups:
             router = PrefixRouter({prefixes[0]: self.executor_for(self.doc), prefixes[1]: self.executor_for(partner)},
                                   spec=spec, max_chars=self.settings.observation_max_chars)
             self._pairs[partner.doc_id] = Setup(nl_documentation(spec, functions), [f.name for f in functions], router,
-                                                   tool_definitions(spec) if self.step_mode in ("tools", "json") else None)
+                                                   self.tools_of(spec))
         return self._pairs[partner.doc_id]
 
     def sliced(self, targets: list[str]) -> tuple[Setup, tuple[str, ...]]:
@@ -92,7 +97,7 @@ class ApiSetups:
             spec = self.slicer.spec_for(list(names))
             functions = derive_functions(spec)
             self._slices[names] = Setup(nl_documentation(spec, functions), [f.name for f in functions], self.executor_for(self.doc),
-                                        tool_definitions(spec) if self.step_mode in ("tools", "json") else None)
+                                        self.tools_of(spec))
         return self._slices[names], names
 
     def close(self) -> None:
