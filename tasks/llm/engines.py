@@ -18,7 +18,7 @@ from litellm import CustomLLM, ModelResponse
 from litellm.utils import custom_llm_setup
 
 from tasks.llm.config import EMBEDDED_PREFIX
-from tasks.llm.local_engine import LocalEngine
+from tasks.llm.local_engine import LocalEngine, Runtime
 
 litellm.suppress_debug_info = True
 litellm.drop_params = True  # a provider that lacks a param (seed, response_format) gets it dropped, not an error
@@ -125,13 +125,14 @@ def is_engine(model: str) -> bool:
     return model.startswith(tuple(_PRICED))
 
 
-def configure_local_engine(model_path: str | None = None, n_ctx: int = 8192, n_threads: int | None = None, seed: int = 0) -> None:
+def configure_local_engine(model_path: str | None = None, n_ctx: int = 8192, n_threads: int | None = None, seed: int = 0,
+                           runtime: Runtime = "auto") -> None:
     """Set how the embedded model is loaded (before its first use in this process)."""
     current = LocalHandler.engine
-    if (current.model_path, current.n_ctx, current.seed) != (model_path, n_ctx, seed) or (
+    if (current.model_path, current.n_ctx, current.seed, current.runtime) != (model_path, n_ctx, seed, runtime) or (
         n_threads and current.n_threads != n_threads
     ):
-        LocalHandler.engine = LocalEngine(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, seed=seed)
+        LocalHandler.engine = LocalEngine(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, seed=seed, runtime=runtime)
 
 
 # Local models cost nothing: a price-map entry so litellm's own accounting says 0, not "unknown".

@@ -77,7 +77,7 @@ class JsonMode(ReactMode):
             options = [*self.calls, *([ASK_OPTION] if turn.index == 0 else [])]
         else:
             options = [*self.calls, FINAL_OPTION]
-        return options[0] if len(options) == 1 else {"anyOf": options}
+        return options[0] if len(options) == 1 else _hoist_definitions({"anyOf": options})
 
     def read(self, result: LLMResult) -> tuple[str, ReactStep]:
         value = result.parsed if result.parsed is not None else cut_final_answer(result.text)
@@ -106,6 +106,9 @@ def cut_final_answer(text: str | None, keep: int = 600) -> dict[str, Any] | None
     return {"thought": thought.group(1) if thought else "", "action": FINAL, "final_answer": answer} if answer.strip() else None
 
 
+DEFINITION_KEYS = ("$defs", "definitions")  # where a parameter schema keeps the targets of its "#/…" refs
+
+
 def _turn(action: dict[str, Any], **fields: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "required": ["thought", "action", *fields], "additionalProperties": False,
             "properties": {"thought": {"type": "string"}, "action": action, **fields}}
@@ -117,9 +120,23 @@ def _call_option(name: str, parameters: dict[str, Any] | None) -> dict[str, Any]
     if not isinstance(parameters, dict) or not parameters:
         return _turn({"const": name}, action_input={"type": "object"})
     schema = copy.deepcopy(parameters)
+    definitions = {key: schema.pop(key) for key in DEFINITION_KEYS if isinstance(schema.get(key), dict)}
     if schema.get("type") == "object":
         schema["additionalProperties"] = False
-    return _turn({"const": name}, action_input=schema)
+    return {**_turn({"const": name}, action_input=schema), **definitions}
+
+
+def _hoist_definitions(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with its options' ``$defs``/``definitions`` moved to its root, where their ``#/…`` refs
+    point (the operations of one spec share one set of definitions)."""
+    options = []
+    for option in schema["anyOf"]:
+        option = dict(option)
+        for key in DEFINITION_KEYS:
+            if isinstance(option.get(key), dict):
+                schema.setdefault(key, {}).update(option.pop(key))
+        options.append(option)
+    return {**schema, "anyOf": options}
 
 
 FINAL_OPTION = _turn({"const": FINAL}, final_answer={"type": "string", "minLength": 1})
