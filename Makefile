@@ -56,15 +56,16 @@ run: $(STAMP)
 		$(if $(SEED_CORPUS),--seed-corpus $(SEED_CORPUS)) $(if $(filter off,$(JUDGE)),--no-judge) --train-threshold $(TRAIN_THRESHOLD)
 
 # The suite runs on one pytest-xdist worker per core, at most 4 (each worker has its own Prefect test
-# server; TEST_WORKERS=0 runs it in this process).
+# server; the tests that run the embedded model share one worker, tests/conftest.py; TEST_WORKERS=0 runs
+# it in this process).
 TEST_WORKERS ?= $(shell n=$$(nproc); [ $$n -gt 4 ] && n=4; echo $$n)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # the suite without the tests marked slow (each over 10 s): for a quick loop while editing
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not slow" $(PYTEST_ARGS)
 
 # BFCL v4's data for `toolfactory evaluate --set bfcl:<category>`: the package without its dependency set
 # (it pins numpy 1.26 and many SDKs; only its data files are read).

@@ -137,3 +137,17 @@ def settings(workdir, fixtures):
     s = load_settings()
     import_catalog(s, fixtures / "catalog.csv")
     return s
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker shares the cores with the others: one llama.cpp thread
+    import tasks.llm.local_engine as _local_engine
+
+    _local_engine.DEFAULT_THREADS = 1
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that run the embedded model share one xdist worker (``make test`` uses ``--dist loadgroup``): two
+    llama.cpp thread pools on 2 cores wait on each other's descheduled threads at every barrier and crawl."""
+    for item in items:
+        if item.get_closest_marker("local_llm") is not None:
+            item.add_marker(pytest.mark.xdist_group("embedded_model"))

@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 CPU_MODULE = "_llama_cpp_cpu"
+POLL = int(os.environ.get("TOOLFACTORY_LLAMA_POLL", "0"))  # ggml's thread-pool polling level: 0 = idle threads sleep
 _module: ModuleType | None = None
 
 
@@ -98,6 +99,13 @@ class PrebuiltLlama:
         self._ctx = lib.llama_init_from_model(self._model, cparams)
         if self._ctx == ffi.NULL:
             raise RuntimeError("llama.cpp could not make a context")
+        # One thread pool for the context's life, whose idle threads sleep instead of spinning: with spinning
+        # threads, two processes running the model on 2 cores (two test workers, two simulation workers)
+        # crawl, each waiting on threads the other's have pushed off the cores.
+        pool = lib.ggml_threadpool_params_default(n_threads)
+        pool.poll = POLL
+        self._pool = lib.ggml_threadpool_new(ffi.new("struct ggml_threadpool_params *", pool))
+        lib.llama_attach_threadpool(self._ctx, self._pool, self._pool)
         self.n_ctx = int(lib.llama_n_ctx(self._ctx))
         self.n_batch = int(cparams.n_batch)
         template = lib.llama_model_chat_template(self._model, ffi.NULL)
@@ -109,6 +117,9 @@ class PrebuiltLlama:
         lib, ffi = self._m.lib, self._m.ffi
         if self._ctx not in (None, ffi.NULL):
             lib.llama_free(self._ctx)
+        if getattr(self, "_pool", None) not in (None, ffi.NULL):
+            lib.ggml_threadpool_free(self._pool)
+            self._pool = None
         if self._model not in (None, ffi.NULL):
             lib.llama_model_free(self._model)
         self._ctx = self._model = None
@@ -151,7 +162,11 @@ class PrebuiltLlama:
         return list(out[0:n])
 
     def _piece(self, token: int, buf: Any) -> bytes:
+        """The bytes of ``token`` (``buf`` holds 64; a longer piece gets a buffer of its size)."""
         n = self._m.lib.llama_token_to_piece(self._vocab, token, buf, 64, 0, False)
+        if n < 0:
+            buf = self._m.ffi.new("char[]", -n)
+            n = self._m.lib.llama_token_to_piece(self._vocab, token, buf, -n, 0, False)
         return self._m.ffi.unpack(buf, n) if n > 0 else b""
 
     def _sampler(self, temperature: float, repeat_penalty: float, seed: int) -> Any:

@@ -28,6 +28,10 @@ from tasks.llm.llama_runtime import ContextOverflow, Generation, PrebuiltLlama, 
 __all__ = ["ContextOverflow", "Generation", "LocalEngine", "LocalModelMissing", "default_model_path", "gguf_location"]
 
 Runtime = Literal["auto", "prebuilt", "llama-cpp-python"]
+# Threads when none are asked for: None = one per core. A process that shares its cores with other busy
+# processes (a test worker) sets 1: llama.cpp's threads wait for each other at every barrier, and a thread
+# pushed off its core by another process stalls the rest.
+DEFAULT_THREADS: int | None = None
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # llama.cpp expands bounded repetitions into nested rules and aborts the process when the result is
 # too large ("exceeds sane defaults"), so grammars get only small bounds; the schema is still
@@ -60,7 +64,7 @@ class LocalEngine:
                  runtime: Runtime = "auto"):
         self.model_path = model_path
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or max(1, os.cpu_count() or 1)
+        self.n_threads = n_threads or DEFAULT_THREADS or max(1, os.cpu_count() or 1)
         self.seed = seed
         self.runtime = runtime
         self.repeat_penalty = 1.1
