@@ -22,7 +22,9 @@ from types import ModuleType
 from typing import Any
 
 CPU_MODULE = "_llama_cpp_cpu"
-POLL = int(os.environ.get("TOOLFACTORY_LLAMA_POLL", "0"))  # ggml's thread-pool polling level: 0 = idle threads sleep
+# ggml's thread-pool polling level (0–100; unset: ggml's default, 50). 0 lets idle threads sleep: ~7% slower alone,
+# ~25% faster in all when two processes run the model on 2 cores (docs/benchmarks.md).
+POLL = os.environ.get("TOOLFACTORY_LLAMA_POLL")
 _module: ModuleType | None = None
 
 
@@ -99,11 +101,10 @@ class PrebuiltLlama:
         self._ctx = lib.llama_init_from_model(self._model, cparams)
         if self._ctx == ffi.NULL:
             raise RuntimeError("llama.cpp could not make a context")
-        # One thread pool for the context's life, whose idle threads sleep instead of spinning: with spinning
-        # threads, two processes running the model on 2 cores (two test workers, two simulation workers)
-        # crawl, each waiting on threads the other's have pushed off the cores.
+        # One thread pool for the context's life (``POLL`` sets how its idle threads wait).
         pool = lib.ggml_threadpool_params_default(n_threads)
-        pool.poll = POLL
+        if POLL is not None:
+            pool.poll = int(POLL)
         self._pool = lib.ggml_threadpool_new(ffi.new("struct ggml_threadpool_params *", pool))
         lib.llama_attach_threadpool(self._ctx, self._pool, self._pool)
         self.n_ctx = int(lib.llama_n_ctx(self._ctx))
