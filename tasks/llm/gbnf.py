@@ -153,18 +153,23 @@ class _Converter:
     def ref(self, ref: str, depth: int) -> str:
         if ref in self.refs:
             return self.refs[ref]
-        target: Any = self.root
-        if not ref.startswith("#"):
-            return "value"
-        for part in [p for p in ref[1:].split("/") if p]:
-            part = part.replace("~1", "/").replace("~0", "~")
-            target = target.get(part) if isinstance(target, dict) else None
+        target = self.target(ref)
         if not isinstance(target, dict):
             return "value"
         name = self.add("ref-" + ref.rsplit("/", 1)[-1], "value")  # a placeholder that recursion can name
         self.refs[ref] = name
         self.rules[name] = self.visit(target, name + "-body", depth + 1)
         return name
+
+    def target(self, ref: str) -> Any:
+        """What a local ``#/…`` ref points at in the root schema; None for anything else."""
+        if not ref.startswith("#"):
+            return None
+        target: Any = self.root
+        for part in [p for p in ref[1:].split("/") if p]:
+            part = part.replace("~1", "/").replace("~0", "~")
+            target = target.get(part) if isinstance(target, dict) else None
+        return target
 
     def merged(self, schema: dict[str, Any]) -> dict[str, Any]:
         """``allOf``'s parts in one schema: properties and required lists joined, other keys first-wins."""
@@ -182,11 +187,8 @@ class _Converter:
         return out
 
     def resolve(self, schema: Any) -> Any:
-        if isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#"):
-            target: Any = self.root
-            for part in [p for p in schema["$ref"][1:].split("/") if p]:
-                target = target.get(part) if isinstance(target, dict) else None
-            return target
+        if isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
+            return self.target(schema["$ref"])
         return schema
 
     def object(self, schema: dict[str, Any], name: str, depth: int) -> str:
