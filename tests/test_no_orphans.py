@@ -63,8 +63,9 @@ def test_sigkill_of_the_main_process_alone_leaves_no_server(workdir, monkeypatch
                 time.sleep(0.2)
             assert server is not None, "the temporary Prefect server did not start"
             deadline = time.time() + 120  # wait until the flow is waiting on the LLM
-            while time.time() < deadline and not in_flight(llm):
+            while time.time() < deadline and not in_flight(llm) and main.poll() is None:
                 time.sleep(0.2)
+            assert main.poll() is None, f"docs build ended (exit {main.returncode}) before it called the LLM"
             assert in_flight(llm) and alive(server)
             os.kill(main.pid, signal.SIGKILL)  # the main process alone
             main.wait(timeout=30)

@@ -157,3 +157,19 @@ def test_a_boolean_is_not_a_number(workdir):
     (workdir / "toolfactory.yaml").write_text("max_concurrent_apis: true\n")
     with pytest.raises(SettingsError, match=r"max_concurrent_apis \(toolfactory.yaml\): expected an integer, got True"):
         load_settings(env={})
+
+
+@pytest.mark.parametrize("given, seen", [(None, "180"), ("45", "45")])
+def test_prefects_temporary_server_gets_minutes_to_start_unless_the_user_says(given, seen):
+    """Prefect's 20 s wait ended commands on a busy machine; importing the CLI raises it, a user's value stays."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"}
+    if given is not None:
+        env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = given
+    probe = ("import toolfactory.cli, flows\nfrom prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as s\n"
+             "print(s.value())")
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == seen
