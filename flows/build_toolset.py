@@ -18,6 +18,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from flows.progress import Progress
 from flows.runtime import RunLedger, flow_settings, llm_session, open_warehouse, retry_reason
@@ -102,7 +103,7 @@ def build_toolset(limit: int | None = None, api_ids: list[str] | None = None, ca
         todo = [e for e in entries if ids[e.api_id] not in existing]
         print(f"build-toolset: {len(entries)} APIs planned, {len(entries) - len(todo)} already documented, {len(todo)} to do "
               f"(documenter: {signature}, spec mode {cfg.spec_mode})")
-        futures = [document_task.submit(e, client, wh, cfg, prompts) for e in todo]
+        futures = [document_task.submit(e, quote(client), quote(wh), quote(cfg), quote(prompts)) for e in todo]  # quote: not walked
         outcomes: list[dict[str, Any]] = []
         failed: list[str] = []
         progress = Progress("build-toolset-progress", "APIs documented", len(todo), unit="API")

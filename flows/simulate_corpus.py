@@ -32,6 +32,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed as prefect_as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from flows.build_toolset import api_workers
 from flows.progress import Progress
@@ -298,8 +299,11 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
         put = _counted(ledger.writer.put, progress)
         if settings_obj.simulation_task_runner == "threads":
             gate = asyncio.Semaphore(settings_obj.max_concurrent_dialogues)  # used on the client's loop only
-            finished = _finished_here([simulate_api_task.submit(d, client, wh, settings_obj, gate, put,
-                                                                pairs.get(d.doc_id), docs_by_id) for d in docs])
+            # quote(): Prefect would walk each of these (every doc's spec, for every task) looking for futures.
+            # (Not on the Dask/Ray path: there a quote reaches the worker as a bare tuple.)
+            finished = _finished_here([simulate_api_task.submit(d, quote(client), quote(wh), quote(settings_obj), quote(gate),
+                                                                quote(put), pairs.get(d.doc_id), quote(docs_by_id))
+                                       for d in docs])
         else:
             finished = _finished_away(docs, wh, client, ledger, put, settings_obj, pairs, docs_by_id)
         outcomes, failures = [], []
