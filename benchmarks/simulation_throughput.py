@@ -1,19 +1,23 @@
 """Benchmark: dialogues per second of the factory's simulation against the fake OpenAI server,
-beside the ideal and a bare asyncio + litellm loop making the same calls (issue #3).
+beside the ideal, a bare asyncio + litellm loop and a raw aiohttp loop making the same calls (issues #3, #20).
 
-For each regime (server latency, in-flight cap) the driver starts the fake server in its own
-process, then runs two workers, each in a process of its own so CPU and peak memory are theirs:
+For each regime (server latency, in-flight cap) the driver runs four workers, each in a process of its
+own (so CPU and peak memory are theirs) against a fresh fake server of its own (so each one's peak of
+requests in flight is its own):
 
-- ``factory``: the real path — ``simulate-corpus`` (Prefect flow, warehouse, ledger, dialogues as
-  coroutines on the LLM loop) over pre-landed instructions; one warm-up dialogue first (it starts
-  Prefect's server, and its requests are the ones the bare loop replays);
+- ``factory fast``: the real path — ``simulate-corpus`` (Prefect flow, warehouse, ledger, dialogues as
+  coroutines on the LLM loop) over pre-landed instructions, on the fast transport (``llm_transport:
+  fast``: aiohttp straight to the server); one warm-up dialogue first (it starts Prefect's server, and
+  its requests are the ones the loops below replay);
+- ``factory litellm``: the same on ``llm_transport: litellm``;
 - ``bare``: ``asyncio.gather`` of dialogues under a semaphore of the same cap, each dialogue the
-  warm-up's requests sent one after the other with ``litellm.acompletion``.
+  warm-up's requests sent one after the other with ``litellm.acompletion``;
+- ``raw``: the same with one ``aiohttp`` session and ``orjson`` (the HTTP floor).
 
 Ideal: cap / (LLM calls per dialogue × latency). CPU seconds per call: the worker's user + system
 time over the measured window / calls; peak memory: the worker's peak RSS.
 
-    .venv/bin/python benchmarks/simulation_throughput.py            # all regimes, ~6 minutes
+    .venv/bin/python benchmarks/simulation_throughput.py            # all regimes, ~10 minutes
     .venv/bin/python benchmarks/simulation_throughput.py --quick    # small caps, a smoke run
 """
 
@@ -79,7 +83,7 @@ def bench_folder(base_url: str, prefix: str) -> Path:
     return work
 
 
-def factory_worker(base_url: str, cap: int, dialogues: int) -> dict[str, Any]:
+def factory_worker(base_url: str, cap: int, dialogues: int, transport: str) -> dict[str, Any]:
     from flows.docs_import import import_docs
     from flows.settings import Settings
     from flows.simulate_corpus import run_simulate_corpus
@@ -95,7 +99,8 @@ def factory_worker(base_url: str, cap: int, dialogues: int) -> dict[str, Any]:
                                      assistant_step_mode="json", dialogue_step_limit=STEPS, llm_num_retries=0,
                                      max_concurrent_apis=N_APIS, llm_max_continuations=0, missing_detail_share=0.0,
                                      unanswerable_share=0.0, multi_api_share=0.0,  # only the pre-landed instructions
-                                     executor_share_responses=False)  # every call its own: 4 per dialogue
+                                     executor_share_responses=False,  # every call its own: 4 per dialogue
+                                     llm_transport=transport)
     import_docs(base, specs)
     user_model = load_backend_config("backends.yaml").signature("user")
     version = load_prompt("user_instructions").version
@@ -156,6 +161,36 @@ def bare_worker(base_url: str, cap: int, dialogues: int, bodies: list[dict[str, 
             "cpu_s": round(_cpu() - cpu0, 2), "peak_rss_mb": round(_peak_rss_mb(), 1)}
 
 
+def raw_worker(base_url: str, cap: int, dialogues: int, bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    """The same requests as ``bare_worker`` over one aiohttp session with orjson: the HTTP floor."""
+    import aiohttp
+    import orjson
+
+    errors = 0
+    payloads = [orjson.dumps({**b, "model": "fake-model"}) for b in bodies]
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer sk-bench"}
+
+    async def dialogue(session: aiohttp.ClientSession, gate: asyncio.Semaphore) -> None:
+        nonlocal errors
+        async with gate:
+            for payload in payloads:
+                async with session.post(f"{base_url}/chat/completions", data=payload, headers=headers) as resp:
+                    reply = orjson.loads(await resp.read())
+                    errors += resp.status != 200 or not reply.get("choices")
+
+    async def main() -> tuple[float, float]:
+        gate = asyncio.Semaphore(cap)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            await dialogue(session, gate)
+            cpu0, t0 = _cpu(), time.perf_counter()
+            await asyncio.gather(*(dialogue(session, gate) for _ in range(dialogues)))
+            return cpu0, time.perf_counter() - t0
+
+    cpu0, seconds = asyncio.run(main())
+    return {"dialogues": dialogues, "calls": dialogues * len(bodies), "errors": errors, "seconds": round(seconds, 1),
+            "cpu_s": round(_cpu() - cpu0, 2), "peak_rss_mb": round(_peak_rss_mb(), 1)}
+
+
 # driver -----------------------------------------------------------------------------------------
 def _spawn_worker(args: list[str], stdin: str = "") -> dict[str, Any]:
     proc = subprocess.run([sys.executable, __file__, *args], input=stdin, capture_output=True, text=True, cwd=ROOT,
@@ -186,49 +221,62 @@ class Server:
         self.proc.wait(timeout=10)
 
 
+WORKERS = ("factory fast", "factory litellm", "bare", "raw")
+
+
+def _run_on_fresh_server(latency: float, args: list[str], stdin: str = "") -> tuple[dict[str, Any], Server]:
+    server = Server(latency)
+    try:
+        result = _spawn_worker([*args, "--base-url", f"{server.url}/v1"], stdin)
+        result["server_peak_in_flight"] = server.stats()["peak_in_flight"]
+        result["_bodies"] = server.requests()
+    finally:
+        server.close()
+    return result, server
+
+
 def regime(latency: float, cap: int, dialogues: int) -> dict[str, Any]:
-    """One server per worker, so each one's peak of requests in flight is its own."""
-    server = Server(latency)
-    try:
-        factory = _spawn_worker(["--worker", "factory", "--base-url", f"{server.url}/v1", "--cap", str(cap), "--dialogues", str(dialogues)])
-        bodies = server.requests()
-        factory["server_peak_in_flight"] = server.stats()["peak_in_flight"]
-    finally:
-        server.close()
+    """The four workers, one after the other, each on a fresh server."""
+    results: dict[str, dict[str, Any]] = {}
+    results["factory fast"], _ = _run_on_fresh_server(latency, ["--worker", "factory", "--transport", "fast", "--cap", str(cap),
+                                                                "--dialogues", str(dialogues)])
+    bodies = results["factory fast"]["_bodies"]
     assert len(bodies) == 2 * STEPS, f"the warm-up dialogue made {len(bodies)} calls, not {2 * STEPS}"
-    server = Server(latency)
-    try:
-        bare = _spawn_worker(["--worker", "bare", "--base-url", f"{server.url}/v1", "--cap", str(cap),
-                              "--dialogues", str(factory["dialogues"])], stdin=json.dumps(bodies))
-        bare["server_peak_in_flight"] = server.stats()["peak_in_flight"]
-    finally:
-        server.close()
-    calls_per_dialogue = factory["calls"] / max(1, factory["dialogues"])
+    n = str(results["factory fast"]["dialogues"])
+    results["factory litellm"], _ = _run_on_fresh_server(latency, ["--worker", "factory", "--transport", "litellm",
+                                                                   "--cap", str(cap), "--dialogues", str(dialogues)])
+    for name in ("bare", "raw"):
+        results[name], _ = _run_on_fresh_server(latency, ["--worker", name, "--cap", str(cap), "--dialogues", n], json.dumps(bodies))
+    calls_per_dialogue = results["factory fast"]["calls"] / max(1, results["factory fast"]["dialogues"])
     ideal = cap / (calls_per_dialogue * latency)
-    out = {"latency_s": latency, "cap": cap, "calls_per_dialogue": round(calls_per_dialogue, 2), "ideal_dps": round(ideal, 1)}
-    for name, r in (("factory", factory), ("bare", bare)):
-        out[name] = {**r, "dps": round(r["dialogues"] / r["seconds"], 1), "cpu_ms_per_call": round(1000 * r["cpu_s"] / r["calls"], 2)}
-    out["factory_vs_ideal"] = round(out["factory"]["dps"] / ideal, 3)
-    out["bare_vs_ideal"] = round(out["bare"]["dps"] / ideal, 3)
-    out["factory_vs_bare"] = round(out["factory"]["dps"] / out["bare"]["dps"], 3)
-    out["cpu_per_call_factory_over_bare"] = round(out["factory"]["cpu_ms_per_call"] / out["bare"]["cpu_ms_per_call"], 2)
+    out: dict[str, Any] = {"latency_s": latency, "cap": cap, "calls_per_dialogue": round(calls_per_dialogue, 2),
+                           "ideal_dps": round(ideal, 1)}
+    for name, r in results.items():
+        r.pop("_bodies")
+        out[name] = {**r, "dps": round(r["dialogues"] / r["seconds"], 1), "cpu_ms_per_call": round(1000 * r["cpu_s"] / r["calls"], 3),
+                     "vs_ideal": round(r["dialogues"] / r["seconds"] / ideal, 3)}
+    out["fast_vs_bare"] = round(out["factory fast"]["dps"] / out["bare"]["dps"], 2)
+    out["fast_vs_raw"] = round(out["factory fast"]["dps"] / out["raw"]["dps"], 2)
+    out["litellm_vs_bare"] = round(out["factory litellm"]["dps"] / out["bare"]["dps"], 2)
     return out
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("| latency | cap | dialogues | ideal d/s | factory d/s | bare d/s | factory/ideal | bare/ideal | factory/bare "
-            "| CPU ms/call factory | bare | ratio | peak RSS MB factory | bare | peak in flight factory | bare |\n" + "|---:" * 16 + "|\n")
-    return head + "".join(
-        f"| {r['latency_s']} s | {r['cap']} | {r['factory']['dialogues']} | {r['ideal_dps']} | {r['factory']['dps']} | {r['bare']['dps']} "
-        f"| {r['factory_vs_ideal']} | {r['bare_vs_ideal']} | {r['factory_vs_bare']} | {r['factory']['cpu_ms_per_call']} "
-        f"| {r['bare']['cpu_ms_per_call']} | {r['cpu_per_call_factory_over_bare']} | {r['factory']['peak_rss_mb']} "
-        f"| {r['bare']['peak_rss_mb']} | {r['factory']['server_peak_in_flight']} | {r['bare']['server_peak_in_flight']} |\n"
-        for r in rows)
+    head = ("| latency | cap | worker | dialogues | d/s | of ideal | CPU ms/call | peak RSS MB | peak in flight |\n"
+            "|---:|---:|---|---:|---:|---:|---:|---:|---:|\n")
+    body = "".join(f"| {r['latency_s']} s | {r['cap']} | {w} | {r[w]['dialogues']} | {r[w]['dps']} | {r[w]['vs_ideal']} "
+                   f"| {r[w]['cpu_ms_per_call']} | {r[w]['peak_rss_mb']} | {r[w]['server_peak_in_flight']} |\n"
+                   for r in rows for w in WORKERS)
+    ratios = "".join(f"\n{r['latency_s']} s / {r['cap']}: factory fast / bare litellm {r['fast_vs_bare']}, fast / raw "
+                     f"{r['fast_vs_raw']}, factory litellm / bare {r['litellm_vs_bare']} (ideal {r['ideal_dps']} d/s)"
+                     for r in rows)
+    return head + body + ratios + "\n"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--worker", choices=["factory", "bare"])
+    ap.add_argument("--worker", choices=["factory", "bare", "raw"])
+    ap.add_argument("--transport", choices=["fast", "litellm"], default="fast")
     ap.add_argument("--base-url")
     ap.add_argument("--cap", type=int)
     ap.add_argument("--dialogues", type=int)
@@ -238,10 +286,11 @@ def main() -> None:
                     help="run this regime instead of the default ones (repeatable), e.g. 20,3000,3000")
     args = ap.parse_args()
     if args.worker == "factory":
-        print("RESULT " + json.dumps(factory_worker(args.base_url, args.cap, args.dialogues)), flush=True)
+        print("RESULT " + json.dumps(factory_worker(args.base_url, args.cap, args.dialogues, args.transport)), flush=True)
         return
-    if args.worker == "bare":
-        print("RESULT " + json.dumps(bare_worker(args.base_url, args.cap, args.dialogues, json.loads(sys.stdin.read()))), flush=True)
+    if args.worker in ("bare", "raw"):
+        loop_worker = bare_worker if args.worker == "bare" else raw_worker
+        print("RESULT " + json.dumps(loop_worker(args.base_url, args.cap, args.dialogues, json.loads(sys.stdin.read()))), flush=True)
         return
     # (latency s, cap, dialogues): the latency-bound runs are 4 waves of `cap` dialogues (ideal 4 × 4 × 2 s = 32 s)
     plan = [(0.5, 20, 80), (0.1, 50, 200)] if args.quick else [(2.0, 100, 400), (2.0, 1000, 4000), (0.2, 1000, 3000)]

@@ -168,6 +168,7 @@ def _client(settings: Settings, models: dict[str, str] | None, ledger: Callable[
         ledger=ledger,
         cache=cache,
         budget=SpendCap(limit_usd),
+        transport=settings.llm_transport,
     )
 
 

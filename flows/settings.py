@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     llm_timeout_s: float = _field(600.0, ge=0.001, group="llm")
     llm_num_retries: int = _field(2, ge=0, group="llm")
     llm_max_continuations: int = _field(1, ge=0, group="llm")
+    llm_transport: Literal["auto", "litellm", "fast"] = _field("auto", group="llm")  # auto | litellm | fast: how calls to OpenAI-compatible deployments are sent (auto: aiohttp for openai/, hosted_vllm/, …)
     documenter_max_tokens: int = _field(900, ge=16, group="documentation")
     documenter_temperature: float = _field(0.2, ge=0, group="documentation")
     documenter_spec_mode: Literal["auto", "openapi", "operations"] = _field("auto", group="documentation")  # openapi | operations | auto (operations on the embedded model)

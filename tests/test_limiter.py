@@ -1,17 +1,7 @@
 import asyncio
 
 from tasks.llm.limiter import RateLimiter, group_limits
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    async def sleep(self, s):
-        self.now += s
+from tests.support.clock import Clock
 
 
 def take(lim, tokens=0):

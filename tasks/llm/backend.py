@@ -25,6 +25,7 @@ from schemas.ids import content_id
 from tasks.llm.budget import SpendCap
 from tasks.llm.config import BackendConfig
 from tasks.llm.errors import NoModelGroup, ProviderError, SpendCapReached
+from tasks.llm.fast_transport import Endpoint, FastTransport, FastTransportError, fast_endpoint, require_fast_where_asked
 from tasks.llm.jsontext import extract_json
 from tasks.llm.ledger import Cache, CallLedger, Sink
 from tasks.llm.loop import llm_loop, run, running_loop, submit
@@ -51,6 +52,7 @@ class LLMClient:
         ledger: Sink | None = None,
         cache: Cache | None = None,
         budget: SpendCap | None = None,
+        transport: str = "auto",
     ) -> None:
         self.config = config
         self.redact = Redactor(config.secret_values())  # provider errors may quote the key they were sent
@@ -60,6 +62,10 @@ class LLMClient:
         settings.setdefault("timeout", timeout_s)
         settings.setdefault("retry_after", 0)
         self.transport = LiteLLMTransport(config, settings)
+        self.fast = FastTransport(float(settings["timeout"]), self.transport.num_retries, float(settings["retry_after"]))
+        self.default_transport = transport  # auto | litellm | fast, where a deployment does not say
+        self._fast_routes: dict[str, list[Endpoint] | None] = {}
+        require_fast_where_asked(config)
         self.policy = CallPolicy(config.model_list, max_concurrent, budget)
         self.ledger = CallLedger(ledger, cache)
         self.max_continuations = max_continuations
@@ -82,8 +88,22 @@ class LLMClient:
         return run(coro)
 
     def close(self) -> None:
-        """Let go of the transport's Router (the LLM loop is the process's and stays up)."""
+        """Let go of the transport's Router and the fast path's HTTP sessions (the LLM loop is the process's
+        and stays up)."""
         self.transport.close()
+        if running_loop() is llm_loop():
+            llm_loop().create_task(self.fast.aclose())
+        else:
+            self.run(self.fast.aclose())
+
+    def fast_route(self, group: str) -> list[Endpoint] | None:
+        """The group's deployments as fast-path endpoints when every one of them is served there and no
+        Router-only setting applies (``tasks.llm.fast_transport``), else None: litellm sends it."""
+        if group not in self._fast_routes:
+            endpoints = [fast_endpoint(d, self.default_transport) for d in self.config.deployments(group)]
+            plain = not [k for k in self.config.router_only() if k not in ("fallbacks", "default_fallbacks")]
+            self._fast_routes[group] = endpoints if plain and endpoints and all(endpoints) else None  # type: ignore[assignment]
+        return self._fast_routes[group]
 
     def model_signature(self, role: str) -> str:
         return self.config.signature(role)
@@ -157,18 +177,44 @@ class LLMClient:
             if refusal is not None:  # the run's spend cap: no new call
                 return LLMResult(role=role, text="", model=group, error=refusal, failure=SpendCapReached(refusal))
             try:
-                response, error = await self.transport.send(group, messages, params), None
+                response, fast, error = *await self._send(group, messages, params), None
             except Exception as exc:  # every provider error becomes a recorded failure
-                response, error = None, self.redact(f"{type(exc).__name__}: {str(exc)[:500]}")
+                response, fast, error = None, False, self.redact(f"{type(exc).__name__}: {str(exc)[:500]}")
         latency = time.perf_counter() - start
         if response is None:
             result = LLMResult(role=role, text="", model=group, latency_s=latency, error=error, finish_reason=None,
                                failure=ProviderError(error))
+        elif fast:
+            result = self.fast.read(response, role, group, latency)
         else:
             result = read_reply(response, role, group, latency)
         self.budget.charge(result.cost_usd)
         self.ledger.record(request_hash, result, prompt_version, subject_id)
         return result
+
+
+    async def _send(self, group: str, messages: list[dict[str, Any]], params: dict[str, Any]) -> tuple[Any, bool]:
+        """(reply, whether the fast transport sent it). A group on the fast path that still fails after its
+        retries (or is refused by every deployment: 401, 403, 404) hands the call to its ``fallbacks`` groups
+        in turn, each on its own path; a group on litellm's path has the Router do that."""
+        route = self.fast_route(group)
+        if route is None:
+            return await self.transport.send(group, messages, params), False
+        try:
+            return await self.fast.send(route, messages, params), True
+        except FastTransportError as exc:
+            if not (exc.retryable or exc.status in (401, 403, 404)) or not self.config.fallbacks_of(group):
+                raise
+            failure = exc
+        for other in self.config.fallbacks_of(group):
+            try:
+                other_route = self.fast_route(other)
+                if other_route is None:
+                    return await self.transport.send(other, messages, params), False
+                return await self.fast.send(other_route, messages, params), True
+            except Exception as exc:  # the next fallback; the last failure is the one reported
+                failure = exc
+        raise failure
 
 
 def request_params(max_tokens: int | None, temperature: float | None, seed: int | None, tools: list[dict[str, Any]] | None,

@@ -27,6 +27,7 @@ BACKENDS_LIMITS = Limits(max_bytes=1_000_000, max_depth=30, max_nodes=100_000)  
 BUILTIN: dict[str, str] = {}  # name → YAML text of a built-in backends config ("local" is read from package data)
 EMBEDDED_PREFIX = "toolfactory-local/"
 _SECRET_KEYS = ("api_key", "aws_secret_access_key", "aws_access_key_id", "vertex_credentials", "azure_ad_token")
+TRANSPORTS = ("auto", "litellm", "fast")  # how a deployment's calls are sent (tasks.llm.fast_transport)
 _ALLOWED_TOP = {"model_list", "router_settings", "roles", "litellm_settings", "general_settings"}
 
 
@@ -68,12 +69,24 @@ class BackendConfig:
                  if isinstance(v, str) and v.startswith("os.environ/")}
         return [os.environ[n] for n in sorted(names) if os.environ.get(n)]
 
+    def router_only(self) -> list[str]:
+        """The Router-only settings in use (each sends every group through litellm's Router)."""
+        return [k for k in ROUTER_ONLY if self.router_settings.get(k)]
+
+    def fallbacks_of(self, group: str) -> list[str]:
+        """The groups that take ``group``'s calls when it fails (router_settings ``fallbacks``, else
+        ``default_fallbacks``), in order."""
+        for entry in self.router_settings.get("fallbacks") or []:
+            if isinstance(entry, dict) and group in entry:
+                return [str(g) for g in entry[group] or []]
+        return [str(g) for g in self.router_settings.get("default_fallbacks") or [] if g != group]
+
     def direct_params(self, group: str, timeout_s: float) -> dict[str, Any] | None:
         """A group of one deployment and no Router-only settings can skip the Router: its litellm
         params (keys resolved from the environment, ``rpm``/``tpm`` left to our limiter), else None.
         The Router's per-call bookkeeping costs about a quarter of litellm's own CPU per call."""
         deployments = self.deployments(group)
-        if len(deployments) != 1 or any(self.router_settings.get(k) for k in ROUTER_ONLY):
+        if len(deployments) != 1 or self.router_only():
             return None
         params = {k: v for k, v in (deployments[0].get("litellm_params") or {}).items() if k not in ("rpm", "tpm")}
         for k, v in params.items():
@@ -153,6 +166,8 @@ def parse_backend_config(data: Any, source: str = "<dict>") -> BackendConfig:
         params = entry.get("litellm_params")
         if not isinstance(params, dict) or not isinstance(params.get("model"), str):
             raise BackendConfigError(f"{where}.litellm_params.model: required string")
+        if entry.get("transport") is not None and entry["transport"] not in TRANSPORTS:
+            raise BackendConfigError(f"{where}.transport: {short_repr(entry['transport'])} is not one of {', '.join(TRANSPORTS)}")
         for key in _SECRET_KEYS:
             value = params.get(key)
             if value is not None and not (isinstance(value, str) and value.startswith("os.environ/")):

@@ -7,11 +7,16 @@ from typing import Any
 
 
 def retry_wait(exc: Exception, attempt: int, minimum: float) -> float:
-    """Seconds before the next try: the server's Retry-After when it sent one (capped at 60 s), else
-    exponential backoff from 0.5 s (capped at 8 s); never under ``minimum``."""
+    """Seconds before the next try after litellm's ``exc`` (``backoff_wait`` of its Retry-After header)."""
     headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    return backoff_wait(headers.get("retry-after"), attempt, minimum)
+
+
+def backoff_wait(retry_after: str | None, attempt: int, minimum: float) -> float:
+    """Seconds before the next try: the server's Retry-After (seconds) when it sent one (capped at 60 s),
+    else exponential backoff from 0.5 s (capped at 8 s); never under ``minimum``."""
     try:
-        wait = float(headers.get("retry-after"))
+        wait = float(retry_after)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         wait = min(8.0, 0.5 * 2**attempt)
     return max(minimum, min(60.0, wait))

@@ -52,7 +52,8 @@ class LiteLLMTransport:
         go direct never makes one, and an unknown price stays unknown."""
         with self._router_lock:
             if self._router is None:
-                self._router = Router(model_list=self.config.model_list, **self.router_settings)
+                self._router = Router(model_list=[{k: v for k, v in d.items() if k != "transport"} for d in self.config.model_list],
+                                      **self.router_settings)
             return self._router
 
     def close(self) -> None:
