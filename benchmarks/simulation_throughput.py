@@ -57,8 +57,9 @@ SPEC = {
 
 
 def _cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
+    """CPU seconds of this process and of its children that have ended (the processes runner's pool)."""
+    return sum(ru.ru_utime + ru.ru_stime for ru in (resource.getrusage(resource.RUSAGE_SELF),
+                                                     resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 def _peak_rss_mb() -> float:
@@ -83,7 +84,7 @@ def bench_folder(base_url: str, prefix: str) -> Path:
     return work
 
 
-def factory_worker(base_url: str, cap: int, dialogues: int, transport: str) -> dict[str, Any]:
+def factory_worker(base_url: str, cap: int, dialogues: int, transport: str, processes: int = 0) -> dict[str, Any]:
     from flows.docs_import import import_docs
     from flows.settings import Settings
     from flows.simulate_corpus import run_simulate_corpus
@@ -121,6 +122,9 @@ def factory_worker(base_url: str, cap: int, dialogues: int, transport: str) -> d
         wh.execute("DELETE FROM instruction")
     land_instructions(per_api, "run", N_APIS)
     settings = base.with_overrides(instructions_per_api=per_api, max_concurrent_dialogues=cap, max_concurrent_llm_calls=cap)
+    if processes:  # the API tasks on a pool of worker processes, each with its own client and its share of the cap
+        settings = settings.with_overrides(simulation_task_runner="processes", simulation_processes=processes,
+                                           max_concurrent_dialogues=cap // processes, max_concurrent_llm_calls=cap // processes)
     cpu0 = _cpu()
     summary = run_simulate_corpus(settings)
     cpu = _cpu() - cpu0
@@ -221,10 +225,11 @@ class Server:
         self.proc.wait(timeout=10)
 
 
-WORKERS = ("factory fast", "factory litellm", "bare", "raw")
+WORKERS = ("factory fast", "factory fast, 2 processes", "factory litellm", "bare", "raw")
 
 
-def _run_on_fresh_server(latency: float, args: list[str], stdin: str = "") -> tuple[dict[str, Any], Server]:
+def _run_on_fresh_server(latency: float, args: list[str], stdin: str = "") -> dict[str, Any]:
+    """The worker's result against a server of its own, with the server's peak in flight and the bodies it kept."""
     server = Server(latency)
     try:
         result = _spawn_worker([*args, "--base-url", f"{server.url}/v1"], stdin)
@@ -232,21 +237,23 @@ def _run_on_fresh_server(latency: float, args: list[str], stdin: str = "") -> tu
         result["_bodies"] = server.requests()
     finally:
         server.close()
-    return result, server
+    return result
 
 
 def regime(latency: float, cap: int, dialogues: int) -> dict[str, Any]:
     """The four workers, one after the other, each on a fresh server."""
     results: dict[str, dict[str, Any]] = {}
-    results["factory fast"], _ = _run_on_fresh_server(latency, ["--worker", "factory", "--transport", "fast", "--cap", str(cap),
+    results["factory fast"] = _run_on_fresh_server(latency, ["--worker", "factory", "--transport", "fast", "--cap", str(cap),
                                                                 "--dialogues", str(dialogues)])
     bodies = results["factory fast"]["_bodies"]
     assert len(bodies) == 2 * STEPS, f"the warm-up dialogue made {len(bodies)} calls, not {2 * STEPS}"
     n = str(results["factory fast"]["dialogues"])
-    results["factory litellm"], _ = _run_on_fresh_server(latency, ["--worker", "factory", "--transport", "litellm",
+    results["factory fast, 2 processes"] = _run_on_fresh_server(latency, [
+        "--worker", "factory", "--transport", "fast", "--processes", "2", "--cap", str(cap), "--dialogues", str(dialogues)])
+    results["factory litellm"] = _run_on_fresh_server(latency, ["--worker", "factory", "--transport", "litellm",
                                                                    "--cap", str(cap), "--dialogues", str(dialogues)])
     for name in ("bare", "raw"):
-        results[name], _ = _run_on_fresh_server(latency, ["--worker", name, "--cap", str(cap), "--dialogues", n], json.dumps(bodies))
+        results[name] = _run_on_fresh_server(latency, ["--worker", name, "--cap", str(cap), "--dialogues", n], json.dumps(bodies))
     calls_per_dialogue = results["factory fast"]["calls"] / max(1, results["factory fast"]["dialogues"])
     ideal = cap / (calls_per_dialogue * latency)
     out: dict[str, Any] = {"latency_s": latency, "cap": cap, "calls_per_dialogue": round(calls_per_dialogue, 2),
@@ -277,6 +284,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worker", choices=["factory", "bare", "raw"])
     ap.add_argument("--transport", choices=["fast", "litellm"], default="fast")
+    ap.add_argument("--processes", type=int, default=0, help="factory worker: the processes runner with this many")
     ap.add_argument("--base-url")
     ap.add_argument("--cap", type=int)
     ap.add_argument("--dialogues", type=int)
@@ -286,7 +294,7 @@ def main() -> None:
                     help="run this regime instead of the default ones (repeatable), e.g. 20,3000,3000")
     args = ap.parse_args()
     if args.worker == "factory":
-        print("RESULT " + json.dumps(factory_worker(args.base_url, args.cap, args.dialogues, args.transport)), flush=True)
+        print("RESULT " + json.dumps(factory_worker(args.base_url, args.cap, args.dialogues, args.transport, args.processes)), flush=True)
         return
     if args.worker in ("bare", "raw"):
         loop_worker = bare_worker if args.worker == "bare" else raw_worker

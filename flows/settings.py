@@ -69,7 +69,8 @@ class Settings(BaseSettings):
     unanswerable_share: float = _field(0.1, ge=0, group="simulation")  # instructions no function can serve (the assistant must say so)
     multi_api_share: float = _field(0.1, ge=0, group="simulation")  # instructions that need this API and another of its category
     max_concurrent_dialogues: int = _field(64, ge=1, group="simulation")  # dialogues in flight at once, across all APIs (coroutines, not threads)
-    simulation_task_runner: Literal["threads", "dask", "ray"] = _field("threads", group="simulation")  # threads | dask | ray: where simulate-corpus runs its per-API tasks
+    simulation_task_runner: Literal["threads", "processes", "dask", "ray"] = _field("threads", group="simulation")  # threads | processes | dask | ray: where simulate-corpus runs its per-API tasks
+    simulation_processes: int = _field(0, ge=0, group="simulation")  # worker processes of the `processes` runner (0: one per core)
     task_runner_address: str | None = _field(None, group="simulation")  # the Dask scheduler (tcp://host:8786) or Ray cluster (ray://host:10001); none: a local cluster
     task_runner_local_workers: int = _field(2, ge=1, group="simulation")  # worker processes of that local cluster
     assistant_step_mode: Literal["auto", "react", "json", "tools"] = _field("auto", group="simulation")  # react | json | tools | auto (json on the embedded model, else react)

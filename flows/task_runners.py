@@ -1,7 +1,9 @@
 """Where simulate-corpus runs its per-API tasks, by the ``simulation_task_runner`` setting.
 
 ``threads`` (the default): threads of the flow's process, which holds the warehouse and one LLM
-client. ``dask`` / ``ray``: the tasks of a Dask or Ray cluster (``task_runner_address``, or a local
+client. ``processes``: a pool of ``simulation_processes`` worker processes on this machine (one per
+core by default), each with its own LLM client and loop, so the LLM work of a run uses every core.
+``dask`` / ``ray``: the tasks of a Dask or Ray cluster (``task_runner_address``, or a local
 cluster of ``task_runner_local_workers`` processes). A task away from the flow never opens the
 warehouse — the single writer stays the flow's process: it is handed what exists for its API and
 returns its records and LLM calls, which the flow lands.
@@ -9,11 +11,12 @@ returns its records and LLM calls, which the flow lands.
 
 from __future__ import annotations
 
+import os
 import queue
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from flows.settings import Settings
 
@@ -25,6 +28,8 @@ def simulation_task_runner(settings: Settings, threads: int) -> TaskRunner:
     kind = settings.simulation_task_runner
     if kind == "threads":
         return ThreadPoolTaskRunner(max_workers=threads)
+    if kind == "processes":
+        return ProcessPoolTaskRunner(max_workers=settings.simulation_processes or os.cpu_count() or 1)
     if kind == "dask":
         try:
             from prefect_dask import DaskTaskRunner

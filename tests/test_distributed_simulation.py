@@ -53,7 +53,7 @@ def corpus(path) -> tuple[list, list, int]:
         return sorted(wh.execute("SELECT instruction_id, kind, text FROM instruction")), sorted(dialogues), wh.count("llm_call")
 
 
-@pytest.mark.parametrize("runner", ["dask", pytest.param("ray", marks=pytest.mark.skipif(
+@pytest.mark.parametrize("runner", ["processes", "dask", pytest.param("ray", marks=pytest.mark.skipif(
     importlib.util.find_spec("prefect_ray") is None, reason="prefect-ray is an optional extra (pip install 'toolfactory[ray]')"))])
 @pytest.mark.slow  # over 10 s
 def test_a_cluster_makes_the_corpus_the_threads_make(prefect_harness, served, workdir, runner):
@@ -61,7 +61,7 @@ def test_a_cluster_makes_the_corpus_the_threads_make(prefect_harness, served, wo
     shutil.copy(served.warehouse_path, workdir / "away.duckdb")
     built = corpus(served.warehouse_path)[2]  # the documenter's calls, in both copies
     on_dask = served.with_overrides(warehouse_path=str(workdir / "away.duckdb"), simulation_task_runner=runner,
-                                    task_runner_local_workers=2)
+                                    task_runner_local_workers=2, simulation_processes=2)
 
     here = run_simulate_corpus(served)
     away = run_simulate_corpus(on_dask)
@@ -80,13 +80,15 @@ def test_a_cluster_makes_the_corpus_the_threads_make(prefect_harness, served, wo
 
 
 def test_the_runner_is_a_setting(workdir):
-    from prefect.task_runners import ThreadPoolTaskRunner
+    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
     from prefect_dask import DaskTaskRunner
 
     assert isinstance(simulation_task_runner(Settings(), 3), ThreadPoolTaskRunner)
+    pool = simulation_task_runner(Settings().with_overrides(simulation_task_runner="processes"), 3)
+    assert isinstance(pool, ProcessPoolTaskRunner) and pool._max_workers == os.cpu_count()
     remote = simulation_task_runner(Settings().with_overrides(simulation_task_runner="dask", task_runner_address="tcp://10.0.0.5:8786"), 3)
     assert isinstance(remote, DaskTaskRunner) and remote.address == "tcp://10.0.0.5:8786"
-    with pytest.raises(SettingsError, match="simulation_task_runner.*threads, dask, ray"):
+    with pytest.raises(SettingsError, match="simulation_task_runner.*threads, processes, dask, ray"):
         Settings().with_overrides(simulation_task_runner="spark")
 
 

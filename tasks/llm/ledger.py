@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import json
-import uuid
+import os
+import random
 from collections.abc import Callable
 
 from schemas.records import LLMCall
@@ -16,6 +17,17 @@ from tasks.llm.types import LLMResult
 
 Sink = Callable[[LLMCall], None]
 Cache = Callable[[str], "LLMCall | None"]
+
+_IDS: tuple[int, random.Random] | None = None  # (pid, a generator seeded from the OS): this process's call IDs
+
+
+def new_call_id() -> str:
+    """A random 64-bit call ID, as ``uuid4().hex[:16]`` was, from a generator seeded once per process (anew in a
+    forked child) instead of a system call for random bytes per call."""
+    global _IDS
+    if _IDS is None or _IDS[0] != os.getpid():
+        _IDS = (os.getpid(), random.Random(os.urandom(16)))
+    return f"{_IDS[1].getrandbits(64):016x}"
 
 
 class CallLedger:
@@ -39,7 +51,7 @@ class CallLedger:
         if self.sink is None:
             return
         self.sink(LLMCall(
-            call_id=uuid.uuid4().hex[:16], request_hash=request_hash, role=result.role, model=result.model,
+            call_id=new_call_id(), request_hash=request_hash, role=result.role, model=result.model,
             prompt_version=prompt_version, subject_id=subject_id, status="ok" if result.ok else "error",
             prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
             cost_usd=result.cost_usd, latency_s=round(result.latency_s, 6), finish_reason=result.finish_reason,

@@ -30,11 +30,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+import orjson
+from aiohttp import web
 
 from toolfactory.testing.fake_llm import FakeError, FakeReply, FakeRequest, as_reply
 
@@ -138,11 +135,11 @@ class _FakeApp:
             x -= p
         return None
 
-    async def completions(self, request: Request) -> Response:
+    async def completions(self, request: web.Request) -> web.Response:
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return JSONResponse({"error": {"message": "request body is not JSON"}}, status_code=400)
+            body = orjson.loads(await request.read())
+        except orjson.JSONDecodeError:
+            return _json({"error": {"message": "request body is not JSON"}}, 400)
         with self.lock:
             if len(self.kept) < self.faults.keep_requests:
                 self.kept.append(body)
@@ -176,18 +173,18 @@ class _FakeApp:
         except TimeoutError:
             pass
 
-    def fault_response(self, fault: str | None) -> Response | None:
+    def fault_response(self, fault: str | None) -> web.Response | None:
         """The response a transport-level fault gives (a 500, a 429 with Retry-After, a cut body), or None."""
         if fault == "500":
-            return JSONResponse({"error": {"message": "injected server error", "type": "server_error"}}, status_code=500)
+            return _json({"error": {"message": "injected server error", "type": "server_error"}}, 500)
         if fault == "429":
-            return JSONResponse({"error": {"message": "injected rate limit", "type": "rate_limit_error"}}, status_code=429,
-                                headers={"retry-after": str(self.faults.retry_after)})
+            return _json({"error": {"message": "injected rate limit", "type": "rate_limit_error"}}, 429,
+                         {"retry-after": str(self.faults.retry_after)})
         if fault == "malformed":
-            return PlainTextResponse('{"id": "broken", "choices": [', media_type="application/json")
+            return web.Response(text='{"id": "broken", "choices": [', content_type="application/json")
         return None
 
-    def answer(self, body: dict[str, Any], fault: str | None) -> Response:
+    def answer(self, body: dict[str, Any], fault: str | None) -> web.Response:
         """A completion: the responder's script, else a tool call, a schema instance, or an echo of the prompt size."""
         messages = body.get("messages") or []
         schema = _schema_of(body)
@@ -195,8 +192,8 @@ class _FakeApp:
             try:
                 content, tool_calls, finish = self.scripted(body, schema, fault)
             except FakeError as err:
-                return JSONResponse({"error": {"message": err.message, "type": "scripted_error"}}, status_code=err.status,
-                                    headers={"retry-after": str(err.retry_after)} if err.retry_after is not None else None)
+                return _json({"error": {"message": err.message, "type": "scripted_error"}}, err.status,
+                             {"retry-after": str(err.retry_after)} if err.retry_after is not None else None)
         else:
             content, tool_calls, finish = self.generated(messages, body, schema, fault)
         if fault == "truncated":
@@ -204,7 +201,7 @@ class _FakeApp:
         prompt_tokens = max(1, sum(len(str(m.get("content", ""))) for m in messages) // 4)
         with self.lock:
             self.stats.ok += 1
-        return JSONResponse({
+        return _json({
             "id": f"chatcmpl-{self.stats.requests}", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "fake"),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content,
@@ -240,26 +237,30 @@ class _FakeApp:
         last = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "") or ""
         return f"ok ({len(str(last))} characters received)", None, "stop"
 
-    async def health(self, request: Request) -> Response:
-        return JSONResponse({"ok": True})
+    async def health(self, request: web.Request) -> web.Response:
+        return _json({"ok": True})
 
-    async def stats_view(self, request: Request) -> Response:
+    async def stats_view(self, request: web.Request) -> web.Response:
         with self.lock:
-            return JSONResponse(asdict(self.stats))
+            return _json(asdict(self.stats))
 
-    async def requests_view(self, request: Request) -> Response:
+    async def requests_view(self, request: web.Request) -> web.Response:
         with self.lock:
-            return JSONResponse(list(self.kept))
+            return _json(list(self.kept))
 
 
-def build_app(faults: Faults, responder: Callable[[FakeRequest], Any] | None = None) -> Starlette:
-    """The fake OpenAI-compatible server as a Starlette app: chat completions (both paths), health, stats, requests."""
+def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(value), status=status, headers=headers, content_type="application/json")
+
+
+def build_app(faults: Faults, responder: Callable[[FakeRequest], Any] | None = None) -> web.Application:
+    """The fake OpenAI-compatible server as an aiohttp app (its C HTTP parser: a yardstick that keeps up with
+    thousands of requests in flight): chat completions (both paths), health, stats, requests."""
     app = _FakeApp(faults, responder)
-    return Starlette(routes=[
-        Route("/v1/chat/completions", app.completions, methods=["POST"]),
-        Route("/chat/completions", app.completions, methods=["POST"]),
-        Route("/health", app.health), Route("/stats", app.stats_view), Route("/requests", app.requests_view),
-    ])
+    web_app = web.Application(client_max_size=256 * 1024 * 1024)
+    web_app.add_routes([web.post("/v1/chat/completions", app.completions), web.post("/chat/completions", app.completions),
+                        web.get("/health", app.health), web.get("/stats", app.stats_view), web.get("/requests", app.requests_view)])
+    return web_app
 
 
 class FakeOpenAIServer:
@@ -267,16 +268,31 @@ class FakeOpenAIServer:
 
     def __init__(self, faults: Faults | None = None, port: int = 0, responder: Callable[[FakeRequest], Any] | None = None):
         self.faults = faults or Faults()
-        # thousands of clients may connect at once (uvicorn's accept backlog defaults to 2048), and a pooled
-        # connection may sit idle longer than uvicorn's 5 s keep-alive while its dialogue waits for a slow reply
-        config = uvicorn.Config(build_app(self.faults, responder), host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                backlog=16384, timeout_keep_alive=120)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.app = build_app(self.faults, responder)
+        self.requested_port = port
+        self.port = 0
+        self.started = threading.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.stop: asyncio.Event | None = None
+        self.thread = threading.Thread(target=self._serve, daemon=True)
 
-    @property
-    def port(self) -> int:
-        return self.server.servers[0].sockets[0].getsockname()[1]
+    def _serve(self) -> None:
+        """The server's own loop in this thread, until ``stop`` is set."""
+        self.loop = asyncio.new_event_loop()
+        self.loop.run_until_complete(self._run())
+        self.loop.close()
+
+    async def _run(self) -> None:
+        self.stop = asyncio.Event()
+        # a pooled connection may sit idle for long while its dialogue waits on a slow reply
+        runner = web.AppRunner(self.app, access_log=None, keepalive_timeout=120, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", self.requested_port, backlog=16384)  # thousands may connect at once
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.started.set()
+        await self.stop.wait()
+        await runner.cleanup()
 
     @property
     def base_url(self) -> str:
@@ -284,15 +300,13 @@ class FakeOpenAIServer:
 
     def __enter__(self) -> FakeOpenAIServer:
         self.thread.start()
-        deadline = time.time() + 30
-        while not self.server.started:
-            if time.time() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the fake OpenAI server did not start")
-            time.sleep(0.02)
+        if not self.started.wait(timeout=30):
+            raise RuntimeError("the fake OpenAI server did not start")
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.server.should_exit = True
+        if self.loop is not None and self.stop is not None:
+            self.loop.call_soon_threadsafe(self.stop.set)
         self.thread.join(timeout=10)
 
 
