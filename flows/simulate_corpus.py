@@ -261,6 +261,7 @@ def _finished_away(docs: list[DocumentedApi], wh: Warehouse, client: LLMClient, 
                                  partner.doc_id if partner and settings.multi_api_share > 0 else None)
         known = KnownRows(rows, frozenset(wh.dialogue_ids_of_doc(doc.doc_id)),
                           frozenset(wh.existing_rejection_ids(list(shortfalls))))
+        # no quote() here: on a Dask or Ray worker a quoted parameter arrives as a bare tuple
         return simulate_api_away_task.submit(doc, settings, known, partner,
                                              {d: docs_by_id[d] for d in wanted if d in docs_by_id}, cap.left_usd)
 
@@ -292,18 +293,15 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
         print(f"simulate-corpus: {len(docs)} documented APIs, {settings_obj.instructions_per_api} instructions each"
               f" (task runner: {settings_obj.simulation_task_runner})")
         every_doc = wh.valid_docs()  # partners may come from outside this run's selection
-        pairs = partners(every_doc, settings_obj.seed)
-        docs_by_id = {d.doc_id: d for d in every_doc}
+        pairs, docs_by_id = partners(every_doc, settings_obj.seed), {d.doc_id: d for d in every_doc}
         per_api = settings_obj.instructions_per_api
         progress = Progress("simulate-corpus-progress", "dialogues simulated", len(docs) * per_api, unit="dialogue")
         put = _counted(ledger.writer.put, progress)
         if settings_obj.simulation_task_runner == "threads":
-            gate = asyncio.Semaphore(settings_obj.max_concurrent_dialogues)  # used on the client's loop only
-            # quote(): Prefect would walk each of these (every doc's spec, for every task) looking for futures.
-            # (Not on the Dask/Ray path: there a quote reaches the worker as a bare tuple.)
+            # the gate is used on the client's loop only; quote(): Prefect would walk each (every doc's spec, per task)
+            gate = asyncio.Semaphore(settings_obj.max_concurrent_dialogues)
             finished = _finished_here([simulate_api_task.submit(d, quote(client), quote(wh), quote(settings_obj), quote(gate),
-                                                                quote(put), pairs.get(d.doc_id), quote(docs_by_id))
-                                       for d in docs])
+                                                                quote(put), pairs.get(d.doc_id), quote(docs_by_id)) for d in docs])
         else:
             finished = _finished_away(docs, wh, client, ledger, put, settings_obj, pairs, docs_by_id)
         outcomes, failures = [], []
