@@ -23,12 +23,12 @@ import asyncio
 import itertools
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import orjson
 
-from tasks.llm.replies import backoff_wait
+from tasks.llm.replies import backoff_wait, with_retries
 from tasks.llm.types import LLMResult
 
 # provider → its default base URL (None: the deployment must name one)
@@ -61,6 +61,13 @@ class Endpoint:
     defaults: dict[str, Any] = field(default_factory=dict)  # body fields from litellm_params
     timeout_s: float | None = None
     price: tuple[float, float] | None = None  # USD per (prompt, completion) token from the deployment itself
+
+
+class FastReply(NamedTuple):
+    """A reply's JSON and the deployment that sent it (whose price it is charged at)."""
+
+    body: dict[str, Any]
+    endpoint: Endpoint
 
 
 def deployment_transport(deployment: dict[str, Any], default: str) -> str:
@@ -150,26 +157,26 @@ class FastTransport:
             self._sessions[endpoint.base_url] = session
         return session
 
-    async def send(self, endpoints: list[Endpoint], messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
-        """The reply JSON of the first deployment that answers; raises the last ``FastTransportError``."""
+    async def send(self, endpoints: list[Endpoint], messages: list[dict[str, Any]], params: dict[str, Any]) -> FastReply:
+        """The reply of the first deployment that answers; raises the last ``FastTransportError``."""
         start = next(self._turn) % len(endpoints)
         last: FastTransportError | None = None
         for endpoint in endpoints[start:] + endpoints[:start]:
             body = orjson.dumps({"model": endpoint.wire_model, "messages": messages, **endpoint.defaults,
                                  **{k: v for k, v in params.items() if not k.startswith("_")}})
-            for attempt in range(self.num_retries + 1):
-                try:
-                    reply = await self._post(endpoint, body)
-                    reply["_endpoint"] = endpoint
-                    return reply
-                except FastTransportError as exc:
-                    if not exc.retryable:
-                        raise
-                    last = exc
-                    if attempt < self.num_retries:
-                        await self.sleep(backoff_wait(exc.retry_after, attempt, self.min_retry_wait_s))
+            try:
+                reply = await with_retries(lambda endpoint=endpoint, body=body: self._post(endpoint, body), self.num_retries,
+                                           lambda exc: getattr(exc, "retryable", False), self._wait, self.sleep)
+                return FastReply(reply, endpoint)
+            except FastTransportError as exc:
+                if not exc.retryable:
+                    raise
+                last = exc
         assert last is not None
         raise last
+
+    def _wait(self, exc: Exception, attempt: int) -> float:
+        return backoff_wait(getattr(exc, "retry_after", None), attempt, self.min_retry_wait_s)
 
     async def _post(self, endpoint: Endpoint, body: bytes) -> dict[str, Any]:
         timeout = aiohttp.ClientTimeout(total=endpoint.timeout_s or self.timeout_s)
@@ -191,13 +198,13 @@ class FastTransport:
             raise FastTransportError(f"MalformedReply: {endpoint.base_url} sent {_excerpt(raw)}", status, retryable=True) from None
         return reply
 
-    def read(self, reply: dict[str, Any], role: str, group: str, latency_s: float) -> LLMResult:
+    def read(self, answer: FastReply, role: str, group: str, latency_s: float) -> LLMResult:
         """An ``LLMResult`` from the reply JSON (text, model, tokens, cost, finish reason, tool calls)."""
+        reply, endpoint = answer.body, answer.endpoint
         choice = reply["choices"][0]
         message = choice.get("message") or {}
         usage = reply.get("usage") or {}
         prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-        endpoint: Endpoint = reply["_endpoint"]
         price = endpoint.price or self._price(endpoint.model)
         return LLMResult(
             role=role,

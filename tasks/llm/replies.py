@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def retry_wait(exc: Exception, attempt: int, minimum: float) -> float:
@@ -40,3 +43,17 @@ def decode_tool_calls(text: str | None) -> list[dict[str, Any]]:
     except ValueError:
         return []
     return value if isinstance(value, list) else []
+
+
+async def with_retries(send: Callable[[], Awaitable[T]], retries: int, retryable: Callable[[Exception], bool],
+                       wait: Callable[[Exception, int], float], sleep: Callable[[float], Awaitable[Any]]) -> T:
+    """``await send()``, again after ``wait(exc, attempt)`` seconds while it raises a ``retryable`` error, at most
+    ``retries`` more times; the last error is raised (both transports retry this way)."""
+    for attempt in range(retries + 1):
+        try:
+            return await send()
+        except Exception as exc:
+            if not retryable(exc) or attempt >= retries:
+                raise
+            await sleep(wait(exc, attempt))
+    raise AssertionError("unreachable")

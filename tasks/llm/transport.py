@@ -18,7 +18,7 @@ from litellm import Router
 
 from tasks.llm.config import BackendConfig
 from tasks.llm.engines import engine_cost, is_engine
-from tasks.llm.replies import retry_wait, tool_calls_of
+from tasks.llm.replies import retry_wait, tool_calls_of, with_retries
 from tasks.llm.types import LLMResult
 
 RETRYABLE = (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError, litellm.InternalServerError,
@@ -72,14 +72,9 @@ class LiteLLMTransport:
         direct = self.direct_params(group)
         if direct is None:
             return await self.router.acompletion(model=group, messages=messages, **params)
-        for attempt in range(self.num_retries + 1):
-            try:
-                return await litellm.acompletion(messages=messages, **direct, **params)
-            except RETRYABLE as exc:
-                if attempt >= self.num_retries:
-                    raise
-                await self.sleep(retry_wait(exc, attempt, self.min_retry_wait_s))
-        raise AssertionError("unreachable")
+        return await with_retries(lambda: litellm.acompletion(messages=messages, **direct, **params), self.num_retries,
+                                  lambda exc: isinstance(exc, RETRYABLE),
+                                  lambda exc, attempt: retry_wait(exc, attempt, self.min_retry_wait_s), self.sleep)
 
 
 def read_reply(response: Any, role: str, group: str, latency_s: float) -> LLMResult:
