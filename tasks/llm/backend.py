@@ -25,7 +25,14 @@ from schemas.ids import content_id
 from tasks.llm.budget import SpendCap
 from tasks.llm.config import BackendConfig
 from tasks.llm.errors import NoModelGroup, ProviderError, SpendCapReached
-from tasks.llm.fast_transport import Endpoint, FastTransport, FastTransportError, fast_endpoint, require_fast_where_asked
+from tasks.llm.fast_transport import (
+    Endpoint,
+    FastReply,
+    FastTransport,
+    FastTransportError,
+    fast_endpoint,
+    require_fast_where_asked,
+)
 from tasks.llm.jsontext import extract_json
 from tasks.llm.ledger import Cache, CallLedger, Sink
 from tasks.llm.loop import llm_loop, run, running_loop, submit
@@ -101,7 +108,7 @@ class LLMClient:
         Router-only setting applies (``tasks.llm.fast_transport``), else None: litellm sends it."""
         if group not in self._fast_routes:
             endpoints = [fast_endpoint(d, self.default_transport) for d in self.config.deployments(group)]
-            plain = not [k for k in self.config.router_only() if k not in ("fallbacks", "default_fallbacks")]
+            plain = not self.config.router_only(but=("fallbacks", "default_fallbacks"))
             self._fast_routes[group] = endpoints if plain and endpoints and all(endpoints) else None  # type: ignore[assignment]
         return self._fast_routes[group]
 
@@ -177,14 +184,14 @@ class LLMClient:
             if refusal is not None:  # the run's spend cap: no new call
                 return LLMResult(role=role, text="", model=group, error=refusal, failure=SpendCapReached(refusal))
             try:
-                response, fast, error = *await self._send(group, messages, params), None
+                response, error = await self._send(group, messages, params), None
             except Exception as exc:  # every provider error becomes a recorded failure
-                response, fast, error = None, False, self.redact(f"{type(exc).__name__}: {str(exc)[:500]}")
+                response, error = None, self.redact(f"{type(exc).__name__}: {str(exc)[:500]}")
         latency = time.perf_counter() - start
         if response is None:
             result = LLMResult(role=role, text="", model=group, latency_s=latency, error=error, finish_reason=None,
                                failure=ProviderError(error))
-        elif fast:
+        elif isinstance(response, FastReply):
             result = self.fast.read(response, role, group, latency)
         else:
             result = read_reply(response, role, group, latency)
@@ -192,16 +199,15 @@ class LLMClient:
         self.ledger.record(request_hash, result, prompt_version, subject_id)
         return result
 
-
-    async def _send(self, group: str, messages: list[dict[str, Any]], params: dict[str, Any]) -> tuple[Any, bool]:
-        """(reply, whether the fast transport sent it). A group on the fast path that still fails after its
+    async def _send(self, group: str, messages: list[dict[str, Any]], params: dict[str, Any]) -> Any:
+        """The reply: a ``FastReply`` from the fast transport, else litellm's. A group on the fast path that still fails after its
         retries (or is refused by every deployment: 401, 403, 404) hands the call to its ``fallbacks`` groups
         in turn, each on its own path; a group on litellm's path has the Router do that."""
         route = self.fast_route(group)
         if route is None:
-            return await self.transport.send(group, messages, params), False
+            return await self.transport.send(group, messages, params)
         try:
-            return await self.fast.send(route, messages, params), True
+            return await self.fast.send(route, messages, params)
         except FastTransportError as exc:
             if not (exc.retryable or exc.status in (401, 403, 404)) or not self.config.fallbacks_of(group):
                 raise
@@ -210,8 +216,8 @@ class LLMClient:
             try:
                 other_route = self.fast_route(other)
                 if other_route is None:
-                    return await self.transport.send(other, messages, params), False
-                return await self.fast.send(other_route, messages, params), True
+                    return await self.transport.send(other, messages, params)
+                return await self.fast.send(other_route, messages, params)
             except Exception as exc:  # the next fallback; the last failure is the one reported
                 failure = exc
         raise failure

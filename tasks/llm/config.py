@@ -69,9 +69,10 @@ class BackendConfig:
                  if isinstance(v, str) and v.startswith("os.environ/")}
         return [os.environ[n] for n in sorted(names) if os.environ.get(n)]
 
-    def router_only(self) -> list[str]:
-        """The Router-only settings in use (each sends every group through litellm's Router)."""
-        return [k for k in ROUTER_ONLY if self.router_settings.get(k)]
+    def router_only(self, but: tuple[str, ...] = ()) -> list[str]:
+        """The Router-only settings in use (each sends every group through litellm's Router), those in ``but``
+        left out (the fast path does group ``fallbacks`` itself)."""
+        return [k for k in ROUTER_ONLY if self.router_settings.get(k) and k not in but]
 
     def fallbacks_of(self, group: str) -> list[str]:
         """The groups that take ``group``'s calls when it fails (router_settings ``fallbacks``, else
@@ -88,10 +89,7 @@ class BackendConfig:
         deployments = self.deployments(group)
         if len(deployments) != 1 or self.router_only():
             return None
-        params = {k: v for k, v in (deployments[0].get("litellm_params") or {}).items() if k not in ("rpm", "tpm")}
-        for k, v in params.items():
-            if isinstance(v, str) and v.startswith("os.environ/"):
-                params[k] = os.environ.get(v.split("/", 1)[1])
+        params = {k: env_value(v) for k, v in (deployments[0].get("litellm_params") or {}).items() if k not in ("rpm", "tpm")}
         params.setdefault("timeout", timeout_s)
         params["max_retries"] = 0  # the client's own loop is the only one that retries
         return params
@@ -126,6 +124,14 @@ class BackendConfig:
         """A stable text naming what serves ``role``: part of every content-hash ID that depends on it."""
         models = self.models_of(role)
         return "|".join(sorted(models)) if models else f"<no deployment for {role}>"
+
+
+def env_value(value: Any) -> Any:
+    """A ``litellm_params`` value with ``os.environ/NAME`` read from the environment (None when unset), as litellm
+    reads it; any other value as it is."""
+    if isinstance(value, str) and value.startswith("os.environ/"):
+        return os.environ.get(value.split("/", 1)[1])
+    return value
 
 
 def register_builtin(name: str, yaml_text: str) -> None:

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import aiohttp
 import orjson
 
+from tasks.llm.config import BackendConfigError, env_value
 from tasks.llm.replies import backoff_wait, with_retries
 from tasks.llm.types import LLMResult
 
@@ -96,12 +96,16 @@ def not_fast(deployment: dict[str, Any], default: str = "auto") -> str | None:
 def require_fast_where_asked(config: Any) -> None:
     """Raise ``BackendConfigError`` for a deployment that says ``transport: fast`` but cannot be served
     here (a global ``fast`` only means: wherever the deployment allows)."""
-    from tasks.llm.config import BackendConfigError
-
     for i, deployment in enumerate(config.model_list):
         if deployment.get("transport") == "fast" and (why := not_fast(deployment, "fast")) is not None:
             raise BackendConfigError(f"{config.source}: model_list[{i}] ({deployment.get('model_name')}): transport: fast, "
                                      f"but {why}")
+
+
+def _text(value: Any) -> str | None:
+    """``env_value`` as text (None stays None)."""
+    value = env_value(value)
+    return None if value is None else str(value)
 
 
 def fast_endpoint(deployment: dict[str, Any], default: str = "auto") -> Endpoint | None:
@@ -111,15 +115,15 @@ def fast_endpoint(deployment: dict[str, Any], default: str = "auto") -> Endpoint
         return None
     params = deployment["litellm_params"]
     provider, _, wire_model = str(params["model"]).partition("/")
-    base = _resolve(params.get("api_base")) or OPENAI_PROTOCOL.get(provider)
+    base = _text(params.get("api_base")) or OPENAI_PROTOCOL.get(provider)
     if not base:  # an os.environ/ api_base that is not set
         return None
     headers = {"Content-Type": "application/json"}
-    key = _resolve(params.get("api_key"))
+    key = _text(params.get("api_key"))
     if key:
         headers["Authorization"] = f"Bearer {key}"
     if params.get("organization"):
-        headers["OpenAI-Organization"] = str(_resolve(params["organization"]))
+        headers["OpenAI-Organization"] = str(_text(params["organization"]))
     headers.update({str(k): str(v) for k, v in (params.get("extra_headers") or {}).items()})
     price = None
     if params.get("input_cost_per_token") is not None:
@@ -128,12 +132,6 @@ def fast_endpoint(deployment: dict[str, Any], default: str = "auto") -> Endpoint
     return Endpoint(model=params["model"], url=base.rstrip("/") + "/chat/completions", base_url=base.rstrip("/"),
                     wire_model=wire_model, headers=headers, defaults={k: params[k] for k in BODY_DEFAULTS if k in params},
                     timeout_s=float(timeout) if timeout is not None else None, price=price)
-
-
-def _resolve(value: Any) -> str | None:
-    if isinstance(value, str) and value.startswith("os.environ/"):
-        return os.environ.get(value.split("/", 1)[1])
-    return None if value is None else str(value)
 
 
 class FastTransport:
