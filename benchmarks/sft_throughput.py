@@ -6,8 +6,9 @@
 Builds a Llama from a config (``--size``: tiny ≈ 0.6M, base ≈ 116M, large ≈ 0.8B parameters), a byte-level BPE
 tokenizer trained in-process, and a chat-format export of synthetic dialogues of varied length
 (nothing downloaded); runs the job once without and once with packing and prints tokens per second
-(real tokens: padding not counted) and, with ``--peak-tflops``, model FLOPs utilisation =
-6 × parameters × tokens/s ÷ peak (the usual dense-transformer estimate, attention FLOPs left out).
+(real tokens: padding not counted; over the whole run, and steady: after the first fifth of the steps) and,
+with ``--peak-tflops``, model FLOPs utilisation = 6 × parameters × tokens/s ÷ peak (the usual
+dense-transformer estimate, attention FLOPs left out).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ SIZES = {  # hidden, layers, heads, intermediate, vocab
     "tiny": (128, 2, 4, 256, 2000),
     "base": (768, 16, 12, 2048, 32000),  # ≈ 116M parameters with the vocabulary this data yields
     "large": (2048, 16, 16, 5632, 32000),  # ≈ 0.8B parameters: a GPU's size, where per-step overhead stops dominating
+    "xl": (3072, 16, 24, 8192, 32000),  # ≈ 1.8B parameters
 }
 
 
-def build(folder: Path, size: str, n_examples: int, seed: int) -> tuple[Path, Path, int]:
+def build(folder: Path, size: str, n_examples: int, seed: int, bf16: bool = False) -> tuple[Path, Path, int]:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -62,6 +64,10 @@ def build(folder: Path, size: str, n_examples: int, seed: int) -> tuple[Path, Pa
                          pad_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id)
     model = LlamaForCausalLM(config)
     params = sum(p.numel() for p in model.parameters())
+    if bf16:  # the job loads it in bf16 anyway: half the bytes to write and read
+        import torch
+
+        model.to(torch.bfloat16)
     base = folder / "base"
     model.save_pretrained(base)
     tok.save_pretrained(base)
@@ -78,14 +84,14 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--bf16", action="store_true")
     p.add_argument("--gradient-checkpointing", action="store_true")
     p.add_argument("--peak-tflops", type=float, help="the device's dense peak for the dtype (H100 SXM bf16: 989)")
-    p.add_argument("--attn", help="attn_implementation (default: transformers' own, sdpa)")
+    p.add_argument("--attn", help="attn_implementation (default: transformers' own, sdpa; torch_varlen: training.attention)")
     p.add_argument("--packing-only", action="store_true", help="skip the run without packing")
     p.add_argument("--out", help="also write the JSON result to this file")
     a = p.parse_args(argv)
     from training.sft import load_config, run
 
     with tempfile.TemporaryDirectory() as tmp:
-        data, base, params = build(Path(tmp), a.size, a.examples, 0)
+        data, base, params = build(Path(tmp), a.size, a.examples, 0, a.bf16)
         out = {"size": a.size, "attn": a.attn or "default", "parameters": params, "batch": a.batch, "max_length": a.max_length, "device": _device()}
         for packing in (True,) if a.packing_only else (False, True):
             cfg = load_config(None, {"data_path": str(data), "base_model": str(base), "output_dir": str(Path(tmp) / f"run-{packing}"),
@@ -94,9 +100,11 @@ def main(argv: list[str] | None = None) -> dict:
                                      "gradient_checkpointing": a.gradient_checkpointing, "logging_steps": 5,
                                      "attn_implementation": a.attn})
             m = run(cfg)
-            row = {"tokens_per_s": m["tokens_per_s"], "seconds": m["seconds"], "train_rows": m["train_rows"], "last_loss": m["last_loss"]}
+            row = {"tokens_per_s": m["tokens_per_s"], "tokens_per_s_steady": m["tokens_per_s_steady"], "seconds": m["seconds"],
+                   "train_rows": m["train_rows"], "last_loss": m["last_loss"]}
             if a.peak_tflops:
-                row["mfu"] = round(6 * params * m["tokens_per_s"] / (a.peak_tflops * 1e12), 4)
+                row["mfu"] = _mfu(params, m["tokens_per_s"], a.peak_tflops)
+                row["mfu_steady"] = _mfu(params, m["tokens_per_s_steady"], a.peak_tflops)
             out["packing" if packing else "no_packing"] = row
         if not a.packing_only:
             out["packing_speedup"] = round(out["packing"]["tokens_per_s"] / out["no_packing"]["tokens_per_s"], 2)
@@ -104,6 +112,10 @@ def main(argv: list[str] | None = None) -> dict:
     if a.out:
         Path(a.out).write_text(json.dumps(out, indent=1))
     return out
+
+
+def _mfu(params: int, tokens_per_s: float | None, peak_tflops: float) -> float | None:
+    return None if tokens_per_s is None else round(6 * params * tokens_per_s / (peak_tflops * 1e12), 4)
 
 
 def _device() -> str:

@@ -108,6 +108,20 @@ def test_packing_on_and_off_keeps_the_loss_masks(tmp_path, base_model, data, pac
     assert m["train_rows"] < m["examples"] if packing else m["train_rows"] == m["examples"]
 
 
+def test_packed_rows_on_torch_varlen_train_like_sdpas_block_mask(tmp_path, base_model, data):
+    """The same packed batches give the same losses on ``torch_varlen`` (boundaries from the collator, no mask;
+    its fallback kernel here) as on ``sdpa`` (transformers' block-diagonal mask from position_ids)."""
+    runs = {}
+    for attn in ("sdpa", "torch_varlen"):
+        cfg = load_config(None, {"data_path": str(data[0]), "base_model": str(base_model), "lora": False, "max_steps": 3,
+                                 "output_dir": str(tmp_path / attn), "eval_fraction": 0.0, "max_length": 512, "packing": True,
+                                 "learning_rate": 5e-3, "logging_steps": 1, "save_steps": 100, "attn_implementation": attn})
+        runs[attn] = run(cfg)
+    assert runs["torch_varlen"]["train_rows"] < runs["torch_varlen"]["examples"]  # rows really held several examples
+    for key in ("first_loss", "train_loss", "last_loss"):  # rounded to 4 places; a row-wide causal mask is 3e-4 off
+        assert runs["torch_varlen"][key] == pytest.approx(runs["sdpa"][key], abs=1e-4), key
+
+
 def test_the_gpu_config_runs_on_cpu(tmp_path, base_model, data):
     """gpu_full.yaml as shipped (chat format, full fine-tuning, packing, gradient checkpointing, cosine
     with warmup, batch 8 × 16 accumulation) with only what a CPU needs changed: no bf16, a tiny base,

@@ -55,7 +55,7 @@ class SFTJobConfig:
     packing: bool = False
     padding_free: bool = False
     gradient_checkpointing: bool = False
-    attn_implementation: str | None = None  # None: transformers' default (sdpa); flex_attention, flash_attention_2 where installed
+    attn_implementation: str | None = None  # None: transformers' default (sdpa); torch_varlen (packed rows, training.attention), flash_attention_2 where installed
     bf16: bool | None = None  # None: bf16 where CUDA is, fp32 on CPU
     eval_fraction: float = 0.1
     logging_steps: int = 1
@@ -101,7 +101,11 @@ def load_tokenizer_and_model(cfg: SFTJobConfig) -> tuple[Any, Any]:
     """(tokenizer, model) of the job's base model (``tasks.llm.checkpoint_engine.load_base_model``)."""
     import torch
 
+    from training import attention
+
     dtype = torch.bfloat16 if _bf16(cfg) else torch.float32
+    if cfg.attn_implementation == attention.NAME:
+        attention.register()
     return load_base_model(cfg.base_model, dtype, cfg.attn_implementation)
 
 
@@ -170,7 +174,8 @@ def run(cfg: SFTJobConfig) -> dict[str, Any]:
         report_to="none", seed=cfg.seed, use_cpu=not _cuda(), dataset_num_proc=None,
         disable_tqdm=not sys.stderr.isatty(),  # a bar only on a terminal; in a log each step is one line
     )
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(train),
+    clock = _steady_clock()
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(train), callbacks=[clock],
                          eval_dataset=Dataset.from_list(held) if held else None, processing_class=tok, peft_config=peft_config)
     prepared = trainer.train_dataset
     if any(-100 not in row["labels"] for row in prepared.select(range(min(len(prepared), 8)))):
@@ -185,11 +190,42 @@ def run(cfg: SFTJobConfig) -> dict[str, Any]:
                "first_loss": _round(losses[0] if losses else None), "last_loss": _round(losses[-1] if losses else None),
                "train_loss": _round(result.training_loss), "seconds": round(seconds, 1),
                # tokens of the training examples times the epochs run, per second of training
-               "tokens_per_s": round(sum(len(r["input_ids"]) for r in train) * (trainer.state.epoch or 0) / seconds, 1)}
+               "tokens_per_s": round(sum(len(r["input_ids"]) for r in train) * (trainer.state.epoch or 0) / seconds, 1),
+               "tokens_per_s_steady": clock.tokens_per_s(sum(len(r["input_ids"]) for r in train))}
     if held:
         metrics["eval_loss"] = _round(trainer.evaluate().get("eval_loss"))
     save(trainer, tok, cfg, metrics)
     return metrics
+
+
+def _steady_clock() -> Any:
+    """A trainer callback timing the steps after the first fifth (start-up, allocator warm-up and kernel
+    selection left out): ``tokens_per_s(tokens_per_epoch)`` → real tokens per second over those steps, or None."""
+    from transformers import TrainerCallback
+
+    class SteadyClock(TrainerCallback):
+        def __init__(self) -> None:
+            self.marks: list[tuple[float, float]] = []  # (seconds, epoch) at the first timed step and the last
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if state.global_step in (max(1, state.max_steps // 5), state.max_steps):
+                _synchronize()
+                self.marks.append((time.perf_counter(), state.epoch or 0.0))
+
+        def tokens_per_s(self, tokens_per_epoch: int) -> float | None:
+            if len(self.marks) < 2 or self.marks[-1][0] <= self.marks[0][0]:
+                return None
+            (t0, e0), (t1, e1) = self.marks[0], self.marks[-1]
+            return round(tokens_per_epoch * (e1 - e0) / (t1 - t0), 1)
+
+    return SteadyClock()
+
+
+def _synchronize() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
 
 
 def _checkpointing(config_class: Any, on: bool) -> dict[str, bool]:
