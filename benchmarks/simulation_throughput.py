@@ -1,7 +1,7 @@
 """Benchmark: dialogues per second of the factory's simulation against the fake OpenAI server,
 beside the ideal, a bare asyncio + litellm loop and a raw aiohttp loop making the same calls (issues #3, #20).
 
-For each regime (server latency, in-flight cap) the driver runs four workers, each in a process of its
+For each regime (server latency, in-flight cap) the driver runs five workers, each in a process of its
 own (so CPU and peak memory are theirs) against a fresh fake server of its own (so each one's peak of
 requests in flight is its own):
 
@@ -9,6 +9,7 @@ requests in flight is its own):
   coroutines on the LLM loop) over pre-landed instructions, on the fast transport (``llm_transport:
   fast``: aiohttp straight to the server); one warm-up dialogue first (it starts Prefect's server, and
   its requests are the ones the loops below replay);
+- ``factory fast, 2 processes``: the same on the processes runner (``simulation_processes: 2``);
 - ``factory litellm``: the same on ``llm_transport: litellm``;
 - ``bare``: ``asyncio.gather`` of dialogues under a semaphore of the same cap, each dialogue the
   warm-up's requests sent one after the other with ``litellm.acompletion``;
@@ -38,7 +39,7 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-STEPS = 2  # each dialogue: assistant → call → executor, twice (the fake always picks the first function) = 4 LLM calls
+STEPS = 2  # each dialogue: assistant → executor → assistant, whose second call meets the step limit = 3 LLM calls
 N_APIS = 4
 SPEC = {
     "openapi": "3.0.3",
@@ -100,7 +101,7 @@ def factory_worker(base_url: str, cap: int, dialogues: int, transport: str, proc
                                      assistant_step_mode="json", dialogue_step_limit=STEPS, llm_num_retries=0,
                                      max_concurrent_apis=N_APIS, llm_max_continuations=0, missing_detail_share=0.0,
                                      unanswerable_share=0.0, multi_api_share=0.0,  # only the pre-landed instructions
-                                     executor_share_responses=False,  # every call its own: 4 per dialogue
+                                     executor_share_responses=False,  # every call its own
                                      llm_transport=transport)
     import_docs(base, specs)
     user_model = load_backend_config("backends.yaml").signature("user")
@@ -130,7 +131,7 @@ def factory_worker(base_url: str, cap: int, dialogues: int, transport: str, proc
     cpu = _cpu() - cpu0
     return {"dialogues": summary["dialogues"], "calls": summary["llm_calls"], "errors": summary["llm_errors"],
             "seconds": summary["seconds"], "cpu_s": round(cpu, 2), "peak_rss_mb": round(_peak_rss_mb(), 1),
-            "stop_reasons": summary["stop_reasons"]}
+            "stop_reasons": summary["stop_reasons"], "warm_calls": warm["llm_calls"]}
 
 
 def bare_worker(base_url: str, cap: int, dialogues: int, bodies: list[dict[str, Any]]) -> dict[str, Any]:
@@ -241,12 +242,14 @@ def _run_on_fresh_server(latency: float, args: list[str], stdin: str = "") -> di
 
 
 def regime(latency: float, cap: int, dialogues: int) -> dict[str, Any]:
-    """The four workers, one after the other, each on a fresh server."""
+    """The five workers, one after the other, each on a fresh server."""
     results: dict[str, dict[str, Any]] = {}
     results["factory fast"] = _run_on_fresh_server(latency, ["--worker", "factory", "--transport", "fast", "--cap", str(cap),
                                                                 "--dialogues", str(dialogues)])
-    bodies = results["factory fast"]["_bodies"]
-    assert len(bodies) == 2 * STEPS, f"the warm-up dialogue made {len(bodies)} calls, not {2 * STEPS}"
+    warm_calls = results["factory fast"]["warm_calls"]  # the loops replay the warm-up dialogue's calls, no more
+    bodies = results["factory fast"]["_bodies"][:warm_calls]
+    assert len(bodies) == warm_calls == round(results["factory fast"]["calls"] / results["factory fast"]["dialogues"]), (
+        f"the loops would replay {len(bodies)} calls a dialogue; the factory made {warm_calls} in its warm-up")
     n = str(results["factory fast"]["dialogues"])
     results["factory fast, 2 processes"] = _run_on_fresh_server(latency, [
         "--worker", "factory", "--transport", "fast", "--processes", "2", "--cap", str(cap), "--dialogues", str(dialogues)])
