@@ -4,6 +4,6 @@ The schemas live as package data in ``schemas/json/*.schema.json``; each carries
 Nothing in this package imports any other ToolFactory package.
 """
 
-from schemas.registry import SCHEMA_NAMES, RecordInvalid, load_schema, schema_version, validate_record
+from schemas.registry import SCHEMA_NAMES, RecordInvalid, load_schema, schema_version, valid_json_texts, validate_record
 
-__all__ = ["SCHEMA_NAMES", "load_schema", "schema_version", "validate_record", "RecordInvalid"]
+__all__ = ["SCHEMA_NAMES", "load_schema", "schema_version", "validate_record", "valid_json_texts", "RecordInvalid"]

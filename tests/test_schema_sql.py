@@ -1,8 +1,9 @@
-"""The SQL form of every landed JSON Schema agrees with the jsonschema library, record by record.
+"""The validators landing decides with agree with the jsonschema library, record by record.
 
 Hypothesis mutates valid records of each type (drops keys, adds unknown ones, puts any JSON value
-in any field, down to the fields of nested steps) and the compiled SQL must give the same verdict
-as ``jsonschema``. Landing relies on this: the SQL decides, jsonschema only explains refusals."""
+in any field, down to the fields of nested steps); jsonschema-rs (``schemas.valid_json_texts``: the
+records path) and the compiled SQL (``warehouse.schema_sql``: the JSON-text columns of typed frames)
+must each give ``jsonschema``'s verdict. Landing relies on this: they decide, jsonschema only explains refusals."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas import load_schema, validate_record
+from schemas import load_schema, valid_json_texts, validate_record
 from tests.support.rows import EXAMPLES, H, _targets
 from warehouse.schema_sql import UnsupportedKeyword, validity_sql
 from warehouse.store import TABLES
@@ -70,3 +71,17 @@ def test_unsupported_keywords_fail_at_compile_time():
     with pytest.raises(UnsupportedKeyword, match="oneOf"):
         validity_sql({"type": "object", "properties": {"a": {"oneOf": [{"type": "string"}]}}})
     assert "false" in validity_sql({"type": "object", "properties": {"a": False}})
+
+
+@pytest.mark.parametrize("name", sorted(TABLES))
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_jsonschema_rs_and_jsonschema_agree_on_mutated_records(name, data):
+    record = data.draw(mutated(name))
+    text = orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS).decode()
+    assert valid_json_texts(name, [text]) == [validate_record(name, record) == []], record
+
+
+def test_text_that_is_not_json_is_not_a_valid_record():
+    good = orjson.dumps(EXAMPLES["dialogue"].to_dict()).decode()
+    assert valid_json_texts("dialogue", [good, good[:-1], "", "null"]) == [True, False, False, False]

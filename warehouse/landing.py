@@ -1,8 +1,8 @@
 """Validated landing: records (or a typed frame of them) into their tables, in one transaction.
 
-Each batch of one record type is serialised to JSON text once and validated in one SQL pass
-(``warehouse.schema_sql``); rows the SQL refuses are checked by ``jsonschema`` for their errors and
-quarantined (``landing_quarantine`` plus a ``rejection`` row), valid rows inserted with
+Each batch of one record type is serialised to JSON text once and validated by jsonschema-rs
+(``schemas.valid_json_texts``; the SQL pass it replaced cost ~40 ms a batch plus ~85 µs a dialogue); rows
+it refuses are checked by ``jsonschema`` for their errors and quarantined (``landing_quarantine`` plus a ``rejection`` row), valid rows inserted with
 ``INSERT OR IGNORE`` on the content-hash key, so landing the same thing twice changes nothing.
 """
 
@@ -11,19 +11,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
-from functools import cache
 from typing import Any
 
 import duckdb
 import orjson
 import polars as pl
 
-from schemas import load_schema, schema_version, validate_record
+from schemas import schema_version, valid_json_texts, validate_record
 from schemas.ids import content_id
 from schemas.records import Record
 from warehouse.frame_landing import insert_frame
 from warehouse.row_insert import insert_rows, land_steps, steps_from_json
-from warehouse.schema_sql import column_sql, extract_sql, validity_sql
+from warehouse.schema_sql import column_sql, extract_sql
 
 # schema name → (table, JSON columns)
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -40,11 +39,6 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "eval_result": ("eval_result", ("steps", "predicted_calls", "em_reasons", "process_rule_reasons")),
     "import_note": ("import_note", ()),
 }
-
-
-@cache
-def _validity(schema: str) -> str:
-    return validity_sql(load_schema(schema), "rec")
 
 
 @dataclass
@@ -103,7 +97,7 @@ class Landing:
         staged = pl.DataFrame({"rec": texts}, schema={"rec": pl.Utf8})
         cur.register("staged_records", staged)
         try:
-            ok = [bool(r[0]) for r in cur.execute(f"SELECT {_validity(schema)} AS ok FROM staged_records").fetchall()]
+            ok = valid_json_texts(schema, texts)
             bad = []
             for i, fine in enumerate(ok):
                 if not fine:

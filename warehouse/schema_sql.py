@@ -1,4 +1,6 @@
-"""JSON Schemas compiled to DuckDB SQL, so landing validates a whole batch in one vectorised pass.
+"""JSON Schemas compiled to DuckDB SQL, so a typed frame's JSON-text columns are validated in one
+vectorised pass (``warehouse.frame_landing``; records are validated by jsonschema-rs, which is faster
+at every batch size — docs/benchmarks.md).
 
 ``validity_sql(schema, "rec")`` is a boolean SQL expression that is true when the JSON value in
 column ``rec`` conforms. It covers the keywords our schemas use — type (and unions), enum (of
