@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/sft_throughput.py                     # CPU: a small Llama, fp32
     python benchmarks/sft_throughput.py --size base --bf16 --steps 30 --batch 8 --peak-tflops 989   # an H100
 
-Builds a Llama from a config (``--size``: tiny ≈ 0.6M, base ≈ 116M, large ≈ 0.8B parameters), a byte-level BPE
+Builds a Llama from a config (``--size``: tiny ≈ 0.6M, base ≈ 116M, large ≈ 0.8B, xl ≈ 1.8B parameters), a byte-level BPE
 tokenizer trained in-process, and a chat-format export of synthetic dialogues of varied length
 (nothing downloaded); runs the job once without and once with packing and prints tokens per second
 (real tokens: padding not counted; over the whole run, and steady: after the first fifth of the steps) and,

@@ -70,6 +70,8 @@ def test_what_it_cannot_do_is_refused():
         varlen_attention_forward(layer, q, k, v, None, dropout=0.1)
     with pytest.raises(ValueError, match="no sliding-window"):
         varlen_attention_forward(Layer(), q, k, v, None, sliding_window=4)
+    with pytest.raises(ValueError, match="for training"):  # one new token against a cache of 23
+        varlen_attention_forward(Layer(), q[:, :, -1:], k, v, None)
 
 
 def tiny_llama(attn: str):

@@ -10,7 +10,8 @@ lack and which builds from source for an hour. PyTorch ≥ 2.10 ships the same v
 
 Where that kernel can't run (CPU, fp32, an older PyTorch) the same boundaries go through
 ``scaled_dot_product_attention`` one example at a time: the same result, slower. Training only: no KV
-cache, no attention dropout, no sliding window (refused, not ignored).
+cache, no attention dropout, no sliding window (refused, not ignored); transformers does not save the
+setting with the model, so a trained model loads for generation with its default (sdpa).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def varlen_attention_forward(module: torch.nn.Module, query: torch.Tensor, key: 
         raise ValueError(f"{NAME} has no attention dropout (attention_dropout={dropout}); use sdpa")
     if sliding_window is not None:
         raise ValueError(f"{NAME} has no sliding-window attention; use sdpa or flash_attention_2 for this model")
-    if kwargs.get("past_key_values") is not None and query.shape[2] != key.shape[2]:
+    if query.shape[2] != key.shape[2]:  # decoding against a cache (the cache itself never reaches this function)
         raise ValueError(f"{NAME} is for training (full rows); generate with sdpa")
     batch, heads, seq, dim = query.shape
     cu_seqlens, max_len = sequence_bounds(batch, seq, query.device, kwargs)
