@@ -24,3 +24,4 @@ bench --size large --steps 30 --batch 16 --max-length 2048 --examples 5000 --att
 bench --size xl --steps 40 --batch 12 --max-length 2048 --examples 5000 --attn torch_varlen --out "$OUT/xl_varlen_b12.json"
 bench --size base --steps 30 --batch 8 --max-length 1024 --examples 1500 --attn torch_varlen --out "$OUT/base_varlen_b8.json"
 # xl at batch 16 (32k tokens a step) runs out of the H100's 80 GB without gradient checkpointing
+bench --size large --steps 30 --batch 16 --max-length 2048 --examples 5000 --attn torch_varlen --gradient-checkpointing --out "$OUT/large_varlen_b16_gc.json"

@@ -11,8 +11,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import jsonschema_rs
-import orjson
 from jsonschema import Draft202012Validator
 
 SCHEMA_NAMES = (
@@ -79,6 +77,8 @@ def validate_record(name: str, record: Any) -> list[str]:
 
 @cache
 def _fast_validator(name: str) -> Any:
+    import jsonschema_rs  # here, as orjson below: what only reads records (the SFT job on a GPU image) needs neither
+
     return jsonschema_rs.Draft202012Validator(load_schema(name))
 
 
@@ -86,6 +86,8 @@ def valid_json_texts(name: str, texts: list[str]) -> list[bool]:
     """Whether each JSON text is a valid record of schema ``name``, by jsonschema-rs (a few µs a record,
     no fixed cost: landing validates every batch with it). ``validate_record`` stays the reference that
     explains a refusal; a text that does not parse is not valid."""
+    import orjson
+
     validator = _fast_validator(name)
     out = []
     for text in texts:
