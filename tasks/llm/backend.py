@@ -203,24 +203,25 @@ class LLMClient:
         """The reply: a ``FastReply`` from the fast transport, else litellm's. A group on the fast path that still fails after its
         retries (or is refused by every deployment: 401, 403, 404) hands the call to its ``fallbacks`` groups
         in turn, each on its own path; a group on litellm's path has the Router do that."""
-        route = self.fast_route(group)
-        if route is None:
-            return await self.transport.send(group, messages, params)
         try:
-            return await self.fast.send(route, messages, params)
-        except FastTransportError as exc:
+            return await self._send_to(group, messages, params)
+        except FastTransportError as exc:  # only the fast path raises it; litellm's Router does its own fallbacks
             if not (exc.retryable or exc.status in (401, 403, 404)) or not self.config.fallbacks_of(group):
                 raise
-            failure = exc
+            failure: Exception = exc
         for other in self.config.fallbacks_of(group):
             try:
-                other_route = self.fast_route(other)
-                if other_route is None:
-                    return await self.transport.send(other, messages, params)
-                return await self.fast.send(other_route, messages, params)
+                return await self._send_to(other, messages, params)
             except Exception as exc:  # the next fallback; the last failure is the one reported
                 failure = exc
         raise failure
+
+    async def _send_to(self, group: str, messages: list[dict[str, Any]], params: dict[str, Any]) -> Any:
+        """One group's reply on its own path: the fast transport where ``fast_route`` serves it, else litellm."""
+        route = self.fast_route(group)
+        if route is None:
+            return await self.transport.send(group, messages, params)
+        return await self.fast.send(route, messages, params)
 
 
 def request_params(max_tokens: int | None, temperature: float | None, seed: int | None, tools: list[dict[str, Any]] | None,

@@ -28,7 +28,7 @@ import aiohttp
 import orjson
 
 from tasks.llm.config import BackendConfigError, env_value
-from tasks.llm.replies import backoff_wait, with_retries
+from tasks.llm.replies import backoff_wait, tool_calls_of, with_retries
 from tasks.llm.types import LLMResult
 
 # provider → its default base URL (None: the deployment must name one)
@@ -151,7 +151,7 @@ class FastTransport:
         session = self._sessions.get(endpoint.base_url)
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)  # the client's slots bound what is in flight
-            session = aiohttp.ClientSession(connector=connector, json_serialize=lambda v: orjson.dumps(v).decode())
+            session = aiohttp.ClientSession(connector=connector)  # bodies go as bytes, made by orjson in send
             self._sessions[endpoint.base_url] = session
         return session
 
@@ -213,9 +213,7 @@ class FastTransport:
             cost_usd=None if price is None else prompt * price[0] + completion * price[1],
             latency_s=latency_s,
             finish_reason=choice.get("finish_reason"),
-            tool_calls=[{"id": str(c.get("id") or ""), "name": str((c.get("function") or {}).get("name") or ""),
-                         "arguments": str((c.get("function") or {}).get("arguments") or "")}
-                        for c in message.get("tool_calls") or []],
+            tool_calls=tool_calls_of(message),
         )
 
     def _price(self, model: str) -> tuple[float, float] | None:

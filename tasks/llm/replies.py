@@ -25,13 +25,19 @@ def backoff_wait(retry_after: str | None, attempt: int, minimum: float) -> float
     return max(minimum, min(60.0, wait))
 
 
+def _part(value: Any, name: str) -> Any:
+    """``value[name]`` of a reply's JSON, or the attribute of litellm's object for it."""
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+
 def tool_calls_of(message: Any) -> list[dict[str, Any]]:
-    """The reply's tool calls as [{"id", "name", "arguments"(text)}]."""
+    """The reply's tool calls as [{"id", "name", "arguments"(text)}], from litellm's message object or
+    the message's JSON (the fast transport)."""
     out = []
-    for tc in getattr(message, "tool_calls", None) or []:
-        fn = getattr(tc, "function", None)
-        out.append({"id": str(getattr(tc, "id", "") or ""), "name": str(getattr(fn, "name", "") or ""),
-                    "arguments": str(getattr(fn, "arguments", "") or "")})
+    for tc in _part(message, "tool_calls") or []:
+        fn = _part(tc, "function")
+        out.append({"id": str(_part(tc, "id") or ""), "name": str(_part(fn, "name") or ""),
+                    "arguments": str(_part(fn, "arguments") or "")})
     return out
 
 
