@@ -68,24 +68,27 @@ def _peak_rss_mb() -> float:
 
 
 # workers ----------------------------------------------------------------------------------------
-def bench_folder(base_url: str, prefix: str) -> Path:
+def bench_folder(base_url: str, prefix: str, apis: int = N_APIS) -> Path:
     """A fresh working folder (made the current one) with a backends file whose every role is the fake
-    server at ``base_url``, and ``specs/`` holding the ``N_APIS`` bench APIs."""
+    server at ``base_url`` (comma-separated URLs: one deployment each, which the client rotates over),
+    and ``specs/`` holding ``apis`` bench APIs."""
     work = Path(tempfile.mkdtemp(prefix=prefix))
     os.chdir(work)
     os.environ["TF_BENCH_KEY"] = "sk-bench"
     (work / "backends.yaml").write_text("model_list:\n" + "".join(
-        f"  - model_name: {role}\n    litellm_params: {{model: openai/fake-model, api_base: '{base_url}', "
-        "api_key: os.environ/TF_BENCH_KEY}\n" for role in ("documenter", "user", "assistant", "executor", "judge")))
+        f"  - model_name: {role}\n    litellm_params: {{model: openai/fake-model, api_base: '{url}', "
+        "api_key: os.environ/TF_BENCH_KEY}\n" for role in ("documenter", "user", "assistant", "executor", "judge")
+        for url in base_url.split(",")))
     (work / "specs").mkdir()
-    for i in range(N_APIS):
+    for i in range(apis):
         spec = json.loads(json.dumps(SPEC))
         spec["info"]["title"] = f"Bench Shop {i}"
         (work / "specs" / f"shop{i}.json").write_text(json.dumps(spec))
     return work
 
 
-def factory_worker(base_url: str, cap: int, dialogues: int, transport: str, processes: int = 0) -> dict[str, Any]:
+def factory_worker(base_url: str, cap: int, dialogues: int, transport: str, processes: int = 0,
+                   apis: int = N_APIS) -> dict[str, Any]:
     from flows.docs_import import import_docs
     from flows.settings import Settings
     from flows.simulate_corpus import run_simulate_corpus
@@ -95,11 +98,11 @@ def factory_worker(base_url: str, cap: int, dialogues: int, transport: str, proc
     from tasks.prompts import load_prompt
     from warehouse import Warehouse
 
-    work = bench_folder(base_url, "tf-bench-")
+    work = bench_folder(base_url, "tf-bench-", apis)
     specs = work / "specs"
     base = Settings().with_overrides(backends_file="backends.yaml", warehouse_path=str(work / "wh.duckdb"),
                                      assistant_step_mode="json", dialogue_step_limit=STEPS, llm_num_retries=0,
-                                     max_concurrent_apis=N_APIS, llm_max_continuations=0, missing_detail_share=0.0,
+                                     max_concurrent_apis=apis, llm_max_continuations=0, missing_detail_share=0.0,
                                      unanswerable_share=0.0, multi_api_share=0.0,  # only the pre-landed instructions
                                      executor_share_responses=False,  # every call its own
                                      llm_transport=transport)
@@ -118,10 +121,10 @@ def factory_worker(base_url: str, cap: int, dialogues: int, transport: str, proc
     warm_api = land_instructions(1, "warm", 1)
     warm = run_simulate_corpus(base.with_overrides(instructions_per_api=1), api_ids=warm_api)
     assert warm["dialogues"] == 1, warm
-    per_api = max(1, dialogues // N_APIS)
+    per_api = max(1, dialogues // apis)
     with Warehouse.open(base.warehouse_path) as wh:  # the warm-up API gets the new instructions too
         wh.execute("DELETE FROM instruction")
-    land_instructions(per_api, "run", N_APIS)
+    land_instructions(per_api, "run", apis)
     settings = base.with_overrides(instructions_per_api=per_api, max_concurrent_dialogues=cap, max_concurrent_llm_calls=cap)
     if processes:  # the API tasks on a pool of worker processes, each with its own client and its share of the cap
         settings = settings.with_overrides(simulation_task_runner="processes", simulation_processes=processes,
@@ -288,6 +291,7 @@ def main() -> None:
     ap.add_argument("--worker", choices=["factory", "bare", "raw"])
     ap.add_argument("--transport", choices=["fast", "litellm"], default="fast")
     ap.add_argument("--processes", type=int, default=0, help="factory worker: the processes runner with this many")
+    ap.add_argument("--apis", type=int, default=N_APIS, help="factory worker: this many bench APIs (one task each)")
     ap.add_argument("--base-url")
     ap.add_argument("--cap", type=int)
     ap.add_argument("--dialogues", type=int)
@@ -297,7 +301,8 @@ def main() -> None:
                     help="run this regime instead of the default ones (repeatable), e.g. 20,3000,3000")
     args = ap.parse_args()
     if args.worker == "factory":
-        print("RESULT " + json.dumps(factory_worker(args.base_url, args.cap, args.dialogues, args.transport, args.processes)), flush=True)
+        print("RESULT " + json.dumps(factory_worker(args.base_url, args.cap, args.dialogues, args.transport, args.processes,
+                                                        args.apis)), flush=True)
         return
     if args.worker in ("bare", "raw"):
         loop_worker = bare_worker if args.worker == "bare" else raw_worker

@@ -32,7 +32,7 @@ class RunLedger:
     of the hashes the warehouse already answered (loaded once), and reads a row back only on a hit.
     """
 
-    def __init__(self, warehouse: Warehouse, max_delay_s: float = 0.1):
+    def __init__(self, warehouse: Warehouse, max_delay_s: float = 1.0):
         self.warehouse = warehouse
         self.calls = self.errors = self.prompt_tokens = self.completion_tokens = self.cost_unknown = 0
         self.cost_usd = 0.0
@@ -177,7 +177,7 @@ def llm_session(settings: Settings, warehouse: Warehouse, models: dict[str, str]
     """The LLM client for a run (backends from settings, ledger and cache in the warehouse) and its
     ledger; on exit every call is written and the client's loop stopped. ``models``: role → model
     group or litellm model string, on top of the backends file (the model under test)."""
-    ledger = RunLedger(warehouse)
+    ledger = RunLedger(warehouse, max_delay_s=settings.warehouse_land_interval_s)
     client = _client(settings, models, ledger, ledger.lookup, settings.max_cost_usd)
     ledger.budget = client.budget
     try:

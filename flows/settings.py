@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     warehouse_wait_s: float = _field(300.0, ge=0.1, group="warehouse")  # how long a process waits for its turn on the warehouse file
     warehouse_memory_limit: str = _field("1GB", group="warehouse")  # DuckDB's buffer cap in each process (larger queries spill to disk)
     warehouse_replica_interval_s: float = _field(5.0, ge=0, group="warehouse")  # at most this often the read replica is republished while writing
+    warehouse_land_interval_s: float = _field(1.0, ge=0, group="warehouse")  # under load, a flow lands its records at most this often (an idle writer lands at once)
     backends_file: str | None = _field(None, group="llm")  # None: the packaged local backend (SmolLM2 via llama-cpp)
     max_concurrent_apis: int = _field(4, ge=1, group="documentation")
     max_concurrent_llm_calls: int = _field(8, ge=1, group="llm")

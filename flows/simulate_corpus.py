@@ -116,9 +116,11 @@ def _instructions(doc: DocumentedApi, client: LLMClient, known: Known, put: Put,
     prompt_version = load_prompt("user_instructions").version
     plan = instruction_plan(settings)
     have: list[Instruction] = []
+    kept: Counter[str] = Counter()
     for made in known.instructions_for(doc.doc_id, prompt_version, user_model):
-        if sum(i.kind == made.kind for i in have) < plan.get(made.kind, 0):
+        if kept[made.kind] < plan.get(made.kind, 0):
             have.append(made)
+            kept[made.kind] += 1
     need = still_needed(plan, [i.kind for i in have])
     shortfalls = _shortfalls(doc, settings, prompt_version, user_model, multi.partner_doc_id if multi else None)
     settled = {shortfalls[i] for i in known.existing_rejection_ids(list(shortfalls))}

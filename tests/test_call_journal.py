@@ -55,3 +55,27 @@ def test_the_ledger_recovers_on_start_and_removes_its_journal_when_it_closes(tmp
         assert ledger.journal.path.exists()
         ledger.close()
         assert list(tmp_path.glob(".wh.duckdb.calls-*.jsonl")) == [] and wh.count("llm_call") == 4
+
+
+def test_a_run_lands_no_more_often_than_its_land_interval(tmp_path):
+    # warehouse_land_interval_s reaches the run's writer: under load records gather for that long,
+    # while a record that finds the writer idle lands at once
+    import time
+
+    from flows.runtime import llm_session
+    from flows.settings import Settings
+
+    settings = Settings().with_overrides(warehouse_path=str(tmp_path / "wh.duckdb"), backends_file="fake",
+                                         warehouse_land_interval_s=0.6)
+    with Warehouse.open(settings.warehouse_path) as wh, llm_session(settings, wh) as (_, ledger):
+        landed: list[float] = []
+        ledger.writer.on_landed = lambda batch: landed.append(time.monotonic())
+        ledger(call(0))
+        time.sleep(0.2)
+        assert wh.count("llm_call") == 1  # the first record found the writer idle
+        for i in range(1, 6):
+            ledger(call(i))
+            time.sleep(0.05)
+        assert wh.count("llm_call") == 1  # the other five wait out the interval
+        time.sleep(0.6)
+        assert wh.count("llm_call") == 6 and len(landed) == 2 and landed[1] - landed[0] >= 0.55  # together, no flush

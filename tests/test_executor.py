@@ -57,6 +57,22 @@ def test_state_carries_ids_into_later_calls_and_is_per_dialogue(executor, fake_l
     assert "(none)" in fake_llm.calls[2].last_user  # a new dialogue starts with no history
 
 
+def test_each_operation_is_held_to_its_own_response_schema_call_after_call(fake_llm):
+    # the executor works out an operation's response schema once and keeps it: operations taken in turn
+    # must each get their own schema in the request and be checked against it
+    client = LLMClient(load_backend_config("fake"), num_retries=0, max_continuations=0)
+    executor = SimulatedExecutor(SPEC, client, api_name="Shop", regenerations=0)
+    item, results = {"itemId": 1, "price": 2.5}, {"results": [{"itemId": 1, "name": "Mug"}]}
+    fake_llm.queue("executor", results, item, item, results)
+    state = ExecutorState()
+    outs = [asyncio.run(executor.execute(op, args, state)) for op, args in (
+        ("searchItems", {"q": "mug"}), ("getItem", {"itemId": 1}), ("searchItems", {"q": "cup"}), ("getItem", {"itemId": 2}))]
+    asked = [c.json_schema.get("required") for c in fake_llm.calls]
+    assert asked == [["results"], ["itemId", "price"], ["results"], ["itemId", "price"]]
+    assert [o.status for o in outs] == [200, 200, 500, 500]  # the third and fourth answers fit the other operation
+    assert all(o.problem.code == "response_nonconforming" for o in outs[2:])
+
+
 def test_replay_is_answered_from_the_cache(executor, fake_llm):
     fake_llm.queue("executor", {"itemId": 3, "price": 1.0})
     first = asyncio.run(executor.execute("getItem", {"itemId": "3"}, ExecutorState()))

@@ -132,13 +132,24 @@ class SimulatedExecutor:
         self.spec_hash = content_id("spec", spec)
         self.prompt = load_prompt("executor")
         self.version = self.prompt.version
+        self._answers: dict[str, tuple[dict[str, Any] | None, str, Any]] = {}
+
+    def _answer_form(self, operation_id: str) -> tuple[dict[str, Any] | None, str, Any]:
+        """(the response's JSON Schema or None, its text for the prompt, its validator or None) for an
+        operation the call check found; worked out once per operation (the spec does not change)."""
+        form = self._answers.get(operation_id)
+        if form is None:
+            _, _, op, _ = find_operation(self.spec, operation_id)  # type: ignore[misc]
+            schema = response_schema(self.spec, op)
+            form = (schema, json.dumps(schema or {"type": "object"}), validator(schema) if schema else None)
+            self._answers[operation_id] = form
+        return form
 
     async def execute(self, operation_id: str, arguments: Any, state: ExecutorState) -> Execution:
         check = check_call(self.spec, operation_id, arguments)
         if not check.ok:
             return refused(check, arguments, state, self.max_chars)
-        _, _, op, _ = find_operation(self.spec, operation_id)  # type: ignore[misc]
-        schema = response_schema(self.spec, op)
+        schema, schema_text, checker = self._answer_form(operation_id)
         key = content_id("exec", self.spec_hash, operation_id, check.method, check.path, check.arguments(), state.digest(),
                          "" if self.share_responses else state.scope)
         if key in self.cache:
@@ -148,9 +159,8 @@ class SimulatedExecutor:
         messages = self.prompt.render(
             api_name=self.api_name, function_doc=self.nl_docs.get(operation_id, operation_id),
             history=state.history_text(), method=check.method.upper(), path=check.path,
-            arguments=canonical_json(check.arguments()), response_schema=json.dumps(schema or {"type": "object"}),
+            arguments=canonical_json(check.arguments()), response_schema=schema_text,
         )
-        checker = validator(schema) if schema else None
         # unshared: a seed of the dialogue's own, so the LLM request (and the ledger's cache entry) is the dialogue's too
         seed0 = 0 if self.share_responses else int(content_id("seed", state.scope)[:8], 16)
         problem, latency, attempts, response = None, 0.0, 0, None
