@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from flows.collector import tuned_collector
 from flows.settings import Settings, load_settings
 from schemas.records import LLMCall, Step
 from tasks.llm.budget import SpendCap
@@ -181,7 +182,8 @@ def llm_session(settings: Settings, warehouse: Warehouse, models: dict[str, str]
     client = _client(settings, models, ledger, ledger.lookup, settings.max_cost_usd)
     ledger.budget = client.budget
     try:
-        yield client, ledger
+        with tuned_collector(settings.gc_threshold):
+            yield client, ledger
     finally:
         client.close()
         ledger.close()
@@ -195,6 +197,7 @@ def worker_llm_session(settings: Settings, limit_usd: float | None) -> Iterator[
     calls: list[LLMCall] = []
     client = _client(settings, None, calls.append, None, limit_usd)
     try:
-        yield client, calls
+        with tuned_collector(settings.gc_threshold):
+            yield client, calls
     finally:
         client.close()

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     backends_file: str | None = _field(None, group="llm")  # None: the packaged local backend (SmolLM2 via llama-cpp)
     max_concurrent_apis: int = _field(4, ge=1, group="documentation")
     max_concurrent_llm_calls: int = _field(8, ge=1, group="llm")
+    gc_threshold: int = _field(50_000, ge=0, group="llm")  # while a flow's LLM session is open: Python's first GC threshold (0: Python's 700), and what existed before is frozen out of collections
     repair_rounds: int = _field(3, ge=0, group="documentation")
     llm_timeout_s: float = _field(600.0, ge=0.001, group="llm")
     llm_num_retries: int = _field(2, ge=0, group="llm")
