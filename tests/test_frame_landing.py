@@ -45,6 +45,21 @@ def test_a_frame_lands_exactly_what_the_records_land(tmp_path):
         assert again.inserted == {"dialogue": 0} and again.ignored == {"dialogue": 6}
 
 
+def test_a_frame_part_landed_or_repeating_a_row_lands_each_new_dialogue_and_its_steps_once(tmp_path):
+    # an all-new, all-valid frame takes a plain INSERT; anything else the conflict-handling one: both
+    # must leave the same rows
+    recs = dialogues()
+    with Warehouse.open(tmp_path / "a.duckdb") as a, Warehouse.open(tmp_path / "b.duckdb") as b:
+        a.land_frame("dialogue", records_frame(recs, "dialogue"))
+        b.land_frame("dialogue", records_frame(recs[:2], "dialogue"))  # two already there
+        report = b.land_frame("dialogue", records_frame(recs[1:] + [recs[3]], "dialogue"))  # and one twice in the frame
+        assert report.inserted == {"dialogue": 4} and report.ignored == {"dialogue": 2}
+        b.land_frame("dialogue", records_frame([recs[5], recs[5]], "dialogue"))  # only repeats, nothing new
+        for sql in ("SELECT * EXCLUDE (created_at) FROM dialogue ORDER BY dialogue_id",
+                    "SELECT * FROM step ORDER BY dialogue_id, step_index"):
+            assert a.execute(sql) == b.execute(sql)
+
+
 def test_invalid_rows_of_a_frame_are_quarantined_with_their_errors(tmp_path):
     recs = dialogues()
     frame = records_frame(recs, "dialogue").with_columns(

@@ -25,7 +25,7 @@ import polars as pl
 
 from schemas import load_schema, schema_version, validate_record
 from schemas.errors import InvalidInput
-from warehouse.row_insert import insert_rows, land_steps
+from warehouse.row_insert import all_new, insert_new_rows, insert_rows, land_steps
 from warehouse.schema_sql import json_check, sql_string, value_rules
 
 _SCALARS = {"string": pl.Utf8, "integer": pl.Int64, "number": pl.Float64, "boolean": pl.Boolean}
@@ -186,30 +186,45 @@ def insert_frame(cur: duckdb.DuckDBPyConnection, table: str, name: str, frame: p
     schema = load_schema(name)["properties"]
     cur.register("staged_frame", frame)
     try:
-        ok = [bool(r[0]) for r in cur.execute(f"SELECT {validity(name)} FROM staged_frame").fetchall()]
-        bad = []
-        for i in (i for i, fine in enumerate(ok) if not fine):
-            data = record_of(frame.row(i, named=True), name)
-            errors = validate_record(name, data)
-            if errors:
-                bad.append((data, errors))
-            else:
-                ok[i] = True
-        cur.unregister("staged_frame")
-        cur.register("staged_frame", frame.with_columns(pl.Series("_ok", ok, dtype=pl.Boolean)))
         names = list(schema)
+        bad, where = [], ""
+        if cur.execute(f"SELECT count(*) FILTER (WHERE NOT coalesce({validity(name)}, false)) FROM staged_frame").fetchone()[0]:  # type: ignore[index]
+            bad = _refused_rows(cur, frame, name)
+            where = " WHERE _ok"
         if "schema_version" in types:
             consts = {**consts, "schema_version": schema_version(name)}
         exprs = [_as_json(schema[n], f'"{n}"') if types[n] == "JSON" else f'"{n}"' for n in names]
         projected = ", ".join(f'{e} AS "{n}"' for e, n in zip(exprs, names, strict=True))
-        inserted = insert_rows(cur, table, names, f"SELECT {projected} FROM staged_frame WHERE _ok", types, consts)
+        rows_sql = f"SELECT {projected} FROM staged_frame{where}"
+        inserted: list[str] | None = None  # None: every staged row went in
+        if not where and all_new(cur, table, names[0], "staged_frame"):  # the bulk case: no conflict to handle
+            insert_new_rows(cur, table, names, rows_sql, types, consts)
+        else:
+            inserted = insert_rows(cur, table, names, rows_sql, types, consts)
         if table == "dialogue":
             land_steps(cur, inserted, "SELECT id, api, s.index, s.thought, s.action, json(s.action_input), s.observation, s.status, "
                                       "s.valid, s.error, s.latency_s, s.text FROM (SELECT dialogue_id AS id, api_id AS api, "
-                                      "unnest(steps) AS s FROM staged_frame WHERE _ok)")
+                                      f"unnest(steps) AS s FROM staged_frame{where})")
     finally:
         cur.unregister("staged_frame")
-    return len(inserted), bad
+    return frame.height - len(bad) if inserted is None else len(inserted), bad
+
+
+def _refused_rows(cur: duckdb.DuckDBPyConnection, frame: pl.DataFrame, name: str) -> list[tuple[dict[str, Any], list[str]]]:
+    """The registered ``staged_frame``'s rows the typed checks refuse, explained by ``jsonschema`` (a row
+    it accepts after all is kept); the frame is registered again with the verdicts as column ``_ok``."""
+    ok = [bool(r[0]) for r in cur.execute(f"SELECT {validity(name)} FROM staged_frame").fetchall()]
+    bad = []
+    for i in (i for i, fine in enumerate(ok) if not fine):
+        data = record_of(frame.row(i, named=True), name)
+        errors = validate_record(name, data)
+        if errors:
+            bad.append((data, errors))
+        else:
+            ok[i] = True
+    cur.unregister("staged_frame")
+    cur.register("staged_frame", frame.with_columns(pl.Series("_ok", ok, dtype=pl.Boolean)))
+    return bad
 
 
 def records_frame(records: list[Any], name: str) -> pl.DataFrame:

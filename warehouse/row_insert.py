@@ -32,15 +32,38 @@ def insert_rows(cur: duckdb.DuckDBPyConnection, table: str, names: list[str], ro
     return [r[0] for r in rows]
 
 
-def land_steps(cur: duckdb.DuckDBPyConnection, dialogue_ids: list[str], rows_sql: str) -> None:
-    """``step`` rows for the dialogues ``dialogue_ids`` (those just landed) from ``rows_sql``, a query
-    over the staged rows yielding ``id``, ``api`` and then the step columns (``STEP_COLUMNS``)."""
+def all_new(cur: duckdb.DuckDBPyConnection, table: str, key: str, staged: str) -> bool:
+    """Whether every row of the staged relation ``staged`` has a ``key`` found neither in ``table``
+    nor twice in ``staged`` (then a plain ``INSERT`` of them all cannot conflict)."""
+    repeated, existing = cur.execute(
+        f'SELECT count(*) - count(DISTINCT "{key}"), (SELECT count(*) FROM {table} t SEMI JOIN {staged} s '
+        f'ON t."{key}" = s."{key}") FROM {staged}').fetchone()  # type: ignore[misc]
+    return repeated == 0 and existing == 0
+
+
+def insert_new_rows(cur: duckdb.DuckDBPyConnection, table: str, names: list[str], rows_sql: str, types: dict[str, str],
+                    consts: dict[str, Any]) -> None:
+    """``insert_rows`` for rows known to be new (``all_new``): a plain ``INSERT``, no conflict
+    handling and no keys back (at 50,000 rows into 350,000: 4.1 µs a row against 6.7)."""
+    derived = {c: e for c, e in DERIVED.get(table, {}).items() if c in types}
+    cols = ", ".join(f'"{c}"' for c in [*names, *derived, *consts])
+    extra = "".join(f", {e}" for e in derived.values()) + ", ?" * len(consts)
+    cur.execute(f"INSERT INTO {table} ({cols}) SELECT *{extra} FROM ({rows_sql})", list(consts.values()))
+
+
+def land_steps(cur: duckdb.DuckDBPyConnection, dialogue_ids: list[str] | None, rows_sql: str) -> None:
+    """``step`` rows for the dialogues ``dialogue_ids`` (those just landed; None: every dialogue
+    ``rows_sql`` yields) from ``rows_sql``, a query over the staged rows yielding ``id``, ``api`` and
+    then the step columns (``STEP_COLUMNS``)."""
+    if dialogue_ids is None:
+        cur.execute(f"INSERT INTO step ({', '.join(('dialogue_id', 'api_id') + STEP_COLUMNS)}) {rows_sql}")
+        return
     if not dialogue_ids:
         return
     cur.register("new_dialogues", pl.DataFrame({"id": dialogue_ids}, schema={"id": pl.Utf8}))
-    try:
+    try:  # DISTINCT: a dialogue twice in a batch (the same content, the same ID) gets its steps once
         cur.execute(f"INSERT INTO step ({', '.join(('dialogue_id', 'api_id') + STEP_COLUMNS)}) "
-                    f"SELECT * FROM ({rows_sql}) WHERE id IN (SELECT id FROM new_dialogues)").fetchall()
+                    f"SELECT DISTINCT * FROM ({rows_sql}) WHERE id IN (SELECT id FROM new_dialogues)").fetchall()
     finally:
         cur.unregister("new_dialogues")
 
