@@ -137,12 +137,15 @@ def outputs(spec: Any, url: str, op: dict[str, Any]) -> list[Port]:
 
 
 def _fields(spec: Any, op: str, node: Any, prefix: str, depth: int, seen: tuple[int, ...], top: str) -> Iterator[Port]:
+    """The scalar fields under ``node`` (a schema or a ref) as output ports; ``seen`` stops recursion,
+    ``top`` is the resource of fields at the response's top level."""
     schema, _ = deref(spec, node)
     if not isinstance(schema, dict) or depth > MAX_DEPTH or id(schema) in seen:
         return
     seen = (*seen, id(schema))
+    all_of = schema.get("allOf") if isinstance(schema.get("allOf"), list) else []
     props: dict[str, Any] = {}
-    for part in [schema, *(deref(spec, s)[0] for s in schema.get("allOf") or [] if isinstance(schema.get("allOf"), list))]:
+    for part in [schema, *(deref(spec, s)[0] for s in all_of)]:
         if isinstance(part, dict) and isinstance(part.get("properties"), dict):
             props.update(part["properties"])
     if _type_of(schema) == "array" or "items" in schema:
