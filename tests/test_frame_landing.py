@@ -60,6 +60,19 @@ def test_a_frame_part_landed_or_repeating_a_row_lands_each_new_dialogue_and_its_
             assert a.execute(sql) == b.execute(sql)
 
 
+def test_records_part_landed_or_repeated_land_each_new_dialogue_and_its_steps_once(tmp_path):
+    # the records path takes the same two routes as frames (a plain INSERT when all are valid and new)
+    recs = dialogues()
+    with Warehouse.open(tmp_path / "a.duckdb") as a, Warehouse.open(tmp_path / "b.duckdb") as b:
+        assert a.land(recs).inserted == {"dialogue": 6}
+        b.land(recs[:2])
+        report = b.land(recs[1:] + [recs[3]])
+        assert report.inserted == {"dialogue": 4} and report.ignored == {"dialogue": 2}
+        for sql in ("SELECT * EXCLUDE (created_at) FROM dialogue ORDER BY dialogue_id",
+                    "SELECT * FROM step ORDER BY dialogue_id, step_index"):
+            assert a.execute(sql) == b.execute(sql)
+
+
 def test_invalid_rows_of_a_frame_are_quarantined_with_their_errors(tmp_path):
     recs = dialogues()
     frame = records_frame(recs, "dialogue").with_columns(

@@ -22,7 +22,7 @@ from schemas import schema_version, valid_json_texts, validate_record
 from schemas.ids import content_id
 from schemas.records import Record
 from warehouse.frame_landing import insert_frame
-from warehouse.row_insert import insert_rows, land_steps, steps_from_json
+from warehouse.row_insert import all_new, insert_new_rows, insert_rows, land_steps, steps_from_json
 from warehouse.schema_sql import column_sql, extract_sql
 
 # schema name → (table, JSON columns)
@@ -116,18 +116,25 @@ class Landing:
             consts = {k: v for k, v in extra.items() if k in types and k not in names}
             if "schema_version" in types and "schema_version" not in names:
                 consts["schema_version"] = schema_version(schema)
-            cur.unregister("staged_records")
-            cur.register("staged_records", staged.with_columns(pl.Series("ok", ok, dtype=pl.Boolean)))
+            where = ""
+            if not all(ok):
+                cur.unregister("staged_records")
+                cur.register("staged_records", staged.with_columns(pl.Series("ok", ok, dtype=pl.Boolean)))
+                where = " WHERE ok"
             values = column_sql([(n, types[n]) for n in names], "v", json_cols)
             projected = ", ".join(f'{e} AS "{n}"' for e, n in zip(values, names, strict=True))
-            inserted = insert_rows(cur, table, names, f"SELECT {projected} FROM (SELECT {extract_sql(names)} AS v "
-                                   "FROM staged_records WHERE ok)", types, consts)
+            rows_sql = f"SELECT {projected} FROM (SELECT {extract_sql(names)} AS v FROM staged_records{where})"
+            inserted: list[str] | None = None  # None: every staged record went in
+            if not where and all_new(cur, table, names[0], f"(SELECT rec ->> '$.{names[0]}' AS \"{names[0]}\" FROM staged_records)"):
+                insert_new_rows(cur, table, names, rows_sql, types, consts)
+            else:
+                inserted = insert_rows(cur, table, names, rows_sql, types, consts)
             if table == "dialogue":
                 land_steps(cur, inserted, steps_from_json("SELECT rec ->> '$.dialogue_id' AS id, rec ->> '$.api_id' AS api, "
-                                                          "unnest(CAST(rec -> '$.steps' AS JSON[])) AS s FROM staged_records WHERE ok"))
+                                                          f"unnest(CAST(rec -> '$.steps' AS JSON[])) AS s FROM staged_records{where}"))
         finally:
             cur.unregister("staged_records")
-        return len(inserted), bad
+        return len(recs) - len(bad) if inserted is None else len(inserted), bad
 
     def _columns(self, cur: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
         """column → DuckDB type."""
