@@ -25,7 +25,7 @@ import polars as pl
 
 from schemas import load_schema, schema_version, validate_record
 from schemas.errors import InvalidInput
-from warehouse.row_insert import all_new, insert_new_rows, insert_rows, land_steps
+from warehouse.row_insert import insert_batch, land_steps
 from warehouse.schema_sql import json_check, sql_string, value_rules
 
 _SCALARS = {"string": pl.Utf8, "integer": pl.Int64, "number": pl.Float64, "boolean": pl.Boolean}
@@ -196,11 +196,7 @@ def insert_frame(cur: duckdb.DuckDBPyConnection, table: str, name: str, frame: p
         exprs = [_as_json(schema[n], f'"{n}"') if types[n] == "JSON" else f'"{n}"' for n in names]
         projected = ", ".join(f'{e} AS "{n}"' for e, n in zip(exprs, names, strict=True))
         rows_sql = f"SELECT {projected} FROM staged_frame{where}"
-        inserted: list[str] | None = None  # None: every staged row went in
-        if not where and all_new(cur, table, names[0], "staged_frame"):  # the bulk case: no conflict to handle
-            insert_new_rows(cur, table, names, rows_sql, types, consts)
-        else:
-            inserted = insert_rows(cur, table, names, rows_sql, types, consts)
+        inserted = insert_batch(cur, table, names, rows_sql, types, consts, None if where else "staged_frame")
         if table == "dialogue":
             land_steps(cur, inserted, "SELECT id, api, s.index, s.thought, s.action, json(s.action_input), s.observation, s.status, "
                                       "s.valid, s.error, s.latency_s, s.text FROM (SELECT dialogue_id AS id, api_id AS api, "

@@ -22,7 +22,7 @@ from schemas import schema_version, valid_json_texts, validate_record
 from schemas.ids import content_id
 from schemas.records import Record
 from warehouse.frame_landing import insert_frame
-from warehouse.row_insert import all_new, insert_new_rows, insert_rows, land_steps, steps_from_json
+from warehouse.row_insert import insert_batch, land_steps, steps_from_json
 from warehouse.schema_sql import column_sql, extract_sql
 
 # schema name → (table, JSON columns)
@@ -124,11 +124,8 @@ class Landing:
             values = column_sql([(n, types[n]) for n in names], "v", json_cols)
             projected = ", ".join(f'{e} AS "{n}"' for e, n in zip(values, names, strict=True))
             rows_sql = f"SELECT {projected} FROM (SELECT {extract_sql(names)} AS v FROM staged_records{where})"
-            inserted: list[str] | None = None  # None: every staged record went in
-            if not where and all_new(cur, table, names[0], f"(SELECT rec ->> '$.{names[0]}' AS \"{names[0]}\" FROM staged_records)"):
-                insert_new_rows(cur, table, names, rows_sql, types, consts)
-            else:
-                inserted = insert_rows(cur, table, names, rows_sql, types, consts)
+            keys_sql = f"(SELECT rec ->> '$.{names[0]}' AS \"{names[0]}\" FROM staged_records)"
+            inserted = insert_batch(cur, table, names, rows_sql, types, consts, None if where else keys_sql)
             if table == "dialogue":
                 land_steps(cur, inserted, steps_from_json("SELECT rec ->> '$.dialogue_id' AS id, rec ->> '$.api_id' AS api, "
                                                           f"unnest(CAST(rec -> '$.steps' AS JSON[])) AS s FROM staged_records{where}"))

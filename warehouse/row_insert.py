@@ -3,8 +3,8 @@
 ``insert_rows`` takes an SQL query that yields the record's columns by name (from JSON text in
 ``Warehouse.land``, from typed columns in ``land_frame``), adds the columns derived from them
 (``DERIVED``) and the constant ones, inserts with ``INSERT OR IGNORE`` and returns the keys that
-were new; ``insert_new_rows`` does the same with a plain ``INSERT`` for a batch ``all_new`` found
-free of conflicts (the bulk case). ``land_steps`` fills ``step`` for newly landed dialogues from a query yielding their
+were new; ``insert_batch`` does the same with a plain ``INSERT`` for a batch found free of
+conflicts (the bulk case). ``land_steps`` fills ``step`` for newly landed dialogues from a query yielding their
 columns (``steps_from_json`` builds one from steps as JSON; typed frames read their structs).
 """
 
@@ -39,7 +39,7 @@ def insert_rows(cur: duckdb.DuckDBPyConnection, table: str, names: list[str], ro
     return [r[0] for r in rows]
 
 
-def all_new(cur: duckdb.DuckDBPyConnection, table: str, key: str, staged: str) -> bool:
+def _all_new(cur: duckdb.DuckDBPyConnection, table: str, key: str, staged: str) -> bool:
     """Whether every row of the staged relation ``staged`` has a ``key`` found neither in ``table``
     nor twice in ``staged`` (then a plain ``INSERT`` of them all cannot conflict)."""
     repeated, existing = cur.execute(
@@ -48,11 +48,16 @@ def all_new(cur: duckdb.DuckDBPyConnection, table: str, key: str, staged: str) -
     return repeated == 0 and existing == 0
 
 
-def insert_new_rows(cur: duckdb.DuckDBPyConnection, table: str, names: list[str], rows_sql: str, types: dict[str, str],
-                    consts: dict[str, Any]) -> None:
-    """``insert_rows`` for rows known to be new (``all_new``): a plain ``INSERT``, no conflict
-    handling and no keys back (at 50,000 rows into 350,000: 4.1 µs a row against 6.7)."""
-    cur.execute(f"INSERT {_insert_sql(table, names, rows_sql, types, consts)}", list(consts.values()))
+def insert_batch(cur: duckdb.DuckDBPyConnection, table: str, names: list[str], rows_sql: str, types: dict[str, str],
+                 consts: dict[str, Any], keys_sql: str | None) -> list[str] | None:
+    """``insert_rows``, by a plain ``INSERT`` when the batch cannot conflict: ``keys_sql`` is a relation of
+    every staged row's key (None: ``rows_sql`` yields a filtered part of them, so the conflict-handling
+    path). Returns None when every row went in (the bulk case: at 50,000 rows into 350,000, 4.1 µs a
+    row against 6.7), else the keys of the rows that were new."""
+    if keys_sql is not None and _all_new(cur, table, names[0], keys_sql):
+        cur.execute(f"INSERT {_insert_sql(table, names, rows_sql, types, consts)}", list(consts.values()))
+        return None
+    return insert_rows(cur, table, names, rows_sql, types, consts)
 
 
 def land_steps(cur: duckdb.DuckDBPyConnection, dialogue_ids: list[str] | None, rows_sql: str) -> None:
