@@ -49,7 +49,7 @@ def corpus(path) -> tuple[list, list, int]:
     """(instructions, dialogues with their steps, LLM ledger rows) of a warehouse."""
     with Warehouse.open(path) as wh:
         dialogues = [(i, stop, n, [{k: v for k, v in step.items() if k != "latency_s"} for step in json.loads(steps)])
-                     for i, stop, n, steps in wh.execute("SELECT dialogue_id, stop_reason, n_calls, CAST(steps AS VARCHAR) FROM dialogue")]
+                     for i, stop, n, steps in wh.execute("SELECT dialogue_id, stop_reason, n_calls, CAST(to_json(steps) AS VARCHAR) FROM dialogue")]
         return sorted(wh.execute("SELECT instruction_id, kind, text FROM instruction")), sorted(dialogues), wh.count("llm_call")
 
 

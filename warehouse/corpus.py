@@ -24,8 +24,10 @@ from warehouse.store import Warehouse
 
 NOT_HELD_OUT = "api_id NOT IN (SELECT api_id FROM api_split WHERE split = 'heldout')"  # held-out APIs never train
 _JSON_FIELDS = ("steps", "models", "prompt_versions", "partner_api_ids", "toolset")
-DIALOGUE_COLUMNS = ", ".join(  # every field of a dialogue record, as ``dialogue_of`` reads them (table alias d)
-    f"CAST(d.{f.name} AS VARCHAR) AS {f.name}" if f.name in _JSON_FIELDS else f"d.{f.name}" for f in fields(Dialogue))
+# every field of a dialogue record, as ``dialogue_of`` reads them (table alias d): the JSON-valued ones as
+# JSON text (``steps`` is a typed list of structs in the table, the others JSON)
+DIALOGUE_COLUMNS = ", ".join(
+    f"CAST(to_json(d.{f.name}) AS VARCHAR) AS {f.name}" if f.name in _JSON_FIELDS else f"d.{f.name}" for f in fields(Dialogue))
 
 
 def dialogue_of(row: dict[str, Any]) -> Dialogue:

@@ -31,16 +31,41 @@ class WarehouseUnusable(Unavailable):
     """The warehouse path cannot be opened as a DuckDB file (a folder, another kind of file …)."""
 
 
+# The writer's row groups: a bulk landing of at least this many rows is compressed and written
+# straight into the file at insert time (DuckDB's optimistic writes) instead of going through the
+# WAL and a checkpoint; at DuckDB's default (122,880) a batch of 50,000 never is. Readers see an
+# ordinary file. Measured in docs/benchmarks.md ("steps stored once"), chosen in docs/decisions.md.
+WRITER_ROW_GROUP_ROWS = 32_768
+
+
 def connect(path: str | Path, read_only: bool = False, config: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
     """Open the DuckDB file; a lock held by another process becomes WarehouseBusy."""
     try:
         return duckdb.connect(str(path), read_only=read_only, config=config or {})
     except duckdb.IOException as exc:
-        if "lock" in str(exc).casefold():
-            raise WarehouseBusy(
-                f"{path} is in use by another process (DuckDB allows one writer); wait for it to finish"
-            ) from None
-        raise WarehouseUnusable(f"{path}: cannot open the warehouse ({str(exc).splitlines()[0][:300]})") from None
+        raise _open_error(path, exc) from None
+
+
+def connect_writer(path: str | Path, config: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file read-write as the default catalog ``warehouse`` of an in-process database,
+    with the writer's row-group size (``WRITER_ROW_GROUP_ROWS``); errors as ``connect``."""
+    con = duckdb.connect(":memory:", config=config or {})
+    try:
+        con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS warehouse (ROW_GROUP_SIZE {WRITER_ROW_GROUP_ROWS})")
+        con.execute("USE warehouse")
+    except duckdb.IOException as exc:
+        con.close()
+        raise _open_error(path, exc) from None
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _open_error(path: str | Path, exc: duckdb.IOException) -> Exception:
+    if "lock" in str(exc).casefold():
+        return WarehouseBusy(f"{path} is in use by another process (DuckDB allows one writer); wait for it to finish")
+    return WarehouseUnusable(f"{path}: cannot open the warehouse ({str(exc).splitlines()[0][:300]})")
 
 
 class WarehouseFile:
@@ -87,6 +112,8 @@ class WarehouseFile:
             self._depth += 1
             cur = self._con.cursor()
             try:
+                if not self._memory:
+                    cur.execute("USE warehouse")  # a cursor starts in the in-process catalog (``connect_writer``)
                 yield cur
             finally:
                 cur.close()
@@ -109,7 +136,7 @@ class WarehouseFile:
         pause = 0.01
         while True:  # a program outside the protocol (the DuckDB CLI) may hold the file
             try:
-                self._con = connect(self.path, config=config)
+                self._con = connect_writer(self.path, config=config)
                 break
             except WarehouseBusy:
                 if time.monotonic() > deadline:

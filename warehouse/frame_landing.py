@@ -25,7 +25,7 @@ import polars as pl
 
 from schemas import load_schema, schema_version, validate_record
 from schemas.errors import InvalidInput
-from warehouse.row_insert import insert_batch, land_steps
+from warehouse.row_insert import insert_batch
 from warehouse.schema_sql import json_check, sql_string, value_rules
 
 _SCALARS = {"string": pl.Utf8, "integer": pl.Int64, "number": pl.Float64, "boolean": pl.Boolean}
@@ -154,10 +154,25 @@ def _as_json(schema: dict[str, Any], x: str) -> str:
         return f"json({x})"
     kind = next(t for t in _types(schema) if t != "null")
     if kind == "array" and _types(schema["items"]) == ["object"]:
-        fields = ", ".join(f"{k} := {_as_json(v, f'e.{k}') if _is_json_text(v) else f'e.{k}'}"
-                           for k, v in schema["items"]["properties"].items())
-        return f"to_json(list_transform({x}, lambda e: struct_pack({fields})))"
+        return f"to_json({_as_stored_structs(schema, x)})"
     return f"to_json({x})"
+
+
+def _as_stored_structs(schema: dict[str, Any], x: str) -> str:
+    """SQL for typed list-of-structs column ``x`` as stored: its JSON-text fields minified by ``json()``, so
+    a value lands as the same text whichever path it takes (DuckDB's JSON casts write compact text)."""
+    fields = ", ".join(f"{k} := {_as_json(v, f'e.{k}') if _is_json_text(v) else f'e.{k}'}"
+                       for k, v in schema["items"]["properties"].items())
+    return f"list_transform({x}, lambda e: struct_pack({fields}))"
+
+
+def _stored(schema: dict[str, Any], x: str, column_type: str) -> str:
+    """SQL for typed column ``x`` as its table column (of DuckDB type ``column_type``) stores it."""
+    if column_type == "JSON":
+        return _as_json(schema, x)
+    if column_type.endswith("[]") and not _is_json_text(schema) and _types(schema.get("items") or {}) == ["object"]:
+        return _as_stored_structs(schema, x)
+    return x
 
 
 def record_of(row: dict[str, Any], name: str) -> dict[str, Any]:
@@ -193,14 +208,10 @@ def insert_frame(cur: duckdb.DuckDBPyConnection, table: str, name: str, frame: p
             where = " WHERE _ok"
         if "schema_version" in types:
             consts = {**consts, "schema_version": schema_version(name)}
-        exprs = [_as_json(schema[n], f'"{n}"') if types[n] == "JSON" else f'"{n}"' for n in names]
+        exprs = [_stored(schema[n], f'"{n}"', types[n]) for n in names]
         projected = ", ".join(f'{e} AS "{n}"' for e, n in zip(exprs, names, strict=True))
         rows_sql = f"SELECT {projected} FROM staged_frame{where}"
         inserted = insert_batch(cur, table, names, rows_sql, types, consts, None if where else "staged_frame")
-        if table == "dialogue":
-            land_steps(cur, inserted, "SELECT id, api, s.index, s.thought, s.action, json(s.action_input), s.observation, s.status, "
-                                      "s.valid, s.error, s.latency_s, s.text FROM (SELECT dialogue_id AS id, api_id AS api, "
-                                      f"unnest(steps) AS s FROM staged_frame{where})")
     finally:
         cur.unregister("staged_frame")
     return frame.height - len(bad) if inserted is None else len(inserted), bad

@@ -22,7 +22,7 @@ from schemas import schema_version, valid_json_texts, validate_record
 from schemas.ids import content_id
 from schemas.records import Record
 from warehouse.frame_landing import insert_frame
-from warehouse.row_insert import insert_batch, land_steps, steps_from_json
+from warehouse.row_insert import insert_batch
 from warehouse.schema_sql import column_sql, extract_sql
 
 # schema name → (table, JSON columns)
@@ -34,7 +34,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "llm_call": ("llm_call", ()),
     "rejection": ("rejection", ()),
     "instruction": ("instruction", ("partner_doc_ids", "target_functions")),
-    "dialogue": ("dialogue", ("steps", "models", "prompt_versions", "partner_api_ids", "toolset")),
+    "dialogue": ("dialogue", ("models", "prompt_versions", "partner_api_ids", "toolset")),
     "curation_verdict": ("curation_verdict", ()),
     "golden_answer": ("golden_answer", ("calls",)),
     "eval_result": ("eval_result", ("steps", "predicted_calls", "em_reasons", "process_rule_reasons")),
@@ -126,9 +126,6 @@ class Landing:
             rows_sql = f"SELECT {projected} FROM (SELECT {extract_sql(names)} AS v FROM staged_records{where})"
             keys_sql = f"(SELECT rec ->> '$.{names[0]}' AS \"{names[0]}\" FROM staged_records)"
             inserted = insert_batch(cur, table, names, rows_sql, types, consts, None if where else keys_sql)
-            if table == "dialogue":
-                land_steps(cur, inserted, steps_from_json("SELECT rec ->> '$.dialogue_id' AS id, rec ->> '$.api_id' AS api, "
-                                                          f"unnest(CAST(rec -> '$.steps' AS JSON[])) AS s FROM staged_records{where}"))
         finally:
             cur.unregister("staged_records")
         return len(recs) - len(bad) if inserted is None else len(inserted), bad

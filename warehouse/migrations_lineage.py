@@ -1,7 +1,11 @@
 """Migrations from 10 on (``warehouse.migrations`` appends them): lineage of superseded versions, import
-notes, toolset slices, the rule-based process score of evaluation results."""
+notes, toolset slices, the rule-based process score of evaluation results, steps stored once and typed."""
 
 from __future__ import annotations
+
+# a dialogue's steps (schema dialogue, items of ``steps``) as the warehouse stores them since migration 14
+STEPS_TYPE = ('STRUCT("index" INTEGER, "text" VARCHAR, thought VARCHAR, "action" VARCHAR, action_input JSON, '
+              'observation VARCHAR, status INTEGER, "valid" BOOLEAN, "error" VARCHAR, latency_s DOUBLE)[]')
 
 LATER: list[tuple[int, str, str]] = [
     (
@@ -91,6 +95,35 @@ LATER: list[tuple[int, str, str]] = [
             SELECT b.*, round(p.process_rule, 1) AS process_rule
             FROM eval_scores_v9 b
                  JOIN (SELECT run_id, 100 * avg(process_rule::INT) AS process_rule FROM eval_result GROUP BY run_id) p USING (run_id);
+        """,
+    ),
+    (
+        14,
+        "a dialogue's steps stored once, typed: dialogue.steps a list of structs, view steps unnests it (table step dropped)",
+        f"""
+        ALTER TABLE dialogue ALTER COLUMN steps TYPE {STEPS_TYPE} USING CAST(steps AS {STEPS_TYPE});
+        DROP TABLE step;
+        CREATE OR REPLACE VIEW steps AS
+            SELECT d.dialogue_id, d.api_id, s.index AS step_index, s.thought, s.action, s.action_input, s.observation,
+                   s.status, s.valid, s.error, s.latency_s, s.text
+            FROM dialogue d, unnest(d.steps) AS t(s);
+        CREATE OR REPLACE VIEW dialogues AS
+            SELECT d.dialogue_id, d.api_id, c.name AS api_name, c.category, d.instruction_id, d.instruction,
+                   d.instruction_kind, len(d.steps) AS n_steps, d.n_calls, d.n_errors, d.stop_reason,
+                   d.final_answer, d.models, d.prompt_versions, d.prompt_tokens, d.completion_tokens, d.cost_usd,
+                   d.doc_id, d.created_at, d.partner_api_ids, d.origin, d.assistant_model, d.toolset
+            FROM dialogue d LEFT JOIN catalog_entry c USING (api_id);
+        CREATE OR REPLACE VIEW clean_instances AS
+            SELECT d.dialogue_id, d.api_id, c.name AS api_name, c.category, d.instruction_id, d.instruction,
+                   d.instruction_kind, to_json(d.steps) AS steps, d.final_answer, d.n_calls, v.n_tokens, d.models,
+                   d.prompt_versions, d.doc_id, d.partner_api_ids, d.origin, d.created_at
+            FROM current_verdicts v JOIN dialogue d USING (dialogue_id) LEFT JOIN catalog_entry c ON c.api_id = d.api_id
+            WHERE v.stage = 'length' AND v.kept;
+        CREATE OR REPLACE VIEW snapshot_instances AS
+            SELECT m.snapshot_id, d.dialogue_id, d.api_id, c.name AS api_name, c.category, d.instruction, d.instruction_kind,
+                   to_json(d.steps) AS steps, d.final_answer, d.n_calls, d.models, d.prompt_versions, d.doc_id,
+                   d.partner_api_ids, d.origin
+            FROM snapshot_member m JOIN dialogue d USING (dialogue_id) LEFT JOIN catalog_entry c ON c.api_id = d.api_id;
         """,
     ),
 ]

@@ -4,8 +4,8 @@
 ``Warehouse.land``, from typed columns in ``land_frame``), adds the columns derived from them
 (``DERIVED``) and the constant ones, inserts with ``INSERT OR IGNORE`` and returns the keys that
 were new; ``insert_batch`` does the same with a plain ``INSERT`` for a batch found free of
-conflicts (the bulk case). ``land_steps`` fills ``step`` for newly landed dialogues from a query yielding their
-columns (``steps_from_json`` builds one from steps as JSON; typed frames read their structs).
+conflicts (the bulk case). A dialogue's steps are one typed column of its row (migration 14), so a
+dialogue is one row.
 """
 
 from __future__ import annotations
@@ -13,12 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
-import polars as pl
 
 # columns computed at landing from the record's own columns: table → {column: SQL over those columns}
 DERIVED: dict[str, dict[str, str]] = {"dialogue": {"assistant_model": "json_extract_string(models, '$.assistant')"}}
-STEP_FIELDS = ("index", "thought", "action", "action_input", "observation", "status", "valid", "error", "latency_s", "text")
-STEP_COLUMNS = ("step_index", "thought", "action", "action_input", "observation", "status", "valid", "error", "latency_s", "text")
 
 
 def _insert_sql(table: str, names: list[str], rows_sql: str, types: dict[str, str], consts: dict[str, Any]) -> str:
@@ -58,29 +55,3 @@ def insert_batch(cur: duckdb.DuckDBPyConnection, table: str, names: list[str], r
         cur.execute(f"INSERT {_insert_sql(table, names, rows_sql, types, consts)}", list(consts.values()))
         return None
     return insert_rows(cur, table, names, rows_sql, types, consts)
-
-
-def land_steps(cur: duckdb.DuckDBPyConnection, dialogue_ids: list[str] | None, rows_sql: str) -> None:
-    """``step`` rows for the dialogues ``dialogue_ids`` (those just landed; None: every dialogue
-    ``rows_sql`` yields) from ``rows_sql``, a query over the staged rows yielding ``id``, ``api`` and
-    then the step columns (``STEP_COLUMNS``)."""
-    if dialogue_ids is None:
-        cur.execute(f"INSERT INTO step ({', '.join(('dialogue_id', 'api_id') + STEP_COLUMNS)}) {rows_sql}")
-        return
-    if not dialogue_ids:
-        return
-    cur.register("new_dialogues", pl.DataFrame({"id": dialogue_ids}, schema={"id": pl.Utf8}))
-    try:  # DISTINCT: a dialogue twice in a batch (the same content, the same ID) gets its steps once
-        cur.execute(f"INSERT INTO step ({', '.join(('dialogue_id', 'api_id') + STEP_COLUMNS)}) "
-                    f"SELECT DISTINCT * FROM ({rows_sql}) WHERE id IN (SELECT id FROM new_dialogues)").fetchall()
-    finally:
-        cur.unregister("new_dialogues")
-
-
-def steps_from_json(source_sql: str) -> str:
-    """The step rows of a query yielding ``id``, ``api`` and ``s`` (one step as JSON), for ``land_steps``."""
-    paths = "[" + ", ".join(f"'$.{c}'" for c in STEP_FIELDS) + "]"
-    return ("SELECT id, api, CAST(p[1] AS INTEGER), p[2] ->> '$', p[3] ->> '$', "
-            "CASE WHEN json_type(p[4]) = 'NULL' THEN NULL ELSE p[4] END, p[5] ->> '$', TRY_CAST(p[6] ->> '$' AS INTEGER), "
-            "CAST(p[7] AS BOOLEAN), p[8] ->> '$', CAST(p[9] AS DOUBLE), p[10] ->> '$' "
-            f"FROM (SELECT id, api, json_extract(s, {paths}) AS p FROM ({source_sql}))")
