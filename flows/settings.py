@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     missing_detail_share: float = _field(0.1, ge=0, group="simulation")  # instructions that leave out a required detail (the assistant must ask)
     unanswerable_share: float = _field(0.1, ge=0, group="simulation")  # instructions no function can serve (the assistant must say so)
     multi_api_share: float = _field(0.1, ge=0, group="simulation")  # instructions that need this API and another of its category
+    chain_share: float = _field(0.1, ge=0, group="simulation")  # instructions that need a chain of 2-4 operations, each fed by the one before
     max_concurrent_dialogues: int = _field(64, ge=1, group="simulation")  # dialogues in flight at once, across all APIs (coroutines, not threads)
     simulation_task_runner: Literal["threads", "processes", "dask", "ray"] = _field("threads", group="simulation")  # threads | processes | dask | ray: where simulate-corpus runs its per-API tasks
     simulation_processes: int = _field(0, ge=0, group="simulation")  # worker processes of the `processes` runner (0: one per core)
@@ -129,7 +130,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _together(self) -> Settings:
-        shares = ("missing_detail_share", "unanswerable_share", "multi_api_share")
+        shares = ("missing_detail_share", "unanswerable_share", "multi_api_share", "chain_share")
         if sum(getattr(self, k) for k in shares) > 1:
             raise ValueError(f"{' + '.join(shares)} must add up to at most 1, got "
                              + " + ".join(f"{getattr(self, k):g}" for k in shares))

@@ -57,10 +57,13 @@ from schemas.views import DocumentedApi
 from tasks.llm.backend import LLMClient
 from tasks.prompts import load_prompt
 from tasks.simulation.assistant import AssistantConfig, Task, dialogue_id_for, prompt_versions, run_dialogue
+from tasks.simulation.chain_plan import pick_chain
+from tasks.simulation.function_graph import Edge
 from tasks.simulation.instructions import MultiApi, generate_instructions, plan_kinds, shortfall_ids, still_needed
 from tasks.simulation.multi_api import partners
 from tasks.simulation.toolset_slice import ToolsetSlicer
 from warehouse import Warehouse
+from warehouse.reports import dialogues_by_kind
 
 
 class Known(Protocol):
@@ -69,6 +72,7 @@ class Known(Protocol):
     def instructions_for(self, doc_id: str, prompt_version: str, model: str) -> list[Instruction]: ...
     def existing_dialogue_ids(self, ids: Sequence[str]) -> set[str]: ...
     def existing_rejection_ids(self, ids: Sequence[str]) -> set[str]: ...
+    def covered_links(self, doc_id: str) -> set[tuple[str, str]]: ...
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,10 @@ class KnownRows:
     instructions: list[Instruction]
     dialogue_ids: frozenset[str]
     rejection_ids: frozenset[str] = frozenset()
+    covered: frozenset[tuple[str, str]] = frozenset()  # the doc's links dialogues or chain instructions have covered
+
+    def covered_links(self, doc_id: str) -> set[tuple[str, str]]:
+        return set(self.covered)
 
     def existing_rejection_ids(self, ids: Sequence[str]) -> set[str]:
         return {i for i in ids if i in self.rejection_ids}
@@ -96,7 +104,7 @@ Put = Callable[[list[Any]], None]
 
 def instruction_plan(settings: Settings) -> dict[str, int]:
     return plan_kinds(settings.instructions_per_api, settings.missing_detail_share, settings.unanswerable_share,
-                      settings.multi_api_share)
+                      settings.multi_api_share, settings.chain_share)
 
 
 def _shortfalls(doc: DocumentedApi, settings: Settings, prompt_version: str, user_model: str,
@@ -106,12 +114,14 @@ def _shortfalls(doc: DocumentedApi, settings: Settings, prompt_version: str, use
 
 
 def _instructions(doc: DocumentedApi, client: LLMClient, known: Known, put: Put, settings: Settings,
-                  multi: MultiApi | None, slicer: ToolsetSlicer | None = None) -> tuple[list[Instruction], int, int]:
+                  multi: MultiApi | None, slicer: ToolsetSlicer | None = None,
+                  edges: list[Edge] | None = None) -> tuple[list[Instruction], int, int]:
     """(the instructions to simulate, how many were written now, how many kinds failed on an LLM
     error and are left for the next run). What the warehouse already holds for this doc, prompt and
     model is reused, up to the plan per kind; a shortfall (a raised target, an earlier LLM error) is
     topped up with a new seed, never repeating a kept text — unless a refusal already settled it
-    under this plan and config."""
+    under this plan and config. A chain batch is written about one chain of ``edges``, the one with the
+    most links not yet covered."""
     user_model = client.model_signature("user")
     prompt_version = load_prompt("user_instructions").version
     plan = instruction_plan(settings)
@@ -131,6 +141,7 @@ def _instructions(doc: DocumentedApi, client: LLMClient, known: Known, put: Put,
         client, api_id=doc.api_id, doc_id=doc.doc_id, api_name=doc.name, functions_doc=doc.nl_documentation,
         counts=need, seed=settings.seed + len(have), model=user_model, existing=[i.text for i in have], multi=multi,
         planned=plan, slicer=slicer,
+        chain=pick_chain(edges or [], known.covered_links(doc.doc_id), settings.seed + kept["chain"]) if "chain" in need else None,
     )
     put([*batch.instructions, *batch.rejections])
     return have + batch.instructions, len(batch.instructions), len(batch.failed)
@@ -166,7 +177,9 @@ def _simulate_with(doc: DocumentedApi, setups: ApiSetups, client: LLMClient, kno
     multi = None
     if partner is not None and settings.multi_api_share > 0:
         multi = MultiApi(partner.doc_id, partner.name, setups.paired_with(partner).functions_doc)
-    instructions, new_instructions, kinds_failed = _instructions(doc, client, known, put, settings, multi, setups.slicer)
+    put(setups.edge_records(partner if multi else None))  # the function graph, with its evidence (idempotent)
+    instructions, new_instructions, kinds_failed = _instructions(doc, client, known, put, settings, multi, setups.slicer,
+                                                                 setups.edges())
     models = {role: client.model_signature(role) for role in ("assistant", "executor", "user")}
     if settings.executor_mode == "real":
         models["executor"] = "real-http"  # the API's own server answers, no executor LLM
@@ -262,7 +275,7 @@ def _finished_away(docs: list[DocumentedApi], wh: Warehouse, client: LLMClient, 
         shortfalls = _shortfalls(doc, settings, version, user_model,
                                  partner.doc_id if partner and settings.multi_api_share > 0 else None)
         known = KnownRows(rows, frozenset(wh.dialogue_ids_of_doc(doc.doc_id)),
-                          frozenset(wh.existing_rejection_ids(list(shortfalls))))
+                          frozenset(wh.existing_rejection_ids(list(shortfalls))), frozenset(wh.covered_links(doc.doc_id)))
         # no quote() here: on a Dask or Ray worker a quoted parameter arrives as a bare tuple
         return simulate_api_away_task.submit(doc, settings, known, partner,
                                              {d: docs_by_id[d] for d in wanted if d in docs_by_id}, cap.left_usd)
@@ -328,6 +341,7 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
             "task_runner": settings_obj.simulation_task_runner, "workers": sorted({o["worker"] for o in outcomes if "worker" in o}),
             **ledger.summary(), "seconds": round(time.perf_counter() - started, 1),
             "warehouse": {"instructions": wh.count("instructions"), "dialogues": wh.count("dialogues")},
+            "by_kind": dialogues_by_kind(wh, list(instruction_plan(settings_obj))),
         }
     by_cat: dict[str, Counter[str]] = {}
     for o in outcomes:

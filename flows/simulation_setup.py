@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows.settings import Settings
-from schemas.records import FunctionDoc
+from schemas.records import FunctionDoc, FunctionEdge
 from schemas.views import DocumentedApi
 from tasks.documentation.nl_docs import derive_functions, nl_documentation
 from tasks.llm.backend import LLMClient
+from tasks.simulation.chain_plan import cross_edges, doc_edges, edge_records
 from tasks.simulation.executor import Executor, PrefixRouter, SimulatedExecutor
+from tasks.simulation.function_graph import Edge
 from tasks.simulation.multi_api import combine
 from tasks.simulation.real_executor import RealExecutor, RealExecutorConfig
 from tasks.simulation.tool_calling import tool_definitions
@@ -51,6 +53,7 @@ class ApiSetups:
         self._functions: dict[str, list[FunctionDoc]] = {}
         self._pairs: dict[str, Setup] = {}
         self._slices: dict[tuple[str, ...], Setup] = {}
+        self._edges: list[Edge] | None = None
         self.slicer = ToolsetSlicer(doc.spec, settings.toolset_slice_max)
         self.single = Setup(doc.nl_documentation, [f.name for f in self.functions_of(doc)], self.executor_for(doc),
                             self.tools_of(doc.spec))
@@ -86,6 +89,21 @@ class ApiSetups:
             self._pairs[partner.doc_id] = Setup(nl_documentation(spec, functions), [f.name for f in functions], router,
                                                    self.tools_of(spec))
         return self._pairs[partner.doc_id]
+
+    def edges(self) -> list[Edge]:
+        """The API's function graph (``tasks.simulation.function_graph``), built once."""
+        if self._edges is None:
+            self._edges = doc_edges(self.doc.spec)
+        return self._edges
+
+    def edge_records(self, partner: DocumentedApi | None) -> list[FunctionEdge]:
+        """What the warehouse keeps of the graph: the API's own edges, and those between it and its
+        multi-API partner (named as those dialogues name functions)."""
+        out = edge_records(self.doc.doc_id, self.doc.api_id, self.edges())
+        if partner is not None:
+            spec, _, prefixes = combine([self.doc, partner])
+            out += edge_records(self.doc.doc_id, self.doc.api_id, cross_edges(spec, prefixes), partner.doc_id)
+        return out
 
     def sliced(self, targets: list[str]) -> tuple[Setup, tuple[str, ...]]:
         """The setup showing a large API's slice for these target operations, and the slice's names;

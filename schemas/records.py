@@ -15,6 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from schemas.keywords import Keywords
 
 ID = Annotated[str, Keywords(pattern="^[0-9a-f]{16}$")]  # a content hash (schemas.ids.content_id)
+InstructionKind = Literal["normal", "missing_detail", "unanswerable", "multi_api", "chain"]
 Count = Annotated[int, Keywords(minimum=0)]
 
 
@@ -258,7 +259,7 @@ class Dialogue(Record):
     doc_id: ID
     instruction_id: ID
     instruction: Annotated[str, Keywords(minLength=1)]
-    instruction_kind: Literal["normal", "missing_detail", "unanswerable", "multi_api"]
+    instruction_kind: InstructionKind
     steps: list[Step]
     final_answer: str | None
     stop_reason: Literal["final_answer", "step_limit", "gave_up", "llm_error"]
@@ -290,7 +291,7 @@ class Instruction(Record):
     instruction_id: ID
     api_id: ID
     doc_id: ID
-    kind: Literal["normal", "missing_detail", "unanswerable", "multi_api"]
+    kind: InstructionKind
     text: Annotated[str, Keywords(minLength=10, maxLength=600)]
     details: str
     prompt_version: str
@@ -301,6 +302,28 @@ class Instruction(Record):
     target_functions: Annotated[
         list[str], Keywords(description="a large API: the operations the user agent was shown (tasks.simulation.toolset_slice); empty: all")
     ] = field(default_factory=list)  # a large API's slice the user agent wrote about; [] = all
+    chain: Annotated[
+        list[str], Keywords(description="chain: the operations the request needs, in order, each fed by the one before (function_edge)")
+    ] = field(default_factory=list)  # a chain instruction's operations in call order; [] = not a chain
+
+
+@dataclass
+class FunctionEdge(Record):
+    """An output field of one operation that can feed a parameter of another (``tasks.simulation.function_graph``),
+    with why. ``partner_doc_id`` set: an edge between an API and its multi-API partner, the functions named as
+    multi-API dialogues name them (``<Prefix>_<operationId>``). edge_id hashes the doc(s) and the edge's ends."""
+
+    SCHEMA: ClassVar[str] = "function_edge"
+    edge_id: ID
+    doc_id: ID
+    api_id: ID
+    partner_doc_id: Annotated[str | None, Keywords(pattern="^[0-9a-f]{16}$")]
+    source: Annotated[str, Keywords(minLength=1)]
+    output: Annotated[str, Keywords(minLength=1)]
+    target: Annotated[str, Keywords(minLength=1)]
+    parameter: Annotated[str, Keywords(minLength=1)]
+    score: Annotated[float, Keywords(minimum=0)]
+    evidence: list[str]
 
 
 @dataclass
@@ -327,7 +350,7 @@ class CurationVerdict(Record):
     model: Annotated[
         str | None, Keywords(description="v2: the dialogue's assistant model (the generator the funnel is reported by)")
     ] = None  # v2: the dialogue's assistant model
-    instruction_kind: Literal["normal", "missing_detail", "unanswerable", "multi_api"] | None = None  # v2
+    instruction_kind: InstructionKind | None = None  # v2
 
 
 @dataclass

@@ -32,6 +32,7 @@ SCHEMA_NAMES = (
     "eval_judge_verdict",
     "eval_result",
     "import_note",
+    "function_edge",
 )
 
 

@@ -41,6 +41,10 @@ def test_stage_lines_say_what_each_stage_did():
                                      "skipped_existing": 0, "llm_calls": 16, "task_failures": 1}, 75.2)
     assert line == ("[3/7] simulation   6 dialogues on 2 APIs (final_answer 5, step_limit 1), 0 found done, 16 LLM calls; "
                     "1 tasks FAILED (see the log)  (1 min 15 s)")
+    kinds = {"normal": {"dialogues": 4, "clean": 3}, "chain": {"dialogues": 0, "clean": 0, "why": "no_chain on 2 APIs (…)"}}
+    assert stage_line("simulation", {"dialogues": 4, "apis": 2, "stop_reasons": {"final_answer": 4}, "skipped_existing": 0,
+                                     "by_kind": kinds}, 0).splitlines()[1] == \
+        "                    by kind: normal 4; chain 0 (none: no_chain on 2 APIs (…))"
     assert stage_line("training", {"started": False, "reason": "3 new; the threshold is 10"}, 0.1) == \
         "[7/7] training     not started: 3 new; the threshold is 10"
 

@@ -86,7 +86,8 @@ def stage_line(stage: str, result: Any, seconds: float) -> str:
     head = f"[{n}/{len(STAGE_ORDER)}] {STAGE_NAMES.get(stage, stage):<12}"
     if result is None:
         return f"{head} skipped"
-    return f"{head} {_what(stage, result)}" + (f"  ({_duration(seconds)})" if seconds >= 1 else "")
+    line = f"{head} {_what(stage, result)}" + (f"  ({_duration(seconds)})" if seconds >= 1 else "")
+    return line + (_kinds(result.get("by_kind") or {}) if stage == "simulation" and isinstance(result, dict) else "")
 
 
 def _what(stage: str, r: dict[str, Any]) -> str:
@@ -112,6 +113,15 @@ def _what(stage: str, r: dict[str, Any]) -> str:
         loss = (r.get("metrics") or {}).get("last_loss")
         return f"run {r['run_id']} {r.get('status', '?')}" + (f", last loss {loss}" if loss is not None else "")
     return ", ".join(f"{k} {v}" for k, v in r.items())
+
+
+def _kinds(by_kind: dict[str, dict[str, Any]]) -> str:
+    """A second line: each planned instruction kind's simulated dialogues in the warehouse, and why a kind has none."""
+    if not by_kind:
+        return ""
+    parts = [f"{k} {v['dialogues']}" + (f" (none: {v['why']})" if not v["dialogues"] and v.get("why") else "")
+             for k, v in by_kind.items()]
+    return "\n" + " " * 20 + "by kind: " + "; ".join(parts)
 
 
 def _calls(r: dict[str, Any]) -> str:

@@ -51,10 +51,10 @@ class FlowReads:
     def instructions_for(self, doc_id: str, prompt_version: str, model: str) -> list[Instruction]:
         """Instructions already made for a doc with this prompt version and model, oldest first."""
         cols = ("instruction_id", "api_id", "doc_id", "kind", "text", "details", "prompt_version", "model", "partner_doc_ids",
-                "target_functions")
+                "target_functions", "chain")
         rows = self.execute(f"SELECT {', '.join(cols)} FROM instruction WHERE doc_id = ? AND prompt_version = ? AND model = ? "
                             "ORDER BY created_at, instruction_id", [doc_id, prompt_version, model])
-        return [Instruction(*r[:8], json.loads(r[8] or "[]"), json.loads(r[9] or "[]")) for r in rows]
+        return [Instruction(*r[:8], *(json.loads(v or "[]") for v in r[8:])) for r in rows]
 
     def existing_dialogue_ids(self, ids: Sequence[str]) -> set[str]:
         if not ids:
@@ -65,6 +65,12 @@ class FlowReads:
         if not ids:
             return set()
         return {r[0] for r in self.execute("SELECT rejection_id FROM rejection WHERE rejection_id IN (SELECT unnest(?))", [list(ids)])}
+
+    def covered_links(self, doc_id: str) -> set[tuple[str, str]]:
+        """The doc's (source, target) function links that a dialogue has exercised or a chain instruction
+        was written about (view ``edge_coverage``): what chain generation favours others over."""
+        return {(a, b) for a, b in self.execute("SELECT source, target FROM edge_coverage WHERE doc_id = ? "
+                                                "AND (dialogues > 0 OR chain_instructions > 0)", [doc_id])}
 
     def dialogue_ids_of_doc(self, doc_id: str) -> set[str]:
         """The IDs of every dialogue landed for this doc (what a worker away from the warehouse skips)."""

@@ -33,12 +33,13 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "function_doc": ("function_doc", ("parameters",)),
     "llm_call": ("llm_call", ()),
     "rejection": ("rejection", ()),
-    "instruction": ("instruction", ("partner_doc_ids", "target_functions")),
+    "instruction": ("instruction", ("partner_doc_ids", "target_functions", "chain")),
     "dialogue": ("dialogue", ("models", "prompt_versions", "partner_api_ids", "toolset")),
     "curation_verdict": ("curation_verdict", ()),
     "golden_answer": ("golden_answer", ("calls",)),
     "eval_result": ("eval_result", ("steps", "predicted_calls", "em_reasons", "process_rule_reasons")),
     "import_note": ("import_note", ()),
+    "function_edge": ("function_edge", ("evidence",)),
 }
 
 

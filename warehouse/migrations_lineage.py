@@ -126,4 +126,47 @@ LATER: list[tuple[int, str, str]] = [
             FROM snapshot_member m JOIN dialogue d USING (dialogue_id) LEFT JOIN catalog_entry c ON c.api_id = d.api_id;
         """,
     ),
+    (
+        15,
+        "dependent chains: the function graph with its evidence, chain instructions, operation and edge coverage",
+        """
+        CREATE TABLE function_edge (
+            edge_id VARCHAR PRIMARY KEY, doc_id VARCHAR NOT NULL, api_id VARCHAR NOT NULL, partner_doc_id VARCHAR,
+            source VARCHAR NOT NULL, output VARCHAR NOT NULL, target VARCHAR NOT NULL, parameter VARCHAR NOT NULL,
+            score DOUBLE NOT NULL, evidence JSON NOT NULL, schema_version INTEGER DEFAULT 1,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE INDEX function_edge_doc ON function_edge (doc_id);
+        ALTER TABLE instruction ADD COLUMN chain JSON DEFAULT '[]';
+        CREATE OR REPLACE VIEW instructions AS
+            SELECT i.instruction_id, i.api_id, c.name AS api_name, c.category, i.kind, i.text, i.details, i.doc_id,
+                   i.prompt_version, i.model, i.created_at, i.partner_doc_ids, i.target_functions, i.chain
+            FROM instruction i LEFT JOIN catalog_entry c USING (api_id);
+        CREATE OR REPLACE VIEW operation_coverage AS
+            SELECT f.api_id, f.api_name, f.category, f.name AS function, f.doc_id,
+                   count(DISTINCT s.dialogue_id) AS dialogues,
+                   count(DISTINCT s.dialogue_id) FILTER (WHERE d.instruction_kind = 'chain') AS chain_dialogues
+            FROM functions f
+                 LEFT JOIN steps s ON s.api_id = f.api_id AND s.action = f.name AND s.valid
+                 LEFT JOIN dialogue d ON d.dialogue_id = s.dialogue_id
+            GROUP BY ALL;
+        CREATE OR REPLACE VIEW edge_coverage AS
+            SELECT e.edge_id, e.api_id, a.name AS api_name, a.category, e.doc_id, e.partner_doc_id, e.source, e.output,
+                   e.target, e.parameter, e.score, e.evidence,
+                   count(DISTINCT used.dialogue_id) AS dialogues,
+                   (SELECT count(*) FROM instruction i WHERE i.doc_id = e.doc_id AND i.kind = 'chain'
+                        AND list_contains(list_zip(CAST(i.chain AS VARCHAR[])[:-2], CAST(i.chain AS VARCHAR[])[2:]),
+                                          {'a': e.source, 'b': e.target}::STRUCT(a VARCHAR, b VARCHAR))) AS chain_instructions
+            FROM function_edge e
+                 JOIN apis a ON a.doc_id = e.doc_id
+                 LEFT JOIN (SELECT s.dialogue_id, s.api_id, s.action AS source, t.action AS target, s.observation,
+                                   t.action_input
+                            FROM steps s JOIN steps t ON t.dialogue_id = s.dialogue_id AND t.step_index > s.step_index
+                            WHERE s.valid AND t.valid AND s.status BETWEEN 200 AND 299) used
+                   ON used.api_id = e.api_id AND used.source = e.source AND used.target = e.target
+                  AND length(used.action_input ->> e.parameter) >= 1
+                  AND contains(used.observation, used.action_input ->> e.parameter)
+            GROUP BY ALL;
+        """,
+    ),
 ]

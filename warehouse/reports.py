@@ -74,3 +74,22 @@ def report_figures(wh: Warehouse) -> dict[str, Any]:
             "GROUP BY role ORDER BY role")},
         "clean": sum(clean.values()),
     }
+
+
+def dialogues_by_kind(wh: Warehouse, kinds: list[str]) -> dict[str, dict[str, Any]]:
+    """Per instruction kind planned (``kinds``): the simulated dialogues in the warehouse, the clean ones, and —
+    for a kind with none — the most common reason its instructions were refused, with how many APIs it hit."""
+    made = {k: (n, c) for k, n, c in wh.execute(
+        "SELECT d.instruction_kind, count(*), count(*) FILTER (WHERE d.dialogue_id IN (SELECT dialogue_id FROM clean_instances)) "
+        "FROM dialogue d WHERE d.origin = 'simulation' GROUP BY 1")}
+    out: dict[str, dict[str, Any]] = {}
+    for kind in kinds:
+        n, clean = made.get(kind, (0, 0))
+        out[kind] = {"dialogues": n, "clean": clean}
+        if not n:
+            why = wh.execute("SELECT reason, count(DISTINCT subject_id), any_value(detail) FROM rejections "
+                             "WHERE stage = 'instruction' AND starts_with(detail, ?) GROUP BY reason ORDER BY 2 DESC LIMIT 1",
+                             [f"{kind}: "])
+            if why:
+                out[kind]["why"] = f"{why[0][0]} on {why[0][1]} APIs ({why[0][2][len(kind) + 2:][:120]})"
+    return out

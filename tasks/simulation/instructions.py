@@ -3,7 +3,8 @@
 Kinds: ``normal``; ``missing_detail`` (a required detail is left out, so the assistant must ask);
 ``unanswerable`` (no function can serve it, so the assistant must say so); ``multi_api`` (it needs
 this API and a partner of the same category, shown as one combined function list; see
-``tasks.simulation.multi_api``). Shares are settings; a top-up asks only for what is missing per kind and
+``tasks.simulation.multi_api``); ``chain`` (it needs a chain of 2–4 operations, each fed by a value the one
+before returns — ``tasks.simulation.chain_plan``; without one the kind is refused as ``no_chain``). Shares are settings; a top-up asks only for what is missing per kind and
 checks new texts against the ones already kept.
 Each kind is one LLM call whose reply schema asks for exactly the kind's count of requests of at
 least ``MIN_WORDS`` and at most ``MAX_WORDS`` words (a grammar holds a local model to it). Replies are tidied — list numbering
@@ -33,6 +34,7 @@ from tasks.documentation.nl_docs import nl_documentation
 from tasks.llm.types import Completer
 from tasks.prompts import load_prompt
 from tasks.similarity import jaccard, word_ngrams
+from tasks.simulation.chain_plan import PlannedChain
 from tasks.simulation.toolset_slice import ToolsetSlicer
 
 KIND_RULES = {
@@ -40,6 +42,7 @@ KIND_RULES = {
     "missing_detail": "Each request must leave out one detail that a function needs (for example the city, the date or the ID), so that the assistant has to ask for it.",
     "unanswerable": "Each request must be about the same topic but ask for something none of these functions can do.",
     "multi_api": "These functions belong to two APIs (each name starts with its API's prefix). Each request must need functions of both APIs, one after the other.",
+    "chain": "Each request must need several of these functions in a row, each one using a value the one before returns.",  # PlannedChain.rule names them
 }
 _PLACEHOLDER = re.compile(r"<[^<>]{1,40}>|\[[A-Za-z _-]{2,40}\]|\{[A-Za-z _-]{2,40}\}|\bX{3,}\b|\b(?:lorem ipsum|placeholder|your_\w+|example\.com)\b", re.IGNORECASE)
 NEAR_DUPLICATE = 0.6
@@ -47,7 +50,7 @@ MIN_WORDS, MAX_WORDS, MAX_WORD = 4, 25, 24  # words per request, characters per 
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.):]|[-*•])\s+")
 
 
-SHORTFALL_REASONS = ("no_partner", "instructions_unparsable", "instructions_wrong_shape", "too_few")
+SHORTFALL_REASONS = ("no_partner", "no_chain", "instructions_unparsable", "instructions_wrong_shape", "too_few")
 
 
 @dataclass
@@ -85,17 +88,17 @@ class MultiApi:
 
 
 def plan_kinds(n: int, missing_detail_share: float = 0.1, unanswerable_share: float = 0.1,
-               multi_api_share: float = 0.0) -> dict[str, int]:
-    """How many instructions of each kind make ``n`` (rounded; normal takes the rest)."""
-    shares = (missing_detail_share, unanswerable_share, multi_api_share)
-    if not (all(0 <= x <= 1 for x in shares) and sum(shares) <= 1):
+               multi_api_share: float = 0.0, chain_share: float = 0.0) -> dict[str, int]:
+    """How many instructions of each kind make ``n`` (rounded, in this order; normal takes the rest)."""
+    shares = {"missing_detail": missing_detail_share, "unanswerable": unanswerable_share, "multi_api": multi_api_share,
+              "chain": chain_share}
+    if not (all(0 <= x <= 1 for x in shares.values()) and sum(shares.values()) <= 1):
         raise ValueError("instruction shares must be between 0 and 1 and add up to at most 1")
-    missing = min(n, round(n * missing_detail_share))
-    unanswerable = min(n - missing, round(n * unanswerable_share))
-    multi = min(n - missing - unanswerable, round(n * multi_api_share))
-    normal = n - missing - unanswerable - multi
-    return {k: v for k, v in (("normal", normal), ("missing_detail", missing), ("unanswerable", unanswerable),
-                              ("multi_api", multi)) if v > 0}
+    counts, left = {}, n
+    for kind, share in shares.items():
+        counts[kind] = min(left, round(n * share))
+        left -= counts[kind]
+    return {k: v for k, v in {"normal": left, **counts}.items() if v > 0}
 
 
 def still_needed(plan: dict[str, int], have: list[str]) -> dict[str, int]:
@@ -113,12 +116,14 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
                           missing_detail_share: float = 0.1, unanswerable_share: float = 0.1, seed: int = 0,
                           max_tokens: int = 700, model: str = "", counts: dict[str, int] | None = None,
                           existing: Sequence[str] = (), multi: MultiApi | None = None,
-                          planned: dict[str, int] | None = None, slicer: ToolsetSlicer | None = None) -> InstructionBatch:
+                          planned: dict[str, int] | None = None, slicer: ToolsetSlicer | None = None,
+                          chain: PlannedChain | None = None) -> InstructionBatch:
     """Up to ``n`` instructions for one API (or exactly ``counts`` per kind), with the refusals and
     their reasons. ``existing``: texts already kept (a top-up must not repeat them); ``planned``: the
     whole plan per kind when ``counts`` is a top-up (it names a shortfall's refusal). ``multi_api``
     needs ``multi``; without a partner that kind is refused as ``no_partner``. ``slicer`` (a large
-    API): each kind's batch is written about a window of target operations (``target_functions``)."""
+    API): each kind's batch is written about a window of target operations (``target_functions``). ``chain``
+    needs ``chain`` (the operations it is written about); without one that kind is refused as ``no_chain``."""
     prompt = load_prompt("user_instructions")
     out = InstructionBatch()
     kept: list[str] = list(existing)
@@ -135,9 +140,13 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
         if kind == "multi_api" and multi is None:
             refuse(kind, "no_partner", f"no other documented API in this category to pair with ({count} not written)")
             continue
+        if kind == "chain" and chain is None:
+            refuse(kind, "no_chain", f"no output of one operation feeds a parameter of another ({count} not written)")
+            continue
         names = [api_name, multi.partner_name] if kind == "multi_api" and multi else [api_name]
-        functions, targets = _shown(kind, functions_doc, multi, slicer, seed + n_kind)
-        r = llm.complete("user", prompt.render(functions=functions, kind_rule=KIND_RULES[kind], count=count),
+        functions, targets = _shown(kind, functions_doc, multi, slicer, seed + n_kind, chain)
+        rule = chain.rule() if kind == "chain" and chain else KIND_RULES[kind]
+        r = llm.complete("user", prompt.render(functions=functions, kind_rule=rule, count=count),
                          prompt_version=prompt.version, subject_id=api_id, json_schema=reply_schema(count),
                          schema_name="instructions", max_tokens=max_tokens, temperature=0.8, seed=seed)
         if not r.ok:
@@ -162,28 +171,34 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
                 break
             kept.append(text)
             taken += 1
-            out.instructions.append(_instruction(api_id, doc_id, kind, text, prompt.version, model, partner_ids, targets))
+            out.instructions.append(_instruction(api_id, doc_id, kind, text, prompt.version, model, partner_ids, targets,
+                                                 chain if kind == "chain" else None))
         if taken < count:  # every planned instruction is kept or accounted for
             refuse(kind, "too_few", f"{count - taken} of {count} not written (the reply held {len(texts)} texts)")
     return out
 
 
 def _instruction(api_id: str, doc_id: str, kind: str, text: str, prompt_version: str, model: str, partner_ids: list[str],
-                 targets: list[str]) -> Instruction:
-    """The record of one kept instruction; its ID hashes what it depends on (text, kind, prompt, model, partner, targets)."""
+                 targets: list[str], chain: PlannedChain | None = None) -> Instruction:
+    """The record of one kept instruction; its ID hashes what it depends on (text, kind, prompt, model, partner,
+    targets, chain)."""
+    ops = list(chain.operations) if chain else []
     return Instruction(
         instruction_id=content_id("instruction", doc_id, kind, text.casefold(), prompt_version, model, *partner_ids,
-                                  *([targets] if targets else [])),
-        api_id=api_id, doc_id=doc_id, kind=kind, text=text, details="", prompt_version=prompt_version, model=model,
-        partner_doc_ids=partner_ids, target_functions=list(targets),
+                                  *([targets] if targets else []), *([ops] if ops else [])),
+        api_id=api_id, doc_id=doc_id, kind=kind, text=text, details=chain.describe() if chain else "",
+        prompt_version=prompt_version, model=model, partner_doc_ids=partner_ids, target_functions=list(targets), chain=ops,
     )
 
 
-def _shown(kind: str, functions_doc: str, multi: MultiApi | None, slicer: ToolsetSlicer | None, seed: int) -> tuple[str, list[str]]:
+def _shown(kind: str, functions_doc: str, multi: MultiApi | None, slicer: ToolsetSlicer | None, seed: int,
+           chain: PlannedChain | None = None) -> tuple[str, list[str]]:
     """The functions the user agent is shown for a kind's batch, and the target operations when that
-    is a large API's window (``tasks.simulation.toolset_slice``)."""
+    is a large API's window (``tasks.simulation.toolset_slice``; a chain's operations are its window)."""
     if kind == "multi_api" and multi:
         return multi.functions_doc, []
+    if slicer is not None and slicer.large and kind == "chain" and chain:
+        return nl_documentation(slicer.spec_for(list(chain.operations))), list(chain.operations)
     if slicer is not None and slicer.large:
         targets = slicer.targets(seed)
         return nl_documentation(slicer.spec_for(targets)), targets
