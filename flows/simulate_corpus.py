@@ -102,15 +102,23 @@ class KnownRows:
 Put = Callable[[list[Any]], None]
 
 
-def instruction_plan(settings: Settings) -> dict[str, int]:
+def instruction_plan(settings: Settings, doc_id: str) -> dict[str, int]:
+    """A doc's instructions per kind (the shares drawn per doc: ``plan_kinds``)."""
     return plan_kinds(settings.instructions_per_api, settings.missing_detail_share, settings.unanswerable_share,
-                      settings.multi_api_share, settings.chain_share)
+                      settings.multi_api_share, settings.chain_share, key=doc_id)
+
+
+def planned_kinds(settings: Settings) -> list[str]:
+    """The instruction kinds a run may write: normal and each kind with a share."""
+    shares = {"missing_detail": settings.missing_detail_share, "unanswerable": settings.unanswerable_share,
+              "multi_api": settings.multi_api_share, "chain": settings.chain_share}
+    return ["normal", *(k for k, v in shares.items() if v > 0)]
 
 
 def _shortfalls(doc: DocumentedApi, settings: Settings, prompt_version: str, user_model: str,
                 partner_doc_id: str | None) -> dict[str, str]:
     """The IDs of the refusals that would settle each kind's shortfall for this doc (ID → kind)."""
-    return shortfall_ids(doc.doc_id, instruction_plan(settings), prompt_version, user_model, partner_doc_id or "")
+    return shortfall_ids(doc.doc_id, instruction_plan(settings, doc.doc_id), prompt_version, user_model, partner_doc_id or "")
 
 
 def _instructions(doc: DocumentedApi, client: LLMClient, known: Known, put: Put, settings: Settings,
@@ -124,7 +132,7 @@ def _instructions(doc: DocumentedApi, client: LLMClient, known: Known, put: Put,
     most links not yet covered."""
     user_model = client.model_signature("user")
     prompt_version = load_prompt("user_instructions").version
-    plan = instruction_plan(settings)
+    plan = instruction_plan(settings, doc.doc_id)
     have: list[Instruction] = []
     kept: Counter[str] = Counter()
     for made in known.instructions_for(doc.doc_id, prompt_version, user_model):
@@ -341,7 +349,7 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
             "task_runner": settings_obj.simulation_task_runner, "workers": sorted({o["worker"] for o in outcomes if "worker" in o}),
             **ledger.summary(), "seconds": round(time.perf_counter() - started, 1),
             "warehouse": {"instructions": wh.count("instructions"), "dialogues": wh.count("dialogues")},
-            "by_kind": dialogues_by_kind(wh, list(instruction_plan(settings_obj))),
+            "by_kind": dialogues_by_kind(wh, planned_kinds(settings_obj)),
         }
     by_cat: dict[str, Counter[str]] = {}
     for o in outcomes:

@@ -12,8 +12,9 @@ import pytest
 
 from flows.pipeline import regenerate, run_report
 from flows.settings import describe, load_settings
+from flows.simulate_corpus import instruction_plan
 from tasks.prompts import load_prompt
-from tasks.simulation.instructions import plan_kinds, shortfall_ids
+from tasks.simulation.instructions import shortfall_ids
 from tests.support.net import served_backends
 from tests.support.scripts import CATALOG, ROLES, agents
 from toolfactory.testing.fake_openai_server import FakeOpenAIServer, Faults
@@ -53,10 +54,10 @@ def reconcile(wh, settings, out) -> dict:
     left = {"docs": len(catalog - set(docs))}
 
     prompt, model = load_prompt("user_instructions").version, describe_model(settings, "user")
-    plan = plan_kinds(settings.instructions_per_api, settings.missing_detail_share, 0, 0)
     kept = Counter(q("SELECT api_id, kind FROM instructions"))
     left["instruction_kinds"] = 0
     for api_id, doc_id in q("SELECT api_id, doc_id FROM apis WHERE status = 'valid'"):
+        plan = instruction_plan(settings, doc_id)  # the flow's plan for this doc
         settled = set(wh.existing_rejection_ids(list(shortfall_ids(doc_id, plan, prompt, model))))
         settled_kinds = {shortfall_ids(doc_id, plan, prompt, model)[i] for i in settled}
         for kind, n in plan.items():

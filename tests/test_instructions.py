@@ -9,6 +9,14 @@ def test_plan_kinds():
     assert plan_kinds(10, 0.0, 0.0) == {"normal": 10}
     assert plan_kinds(3, 0.5, 0.5) == {"missing_detail": 2, "unanswerable": 1}  # never more than n
     assert plan_kinds(0) == {}
+    # keyed by a doc: a share below one instruction an API is drawn per doc, the same every time
+    plans = [plan_kinds(2, 0.1, 0.1, 0.1, 0.1, key=f"{i:016x}") for i in range(400)]
+    assert plans == [plan_kinds(2, 0.1, 0.1, 0.1, 0.1, key=f"{i:016x}") for i in range(400)]
+    assert all(sum(p.values()) == 2 for p in plans)
+    for kind in ("missing_detail", "unanswerable", "multi_api", "chain"):
+        assert 0.07 < sum(p.get(kind, 0) for p in plans) / 800 < 0.13  # each share (0.1) holds across the APIs
+    assert plan_kinds(10, 0.1, 0.1, 0.1, 0.1, key="x") == {"normal": 6, "missing_detail": 1, "unanswerable": 1, "multi_api": 1,
+                                                           "chain": 1}  # whole counts are not drawn
     import pytest
 
     with pytest.raises(ValueError):

@@ -22,6 +22,7 @@ its kind is in ``InstructionBatch.failed`` and the next run asks again.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -88,17 +89,30 @@ class MultiApi:
 
 
 def plan_kinds(n: int, missing_detail_share: float = 0.1, unanswerable_share: float = 0.1,
-               multi_api_share: float = 0.0, chain_share: float = 0.0) -> dict[str, int]:
-    """How many instructions of each kind make ``n`` (rounded, in this order; normal takes the rest)."""
+               multi_api_share: float = 0.0, chain_share: float = 0.0, key: str = "") -> dict[str, int]:
+    """How many instructions of each kind make ``n`` (in this order; normal takes the rest). ``n × share``
+    is rounded to the nearest count, or — given ``key`` (a doc's ID) — down or up by a draw keyed on
+    ``key`` and the kind, so the shares hold across many APIs even when each API gets fewer than one
+    (two instructions at 0.1: one API in five gets one), and a doc's plan stays the same run after run."""
     shares = {"missing_detail": missing_detail_share, "unanswerable": unanswerable_share, "multi_api": multi_api_share,
               "chain": chain_share}
     if not (all(0 <= x <= 1 for x in shares.values()) and sum(shares.values()) <= 1):
         raise ValueError("instruction shares must be between 0 and 1 and add up to at most 1")
     counts, left = {}, n
     for kind, share in shares.items():
-        counts[kind] = min(left, round(n * share))
+        counts[kind] = min(left, _share_count(n * share, f"{key}:{kind}" if key else ""))
         left -= counts[kind]
     return {k: v for k, v in {"normal": left, **counts}.items() if v > 0}
+
+
+def _share_count(exact: float, key: str) -> int:
+    """``exact`` rounded: to the nearest integer without ``key``, else up with the probability of its
+    fraction, drawn from a hash of ``key``."""
+    if not key:
+        return round(exact)
+    whole = math.floor(exact + 1e-9)
+    draw = int(content_id("share", key), 16) / 16 ** 16
+    return whole + (1 if draw < exact - whole - 1e-9 else 0)
 
 
 def still_needed(plan: dict[str, int], have: list[str]) -> dict[str, int]:
