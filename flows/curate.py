@@ -63,7 +63,7 @@ def _code_checks(pending: list[PendingDialogue], settings: Settings, version: st
     passed = []
     for d in pending:
         names = None if d.dialogue.partner_api_ids else set(d.function_names) or None
-        for v in (format_check(d.dialogue, names, settings.curation_max_calls), execution_check(d.dialogue)):
+        for v in (format_check(d.dialogue, names, settings.curation_max_calls), execution_check(d.dialogue, d.chain)):
             writer.put([_record(d, v, version)])
             if not v.kept:
                 break

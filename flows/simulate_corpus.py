@@ -49,6 +49,7 @@ from flows.runtime import (
     worker_llm_session,
 )
 from flows.settings import Settings, describe
+from flows.simulation_plan import explain_no_chains, instruction_plan, planned_kinds, spread_chain_share
 from flows.simulation_setup import ApiSetups, Setup
 from flows.task_runners import in_window, simulation_task_runner
 from schemas.ids import content_id
@@ -59,7 +60,7 @@ from tasks.prompts import load_prompt
 from tasks.simulation.assistant import AssistantConfig, Task, dialogue_id_for, prompt_versions, run_dialogue
 from tasks.simulation.chain_plan import pick_chain
 from tasks.simulation.function_graph import Edge
-from tasks.simulation.instructions import MultiApi, generate_instructions, plan_kinds, shortfall_ids, still_needed
+from tasks.simulation.instructions import MultiApi, generate_instructions, shortfall_ids, still_needed
 from tasks.simulation.multi_api import partners
 from tasks.simulation.toolset_slice import ToolsetSlicer
 from warehouse import Warehouse
@@ -102,23 +103,10 @@ class KnownRows:
 Put = Callable[[list[Any]], None]
 
 
-def instruction_plan(settings: Settings, doc_id: str) -> dict[str, int]:
-    """A doc's instructions per kind (the shares drawn per doc: ``plan_kinds``)."""
-    return plan_kinds(settings.instructions_per_api, settings.missing_detail_share, settings.unanswerable_share,
-                      settings.multi_api_share, settings.chain_share, key=doc_id)
-
-
-def planned_kinds(settings: Settings) -> list[str]:
-    """The instruction kinds a run may write: normal and each kind with a share."""
-    shares = {"missing_detail": settings.missing_detail_share, "unanswerable": settings.unanswerable_share,
-              "multi_api": settings.multi_api_share, "chain": settings.chain_share}
-    return ["normal", *(k for k, v in shares.items() if v > 0)]
-
-
 def _shortfalls(doc: DocumentedApi, settings: Settings, prompt_version: str, user_model: str,
                 partner_doc_id: str | None) -> dict[str, str]:
     """The IDs of the refusals that would settle each kind's shortfall for this doc (ID → kind)."""
-    return shortfall_ids(doc.doc_id, instruction_plan(settings, doc.doc_id), prompt_version, user_model, partner_doc_id or "")
+    return shortfall_ids(doc.doc_id, instruction_plan(settings, doc), prompt_version, user_model, partner_doc_id or "")
 
 
 def _instructions(doc: DocumentedApi, client: LLMClient, known: Known, put: Put, settings: Settings,
@@ -132,7 +120,7 @@ def _instructions(doc: DocumentedApi, client: LLMClient, known: Known, put: Put,
     most links not yet covered."""
     user_model = client.model_signature("user")
     prompt_version = load_prompt("user_instructions").version
-    plan = instruction_plan(settings, doc.doc_id)
+    plan = instruction_plan(settings, doc)
     have: list[Instruction] = []
     kept: Counter[str] = Counter()
     for made in known.instructions_for(doc.doc_id, prompt_version, user_model):
@@ -316,6 +304,7 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
         print(f"simulate-corpus: {len(docs)} documented APIs, {settings_obj.instructions_per_api} instructions each"
               f" (task runner: {settings_obj.simulation_task_runner})")
         every_doc = wh.valid_docs()  # partners may come from outside this run's selection
+        settings_obj = spread_chain_share(settings_obj, every_doc)  # chains go to the APIs that have one
         pairs, docs_by_id = partners(every_doc, settings_obj.seed), {d.doc_id: d for d in every_doc}
         per_api = settings_obj.instructions_per_api
         progress = Progress("simulate-corpus-progress", "dialogues simulated", len(docs) * per_api, unit="dialogue")
@@ -349,7 +338,7 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
             "task_runner": settings_obj.simulation_task_runner, "workers": sorted({o["worker"] for o in outcomes if "worker" in o}),
             **ledger.summary(), "seconds": round(time.perf_counter() - started, 1),
             "warehouse": {"instructions": wh.count("instructions"), "dialogues": wh.count("dialogues")},
-            "by_kind": dialogues_by_kind(wh, planned_kinds(settings_obj)),
+            "by_kind": explain_no_chains(dialogues_by_kind(wh, planned_kinds(settings_obj)), every_doc),
         }
     by_cat: dict[str, Counter[str]] = {}
     for o in outcomes:

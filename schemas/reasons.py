@@ -46,6 +46,7 @@ class CurationCode(StrEnum):
     RESPONSE_NONCONFORMING = "response_nonconforming"
     EXECUTOR_FAILED = "executor_failed"
     UNRECOVERED_ERROR = "unrecovered_error"
+    CHAIN_NOT_FOLLOWED = "chain_not_followed"  # a chain instruction's dialogue did not call its chain in order
     JUDGE_UNFULFILLED = "judge_unfulfilled"  # semantic
     JUDGE_INVENTED_ARGUMENTS = "judge_invented_arguments"
     JUDGE_UNPARSABLE = "judge_unparsable"

@@ -56,6 +56,7 @@ class PendingDialogue:
     nl_documentation: str
     function_names: list[str]
     created_at: datetime
+    chain: list[str] = field(default_factory=list)  # a chain instruction's operations, in call order
 
     @property
     def position(self) -> tuple[datetime, str]:

@@ -74,9 +74,11 @@ def user(req):
 def assistant(req):
     first_user = req.messages[1]["content"]
     turns = sum(1 for m in req.messages if m["role"] == "assistant")
-    if first_user in CHAIN and turns == 1:  # the id the search returned feeds the next call
-        found = re.findall(r'"itemId": ?(\d+)', json.dumps([m["content"] for m in req.messages]).replace('\\"', '"'))
+    found = re.findall(r'"itemId": ?(\d+)', json.dumps([m["content"] for m in req.messages]).replace('\\"', '"'))
+    if first_user in CHAIN and turns == 1:  # the id the search returned feeds the next calls
         return f'Thought: now its price\nAction: getItem\nAction Input: {{"itemId": {found[-1]}}}'
+    if first_user in CHAIN and turns == 2:
+        return f'Thought: and review it\nAction: reviewItem\nAction Input: {{"itemId": {found[-1]}, "stars": 5}}'
     if turns == 0:
         return 'Thought: search\nAction: searchItems\nAction Input: {"q": "desk lamp"}'
     return "Thought: done\nFinal Answer: The lamp costs 19.5."
@@ -112,18 +114,19 @@ def test_a_chain_dialogue_from_simulation_to_the_training_text(prefect_harness, 
         assert dict(wh.execute("SELECT kind, CAST(chain AS VARCHAR) FROM instructions")) == \
             {"normal": "[]", "chain": '["searchItems","getItem","reviewItem"]'}
         covered = wh.execute("SELECT source, target, dialogues, chain_instructions FROM edge_coverage ORDER BY source, target")
-        assert covered == [("getItem", "reviewItem", 0, 1), ("searchItems", "getItem", 1, 1), ("searchItems", "reviewItem", 0, 0)]
+        # the review's itemId was in the search's response too: that link is exercised, though no chain named it
+        assert covered == [("getItem", "reviewItem", 1, 1), ("searchItems", "getItem", 1, 1), ("searchItems", "reviewItem", 1, 0)]
         assert dict(wh.execute("SELECT function, dialogues FROM operation_coverage")) == \
-            {"searchItems": 2, "getItem": 1, "reviewItem": 0}
+            {"searchItems": 2, "getItem": 1, "reviewItem": 1}
         assert wh.covered_links(wh.execute("SELECT doc_id FROM apis")[0][0]) == \
-            {("searchItems", "getItem"), ("getItem", "reviewItem")}
+            {("searchItems", "getItem"), ("getItem", "reviewItem"), ("searchItems", "reviewItem")}
     assert run_curate(project)["funnel"]["length/kept"] == 2
     snap = take_snapshot(project)
     export_snapshot(project, ["jsonl"], tmp_path / "out", snap["snapshot_id"])
     (line,) = [json.loads(x) for x in (tmp_path / "out" / snap["snapshot_id"] / "train.jsonl").read_text().splitlines()
                if "Find a desk lamp" in x]
     calls = [c["function"]["name"] for m in line["messages"] for c in m.get("tool_calls") or []]
-    assert calls == ["searchItems", "getItem"]
+    assert calls == ["searchItems", "getItem", "reviewItem"]
     with Warehouse.open(project.warehouse_path) as wh:
         (row,) = wh.frame(f"SELECT {DIALOGUE_COLUMNS} FROM dialogue d WHERE instruction_kind = 'chain'").to_dicts()
     dialogue: Dialogue = dialogue_of(row)
@@ -133,7 +136,7 @@ def test_a_chain_dialogue_from_simulation_to_the_training_text(prefect_harness, 
 
 
 def test_a_kind_without_dialogues_says_why(prefect_harness, workdir, fake_llm):
-    # an API whose operations feed nothing into each other: its chain share is refused, and the run says so
+    # an API whose operations feed nothing into each other plans no chain, and the run says why there is none
     spec = json.loads(json.dumps(SHOP_WITH_RESPONSES))
     del spec["paths"]["/items/{itemId}"]  # searchItems alone
     (workdir / "flat.json").write_text(json.dumps(spec))
@@ -148,5 +151,21 @@ def test_a_kind_without_dialogues_says_why(prefect_harness, workdir, fake_llm):
     summary = run_simulate_corpus(settings)
     assert summary["by_kind"]["normal"]["dialogues"] == 1
     chain = summary["by_kind"]["chain"]
-    assert chain["dialogues"] == 0 and chain["why"].startswith("no_chain on 1 APIs (no output of one operation feeds")
+    assert chain["dialogues"] == 0 and chain["why"].startswith("no valid API's function graph has a chain (none of 1")
     assert not any("in this order" in r.last_user for r in fake_llm.calls_for("user"))  # never asked
+
+
+def test_the_chain_share_goes_to_the_apis_that_have_a_chain(workdir):
+    from flows.simulation_plan import instruction_plan, spread_chain_share
+    from schemas.views import DocumentedApi
+
+    flat = json.loads(json.dumps(SHOP_WITH_RESPONSES))
+    del flat["paths"]["/items/{itemId}"]
+    docs = [DocumentedApi(f"{i:016x}", f"{i + 100:016x}", f"API {i}", "Shop", SHOP_WITH_RESPONSES if i < 2 else flat, "")
+            for i in range(10)]
+    (workdir / "toolfactory.yaml").write_text("backends_file: fake\ninstructions_per_api: 2\nchain_share: 0.1\n")
+    spread = spread_chain_share(load_settings(), docs)
+    assert spread.chain_share == pytest.approx(0.5)  # 0.1 of 10 APIs' instructions, on the 2 that have a chain
+    plans = [instruction_plan(spread, d) for d in docs]
+    assert all("chain" not in p for p in plans[2:]) and all(sum(p.values()) == 2 for p in plans)
+    assert sum(p.get("chain", 0) for p in plans[:2]) == 2  # 2 x 0.5 = one each, not drawn

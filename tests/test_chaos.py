@@ -12,7 +12,7 @@ import pytest
 
 from flows.pipeline import regenerate, run_report
 from flows.settings import describe, load_settings
-from flows.simulate_corpus import instruction_plan
+from flows.simulation_plan import instruction_plan, spread_chain_share
 from tasks.prompts import load_prompt
 from tasks.simulation.instructions import shortfall_ids
 from tests.support.net import served_backends
@@ -56,8 +56,9 @@ def reconcile(wh, settings, out) -> dict:
     prompt, model = load_prompt("user_instructions").version, describe_model(settings, "user")
     kept = Counter(q("SELECT api_id, kind FROM instructions"))
     left["instruction_kinds"] = 0
+    docs = {d.doc_id: d for d in wh.valid_docs()}
     for api_id, doc_id in q("SELECT api_id, doc_id FROM apis WHERE status = 'valid'"):
-        plan = instruction_plan(settings, doc_id)  # the flow's plan for this doc
+        plan = instruction_plan(spread_chain_share(settings, list(docs.values())), docs[doc_id])  # the flow's plan for this doc
         settled = set(wh.existing_rejection_ids(list(shortfall_ids(doc_id, plan, prompt, model))))
         settled_kinds = {shortfall_ids(doc_id, plan, prompt, model)[i] for i in settled}
         for kind, n in plan.items():

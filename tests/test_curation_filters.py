@@ -60,6 +60,20 @@ def test_execution_filter(steps, reason):
     assert v.stage == "execution" and v.reason == reason
 
 
+@pytest.mark.parametrize("calls, reason", [
+    ([("searchBooks", 200), ("getBook", 200)], None),
+    ([("searchBooks", 200), ("listAuthors", 200), ("getBook", 200)], None),  # other calls between are fine
+    ([("getBook", 200), ("searchBooks", 200)], "chain_not_followed"),  # out of order
+    ([("searchBooks", 200)], "chain_not_followed"),  # stopped half-way
+    ([("searchBooks", 200), ("getBook", 404), ("searchBooks", 200)], "chain_not_followed"),  # the link's call failed
+])
+def test_a_chain_instruction_must_call_its_chain_in_order(calls, reason):
+    steps = [step(i, a, {"q": i}, status) for i, (a, status) in enumerate(calls)] + [step(len(calls))]
+    v = execution_check(variant(instruction_kind="chain", steps=steps), ["searchBooks", "getBook"])
+    assert v.reason == reason
+    assert execution_check(variant(steps=steps)).reason in (None, "unrecovered_error")  # no chain: not checked
+
+
 def test_dedup_exact_near_and_template_text():
     items = [("1", "Find books by Ursula Le Guin."), ("2", "find BOOKS by ursula le guin"),
              ("3", "Find books written by Ursula Le Guin please"), ("4", "What is the weather in Oslo tomorrow?")]

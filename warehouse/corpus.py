@@ -46,7 +46,8 @@ def pending_dialogues(wh: Warehouse, config_version: str, limit: int | None = No
     rows = wh.frame(
         f"""
         SELECT {DIALOGUE_COLUMNS}, d.created_at, a.nl_documentation,
-               (SELECT list(f.name) FROM function_doc f WHERE f.doc_id = d.doc_id) AS function_names
+               (SELECT list(f.name) FROM function_doc f WHERE f.doc_id = d.doc_id) AS function_names,
+               (SELECT CAST(i.chain AS VARCHAR) FROM instruction i WHERE i.instruction_id = d.instruction_id) AS chain
         FROM dialogue d LEFT JOIN api_doc a ON a.doc_id = d.doc_id
         WHERE d.dialogue_id NOT IN (
             SELECT dialogue_id FROM curation_verdict WHERE config_version = ? AND (NOT kept OR stage = 'length'))
@@ -55,7 +56,8 @@ def pending_dialogues(wh: Warehouse, config_version: str, limit: int | None = No
         """ + (f"LIMIT {int(limit)}" if limit is not None else ""),
         [config_version, after[0] if after else None, after[0] if after else None, after[1] if after else None],
     ).to_dicts()
-    return [PendingDialogue(dialogue_of(r), r["nl_documentation"] or "", r["function_names"] or [], r["created_at"]) for r in rows]
+    return [PendingDialogue(dialogue_of(r), r["nl_documentation"] or "", r["function_names"] or [], r["created_at"],
+                            json.loads(r["chain"] or "[]")) for r in rows]
 
 
 def partner_documentation(wh: Warehouse, api_ids: list[str]) -> dict[str, str]:

@@ -6,7 +6,7 @@ input. The semantic filter needs an LLM and lives in ``tasks/curation/semantic_j
 
 Reason codes
   format:    no_final_answer, unparsable_step, unknown_action, arguments_not_json, no_tool_call, too_many_calls
-  execution: call_invalid, response_nonconforming, executor_failed, unrecovered_error
+  execution: call_invalid, response_nonconforming, executor_failed, unrecovered_error, chain_not_followed
   semantic:  judge_unfulfilled, judge_invented_arguments, judge_unparsable, judge_error, llm_error
   dedup:     exact_duplicate, near_duplicate
   length:    over_token_budget
@@ -83,9 +83,10 @@ def format_check(dialogue: Dialogue, function_names: set[str] | None = None, max
     return v(None)
 
 
-def execution_check(dialogue: Dialogue) -> Verdict:
+def execution_check(dialogue: Dialogue, chain: Sequence[str] = ()) -> Verdict:
     """Every call passed the spec check and got a conforming response; an error status is followed
-    by a successful call before the answer."""
+    by a successful call before the answer; a ``chain`` instruction's operations (``chain``, in order)
+    were each called successfully, in that order (other calls may come between)."""
     v = lambda reason, detail="": Verdict("execution", reason, detail)  # noqa: E731
     calls = call_steps(dialogue.steps)
     for step in calls:
@@ -98,7 +99,16 @@ def execution_check(dialogue: Dialogue) -> Verdict:
     if failed_at and not any((s.status or 200) < 400 for s in calls[failed_at[-1] + 1:]):
         s = calls[failed_at[-1]]
         return v("unrecovered_error", f"step {s.index} {s.action} → {s.status}, nothing succeeded after it")
+    if chain and not _in_order(chain, [s.action for s in calls if (s.status or 200) < 400]):
+        called = ", ".join(str(s.action) for s in calls) or "nothing"
+        return v("chain_not_followed", f"needed {' → '.join(chain)}; called {called}"[:500])
     return v(None)
+
+
+def _in_order(needed: Sequence[str], called: Sequence[str | None]) -> bool:
+    """Whether ``needed`` is a subsequence of ``called``."""
+    it = iter(called)
+    return all(any(c == n for c in it) for n in needed)
 
 
 def normalise(text: str) -> str:
