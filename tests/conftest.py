@@ -131,7 +131,9 @@ def data(tmp_path):
 def settings(workdir, fixtures):
     (workdir / "toolfactory.yaml").write_text(
         "backends_file: fake\nwarehouse_path: wh.duckdb\ndocumenter_spec_mode: operations\nllm_num_retries: 0\n"
-        "instructions_per_api: 3\nmissing_detail_share: 0.34\nunanswerable_share: 0\nmax_concurrent_dialogues: 4\n"
+        # one missing-detail instruction of three an API, exactly (a share that is not a whole count is drawn per API)
+        "instructions_per_api: 3\nmissing_detail_share: 0.3333333334\nunanswerable_share: 0\nmulti_api_share: 0\nchain_share: 0\n"
+        "max_concurrent_dialogues: 4\n"
         "dialogue_step_limit: 4\n"
     )
     s = load_settings()

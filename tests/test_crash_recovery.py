@@ -70,7 +70,7 @@ def project(folder: Path, base_url: str) -> Path:
     served_backends(folder / "backends.yaml", base_url, ROLES)
     (folder / "toolfactory.yaml").write_text(
         "backends_file: backends.yaml\nwarehouse_path: wh.duckdb\ndocumenter_spec_mode: operations\nllm_num_retries: 0\n"
-        "instructions_per_api: 6\nmissing_detail_share: 0.34\nunanswerable_share: 0\nmulti_api_share: 0\nchain_share: 0\n"
+        "instructions_per_api: 6\nmissing_detail_share: 0.3333333334\nunanswerable_share: 0\nmulti_api_share: 0\nchain_share: 0\n"
         # a deterministic number of calls: no request is asked twice at once by two APIs or two dialogues (which of
         # them the ledger's cache answers would depend on timing), so the runs can be compared call for call
         "max_concurrent_apis: 1\nmax_concurrent_llm_calls: 4\nmax_concurrent_dialogues: 8\ndialogue_step_limit: 4\n"

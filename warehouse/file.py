@@ -51,7 +51,8 @@ def connect_writer(path: str | Path, config: dict[str, Any] | None = None) -> du
     with the writer's row-group size (``WRITER_ROW_GROUP_ROWS``); errors as ``connect``."""
     con = duckdb.connect(":memory:", config=config or {})
     try:
-        con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS warehouse (ROW_GROUP_SIZE {WRITER_ROW_GROUP_ROWS})")
+        quoted = str(path).replace("'", "''")  # ATTACH takes no parameters: the path as an SQL string
+        con.execute(f"ATTACH '{quoted}' AS warehouse (ROW_GROUP_SIZE {WRITER_ROW_GROUP_ROWS})")
         con.execute("USE warehouse")
     except duckdb.IOException as exc:
         con.close()
