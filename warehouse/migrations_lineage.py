@@ -103,10 +103,12 @@ LATER: list[tuple[int, str, str]] = [
         f"""
         ALTER TABLE dialogue ALTER COLUMN steps TYPE {STEPS_TYPE} USING CAST(steps AS {STEPS_TYPE});
         DROP TABLE step;
+        -- unnest in the select list: a lateral unnest (FROM dialogue, unnest(...)) is planned as a correlated join
+        -- once a filter applies, 70x slower at 1M dialogues (7 s against 0.1 s for WHERE valid)
         CREATE OR REPLACE VIEW steps AS
-            SELECT d.dialogue_id, d.api_id, s.index AS step_index, s.thought, s.action, s.action_input, s.observation,
+            SELECT dialogue_id, api_id, s.index AS step_index, s.thought, s.action, s.action_input, s.observation,
                    s.status, s.valid, s.error, s.latency_s, s.text
-            FROM dialogue d, unnest(d.steps) AS t(s);
+            FROM (SELECT d.dialogue_id, d.api_id, unnest(d.steps) AS s FROM dialogue d);
         CREATE OR REPLACE VIEW dialogues AS
             SELECT d.dialogue_id, d.api_id, c.name AS api_name, c.category, d.instruction_id, d.instruction,
                    d.instruction_kind, len(d.steps) AS n_steps, d.n_calls, d.n_errors, d.stop_reason,
@@ -144,12 +146,12 @@ LATER: list[tuple[int, str, str]] = [
             FROM instruction i LEFT JOIN catalog_entry c USING (api_id);
         CREATE OR REPLACE VIEW operation_coverage AS
             SELECT f.api_id, f.api_name, f.category, f.name AS function, f.doc_id,
-                   count(DISTINCT s.dialogue_id) AS dialogues,
-                   count(DISTINCT s.dialogue_id) FILTER (WHERE d.instruction_kind = 'chain') AS chain_dialogues
-            FROM functions f
-                 LEFT JOIN steps s ON s.api_id = f.api_id AND s.action = f.name AND s.valid
-                 LEFT JOIN dialogue d ON d.dialogue_id = s.dialogue_id
-            GROUP BY ALL;
+                   coalesce(u.dialogues, 0) AS dialogues, coalesce(u.chain_dialogues, 0) AS chain_dialogues
+            FROM functions f LEFT JOIN (
+                SELECT api_id, s.action, count(DISTINCT dialogue_id) AS dialogues,
+                       count(DISTINCT dialogue_id) FILTER (WHERE kind = 'chain') AS chain_dialogues
+                FROM (SELECT d.dialogue_id, d.api_id, d.instruction_kind AS kind, unnest(d.steps) AS s FROM dialogue d)
+                WHERE s.valid AND s.action IS NOT NULL GROUP BY ALL) u ON u.api_id = f.api_id AND u.action = f.name;
         CREATE OR REPLACE VIEW edge_coverage AS
             SELECT e.edge_id, e.api_id, a.name AS api_name, a.category, e.doc_id, e.partner_doc_id, e.source, e.output,
                    e.target, e.parameter, e.score, e.evidence,
