@@ -10,9 +10,6 @@ valid doc in the warehouse, not a run's selection, so a doc's plan changes only 
 
 from __future__ import annotations
 
-import json
-from functools import cache
-
 from flows.settings import Settings
 from schemas.views import DocumentedApi
 from tasks.simulation.chain_plan import doc_edges
@@ -22,14 +19,14 @@ from tasks.simulation.instructions import plan_kinds
 _OTHER_SHARES = ("missing_detail_share", "unanswerable_share", "multi_api_share")
 
 
-@cache
-def _has_chain(doc_id: str, spec_text: str) -> bool:
-    return bool(chains(doc_edges(json.loads(spec_text)), limit=1))
+_HAS_CHAIN: dict[str, bool] = {}  # doc_id → whether its graph has a chain (a doc's spec never changes under its ID)
 
 
 def has_chain(doc: DocumentedApi) -> bool:
-    """Whether the doc's function graph has a chain of two operations or more (cached per doc and spec)."""
-    return _has_chain(doc.doc_id, json.dumps(doc.spec, sort_keys=True, default=str))
+    """Whether the doc's function graph has a chain of two operations or more (worked out once per doc)."""
+    if doc.doc_id not in _HAS_CHAIN:
+        _HAS_CHAIN[doc.doc_id] = bool(chains(doc_edges(doc.spec), limit=1))
+    return _HAS_CHAIN[doc.doc_id]
 
 
 def spread_chain_share(settings: Settings, docs: list[DocumentedApi]) -> Settings:
