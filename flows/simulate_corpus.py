@@ -293,6 +293,15 @@ def _finished_away(docs: list[DocumentedApi], wh: Warehouse, client: LLMClient, 
         yield away["outcome"]
 
 
+def _run_here(docs: list[DocumentedApi], client: LLMClient, wh: Warehouse, settings: Settings, put: Put,
+              pairs: dict[str, DocumentedApi], docs_by_id: dict[str, DocumentedApi]) -> Iterator[dict[str, Any] | Exception]:
+    """Each API's task on this process's threads (the ``threads`` runner): outcomes as they end."""
+    # the gate is used on the client's loop only; quote(): Prefect would walk each (every doc's spec, per task)
+    gate = asyncio.Semaphore(settings.max_concurrent_dialogues)
+    return _finished_here([simulate_api_task.submit(d, quote(client), quote(wh), quote(settings), quote(gate),
+                                                    quote(put), pairs.get(d.doc_id), quote(docs_by_id)) for d in docs])
+
+
 @flow(name="simulate-corpus", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=4))
 def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
                     settings: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -309,13 +318,9 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
         per_api = settings_obj.instructions_per_api
         progress = Progress("simulate-corpus-progress", "dialogues simulated", len(docs) * per_api, unit="dialogue")
         put = _counted(ledger.writer.put, progress)
-        if settings_obj.simulation_task_runner == "threads":
-            # the gate is used on the client's loop only; quote(): Prefect would walk each (every doc's spec, per task)
-            gate = asyncio.Semaphore(settings_obj.max_concurrent_dialogues)
-            finished = _finished_here([simulate_api_task.submit(d, quote(client), quote(wh), quote(settings_obj), quote(gate),
-                                                                quote(put), pairs.get(d.doc_id), quote(docs_by_id)) for d in docs])
-        else:
-            finished = _finished_away(docs, wh, client, ledger, put, settings_obj, pairs, docs_by_id)
+        finished = (_run_here(docs, client, wh, settings_obj, put, pairs, docs_by_id)
+                    if settings_obj.simulation_task_runner == "threads" else
+                    _finished_away(docs, wh, client, ledger, put, settings_obj, pairs, docs_by_id))
         outcomes, failures = [], []
         for n, out in enumerate(finished, 1):
             apis_done = f"{n} of {len(docs)} APIs"

@@ -136,8 +136,8 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
     their reasons. ``existing``: texts already kept (a top-up must not repeat them); ``planned``: the
     whole plan per kind when ``counts`` is a top-up (it names a shortfall's refusal). ``multi_api``
     needs ``multi``; without a partner that kind is refused as ``no_partner``. ``slicer`` (a large
-    API): each kind's batch is written about a window of target operations (``target_functions``). ``chain``
-    needs ``chain`` (the operations it is written about); without one that kind is refused as ``no_chain``."""
+    API): each kind's batch is written about a window of target operations (``target_functions``); ``chain``
+    needs ``chain`` (else refused as ``no_chain``)."""
     prompt = load_prompt("user_instructions")
     out = InstructionBatch()
     kept: list[str] = list(existing)
@@ -151,15 +151,12 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
                                         api_id, reason, f"{kind}: {detail}"[:2000]))
 
     for n_kind, (kind, count) in enumerate(plan.items()):
-        if kind == "multi_api" and multi is None:
-            refuse(kind, "no_partner", f"no other documented API in this category to pair with ({count} not written)")
+        lacking = _lacking(kind, multi, chain)
+        if lacking:
+            refuse(kind, lacking[0], f"{lacking[1]} ({count} not written)")
             continue
-        if kind == "chain" and chain is None:
-            refuse(kind, "no_chain", f"no output of one operation feeds a parameter of another ({count} not written)")
-            continue
-        names = [api_name, multi.partner_name] if kind == "multi_api" and multi else [api_name]
-        functions, targets = _shown(kind, functions_doc, multi, slicer, seed + n_kind, chain)
-        rule = chain.rule() if kind == "chain" and chain else KIND_RULES[kind]
+        names, partner_ids = ([api_name, multi.partner_name], [multi.partner_doc_id]) if kind == "multi_api" and multi else ([api_name], [])
+        functions, targets, rule = _shown(kind, functions_doc, multi, slicer, seed + n_kind, chain)
         r = llm.complete("user", prompt.render(functions=functions, kind_rule=rule, count=count),
                          prompt_version=prompt.version, subject_id=api_id, json_schema=reply_schema(count),
                          schema_name="instructions", max_tokens=max_tokens, temperature=0.8, seed=seed)
@@ -173,7 +170,6 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
         if not isinstance(texts, list):
             refuse(kind, "instructions_wrong_shape", "; ".join(validate_record("llm_instructions", r.parsed)[:2]))
             continue
-        partner_ids = [multi.partner_doc_id] if kind == "multi_api" and multi else []
         taken = 0
         for text in texts:
             text = tidy(str(text), names) if isinstance(text, (str, int, float)) else ""
@@ -185,17 +181,26 @@ def generate_instructions(llm: Completer, *, api_id: str, doc_id: str, api_name:
                 break
             kept.append(text)
             taken += 1
-            out.instructions.append(_instruction(api_id, doc_id, kind, text, prompt.version, model, partner_ids, targets,
-                                                 chain if kind == "chain" else None))
+            out.instructions.append(_instruction(api_id, doc_id, kind, text, prompt.version, model, partner_ids, targets, chain))
         if taken < count:  # every planned instruction is kept or accounted for
             refuse(kind, "too_few", f"{count - taken} of {count} not written (the reply held {len(texts)} texts)")
     return out
 
 
+def _lacking(kind: str, multi: MultiApi | None, chain: PlannedChain | None) -> tuple[str, str] | None:
+    """(reason, detail) when a kind cannot be written: a multi-API one without a partner, a chain one without a chain."""
+    if kind == "multi_api" and multi is None:
+        return "no_partner", "no other documented API in this category to pair with"
+    if kind == "chain" and chain is None:
+        return "no_chain", "no output of one operation feeds a parameter of another"
+    return None
+
+
 def _instruction(api_id: str, doc_id: str, kind: str, text: str, prompt_version: str, model: str, partner_ids: list[str],
                  targets: list[str], chain: PlannedChain | None = None) -> Instruction:
     """The record of one kept instruction; its ID hashes what it depends on (text, kind, prompt, model, partner,
-    targets, chain)."""
+    targets, chain — a ``chain`` instruction's only)."""
+    chain = chain if kind == "chain" else None
     ops = list(chain.operations) if chain else []
     return Instruction(
         instruction_id=content_id("instruction", doc_id, kind, text.casefold(), prompt_version, model, *partner_ids,
@@ -206,17 +211,18 @@ def _instruction(api_id: str, doc_id: str, kind: str, text: str, prompt_version:
 
 
 def _shown(kind: str, functions_doc: str, multi: MultiApi | None, slicer: ToolsetSlicer | None, seed: int,
-           chain: PlannedChain | None = None) -> tuple[str, list[str]]:
-    """The functions the user agent is shown for a kind's batch, and the target operations when that
-    is a large API's window (``tasks.simulation.toolset_slice``; a chain's operations are its window)."""
+           chain: PlannedChain | None = None) -> tuple[str, list[str], str]:
+    """What the user agent is shown for a kind's batch: the functions, the target operations when that is a
+    large API's window (``tasks.simulation.toolset_slice``; a chain's operations are its window), and the rule."""
+    rule = chain.rule() if kind == "chain" and chain else KIND_RULES[kind]
     if kind == "multi_api" and multi:
-        return multi.functions_doc, []
+        return multi.functions_doc, [], rule
     if slicer is not None and slicer.large and kind == "chain" and chain:
-        return nl_documentation(slicer.spec_for(list(chain.operations))), list(chain.operations)
+        return nl_documentation(slicer.spec_for(list(chain.operations))), list(chain.operations), rule
     if slicer is not None and slicer.large:
         targets = slicer.targets(seed)
-        return nl_documentation(slicer.spec_for(targets)), targets
-    return functions_doc, []
+        return nl_documentation(slicer.spec_for(targets)), targets, rule
+    return functions_doc, [], rule
 
 
 def reply_schema(count: int) -> dict[str, Any]:
