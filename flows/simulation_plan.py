@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from flows.settings import Settings
 from schemas.views import DocumentedApi
-from tasks.simulation.chain_plan import doc_edges
-from tasks.simulation.function_graph import chains
-from tasks.simulation.instructions import plan_kinds
+from tasks.simulation.function_graph import chains, graph
+from tasks.simulation.instructions import SHARED_KINDS, plan_kinds
 
-_OTHER_SHARES = ("missing_detail_share", "unanswerable_share", "multi_api_share")
+_OTHER_SHARES = tuple(f"{k}_share" for k in SHARED_KINDS if k != "chain")
 
 
 _HAS_CHAIN: dict[str, bool] = {}  # doc_id → whether its graph has a chain (a doc's spec never changes under its ID)
@@ -25,7 +24,7 @@ _HAS_CHAIN: dict[str, bool] = {}  # doc_id → whether its graph has a chain (a 
 def has_chain(doc: DocumentedApi) -> bool:
     """Whether the doc's function graph has a chain of two operations or more (worked out once per doc)."""
     if doc.doc_id not in _HAS_CHAIN:
-        _HAS_CHAIN[doc.doc_id] = bool(chains(doc_edges(doc.spec), limit=1))
+        _HAS_CHAIN[doc.doc_id] = bool(chains(graph(doc.spec), limit=1))
     return _HAS_CHAIN[doc.doc_id]
 
 
@@ -49,9 +48,7 @@ def instruction_plan(settings: Settings, doc: DocumentedApi) -> dict[str, int]:
 
 def planned_kinds(settings: Settings) -> list[str]:
     """The instruction kinds a run may write: normal and each kind with a share."""
-    shares = {"missing_detail": settings.missing_detail_share, "unanswerable": settings.unanswerable_share,
-              "multi_api": settings.multi_api_share, "chain": settings.chain_share}
-    return ["normal", *(k for k, v in shares.items() if v > 0)]
+    return ["normal", *(k for k in SHARED_KINDS if getattr(settings, f"{k}_share") > 0)]
 
 
 def explain_no_chains(by_kind: dict[str, dict], docs: list[DocumentedApi]) -> dict[str, dict]:

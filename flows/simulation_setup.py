@@ -14,9 +14,9 @@ from schemas.records import FunctionDoc, FunctionEdge
 from schemas.views import DocumentedApi
 from tasks.documentation.nl_docs import derive_functions, nl_documentation
 from tasks.llm.backend import LLMClient
-from tasks.simulation.chain_plan import cross_edges, doc_edges, edge_records
+from tasks.simulation.chain_plan import cross_edges, edge_records
 from tasks.simulation.executor import Executor, PrefixRouter, SimulatedExecutor
-from tasks.simulation.function_graph import Edge
+from tasks.simulation.function_graph import Edge, graph
 from tasks.simulation.multi_api import combine
 from tasks.simulation.real_executor import RealExecutor, RealExecutorConfig
 from tasks.simulation.tool_calling import tool_definitions
@@ -52,6 +52,7 @@ class ApiSetups:
         self._executors: dict[str, Executor] = {}
         self._functions: dict[str, list[FunctionDoc]] = {}
         self._pairs: dict[str, Setup] = {}
+        self._combined: dict[str, tuple[dict[str, Any], list[str]]] = {}
         self._slices: dict[tuple[str, ...], Setup] = {}
         self._edges: list[Edge] | None = None
         self.slicer = ToolsetSlicer(doc.spec, settings.toolset_slice_max)
@@ -80,9 +81,16 @@ class ApiSetups:
                     nl_docs={f.name: f.nl_doc for f in self.functions_of(doc)}, share_responses=s.executor_share_responses)
         return self._executors[doc.doc_id]
 
+    def combined_with(self, partner: DocumentedApi) -> tuple[dict[str, Any], list[str]]:
+        """The combined, prefixed spec of the API and its partner, and the two prefixes (made once)."""
+        if partner.doc_id not in self._combined:
+            spec, _, prefixes = combine([self.doc, partner])
+            self._combined[partner.doc_id] = spec, prefixes
+        return self._combined[partner.doc_id]
+
     def paired_with(self, partner: DocumentedApi) -> Setup:
         if partner.doc_id not in self._pairs:
-            spec, _, prefixes = combine([self.doc, partner])
+            spec, prefixes = self.combined_with(partner)
             functions = derive_functions(spec)
             router = PrefixRouter({prefixes[0]: self.executor_for(self.doc), prefixes[1]: self.executor_for(partner)},
                                   spec=spec, max_chars=self.settings.observation_max_chars)
@@ -93,7 +101,7 @@ class ApiSetups:
     def edges(self) -> list[Edge]:
         """The API's function graph (``tasks.simulation.function_graph``), built once."""
         if self._edges is None:
-            self._edges = doc_edges(self.doc.spec)
+            self._edges = graph(self.doc.spec)
         return self._edges
 
     def edge_records(self, partner: DocumentedApi | None) -> list[FunctionEdge]:
@@ -101,7 +109,7 @@ class ApiSetups:
         multi-API partner (named as those dialogues name functions)."""
         out = edge_records(self.doc.doc_id, self.doc.api_id, self.edges())
         if partner is not None:
-            spec, _, prefixes = combine([self.doc, partner])
+            spec, prefixes = self.combined_with(partner)
             out += edge_records(self.doc.doc_id, self.doc.api_id, cross_edges(spec, prefixes), partner.doc_id)
         return out
 

@@ -55,20 +55,12 @@ def edge_records(doc_id: str, api_id: str, edges: Iterable[Edge], partner_doc_id
                          list(e.evidence)) for e in edges]
 
 
-def doc_edges(spec: Any) -> list[Edge]:
-    """Every edge between the operations of one doc's spec (none for a spec that cannot be read)."""
-    try:
-        return graph(spec)
-    except (TypeError, ValueError, KeyError, AttributeError, RecursionError):
-        return []
-
-
 def cross_edges(combined_spec: Any, prefixes: list[str]) -> list[Edge]:
     """The edges of a combined multi-API spec that go from one API to the other (names carry their prefix)."""
     def owner(name: str) -> str:
         return next((p for p in prefixes if name.startswith(f"{p}_")), "")
 
-    return [e for e in doc_edges(combined_spec) if owner(e.source) and owner(e.target) and owner(e.source) != owner(e.target)]
+    return [e for e in graph(combined_spec) if owner(e.source) and owner(e.target) and owner(e.source) != owner(e.target)]
 
 
 def pick_chain(edges: list[Edge], covered: set[tuple[str, str]], seed: int) -> PlannedChain | None:

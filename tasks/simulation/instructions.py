@@ -51,6 +51,7 @@ MIN_WORDS, MAX_WORDS, MAX_WORD = 4, 25, 24  # words per request, characters per 
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.):]|[-*•])\s+")
 
 
+SHARED_KINDS = ("missing_detail", "unanswerable", "multi_api", "chain")  # kinds with a share (setting <kind>_share), in plan order
 SHORTFALL_REASONS = ("no_partner", "no_chain", "instructions_unparsable", "instructions_wrong_shape", "too_few")
 
 
@@ -94,8 +95,7 @@ def plan_kinds(n: int, missing_detail_share: float = 0.1, unanswerable_share: fl
     is rounded to the nearest count, or — given ``key`` (a doc's ID) — down or up by a draw keyed on
     ``key`` and the kind, so the shares hold across many APIs even when each API gets fewer than one
     (two instructions at 0.1: one API in five gets one), and a doc's plan stays the same run after run."""
-    shares = {"missing_detail": missing_detail_share, "unanswerable": unanswerable_share, "multi_api": multi_api_share,
-              "chain": chain_share}
+    shares = dict(zip(SHARED_KINDS, (missing_detail_share, unanswerable_share, multi_api_share, chain_share), strict=True))
     if not (all(0 <= x <= 1 for x in shares.values()) and sum(shares.values()) <= 1):
         raise ValueError("instruction shares must be between 0 and 1 and add up to at most 1")
     counts, left = {}, n
