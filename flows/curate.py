@@ -23,11 +23,12 @@ from flows.progress import Progress
 from flows.runtime import flow_settings, gated, llm_session, open_warehouse
 from flows.settings import Settings, describe
 from schemas.ids import content_id
-from schemas.records import CurationVerdict
+from schemas.records import CurationVerdict, TurnVerdict
 from schemas.views import PendingDialogue
 from tasks.curation.filters import STAGES, Verdict, dedup, execution_check, format_check, instance_text, length_check
 from tasks.curation.semantic_judge import LLM_ERROR, judge_dialogue
 from tasks.curation.semantic_judge import prompt_version as judge_prompt_version
+from tasks.curation.turns import check_turns, cut_dialogue, cut_point
 from tasks.llm.backend import LLMClient
 from training.tokenizer import token_counter
 from warehouse.batch_writer import BatchWriter
@@ -38,6 +39,7 @@ from warehouse.corpus import (
     partner_documentation,
     pending_dialogues,
     record_curation_run,
+    turn_counts,
 )
 
 
@@ -58,18 +60,33 @@ def _record(p: PendingDialogue, v: Verdict, version: str, n_tokens: int | None =
                            v.kept, v.reason, v.detail[:2000], version, n_tokens, d.models.get("assistant"), d.instruction_kind)
 
 
-def _code_checks(pending: list[PendingDialogue], settings: Settings, version: str, writer: BatchWriter) -> list[PendingDialogue]:
-    """Format then execution; lands their verdicts, returns the dialogues that passed both."""
-    passed = []
+def _code_checks(pending: list[PendingDialogue], settings: Settings, version: str, writer: BatchWriter) -> tuple[list[PendingDialogue], int]:
+    """Each assistant turn's checks, then format and execution over the whole dialogue; lands the verdicts
+    (and, where a dialogue went bad after a good user turn, the cut instance, which a later page decides).
+    Returns (the dialogues that passed, how many were cut)."""
+    passed, cuts = [], 0
     for d in pending:
         names = None if d.dialogue.partner_api_ids else set(d.function_names) or None
+        checks = check_turns(d.dialogue, names)
+        writer.put([TurnVerdict(content_id("turn-verdict", d.dialogue.dialogue_id, c.index, version), d.dialogue.dialogue_id,
+                                d.dialogue.api_id, c.index, c.turn, c.verdict.stage, c.verdict.kept, c.verdict.reason,
+                                c.verdict.detail[:2000], version) for c in checks])
+        keep, why = cut_point(d.dialogue, checks)
+        if why is not None:
+            if keep > 0:
+                cut = cut_dialogue(d.dialogue, keep)
+                writer.put([cut])
+                why = Verdict(why.stage, why.reason, f"{why.detail}; kept as dialogue {cut.dialogue_id} (its first {keep} user turns)")
+                cuts += 1
+            writer.put([_record(d, why, version)])
+            continue
         for v in (format_check(d.dialogue, names, settings.curation_max_calls), execution_check(d.dialogue, d.chain)):
             writer.put([_record(d, v, version)])
             if not v.kept:
                 break
         else:
             passed.append(d)
-    return passed
+    return passed, cuts
 
 
 def _judge(dialogues: list[PendingDialogue], client: LLMClient, wh: Any, settings: Settings, version: str,
@@ -151,7 +168,7 @@ def curate_corpus(settings: dict[str, Any] | None = None) -> dict[str, Any]:
     with open_warehouse(s) as wh, llm_session(s, wh) as (client, ledger):
         config = curation_config(s, client)
         version = content_id("curation", config)
-        seen = judged = kept = retryable = 0
+        seen = judged = kept = retryable = cuts = 0
         after = None
         while True:  # a page at a time, so a large backlog never sits in memory whole
             pending = pending_dialogues(wh, version, limit=s.curation_page_size, after=after)
@@ -159,7 +176,8 @@ def curate_corpus(settings: dict[str, Any] | None = None) -> dict[str, Any]:
                 break
             after = pending[-1].position
             print(f"curate-corpus: deciding {len(pending)} dialogues under config {version}")
-            passed_code = code_checks_task(pending, s, version, ledger.writer)
+            passed_code, cut = code_checks_task(pending, s, version, ledger.writer)
+            cuts += cut
             passed_judge, undecided = judge_task(passed_code, client, wh, s, version, ledger.writer)
             retryable += undecided
             ledger.flush()  # the dedup of this page reads what earlier pages kept
@@ -171,9 +189,10 @@ def curate_corpus(settings: dict[str, Any] | None = None) -> dict[str, Any]:
         stages = funnel_counts(wh, version)
         summary = {
             "config_version": version, "run_id": run_id, "decided_now": seen, "judged_now": judged,
-            "kept_now": kept, "retryable": retryable, "clean_instances": wh.count("clean_instances"), "clean_by_origin": clean_by_origin(wh),
+            "kept_now": kept, "cut_now": cuts, "retryable": retryable, "clean_instances": wh.count("clean_instances"), "clean_by_origin": clean_by_origin(wh),
             "dialogues": wh.count("dialogue"),
             "funnel": {f"{r['stage']}/{r['reason']}": int(r["n"]) for r in stages},
+            "turns": turn_counts(wh, version),
             **ledger.summary(), "seconds": round(time.perf_counter() - started, 1),
         }
     create_table_artifact(key="curate-corpus-funnel", table=[{"stage": k.split("/")[0], "reason": k.split("/")[1], "n": v}

@@ -1,4 +1,5 @@
-"""Import published tool documents (a file or a folder) as documented APIs, without the LLM.
+"""Import published tool documents (a file or a folder) as documented APIs, without the LLM — or the tools
+of a live MCP server (``import_mcp``).
 
 Each file's format is detected (``--format`` forces one): OpenAPI 3.x, Swagger 2.0, an MCP
 ``tools/list`` result, an OpenAI tool list, or a ToolAlpaca file (its API records, with their
@@ -9,6 +10,7 @@ assumptions and warnings — the same figures as the ``import_summary`` view.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -16,10 +18,12 @@ from typing import Any
 from flows.files import DocumentReader, spec_files
 from flows.runtime import open_warehouse
 from flows.settings import Settings
+from schemas.errors import Unavailable
 from schemas.records import ApiDoc, FunctionDoc, ImportNote, Rejection
 from tasks.documentation.spec_import import detect_format, import_spec
 from tasks.formats.toolalpaca_format import import_records, read_layout
 from tasks.guards.documents import DocumentRefused, Limits
+from tasks.guards.guarded_mcp import McpServer, list_tools
 
 MAX_LINES = 50
 LAND_BATCH = 5000  # records
@@ -55,6 +59,32 @@ def import_docs(settings: Settings, path: str | Path, category: str | None = Non
             "notes": {k: totals[k] for k in ("repair", "assumption", "warning") if totals[k]},
             "formats": dict(formats), "reasons": dict(reasons), "documents": lines[:MAX_LINES]
             + ([f"… and {len(lines) - MAX_LINES} more (SELECT * FROM import_summary)"] if len(lines) > MAX_LINES else [])}
+
+
+def import_mcp(settings: Settings, server: McpServer, category: str | None = None) -> dict[str, Any]:
+    """Land the API a live MCP server's ``tools/list`` describes (the server recorded in its spec, for the
+    real executor); the summary of ``import_docs``. Raises ``McpUnavailable`` when the server cannot be
+    started or reached, or does not answer within ``real_timeout_s`` × 3."""
+    try:
+        listed = asyncio.run(list_tools(server, settings.real_timeout_s * 3))
+    except Exception as exc:  # a server that does not start, a refused connection, a timeout, a protocol error
+        where = server.command or server.url
+        raise McpUnavailable(f"MCP server {where[:200]!r}: {type(exc).__name__}: {str(exc)[:300] or 'no answer'}") from exc
+    title = str((listed.get("serverInfo") or {}).get("name") or "MCP server")
+    label = Path(f"{title}.mcp.json")
+    result = import_spec(label, lambda _: listed, category, fmt="mcp", mcp_server=server.as_extension())
+    totals: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    line = _tally(f"{title} ({server.transport})", result.records(), totals, reasons)
+    with open_warehouse(settings) as wh:
+        wh.land(result.records())
+    return {"files": 1, "usable": totals["usable"], "unusable": totals["unusable"], "refused": totals["refused"],
+            "operations kept": totals["kept"], "operations dropped": totals["dropped"], "formats": {"mcp": 1},
+            "reasons": dict(reasons), "documents": [line]}
+
+
+class McpUnavailable(Unavailable):
+    """An MCP server could not be listed: it did not start, could not be reached or did not answer."""
 
 
 def _documents(f: Path, reader: DocumentReader, category: str | None, fmt: str | None) -> list[tuple[str, str, list[Any]]]:

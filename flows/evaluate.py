@@ -36,7 +36,7 @@ from tasks.curation.filters import call_steps
 from tasks.documentation.spec_auth import calls_without_auth
 from tasks.evaluation.eval_judge import JudgeVerdict, judge_solution
 from tasks.evaluation.eval_judge import prompt_version as judge_prompt_version
-from tasks.evaluation.exact_match import parameter_table, score_calls
+from tasks.evaluation.exact_match import calls_with_groups, parameter_table, score_calls
 from tasks.evaluation.process_score import score_process
 from tasks.evaluation.split import Side, leakage
 from tasks.llm.backend import LLMClient
@@ -81,7 +81,9 @@ def eval_result(item: EvalItem, run_id: str, trial: int, steps: Sequence[Step], 
     counts) scored by exact match and the process rules against the item's golden calls, with the verdict."""
     spec = item.doc.spec
     made = calls_without_auth([s.to_dict() for s in call_steps(steps)], spec)
-    calls = [{"action": c["action"], "action_input": c["action_input"]} for c in made]
+    groups = calls_with_groups(call_steps(steps))
+    calls = [{"action": c["action"], "action_input": c["action_input"], **({"group": g["group"]} if "group" in g else {})}
+             for c, g in zip(made, groups, strict=True)]
     table = parameter_table(spec or {})
     em = score_calls(item.calls, calls, table)
     rule = score_process(item.calls, made, item.instruction, table)

@@ -36,8 +36,8 @@ class SettingsError(InvalidInput):
     """A settings file or value is wrong; the message names the key and its source."""
 
 
-def _field(default: Any, *, group: str, ge: float | None = None) -> Any:
-    return Field(default, ge=ge, json_schema_extra={"group": group})
+def _field(default: Any, *, group: str, ge: float | None = None, le: float | None = None) -> Any:
+    return Field(default, ge=ge, le=le, json_schema_extra={"group": group})
 
 
 class Settings(BaseSettings):
@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     unanswerable_share: float = _field(0.1, ge=0, group="simulation")  # instructions no function can serve (the assistant must say so)
     multi_api_share: float = _field(0.1, ge=0, group="simulation")  # instructions that need this API and another of its category
     chain_share: float = _field(0.1, ge=0, group="simulation")  # instructions that need a chain of 2-4 operations, each fed by the one before
+    follow_up_share: float = _field(0.3, ge=0, le=1, group="simulation")  # dialogues whose user goes on after the answer (a follow-up, a correction, a related new goal)
+    max_user_turns: int = _field(3, ge=1, group="simulation")  # the most user turns a dialogue has, the instruction included (1: no follow-ups)
     max_concurrent_dialogues: int = _field(64, ge=1, group="simulation")  # dialogues in flight at once, across all APIs (coroutines, not threads)
     simulation_task_runner: Literal["threads", "processes", "dask", "ray"] = _field("threads", group="simulation")  # threads | processes | dask | ray: where simulate-corpus runs its per-API tasks
     simulation_processes: int = _field(0, ge=0, group="simulation")  # worker processes of the `processes` runner (0: one per core)
@@ -79,6 +81,7 @@ class Settings(BaseSettings):
     assistant_step_mode: Literal["auto", "react", "json", "tools"] = _field("auto", group="simulation")  # react | json | tools | auto (json on the embedded model, else react)
     dialogue_step_limit: int = _field(8, ge=1, group="simulation")
     dialogue_max_errors: int = _field(3, ge=1, group="simulation")  # errors in a row before the assistant must answer
+    max_parallel_calls: int = _field(3, ge=1, group="simulation")  # calls one assistant turn may make at once in json and tools step modes (1: one per turn; react keeps one)
     observation_max_chars: int = _field(3000, ge=100, group="simulation")
     toolset_slice_max: int = _field(20, ge=1, group="simulation")  # a larger API's instructions are written about a few operations; the assistant sees those + this many others
     executor_mode: Literal["simulated", "real"] = _field("simulated", group="simulation")  # simulated | real (calls each API's own server; the real_* settings below)
@@ -87,6 +90,7 @@ class Settings(BaseSettings):
     real_timeout_s: float = _field(10.0, ge=0.1, group="simulation")
     real_max_response_bytes: int = _field(1_000_000, ge=1, group="simulation")
     real_auth_env: str | None = _field(None, group="simulation")  # "Name=ENV_VAR,…": auth parameters (or extra headers) the real executor reads from the environment; default TOOLFACTORY_AUTH_<NAME>
+    mcp_stdio_commands: str | None = _field(None, group="simulation")  # "cmd args; cmd args": the stdio MCP servers the real executor may start (a spec only names one; none run unless listed here)
     executor_share_responses: bool = _field(True, group="simulation")  # an identical call in the same state gets the same simulated response across an API's dialogues
     assistant_max_tokens: int = _field(400, ge=16, group="simulation")
     executor_max_tokens: int = _field(600, ge=16, group="simulation")

@@ -49,7 +49,7 @@ from flows.runtime import (
     worker_llm_session,
 )
 from flows.settings import Settings, describe
-from flows.simulation_plan import explain_no_chains, instruction_plan, planned_kinds, spread_chain_share
+from flows.simulation_plan import explain_no_chains, instruction_plan, planned_kinds, shapes_off, spread_chain_share
 from flows.simulation_setup import ApiSetups, Setup
 from flows.task_runners import in_window, simulation_task_runner
 from schemas.ids import content_id
@@ -57,14 +57,15 @@ from schemas.records import Dialogue, Instruction, Rejection
 from schemas.views import DocumentedApi
 from tasks.llm.backend import LLMClient
 from tasks.prompts import load_prompt
-from tasks.simulation.assistant import AssistantConfig, Task, dialogue_id_for, prompt_versions, run_dialogue
+from tasks.simulation.assistant import AssistantConfig, Conversation, Task, dialogue_id_for, prompt_versions, run_conversation
 from tasks.simulation.chain_plan import pick_chain
+from tasks.simulation.follow_ups import plan_follow_ups
 from tasks.simulation.function_graph import Edge
 from tasks.simulation.instructions import MultiApi, generate_instructions, shortfall_ids, still_needed
 from tasks.simulation.multi_api import partners
 from tasks.simulation.toolset_slice import ToolsetSlicer
 from warehouse import Warehouse
-from warehouse.reports import dialogues_by_kind
+from warehouse.reports import dialogue_shapes, dialogues_by_kind
 
 
 class Known(Protocol):
@@ -177,11 +178,11 @@ def _simulate_with(doc: DocumentedApi, setups: ApiSetups, client: LLMClient, kno
     instructions, new_instructions, kinds_failed = _instructions(doc, client, known, put, settings, multi, setups.slicer,
                                                                  setups.edges())
     models = {role: client.model_signature(role) for role in ("assistant", "executor", "user")}
-    if settings.executor_mode == "real":
-        models["executor"] = "real-http"  # the API's own server answers, no executor LLM
+    if settings.executor_mode == "real":  # the API's own server answers, no executor LLM: real-http, or real-mcp
+        models["executor"] = setups.single.executor.version
     cfg = AssistantConfig(step_mode=mode, step_limit=settings.dialogue_step_limit, max_errors=settings.dialogue_max_errors,
-                          max_tokens=settings.assistant_max_tokens, seed=settings.seed)
-    versions = prompt_versions(setups.single.executor, mode)
+                          max_tokens=settings.assistant_max_tokens, seed=settings.seed, max_parallel_calls=settings.max_parallel_calls)
+    versions = prompt_versions(setups.single.executor, mode, max_parallel_calls=cfg.parallel)
     stops: Counter[str] = Counter({"instructions_retryable_llm_error": kinds_failed} if kinds_failed else {})
     work: list[tuple[Task, Setup]] = []
     for i in instructions:
@@ -190,30 +191,42 @@ def _simulate_with(doc: DocumentedApi, setups: ApiSetups, client: LLMClient, kno
             stops["partner_missing"] += 1
             continue
         setting, toolset = (setups.paired_with(partner_docs[0]), ()) if partner_docs else setups.sliced(i.target_functions)
+        follow_ups = plan_follow_ups(i.instruction_id, settings.follow_up_share, settings.max_user_turns, settings.seed)
         work.append((Task(doc.api_id, doc.doc_id, i.instruction_id, i.text, i.kind, i.details,
-                          tuple(p.api_id for p in partner_docs), toolset), setting))
+                          tuple(p.api_id for p in partner_docs), toolset, follow_ups), setting))
     ids = {t.instruction_id: dialogue_id_for(t, models, versions, cfg) for t, _ in work}
     existing = known.existing_dialogue_ids(list(ids.values()))
     todo = [(t, st) for t, st in work if ids[t.instruction_id] not in existing]
-    futures = {client.submit(gated(gate, unless_spent(client, lambda t=t, st=st: run_dialogue(
+    futures = {client.submit(gated(gate, unless_spent(client, lambda t=t, st=st: run_conversation(
         t, st.functions_doc, st.names, client, st.executor, models, cfg, st.tools)))): t for t, st in todo}
     for fut in as_completed(futures):
-        try:
-            dialogue = fut.result()
-        except Exception as exc:  # a bug, not bad LLM output: the instruction is refused with the reason, the rest go on
-            t = futures[fut]
-            detail = f"{type(exc).__name__}: {exc}"[:2000]
-            put([Rejection(content_id("rejection", "simulation", ids[t.instruction_id]), "simulation", t.api_id,
-                                  "dialogue_crashed", f"instruction {t.instruction_id}: {detail}")])
-            stops["crashed"] += 1
-            continue
-        if dialogue is None or cut_short(dialogue.steps):  # not a result: the next run redoes it
-            stops[retry_reason(client)] += 1
-            continue
-        put([dialogue])  # landed in batches by the run's writer thread
-        stops[dialogue.stop_reason] += 1
+        stops[_land(fut, futures[fut], ids[futures[fut].instruction_id], client, put)] += 1
     return {"api": doc.name, "category": doc.category, "instructions": len(instructions), "new_instructions": new_instructions,
             "dialogues": len(todo), "skipped": len(work) - len(todo), "stops": dict(stops)}
+
+
+def _land(fut: Any, t: Task, dialogue_id: str, client: LLMClient, put: Put) -> str:
+    """Land one finished conversation (its dialogue; a refusal where a planned follow-up was not written or
+    the simulation crashed); returns the stop to count. Work an LLM call failed in is not landed: the next
+    run redoes it."""
+    try:
+        conversation: Conversation | None = fut.result()
+    except Exception as exc:  # a bug, not bad LLM output: the instruction is refused with the reason, the rest go on
+        detail = f"{type(exc).__name__}: {exc}"[:2000]
+        put([Rejection(content_id("rejection", "simulation", dialogue_id), "simulation", t.api_id,
+                       "dialogue_crashed", f"instruction {t.instruction_id}: {detail}")])
+        return "crashed"
+    if conversation is None or cut_short(conversation.dialogue.steps) or conversation.follow_up_problem == "llm_error":
+        return retry_reason(client)
+    dialogue, problem = conversation.dialogue, conversation.follow_up_problem
+    records: list[Any] = [dialogue]
+    if problem is not None:  # the user agent's reply was unusable: the dialogue lands with the turns it has
+        turn = len(dialogue.follow_ups) + 1
+        records.append(Rejection(content_id("rejection", "simulation", dialogue.dialogue_id, "follow_up", turn), "simulation",
+                                 dialogue.api_id, "follow_up_not_written",
+                                 f"dialogue {dialogue.dialogue_id} turn {turn} ({t.follow_ups[turn - 1]}): {problem}"))
+    put(records)  # landed in batches by the run's writer thread
+    return dialogue.stop_reason
 
 
 simulate_api_task = task(_simulate_api, name="simulate-api", task_run_name="simulate {doc.name}", retries=1,
@@ -344,6 +357,8 @@ def simulate_corpus(limit: int | None = None, api_ids: list[str] | None = None,
             **ledger.summary(), "seconds": round(time.perf_counter() - started, 1),
             "warehouse": {"instructions": wh.count("instructions"), "dialogues": wh.count("dialogues")},
             "by_kind": explain_no_chains(dialogues_by_kind(wh, planned_kinds(settings_obj)), every_doc),
+            "by_shape": dialogue_shapes(wh, *shapes_off(settings_obj, step_mode(
+                settings_obj.assistant_step_mode, client.config.embedded_only("assistant"), client.model_signature("assistant")))),
         }
     by_cat: dict[str, Counter[str]] = {}
     for o in outcomes:

@@ -62,3 +62,17 @@ def explain_no_chains(by_kind: dict[str, dict], docs: list[DocumentedApi]) -> di
                         f"{hosts} of {len(docs)} APIs have a chain; none of them was simulated in this run or their chain "
                         "instructions were refused (see rejections)")
     return by_kind
+
+
+def shapes_off(settings: Settings, mode: str) -> tuple[str | None, str | None]:
+    """Why follow-ups and why parallel calls cannot happen under these settings and the assistant's step
+    ``mode`` (None: they can)."""
+    follow = None
+    if settings.follow_up_share <= 0 or settings.max_user_turns < 2:
+        follow = "off (follow_up_share: 0)" if settings.follow_up_share <= 0 else "off (max_user_turns: 1)"
+    parallel = None
+    if settings.max_parallel_calls < 2:
+        parallel = "off (max_parallel_calls: 1)"
+    elif mode == "react":
+        parallel = "off (the react step mode keeps the paper's one call a turn)"
+    return follow, parallel

@@ -1,6 +1,6 @@
 """What one API's dialogues run against (used by ``flows.simulate_corpus``): the function list the
 assistant sees, the tool definitions (``tools`` mode) and the executor — simulated or, with
-``executor_mode: real``, the API's own server. A multi-API dialogue sees the combined, prefixed
+``executor_mode: real``, the API's own server (its MCP server, for an API imported from one). A multi-API dialogue sees the combined, prefixed
 spec of the API and its partner, and a ``PrefixRouter`` hands each call to that API's executor.
 """
 
@@ -13,10 +13,13 @@ from flows.settings import Settings
 from schemas.records import FunctionDoc, FunctionEdge
 from schemas.views import DocumentedApi
 from tasks.documentation.nl_docs import derive_functions, nl_documentation
+from tasks.guards.address_guard import allowed_pairs
+from tasks.guards.guarded_mcp import McpGuard
 from tasks.llm.backend import LLMClient
 from tasks.simulation.chain_plan import cross_edges, edge_records
 from tasks.simulation.executor import Executor, PrefixRouter, SimulatedExecutor
 from tasks.simulation.function_graph import Edge, graph
+from tasks.simulation.mcp_executor import McpExecutor, mcp_server_of
 from tasks.simulation.multi_api import combine
 from tasks.simulation.real_executor import RealExecutor, RealExecutorConfig
 from tasks.simulation.tool_calling import tool_definitions
@@ -33,6 +36,15 @@ def real_executor_config(settings: Settings) -> RealExecutorConfig:
     hosts = [h.strip() for h in (settings.real_allowed_hosts or "").split(",") if h.strip()]
     return RealExecutorConfig(allowed_hosts=hosts, allow_private=settings.real_allow_private, timeout_s=settings.real_timeout_s,
                               max_response_bytes=settings.real_max_response_bytes, auth_env=auth)
+
+
+def mcp_guard(settings: Settings) -> McpGuard:
+    """The guard of the MCP servers the real executor calls: the configured stdio commands (``;``-separated
+    command lines), the real executor's host allow-list, private addresses, timeout and size cap."""
+    hosts = [h.strip() for h in (settings.real_allowed_hosts or "").split(",") if h.strip()]
+    commands = [c.strip() for c in (settings.mcp_stdio_commands or "").split(";") if c.strip()]
+    return McpGuard(commands, allowed_pairs(hosts) if hosts else set(), settings.real_allow_private, settings.real_timeout_s,
+                    settings.real_max_response_bytes)
 
 
 @dataclass
@@ -72,7 +84,9 @@ class ApiSetups:
     def executor_for(self, doc: DocumentedApi) -> Executor:
         if doc.doc_id not in self._executors:
             s = self.settings
-            if s.executor_mode == "real":
+            if s.executor_mode == "real" and mcp_server_of(doc.spec) is not None:
+                self._executors[doc.doc_id] = McpExecutor(doc.spec, mcp_guard(s), max_chars=s.observation_max_chars)
+            elif s.executor_mode == "real":
                 self._executors[doc.doc_id] = RealExecutor(doc.spec, real_executor_config(s), max_chars=s.observation_max_chars)
             else:
                 self._executors[doc.doc_id] = SimulatedExecutor(

@@ -16,6 +16,7 @@ from flows.settings import Settings
 from schemas.ids import content_id
 from schemas.records import GoldenAnswer
 from tasks.curation.filters import call_steps
+from tasks.evaluation.exact_match import calls_with_groups
 from tasks.evaluation.split import Side, assign_splits, leakage, split_version
 from warehouse import Warehouse
 from warehouse.evaluation import (
@@ -44,7 +45,8 @@ def build_heldout_set(wh: Warehouse) -> int:
     instruction, and the calls its dialogue made. Returns how many landed now."""
     records = []
     for d in heldout_clean_instances(wh):
-        calls = [st.as_call() for st in call_steps(d.steps) if st.valid]
+        # the instruction's own calls (a follow-up turn serves a later request); parallel ones keep their group
+        calls = calls_with_groups([st for st in call_steps(d.steps) if st.valid and st.turn == 0])
         records.append(GoldenAnswer(content_id("golden", d.instruction_id, calls), d.instruction_id, d.api_id, calls, FACTORY_SET))
     return wh.land(records).inserted.get("golden_answer", 0) if records else 0
 

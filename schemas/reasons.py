@@ -47,6 +47,7 @@ class CurationCode(StrEnum):
     EXECUTOR_FAILED = "executor_failed"
     UNRECOVERED_ERROR = "unrecovered_error"
     CHAIN_NOT_FOLLOWED = "chain_not_followed"  # a chain instruction's dialogue did not call its chain in order
+    INVENTED_ARGUMENT = "invented_argument"  # an ID-like argument from neither the user nor an earlier result (a turn's check)
     JUDGE_UNFULFILLED = "judge_unfulfilled"  # semantic
     JUDGE_INVENTED_ARGUMENTS = "judge_invented_arguments"
     JUDGE_UNPARSABLE = "judge_unparsable"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from schemas.keywords import Keywords
 
 ID = Annotated[str, Keywords(pattern="^[0-9a-f]{16}$")]  # a content hash (schemas.ids.content_id)
 Count = Annotated[int, Keywords(minimum=0)]
+InstructionKind = Literal["normal", "missing_detail", "unanswerable", "multi_api", "chain"]
 
 
 @dataclass

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 
+from schemas.dialogue_records import Dialogue, FollowUp, Step  # noqa: F401  (records of schema dialogue, re-exported)
 from schemas.keywords import Keywords
-from schemas.record_base import ID, Count, Record
-
-InstructionKind = Literal["normal", "missing_detail", "unanswerable", "multi_api", "chain"]
+from schemas.record_base import ID, Count, InstructionKind, Record
 
 
 def _strings_object(*names: str) -> dict[str, Any]:
@@ -196,71 +195,6 @@ class DocResult:
 
 
 @dataclass
-class Step(Record):
-    """One assistant turn of a dialogue and what answered it."""
-
-    index: Count
-    text: Annotated[str, Keywords(description="the assistant's raw turn")]
-    thought: str
-    action: Annotated[
-        str | None, Keywords(description="a function name, ask_user, or null for a final answer / an unusable turn")
-    ]
-    action_input: Annotated[Any, Keywords(description="the parsed Action Input (any JSON) or null")]
-    observation: str | None
-    status: Annotated[int | None, Keywords(description="HTTP-style status of a call; null for ask_user and final answers")]
-    valid: Annotated[
-        bool, Keywords(description="the turn parsed and, for a call, passed the spec check and got a conforming response")
-    ]
-    error: Annotated[str | None, Keywords(description="reason code when not valid")]
-    latency_s: Annotated[float, Keywords(minimum=0)]
-
-    @classmethod
-    def call(cls, index: int, action: str, action_input: Any, observation: str = "") -> Step:
-        """A function call known only by its name, arguments and answer (a saved prediction's)."""
-        return cls(index, "", "", action, action_input, observation, None, True, None, 0.0)
-
-    def as_call(self) -> dict[str, Any]:
-        """``{"action", "action_input"}``: the call as golden answers and predictions list it."""
-        return {"action": self.action, "action_input": self.action_input}
-
-
-@dataclass
-class Dialogue(Record):
-    """One simulated instance: an instruction, every assistant step with its observation and validation result,
-    the final answer and why the dialogue stopped. dialogue_id is a content hash of the instruction, the API
-    doc, models and prompt versions."""
-
-    SCHEMA: ClassVar[str] = "dialogue"
-    NESTED: ClassVar[dict[str, type[Record]]] = {"steps": Step}
-    dialogue_id: ID
-    api_id: ID
-    doc_id: ID
-    instruction_id: ID
-    instruction: Annotated[str, Keywords(minLength=1)]
-    instruction_kind: InstructionKind
-    steps: list[Step]
-    final_answer: str | None
-    stop_reason: Literal["final_answer", "step_limit", "gave_up", "llm_error"]
-    n_calls: Count
-    n_errors: Count
-    models: dict[str, str]
-    prompt_versions: dict[str, str]
-    prompt_tokens: Count
-    completion_tokens: Count
-    cost_usd: Annotated[float | None, Keywords(minimum=0)]
-    partner_api_ids: Annotated[
-        list[ID], Keywords(description="multi_api: the other APIs whose functions the dialogue could call")
-    ] = field(default_factory=list)  # the other APIs of a multi-API dialogue
-    origin: Annotated[
-        Literal["simulation", "import"], Keywords(description="simulated here, or imported from a published corpus")
-    ] = "simulation"  # "simulation" | "import"
-    toolset: Annotated[
-        list[str],
-        Keywords(description="a large API: the functions the assistant was shown (tasks.simulation.toolset_slice); empty: the whole API"),
-    ] = field(default_factory=list)  # the functions the assistant was shown; [] = the whole API
-
-
-@dataclass
 class Instruction(Record):
     """One user instruction for a documented API, of a kind; instruction_id is a content hash of the doc, kind,
     text, prompt version and model."""
@@ -332,6 +266,26 @@ class CurationVerdict(Record):
 
 
 @dataclass
+class TurnVerdict(Record):
+    """The funnel's verdict on one assistant turn of a dialogue (its steps sharing ``step_index``) under one
+    curation config: kept, or refused with the stage and reason of its first failing check
+    (``tasks.curation.turns``). verdict_id is a content hash of dialogue, step index and config version."""
+
+    SCHEMA: ClassVar[str] = "turn_verdict"
+    TITLE: ClassVar[str] = "Turn verdict"
+    verdict_id: ID
+    dialogue_id: ID
+    api_id: ID
+    step_index: Count
+    user_turn: Annotated[Count, Keywords(description="the user turn the assistant turn served (0: the instruction)")]
+    stage: Literal["format", "execution"]
+    kept: bool
+    reason: Annotated[str | None, Keywords(pattern="^[a-z_]+$")]
+    detail: str
+    config_version: ID
+
+
+@dataclass
 class GoldenAnswer(Record):
     """The expected calls for one instruction of an evaluation set (ToolAlpaca's Golden_Answers): Action names
     with their parsed Action_Input, in order."""
@@ -348,7 +302,9 @@ class GoldenAnswer(Record):
                 "type": "object",
                 "required": ["action", "action_input"],
                 "additionalProperties": False,
-                "properties": {"action": {"type": "string", "minLength": 1}, "action_input": {}},
+                "properties": {"action": {"type": "string", "minLength": 1}, "action_input": {}, "group": {
+                    "type": "integer", "minimum": 0,
+                    "description": "calls with the same group were made at once (parallel calls): their order does not matter"}},
             }
         ),
     ]

@@ -33,6 +33,7 @@ SCHEMA_NAMES = (
     "eval_result",
     "import_note",
     "function_edge",
+    "turn_verdict",
 )
 
 

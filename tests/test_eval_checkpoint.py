@@ -7,10 +7,11 @@ import pytest
 
 from tasks.llm.checkpoint_engine import paper_prompt, react_reply
 from tasks.prompts import load_prompt
+from tasks.simulation.assistant import AssistantConfig, parallel_rule
 from tests.support.evaluation import SET, judge
 
 CONVERSATION = load_prompt("assistant").render(functions='getPhase: The moon phase on a date.\nParameters: {"date": "Required."}',
-                                               instruction="Which phase on 2024-06-01?") + [
+                                               instruction="Which phase on 2024-06-01?", parallel=parallel_rule(AssistantConfig())) + [
     {"role": "assistant", "content": 'Thought: look it up\nAction: getPhase\nAction Input: {"date": "2024-06-01"}'},
     {"role": "user", "content": 'Observation: Status Code: 200. Response: {"phase": "waxing"}'}]
 

@@ -26,9 +26,9 @@ def dialogues() -> list[Dialogue]:
         d.instruction = f"request number {i}"
         d.cost_usd = None if i % 2 else 0.5 * i
         d.partner_api_ids = [] if i % 3 else [H]
-        d.steps = [{**STEP, "index": k, "action_input": [{"q": k}, None, "text", 3][k % 4], "status": None if k % 2 else 200}
-                   for k in range(i % 4)] + [{**STEP, "index": i % 4, "action": None, "action_input": None, "observation": None,
-                                              "status": None}]
+        d.steps = [{**STEP, "index": k, "action_input": [{"q": k}, None, "text", 3][k % 4], "status": None if k % 2 else 200,
+                    "call": k % 2, "turn": k // 2} for k in range(i % 4)] + [
+            {**STEP, "index": i % 4, "action": None, "action_input": None, "observation": None, "status": None, "answer": "done"}]
         out.append(d)
     return out
 

@@ -51,10 +51,13 @@ def test_migration_14_moves_json_steps_into_the_typed_column_and_reads_give_the_
         assert wh.execute("SELECT data_type FROM information_schema.columns WHERE table_name = 'dialogue' "
                           "AND column_name = 'steps'")[0][0].startswith("STRUCT(")
         assert not wh.execute("SELECT table_name FROM duckdb_tables() WHERE table_name = 'step'")
-        assert wh.execute("SELECT * FROM steps ORDER BY dialogue_id, step_index") == before
+        columns = "dialogue_id, api_id, step_index, thought, action, action_input, observation, status, valid, error, latency_s, text"
+        assert wh.execute(f"SELECT {columns} FROM steps ORDER BY dialogue_id, step_index") == before
         assert dict(wh.execute("SELECT dialogue_id, n_steps FROM dialogues")) == {"d1": 2, "d2": 0}
         read = {p.dialogue.dialogue_id: p.dialogue for p in pending_dialogues(wh, "any-config")}
-        assert [s.to_dict() for s in read["d1"].steps] == STEPS and read["d2"].steps == []
+        # migration 17: a step from before follow-ups and parallel calls serves the first user turn, as its only call
+        assert [s.to_dict() for s in read["d1"].steps] == [{**s, "turn": 0, "call": 0, "answer": None} for s in STEPS]
+        assert read["d2"].steps == [] and read["d1"].follow_ups == []
 
 
 def test_the_stored_step_struct_has_every_field_of_the_schema_in_order(tmp_path):

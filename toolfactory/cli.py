@@ -4,6 +4,7 @@
   toolfactory catalog import PATH|sample  import a catalog (public-apis README, ToolAlpaca JSON, JSONL, CSV)
   toolfactory docs build                  document the catalog's APIs with the documenter LLM (Prefect flow)
   toolfactory docs import PATH            import published tool documents: OpenAPI 3, Swagger 2, MCP or OpenAI tool lists, ToolAlpaca
+  toolfactory docs import --mcp "CMD ARGS" | --mcp-url URL   the tools of a live MCP server (stdio or streamable HTTP)
   toolfactory docs check [--api ID]       round-trip every operation of the documented APIs
   toolfactory simulate                    simulate dialogues for documented APIs (Prefect flow)
   toolfactory curate                      the quality funnel over landed dialogues (Prefect flow)

@@ -68,13 +68,27 @@ def docs_build(ctx: typer.Context,
 
 
 @docs_app.command("import")
-def docs_import(ctx: typer.Context, path: Annotated[str, typer.Argument(help="a document (JSON/YAML) or a folder of them")],
+def docs_import(ctx: typer.Context,
+                path: Annotated[str | None, typer.Argument(help="a document (JSON/YAML) or a folder of them")] = None,
                 category: Annotated[str | None, typer.Option(help="category for the imported APIs (default: x-category or 'Imported')")] = None,
-                format: Annotated[DocsFormat | None, typer.Option(help="override detection")] = None) -> int:
-    """Import published tool documents without the LLM (OpenAPI 3, Swagger 2, MCP, OpenAI tools, ToolAlpaca)."""
-    from flows.docs_import import import_docs
+                format: Annotated[DocsFormat | None, typer.Option(help="override detection")] = None,
+                mcp: Annotated[str | None, typer.Option("--mcp", help='an MCP server to start and list over stdio: "COMMAND ARGS"')] = None,
+                mcp_url: Annotated[str | None, typer.Option("--mcp-url", help="an MCP server to list over streamable HTTP")] = None) -> int:
+    """Import published tool documents without the LLM (OpenAPI 3, Swagger 2, MCP, OpenAI tools, ToolAlpaca), or the
+    tools of a live MCP server (--mcp, --mcp-url; executor_mode: real then calls them)."""
+    from flows.docs_import import import_docs, import_mcp
+    from tasks.guards.guarded_mcp import McpServer
 
+    if sum(x is not None for x in (path, mcp, mcp_url)) != 1:
+        raise CommandFailed("give one of PATH, --mcp \"COMMAND ARGS\" or --mcp-url URL")
     settings = settings_for(ctx, ())
+    if path is None:
+        server = McpServer("stdio", command=mcp) if mcp else McpServer("http", url=mcp_url or "")
+        if server.transport == "http" and not server.url.startswith(("http://", "https://")):
+            raise CommandFailed(f"--mcp-url {server.url[:200]!r}: only http(s) URLs")
+        out = import_mcp(settings, server, category)
+        print_summary(f"docs import {'--mcp' if mcp else '--mcp-url'} {mcp or mcp_url}", out)
+        return 0 if out["usable"] else 1
     out = import_docs(settings, path, category, format.value if format else None)
     if out["files"] and out["refused"] == out["files"]:  # nothing could be imported: the first reason, one line
         more = f" (and {out['refused'] - 1} more refused files)" if out["refused"] > 1 else ""

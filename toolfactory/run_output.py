@@ -87,7 +87,9 @@ def stage_line(stage: str, result: Any, seconds: float) -> str:
     if result is None:
         return f"{head} skipped"
     line = f"{head} {_what(stage, result)}" + (f"  ({_duration(seconds)})" if seconds >= 1 else "")
-    return line + (_kinds(result.get("by_kind") or {}) if stage == "simulation" and isinstance(result, dict) else "")
+    if stage == "simulation" and isinstance(result, dict):
+        line += _kinds(result.get("by_kind") or {}) + _kinds(result.get("by_shape") or {}, "shapes")
+    return line
 
 
 def _what(stage: str, r: dict[str, Any]) -> str:
@@ -103,7 +105,8 @@ def _what(stage: str, r: dict[str, Any]) -> str:
     if stage == "seed":
         return f"{sum((r.get('landed') or {}).values())} records imported from the seed corpus"
     if stage == "curation":
-        return (f"{r['decided_now']} dialogues decided, {r['kept_now']} kept; {r['clean_instances']} clean instances in all"
+        cut = f" ({r['cut_now']} cut to their good user turns)" if r.get("cut_now") else ""
+        return (f"{r['decided_now']} dialogues decided, {r['kept_now']} kept{cut}; {r['clean_instances']} clean instances in all"
                 + _calls(r))
     if stage == "snapshot":
         return f"{r['snapshot_id']}: {r['n_instances']} instances of {r['n_apis']} APIs" + ("" if r.get("created") else " (unchanged)")
@@ -115,13 +118,14 @@ def _what(stage: str, r: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in r.items())
 
 
-def _kinds(by_kind: dict[str, dict[str, Any]]) -> str:
-    """A second line: each planned instruction kind's simulated dialogues in the warehouse, and why a kind has none."""
+def _kinds(by_kind: dict[str, dict[str, Any]], title: str = "by kind") -> str:
+    """A line more: each planned instruction kind's (or dialogue shape's) simulated dialogues in the warehouse, and
+    why one has none."""
     if not by_kind:
         return ""
     parts = [f"{k} {v['dialogues']}" + (f" (none: {v['why']})" if not v["dialogues"] and v.get("why") else "")
              for k, v in by_kind.items()]
-    return "\n" + " " * 20 + "by kind: " + "; ".join(parts)
+    return "\n" + " " * 20 + f"{title}: " + "; ".join(parts)
 
 
 def _calls(r: dict[str, Any]) -> str:

@@ -22,8 +22,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.dialogue_records import user_turns
 from schemas.views import Trajectory
-from tasks.formats.chat_format import decode_json_text
+from tasks.formats.chat_format import call_groups, decode_json_text
 from tasks.prompts import FORMAT, PREAMBLE
 
 IGNORE = -100
@@ -49,17 +50,19 @@ class Rendered:
 
 
 def paper_text(dialogue: Trajectory, functions_doc: str, eos: str) -> tuple[str, list[tuple[int, int]]]:
-    """ToolAlpaca's text for one instance and its trained spans (``eos`` closes the response)."""
-    parts: list[tuple[str, bool]] = [(PREAMBLE + "Functions:\n" + functions_doc.strip() + "\n" + FORMAT + "\n", False),
-                                     (f"USER: {dialogue.instruction}\n", False)]
-    for step in dialogue.steps:
-        if step.action:
-            parts.append((f"ASSISTANT Thought: {step.thought or ''}\nASSISTANT Action: {step.action}\n"
-                          f"ASSISTANT Action Input: {json.dumps(step.action_input, ensure_ascii=False)}\n", True))
-            parts.append((f"ASSISTANT Observation: {step.observation or ''}\n", False))
-    final = next((s for s in reversed(dialogue.steps) if not s.action), None)
-    parts.append((f"ASSISTANT Thought: {final.thought if final else ''}\nASSISTANT Response: {dialogue.final_answer or ''}{eos}",
-                  True))
+    """ToolAlpaca's text for one instance and its trained spans (``eos`` closes each response). A dialogue
+    with follow-ups goes on with ``USER:`` lines after a response; parallel calls are written one after
+    another (their Action lines, then their Observations)."""
+    parts: list[tuple[str, bool]] = [(PREAMBLE + "Functions:\n" + functions_doc.strip() + "\n" + FORMAT + "\n", False)]
+    for request, steps, answer in user_turns(dialogue):
+        parts.append((f"USER: {request}\n", False))
+        for group in call_groups(steps):
+            parts.append(("".join((f"ASSISTANT Thought: {s.thought or ''}\n" if k == 0 else "") + f"ASSISTANT Action: {s.action}\n"
+                                  f"ASSISTANT Action Input: {json.dumps(s.action_input, ensure_ascii=False)}\n"
+                                  for k, s in enumerate(group)), True))
+            parts.append(("".join(f"ASSISTANT Observation: {s.observation or ''}\n" for s in group), False))
+        final = next((s for s in reversed(steps) if not s.action), None)
+        parts.append((f"ASSISTANT Thought: {final.thought if final else ''}\nASSISTANT Response: {answer}{eos}", True))
     return _join(parts)
 
 

@@ -23,7 +23,7 @@ from schemas.views import DocumentedApi, PendingDialogue, SnapshotInstance
 from warehouse.store import Warehouse
 
 NOT_HELD_OUT = "api_id NOT IN (SELECT api_id FROM api_split WHERE split = 'heldout')"  # held-out APIs never train
-_JSON_FIELDS = ("steps", "models", "prompt_versions", "partner_api_ids", "toolset")
+_JSON_FIELDS = ("steps", "models", "prompt_versions", "partner_api_ids", "toolset", "follow_ups")
 # every field of a dialogue record, as ``dialogue_of`` reads them (table alias d): the JSON-valued ones as
 # JSON text (``steps`` is a typed list of structs in the table, the others JSON)
 DIALOGUE_COLUMNS = ", ".join(
@@ -177,3 +177,10 @@ def funnel_counts(wh: Warehouse, config_version: str) -> list[dict[str, Any]]:
         "SELECT stage, coalesce(reason, 'kept') AS reason, count(*) AS n FROM curation_verdict WHERE config_version = ? "
         "GROUP BY 1, 2 ORDER BY list_position(['format', 'execution', 'semantic', 'dedup', 'length'], stage), n DESC",
         [config_version]).to_dicts()
+
+
+def turn_counts(wh: Warehouse, config_version: str) -> dict[str, int]:
+    """Assistant turns by verdict under one config version: ``kept``, or ``stage/reason``."""
+    return {k: int(n) for k, n in wh.execute(
+        "SELECT CASE WHEN kept THEN 'kept' ELSE stage || '/' || reason END, count(*) FROM turn_verdict WHERE config_version = ? "
+        "GROUP BY 1 ORDER BY 2 DESC, 1", [config_version])}

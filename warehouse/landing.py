@@ -40,6 +40,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "eval_result": ("eval_result", ("steps", "predicted_calls", "em_reasons", "process_rule_reasons")),
     "import_note": ("import_note", ()),
     "function_edge": ("function_edge", ("evidence",)),
+    "turn_verdict": ("turn_verdict", ()),
 }
 
 

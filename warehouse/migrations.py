@@ -397,4 +397,4 @@ MIGRATIONS.extend(LATER)
 PUBLIC_VIEWS = ("catalog", "apis", "functions", "llm_calls", "rejections", "instructions", "dialogues", "steps", "funnel",
                 "clean_instances", "curation_runs", "corpus_snapshots", "snapshot_instances", "golden_answers", "training_runs",
                 "api_splits", "eval_results", "eval_scores", "doc_versions", "dialogue_versions",
-                "import_notes", "import_summary", "operation_coverage", "edge_coverage")
+                "import_notes", "import_summary", "operation_coverage", "edge_coverage", "turn_funnel")

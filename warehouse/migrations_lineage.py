@@ -3,9 +3,11 @@ notes, toolset slices, the rule-based process score of evaluation results, steps
 
 from __future__ import annotations
 
-# a dialogue's steps (schema dialogue, items of ``steps``) as the warehouse stores them since migration 14
-STEPS_TYPE = ('STRUCT("index" INTEGER, "text" VARCHAR, thought VARCHAR, "action" VARCHAR, action_input JSON, '
-              'observation VARCHAR, status INTEGER, "valid" BOOLEAN, "error" VARCHAR, latency_s DOUBLE)[]')
+# a dialogue's steps (schema dialogue, items of ``steps``) as the warehouse stored them from migration 14 to 16
+STEPS_TYPE_14 = ('STRUCT("index" INTEGER, "text" VARCHAR, thought VARCHAR, "action" VARCHAR, action_input JSON, '
+                 'observation VARCHAR, status INTEGER, "valid" BOOLEAN, "error" VARCHAR, latency_s DOUBLE)[]')
+# … and since migration 17: the user turn a step serves, its place among a turn's parallel calls, a turn's answer
+STEPS_TYPE = STEPS_TYPE_14.replace("latency_s DOUBLE)", 'latency_s DOUBLE, turn INTEGER, "call" INTEGER, answer VARCHAR)')
 
 LATER: list[tuple[int, str, str]] = [
     (
@@ -101,7 +103,7 @@ LATER: list[tuple[int, str, str]] = [
         14,
         "a dialogue's steps stored once, typed: dialogue.steps a list of structs, view steps unnests it (table step dropped)",
         f"""
-        ALTER TABLE dialogue ALTER COLUMN steps TYPE {STEPS_TYPE} USING CAST(steps AS {STEPS_TYPE});
+        ALTER TABLE dialogue ALTER COLUMN steps TYPE {STEPS_TYPE_14} USING CAST(steps AS {STEPS_TYPE_14});
         DROP TABLE step;
         -- unnest in the select list: a lateral unnest (FROM dialogue, unnest(...)) is planned as a correlated join
         -- once a filter applies, 70x slower at 1M dialogues (7 s against 0.1 s for WHERE valid)
@@ -177,7 +179,7 @@ LATER: list[tuple[int, str, str]] = [
         f"""
         CREATE TABLE dialogue_v16 (
             dialogue_id VARCHAR NOT NULL, api_id VARCHAR NOT NULL, doc_id VARCHAR NOT NULL, instruction_id VARCHAR NOT NULL,
-            instruction VARCHAR NOT NULL, instruction_kind VARCHAR NOT NULL, steps {STEPS_TYPE} NOT NULL, final_answer VARCHAR,
+            instruction VARCHAR NOT NULL, instruction_kind VARCHAR NOT NULL, steps {STEPS_TYPE_14} NOT NULL, final_answer VARCHAR,
             stop_reason VARCHAR NOT NULL, n_calls INTEGER NOT NULL, n_errors INTEGER NOT NULL, models JSON NOT NULL,
             prompt_versions JSON NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cost_usd DOUBLE,
             created_at TIMESTAMP NOT NULL DEFAULT current_timestamp, partner_api_ids JSON DEFAULT '[]',
@@ -187,6 +189,64 @@ LATER: list[tuple[int, str, str]] = [
         INSERT INTO dialogue_v16 SELECT * FROM dialogue;
         DROP TABLE dialogue;
         ALTER TABLE dialogue_v16 RENAME TO dialogue;
+        """,
+    ),
+    (
+        17,
+        "follow-up turns, parallel calls and turn-level filtering: dialogue.follow_ups and cut_from, each step's user "
+        "turn, call and answer, turn_verdict and view turn_funnel",
+        f"""
+        ALTER TABLE dialogue ADD COLUMN follow_ups JSON DEFAULT '[]';
+        ALTER TABLE dialogue ADD COLUMN cut_from VARCHAR;
+        CREATE TABLE turn_verdict (
+            verdict_id VARCHAR PRIMARY KEY, dialogue_id VARCHAR NOT NULL, api_id VARCHAR NOT NULL, step_index INTEGER NOT NULL,
+            user_turn INTEGER NOT NULL, stage VARCHAR NOT NULL, kept BOOLEAN NOT NULL, reason VARCHAR, detail VARCHAR NOT NULL,
+            config_version VARCHAR NOT NULL, schema_version INTEGER DEFAULT 1, created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE INDEX turn_verdict_dialogue ON turn_verdict (dialogue_id);
+        CREATE OR REPLACE VIEW turn_funnel AS
+            SELECT t.stage, coalesce(t.reason, 'kept') AS reason, t.kept, t.user_turn > 0 AS follow_up, d.api_id,
+                   c.name AS api_name, c.category, d.models->>'assistant' AS model, d.instruction_kind, count(*) AS n
+            FROM turn_verdict t JOIN dialogue d USING (dialogue_id) LEFT JOIN catalog_entry c ON c.api_id = d.api_id
+            WHERE t.config_version = (SELECT config_version FROM curation_run ORDER BY created_at DESC, run_id LIMIT 1)
+            GROUP BY ALL;
+        ALTER TABLE dialogue ALTER COLUMN steps TYPE {STEPS_TYPE}
+            USING list_transform(steps, lambda s: struct_insert(s, turn := 0, "call" := 0, answer := CAST(NULL AS VARCHAR)));
+        CREATE OR REPLACE VIEW steps AS
+            SELECT dialogue_id, api_id, s.index AS step_index, s.turn, s.call, s.thought, s.action, s.action_input, s.observation,
+                   s.status, s.valid, s.error, s.latency_s, s.text, s.answer
+            FROM (SELECT d.dialogue_id, d.api_id, unnest(d.steps) AS s FROM dialogue d);
+        CREATE OR REPLACE VIEW dialogues AS
+            SELECT d.dialogue_id, d.api_id, c.name AS api_name, c.category, d.instruction_id, d.instruction,
+                   d.instruction_kind, len(d.steps) AS n_steps, d.n_calls, d.n_errors, d.stop_reason,
+                   d.final_answer, d.models, d.prompt_versions, d.prompt_tokens, d.completion_tokens, d.cost_usd,
+                   d.doc_id, d.created_at, d.partner_api_ids, d.origin, d.assistant_model, d.toolset,
+                   1 + json_array_length(d.follow_ups) AS user_turns, d.follow_ups,
+                   len(list_filter(d.steps, lambda s: s.call = 1)) AS parallel_turns, d.cut_from
+            FROM dialogue d LEFT JOIN catalog_entry c USING (api_id);
+        CREATE OR REPLACE VIEW dialogue_versions AS
+            SELECT d.api_id, c.name AS api_name, d.instruction, d.dialogue_id, d.doc_id, d.models, d.prompt_versions, d.created_at,
+                   lead(d.dialogue_id) OVER w AS superseded_by,
+                   CASE WHEN lead(d.dialogue_id) OVER w IS NULL THEN NULL
+                        WHEN lead(d.doc_id) OVER w IS DISTINCT FROM d.doc_id THEN 'the API doc changed'
+                        WHEN CAST(lead(d.models) OVER w AS VARCHAR) IS DISTINCT FROM CAST(d.models AS VARCHAR) THEN 'models changed'
+                        WHEN CAST(lead(d.prompt_versions) OVER w AS VARCHAR) IS DISTINCT FROM CAST(d.prompt_versions AS VARCHAR)
+                             THEN 'prompts changed'
+                        ELSE 'settings changed' END AS superseded_because
+            FROM dialogue d LEFT JOIN catalog_entry c USING (api_id)
+            WHERE d.origin = 'simulation' AND d.cut_from IS NULL  -- a cut instance is part of its original, not a version
+            WINDOW w AS (PARTITION BY d.api_id, d.instruction ORDER BY d.created_at, d.dialogue_id);
+        CREATE OR REPLACE VIEW clean_instances AS
+            SELECT d.dialogue_id, d.api_id, c.name AS api_name, c.category, d.instruction_id, d.instruction,
+                   d.instruction_kind, to_json(d.steps) AS steps, d.final_answer, d.n_calls, v.n_tokens, d.models,
+                   d.prompt_versions, d.doc_id, d.partner_api_ids, d.origin, d.created_at, d.follow_ups, d.cut_from
+            FROM current_verdicts v JOIN dialogue d USING (dialogue_id) LEFT JOIN catalog_entry c ON c.api_id = d.api_id
+            WHERE v.stage = 'length' AND v.kept;
+        CREATE OR REPLACE VIEW snapshot_instances AS
+            SELECT m.snapshot_id, d.dialogue_id, d.api_id, c.name AS api_name, c.category, d.instruction, d.instruction_kind,
+                   to_json(d.steps) AS steps, d.final_answer, d.n_calls, d.models, d.prompt_versions, d.doc_id,
+                   d.partner_api_ids, d.origin, d.follow_ups, d.cut_from
+            FROM snapshot_member m JOIN dialogue d USING (dialogue_id) LEFT JOIN catalog_entry c ON c.api_id = d.api_id;
         """,
     ),
 ]

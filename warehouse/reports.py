@@ -93,3 +93,26 @@ def dialogues_by_kind(wh: Warehouse, kinds: list[str]) -> dict[str, dict[str, An
             if why:
                 out[kind]["why"] = f"{why[0][0]} on {why[0][1]} APIs ({why[0][2][len(kind) + 2:][:120]})"
     return out
+
+
+def dialogue_shapes(wh: Warehouse, follow_ups_off: str | None, parallel_off: str | None) -> dict[str, dict[str, Any]]:
+    """The simulated dialogues with follow-up turns and with parallel calls, and — for a shape with none — why:
+    ``*_off`` (the settings that turned it off), or what became of the dialogues that planned follow-ups (those
+    whose ``prompt_versions`` name the follow-up prompt)."""
+    (planned, with_follow_ups, unanswered, parallel, steps_mode), = wh.execute(
+        "SELECT count(*) FILTER (WHERE prompt_versions->>'user_follow_up' IS NOT NULL), "
+        "count(*) FILTER (WHERE json_array_length(follow_ups) > 0), "
+        "count(*) FILTER (WHERE prompt_versions->>'user_follow_up' IS NOT NULL AND json_array_length(follow_ups) = 0 "
+        "                 AND stop_reason <> 'final_answer'), "
+        "count(*) FILTER (WHERE len(list_filter(steps, lambda s: s.call = 1)) > 0), count(*) "
+        "FROM dialogue WHERE origin = 'simulation' AND cut_from IS NULL")
+    out: dict[str, dict[str, Any]] = {"follow-ups": {"dialogues": with_follow_ups}, "parallel calls": {"dialogues": parallel}}
+    if not with_follow_ups:
+        unwritten = wh.execute("SELECT count(*), any_value(detail) FROM rejections WHERE stage = 'simulation' "
+                               "AND reason = 'follow_up_not_written'")[0]
+        out["follow-ups"]["why"] = follow_ups_off or (
+            f"{planned} of {steps_mode} dialogues planned one: {unanswered} ended before their first answer, "
+            f"{unwritten[0]} follow-ups not written" + (f" ({str(unwritten[1]).rsplit(': ', 1)[-1]})" if unwritten[0] else ""))
+    if not parallel:
+        out["parallel calls"]["why"] = parallel_off or f"the assistant made no turn of several calls in {steps_mode} dialogues"
+    return out

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from schemas.dialogue_records import user_turns
 from schemas.reasons import CurationCode
 from schemas.records import Dialogue, Step
 from tasks.similarity import jaccard, word_ngrams, words
@@ -60,7 +61,8 @@ def call_steps(steps: Sequence[Step]) -> list[Step]:
 
 
 def format_check(dialogue: Dialogue, function_names: set[str] | None = None, max_calls: int = 5) -> Verdict:
-    """Parsable steps, known actions, JSON-object arguments, a final answer, 1..max_calls real calls.
+    """Parsable steps, known actions, JSON-object arguments, a final answer, a real call and at most
+    ``max_calls`` of them in each user turn (a follow-up may be answered from earlier results, with none).
 
     An ``unanswerable`` instruction is exempt from the one-call minimum (declining is its right answer)."""
     v = lambda reason, detail="": Verdict("format", reason, detail)  # noqa: E731
@@ -78,14 +80,16 @@ def format_check(dialogue: Dialogue, function_names: set[str] | None = None, max
             return v("arguments_not_json", f"step {step.index}: arguments are not a JSON object")
     if not calls and dialogue.instruction_kind != "unanswerable":
         return v("no_tool_call")
-    if len(calls) > max_calls:
-        return v("too_many_calls", f"{len(calls)} calls > {max_calls}")
+    per_turn = Counter(s.turn for s in calls)
+    turn, most = max(per_turn.items(), key=lambda kv: kv[1], default=(0, 0))
+    if most > max_calls:
+        return v("too_many_calls", f"{most} calls > {max_calls}" + (f" in user turn {turn}" if dialogue.follow_ups else ""))
     return v(None)
 
 
 def execution_check(dialogue: Dialogue, chain: Sequence[str] = ()) -> Verdict:
     """Every call passed the spec check and got a conforming response; an error status is followed
-    by a successful call before the answer; a ``chain`` instruction's operations (``chain``, in order)
+    by a successful call before the answer to its user turn; a ``chain`` instruction's operations (``chain``, in order)
     were each called successfully, in that order (other calls may come between)."""
     v = lambda reason, detail="": Verdict("execution", reason, detail)  # noqa: E731
     calls = call_steps(dialogue.steps)
@@ -95,10 +99,13 @@ def execution_check(dialogue: Dialogue, chain: Sequence[str] = ()) -> Verdict:
             return v("call_invalid", f"step {step.index} {step.action}: {err}")
         if err in EXECUTOR_PROBLEMS:
             return v(EXECUTOR_PROBLEMS[err], f"step {step.index} {step.action}: {err}")
-    failed_at = [i for i, s in enumerate(calls) if (s.status or 200) >= 400]
-    if failed_at and not any((s.status or 200) < 400 for s in calls[failed_at[-1] + 1:]):
-        s = calls[failed_at[-1]]
-        return v("unrecovered_error", f"step {s.index} {s.action} → {s.status}, nothing succeeded after it")
+    for turn in sorted({s.turn for s in calls}):
+        served = [s for s in calls if s.turn == turn]
+        failed = [s for s in served if (s.status or 200) >= 400]
+        # after it: in a later assistant turn (a parallel sibling, made at once, does not recover it)
+        if failed and not any((s.status or 200) < 400 and s.index > failed[-1].index for s in served):
+            s = failed[-1]
+            return v("unrecovered_error", f"step {s.index} {s.action} → {s.status}, nothing succeeded after it before the answer")
     if chain and not _in_order(chain, [s.action for s in calls if (s.status or 200) < 400]):
         called = ", ".join(str(s.action) for s in calls) or "nothing"
         return v("chain_not_followed", f"needed {' → '.join(chain)}; called {called}"[:500])
@@ -146,12 +153,15 @@ def dedup(items: Sequence[tuple[str, str]], threshold: float = 0.6, template_sha
 
 
 def instance_text(dialogue: Dialogue, documentation: str) -> str:
-    """The text a model trains on for this instance: the documentation, the request and every turn."""
-    parts = [documentation, f"USER: {dialogue.instruction}"]
-    for step in dialogue.steps:
-        parts.append(f"ASSISTANT: {step.text}")
-        if step.observation:
-            parts.append(f"Observation: {step.observation}")
+    """The text a model trains on for this instance: the documentation, and each user turn with every
+    assistant turn that served it."""
+    parts = [documentation]
+    for request, steps, _ in user_turns(dialogue):
+        parts.append(f"USER: {request}")
+        for step in steps:
+            parts.append(f"ASSISTANT: {step.text}")
+            if step.observation:
+                parts.append(f"Observation: {step.observation}")
     return "\n".join(parts)
 
 

@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 
 from schemas import load_schema, validate_record
-from schemas.records import Dialogue, Step
+from schemas.records import Dialogue, FollowUp, Step
 from tasks.curation.filters import Verdict
 from tasks.llm.types import Completer, LLMResult
 from tasks.prompts import load_prompt
@@ -23,15 +23,18 @@ LLM_ERROR = "llm_error"
 
 MAX_OBSERVATION_CHARS = 600
 MAX_FUNCTIONS_CHARS = 3000
+LATER_MESSAGES = " (then, after each answer, the user's messages marked User: below; the final answer serves the last of them)"
 
 
 def prompt_version() -> str:
     return load_prompt("judge_semantic").version
 
 
-def render_trajectory(steps: Sequence[Step]) -> str:
-    """Each call as Thought / Action / Action Input / Observation lines, observations shortened."""
+def render_trajectory(steps: Sequence[Step], follow_ups: Sequence[FollowUp] = ()) -> str:
+    """Each call as Thought / Action / Action Input / Observation lines, observations shortened; where the
+    user went on after an answer (``follow_ups``), that answer and the user's next message."""
     lines = []
+    said = {f.turn: f.text for f in follow_ups}
     for step in steps:
         if step.action:
             if step.thought:
@@ -40,6 +43,8 @@ def render_trajectory(steps: Sequence[Step]) -> str:
             lines.append(f"Action Input: {json.dumps(step.action_input, ensure_ascii=False)}")
             obs = step.observation or ""
             lines.append(f"Observation: {obs[:MAX_OBSERVATION_CHARS]}{'…' if len(obs) > MAX_OBSERVATION_CHARS else ''}")
+        elif step.answer is not None and step.turn + 1 in said:
+            lines += [f"Answer: {step.answer}", f"User: {said[step.turn + 1]}"]
     return "\n".join(lines) or "(no function was called)"
 
 
@@ -68,8 +73,9 @@ async def judge_dialogue(llm: Completer, dialogue: Dialogue, functions: str, *, 
                          max_tokens: int = 200) -> Verdict:
     """Ask the ``judge`` role about one dialogue (greedy, JSON constrained by the verdict schema)."""
     prompt = load_prompt("judge_semantic")
-    messages = prompt.render(functions=functions[:MAX_FUNCTIONS_CHARS], instruction=dialogue.instruction,
-                             trajectory=render_trajectory(dialogue.steps), final_answer=dialogue.final_answer or "")
+    request = dialogue.instruction + (LATER_MESSAGES if dialogue.follow_ups else "")
+    messages = prompt.render(functions=functions[:MAX_FUNCTIONS_CHARS], instruction=request,
+                             trajectory=render_trajectory(dialogue.steps, dialogue.follow_ups), final_answer=dialogue.final_answer or "")
     result = await llm.acomplete("judge", messages, prompt_version=prompt.version, subject_id=dialogue.dialogue_id,
                                  json_schema=load_schema("llm_judge_verdict"), schema_name="judge_verdict",
                                  max_tokens=max_tokens, temperature=0.0, seed=seed)

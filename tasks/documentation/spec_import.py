@@ -31,6 +31,7 @@ from tasks.documentation.openapi_refs import bundle_external_refs
 from tasks.documentation.spec_lint import lint_spec
 from tasks.documentation.spec_normalise import Normalised, Note, normalise
 from tasks.guards.documents import DocumentRefused, Limits, check_shape
+from tasks.guards.guarded_mcp import MCP_EXTENSION
 
 IMPORT_VERSION = "import:2"
 MAX_NOTES_PER_CODE = 50
@@ -83,13 +84,28 @@ def as_openapi(doc: Any, fmt: str, title: str) -> tuple[dict[str, Any], list[Not
     return doc, []
 
 
+def _mcp_server_noted(spec: dict[str, Any], server: dict[str, str] | None) -> list[Note]:
+    """Set the spec's MCP server to ``server`` (or none); a note when the document named one of its own."""
+    named = spec.pop(MCP_EXTENSION, None) if isinstance(spec, dict) else None
+    if isinstance(spec, dict) and server is not None:
+        spec[MCP_EXTENSION] = dict(server)
+    if named is None or (server is not None and named == server):
+        return []
+    return [Note("warning", "mcp_server_dropped", "", f"the document names an MCP server of its own ({str(named)[:200]}): dropped; "
+                 "import from the server itself with `toolfactory docs import --mcp` / `--mcp-url`")]
+
+
 def import_spec(path: Path, loader: Loader, category: str | None = None, *, name: str | None = None,
                 link: str | None = None, description: str | None = None, stage: str = "spec_import",
                 limits: Limits = Limits(), fmt: str | None = None, projection: dict[str, Any] | None = None,
-                auth_names: list[str] | None = None, source_format: str | None = None) -> SpecImport:
+                auth_names: list[str] | None = None, source_format: str | None = None,
+                mcp_server: dict[str, str] | None = None) -> SpecImport:
     """Load (through ``loader``), convert, bundle, normalise and lint one document; a document that
     cannot be used becomes a Rejection, never an exception. ``name``/``link``/``description``
-    override what the document says (a catalog that ships specs knows its APIs better)."""
+    override what the document says (a catalog that ships specs knows its APIs better). ``mcp_server``:
+    the MCP server the tool list was read from (``x-toolfactory-mcp``, what the real executor calls); a
+    document that names a server itself has it dropped, with a warning — only an import from the server
+    records one."""
     out = SpecImport(source=str(path))
 
     def reject(reason: str, detail: str) -> SpecImport:
@@ -108,6 +124,7 @@ def import_spec(path: Path, loader: Loader, category: str | None = None, *, name
             return reject("not_openapi", f"{path.name} is {why}")
         out.source_format = source_format or found
         spec, conversion = as_openapi(raw, found, path.stem)
+        conversion += _mcp_server_noted(spec, mcp_server)
         spec, problems = bundle_external_refs(spec, path, loader, limits.max_nodes)
     except DocumentRefused as exc:
         return reject(exc.rule, f"{path.name}: {exc.detail}" if not exc.detail.startswith(path.name) else exc.detail)

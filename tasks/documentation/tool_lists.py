@@ -6,7 +6,8 @@ inside a JSON-RPC ``result``, or the bare list). OpenAI: ``[{"type": "function",
 description, parameters}}]`` (also under ``"tools"``). Out: ``(spec, notes)`` or None when the document
 is neither. Each tool is ``POST /tools/<name>`` with its arguments as the JSON request body; the
 result is the tool's ``outputSchema`` when given, else free-form (``x-toolfactory-result``). The
-simulated executor answers these like HTTP operations; there is no server to call for real.
+simulated executor answers these like HTTP operations; a list read from a live MCP server carries the
+server (``x-toolfactory-mcp``), whose tools the real executor calls (``tasks.simulation.mcp_executor``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from tasks.documentation.tool_definitions import tool_name
+from tasks.guards.guarded_mcp import MCP_EXTENSION
 
 
 def detect(doc: Any) -> str | None:
@@ -78,4 +80,6 @@ def to_openapi(doc: Any, title: str) -> tuple[dict[str, Any], list[str]] | None:
         info["title"] = str(doc["serverInfo"].get("name") or title)
         info["version"] = str(doc["serverInfo"].get("version") or "1.0")
     spec = {"openapi": "3.1.0", "info": info, "paths": paths, "x-toolfactory-source": kind}
+    if isinstance(doc, dict) and MCP_EXTENSION in doc:  # kept for the importer to judge (tasks.documentation.spec_import)
+        spec[MCP_EXTENSION] = doc[MCP_EXTENSION]
     return spec, notes

@@ -9,7 +9,8 @@ leaving it out is right; an optional parameter at its spec default may be given 
 way; any other parameter the golden call does not give is an unexpected one. Required parameters must always match.
 
 Per instruction: ``correct`` when the predicted sequence equals the golden one call for call, in
-order. Per call: each golden call is matched to at most one predicted call (any order), giving
+order — except among parallel calls (calls that carry the same ``group``, made in one turn, on either
+side), whose order does not matter. Per call: each golden call is matched to at most one predicted call (any order), giving
 true positives for precision (over predicted calls) and recall (over golden calls). Every mismatch
 has a reason.
 """
@@ -17,6 +18,8 @@ has a reason.
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,6 +136,7 @@ def score_calls(golden: list[dict[str, Any]], predicted: list[dict[str, Any]],
     def reasons(g: dict[str, Any], p: dict[str, Any]) -> list[str]:
         return match_call(g, p, params.get(g.get("action") or "", {}))
 
+    predicted = aligned(golden, predicted, reasons)
     in_order = [reasons(g, p) for g, p in zip(golden, predicted, strict=False)]
     why = [r for rs in in_order for r in rs]
     if len(predicted) < len(golden):
@@ -148,6 +152,48 @@ def score_calls(golden: list[dict[str, Any]], predicted: list[dict[str, Any]],
             matched += 1
     names = [g.get("action") for g in golden] == [p.get("action") for p in predicted]
     return CallScore(not why, names, matched, len(golden), len(predicted), why)
+
+
+def calls_with_groups(steps: list[Any]) -> list[dict[str, Any]]:
+    """``{"action", "action_input"}`` of each step (``Step`` records), with ``group`` (the turn's index) on the
+    calls of a turn that made several at once."""
+    shared = Counter(s.index for s in steps)
+    return [{**s.as_call(), **({"group": s.index} if shared[s.index] > 1 else {})} for s in steps]
+
+
+def _runs(calls: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    """(start, end) of each run of two or more consecutive calls with the same ``group``."""
+    out, start = [], 0
+    for i in range(1, len(calls) + 1):
+        if i == len(calls) or calls[i].get("group") is None or calls[i].get("group") != calls[start].get("group"):
+            if i - start > 1 and calls[start].get("group") is not None:
+                out.append((start, i))
+            start = i
+    return out
+
+
+def aligned(golden: list[dict[str, Any]], predicted: list[dict[str, Any]],
+            reasons: Callable[[dict[str, Any], dict[str, Any]], list[str]]) -> list[dict[str, Any]]:
+    """``predicted`` with each stretch of parallel calls (on either side; overlapping stretches merged)
+    reordered to line up with the golden calls: a call that matches first, then one of the same function."""
+    spans: list[list[int]] = []
+    for a, b in sorted(_runs(golden) + _runs(predicted)):
+        if spans and a < spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], b)
+        else:
+            spans.append([a, b])
+    out = list(predicted)
+    for a, b in spans:
+        pool = list(range(a, min(b, len(predicted))))
+        order = []
+        for pos in range(a, min(b, len(golden))):
+            pick = next((i for i in pool if not reasons(golden[pos], predicted[i])), None)
+            pick = pick if pick is not None else next((i for i in pool if predicted[i].get("action") == golden[pos].get("action")), None)
+            if pick is not None:
+                pool.remove(pick)
+                order.append(pick)
+        out[a:a + len(order) + len(pool)] = [predicted[i] for i in order + pool]
+    return out
 
 
 def parameter_table(spec: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:

@@ -75,7 +75,7 @@ def _from_judged(data: Any) -> tuple[list[Prediction], list[str]]:
         if r.problems or not r.instruction:
             problems.append(f"{where}: {'; '.join(r.problems) or 'no instruction'}")
             continue
-        out.append(Prediction(where, r.instruction, [Step.call(n, c["action"], c["action_input"], c.get("observation") or "") for n, c in enumerate(r.predicted)], r.final_response, api=r.api))
+        out.append(Prediction(where, r.instruction, [Step.bare_call(n, c["action"], c["action_input"], c.get("observation") or "") for n, c in enumerate(r.predicted)], r.final_response, api=r.api))
     return out, problems
 
 
@@ -114,7 +114,7 @@ def from_messages(messages: Any, source: str) -> Prediction:
         if m.get("role") == "assistant" and m.get("tool_calls"):
             for c in m["tool_calls"] if isinstance(m["tool_calls"], list) else []:
                 fn = (c or {}).get("function") or {}
-                step = Step.call(len(p.steps), str(fn.get("name") or ""), _arguments(fn.get("arguments")))
+                step = Step.bare_call(len(p.steps), str(fn.get("name") or ""), _arguments(fn.get("arguments")))
                 p.steps.append(step)
                 waiting.append(step)
                 if c.get("id"):

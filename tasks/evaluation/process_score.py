@@ -37,7 +37,7 @@ from typing import Any
 from tasks.evaluation.exact_match import arguments_of
 from tasks.formats.observations import observation_status
 from tasks.similarity import words
-from tasks.simulation.call_check import not_given
+from tasks.simulation.call_check import identifier_argument, not_given
 from tasks.simulation.react import ASK_USER_ALIASES
 
 PLACEHOLDER = re.compile(r"\$\{[^{}]*\}|\{\{[^{}]*\}\}|<[^<>\"]{1,60}>|(?<![\w\"])\{[a-zA-Z][^{}\":]{0,60}\}")
@@ -186,16 +186,9 @@ def match_arguments(function: str, golden: dict[str, Any], predicted: dict[str, 
     for name, p in predicted.items():
         if name not in golden and not not_given(p) and table and name not in table:
             reasons.append(f"{function}: {name} is no parameter of the function")
-        elif _identifier(name, p) and not grounded(p, instruction, observations):
+        elif identifier_argument(name, p) and not grounded(p, instruction, observations):
             reasons.append(f"{function}: {name}={p!r} comes from neither the instruction nor an earlier result")
     return reasons
-
-
-def _identifier(name: str, value: Any) -> bool:
-    """An ID parameter (``sourceId``, ``user_id``) with a number-like value (``93``): one the model must
-    have been given, not one it may choose."""
-    return (bool(re.search(r"(?:^|_)id$|[a-z]Id$|ID$", name)) and not isinstance(value, bool)
-            and bool(re.fullmatch(r"\d{2,}", str(value).strip())))
 
 
 def score_process(golden: list[dict[str, Any]], predicted: list[dict[str, Any]], instruction: str,
@@ -241,7 +234,8 @@ def _find_call(action: str, args: dict[str, Any], predicted: list[dict[str, Any]
         p = predicted[k]
         if k in used or (p["action"] != action and not (_is_ask(action) and _is_ask(p["action"]))):
             continue
-        observations = [c.get("observation") or "" for c in predicted[:k]]
+        # what came back before this call: a parallel call (same turn index) did not see its siblings' results
+        observations = [c.get("observation") or "" for c in predicted[:k] if c.get("index") is None or c.get("index") != p.get("index")]
         why = [] if _is_ask(action) else match_arguments(action, args, arguments_of(p.get("action_input")) or {},
                                                          params.get(action, {}), instruction, observations)
         if not why:

@@ -2,9 +2,9 @@
 
 In: a trajectory (a ``Dialogue`` record, or any ``schemas.views.Trajectory``) and its tool definitions (``tasks.simulation.tool_calling.tool_definitions``).
 Out: ``{"messages": [...], "tools": "<JSON text>"}`` — the shape TRL's SFTTrainer takes (it decodes
-a ``tools`` string itself). A call turn is an assistant message with the thought as content and one
-``tool_calls`` entry, answered by a ``tool`` message carrying the observation; the final turn is an
-assistant message with the answer. Tool-call ``arguments`` are JSON text, as the OpenAI API sends
+a ``tools`` string itself). A call turn is an assistant message with the thought as content and its
+``tool_calls`` (several for parallel calls), each answered by a ``tool`` message carrying its observation;
+each user turn (the instruction, then any follow-ups) ends in an assistant message with its answer. Tool-call ``arguments`` are JSON text, as the OpenAI API sends
 them: Arrow (Parquet, ``datasets``) would merge differently-keyed argument objects into one struct
 and fill the gaps with nulls. Decode them before a chat template that wants a mapping.
 """
@@ -12,8 +12,11 @@ and fill the gaps with nulls. Decode them before a chat template that wants a ma
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
+from schemas.dialogue_records import user_turns
+from schemas.records import Step
 from schemas.views import Trajectory
 
 SYSTEM = "You are a helpful assistant. Use the functions you are given to do what the user asks, then answer."
@@ -30,18 +33,35 @@ def decode_json_text(value: Any) -> Any:
 
 
 def to_messages(dialogue: Trajectory, system: str = SYSTEM) -> list[dict[str, Any]]:
-    """The dialogue's turns as chat messages (only steps that parsed; a dialogue in the clean corpus has no others)."""
-    messages: list[dict[str, Any]] = [{"role": "system", "content": system},
-                                      {"role": "user", "content": dialogue.instruction}]
-    for step in dialogue.steps:
-        if step.action:
-            call_id = f"call_{step.index}"
-            messages.append({"role": "assistant", "content": step.thought or "", "tool_calls": [{
-                "id": call_id, "type": "function",
-                "function": {"name": step.action, "arguments": json.dumps(step.action_input, ensure_ascii=False)}}]})
-            messages.append({"role": "tool", "tool_call_id": call_id, "name": step.action, "content": step.observation or ""})
-    messages.append({"role": "assistant", "content": dialogue.final_answer or ""})
+    """The dialogue's turns as chat messages (only steps that parsed; a dialogue in the clean corpus has no others):
+    per user turn the user's message, its calls and their results, and the answer. The parallel calls of
+    one assistant turn (steps sharing an index) are one message with several ``tool_calls``."""
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
+    for request, steps, answer in user_turns(dialogue):
+        messages.append({"role": "user", "content": request})
+        for group in call_groups(steps):
+            ids = [f"call_{s.index}" + (f"_{s.call}" if s.call else "") for s in group]
+            messages.append({"role": "assistant", "content": group[0].thought or "", "tool_calls": [
+                {"id": i, "type": "function", "function": {"name": s.action, "arguments": json.dumps(s.action_input, ensure_ascii=False)}}
+                for i, s in zip(ids, group, strict=True)]})
+            messages += [{"role": "tool", "tool_call_id": i, "name": s.action, "content": s.observation or ""}
+                         for i, s in zip(ids, group, strict=True)]
+        messages.append({"role": "assistant", "content": answer})
     return messages
+
+
+def call_groups(steps: Sequence[Step]) -> list[list[Step]]:
+    """The steps that called something (``ask_user`` included), grouped by assistant turn: one group per
+    index, in order (several steps in a group are that turn's parallel calls)."""
+    groups: list[list[Step]] = []
+    for step in steps:
+        if not step.action:
+            continue
+        if groups and groups[-1][0].index == step.index:
+            groups[-1].append(step)
+        else:
+            groups.append([step])
+    return groups
 
 
 def to_chat_example(dialogue: Trajectory, tools: list[dict[str, Any]]) -> dict[str, Any]:

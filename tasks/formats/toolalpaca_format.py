@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from schemas.dialogue_records import user_turns
 from schemas.errors import InvalidInput
 from schemas.ids import content_id
 from schemas.records import Dialogue, GoldenAnswer, Instruction, Record, Rejection, Step
@@ -134,18 +135,24 @@ def import_records(record: dict[str, Any], layout: str, source: str) -> list[Rec
     return out
 
 
+def _instance(request: str, steps: Sequence[Step], answer: str) -> dict[str, Any]:
+    """One user turn in the layout of an instance: ``input``, ``output``, ``Final Thought``, ``intermediate_steps``."""
+    final = next((s for s in reversed(steps) if not s.action), None)
+    return {"input": request, "output": answer, "Final Thought": final.thought if final else "",
+            "intermediate_steps": [[[s.action, json.dumps(s.action_input, ensure_ascii=False),
+                                    s.text or f"Action: {s.action}\nAction Input: {json.dumps(s.action_input, ensure_ascii=False)}"],
+                                   s.observation or ""] for s in steps if s.action]}
+
+
 def export_record(api: DocumentedApi, description: str, dialogues: Sequence[Trajectory]) -> dict[str, Any]:
     """One API of the training layout: its doc (with ``functions``, name → NL doc), the catalog's
-    description, and its instances."""
+    description, and its instances. A dialogue with follow-ups is one instance: its first turn in the
+    layout's fields, each later turn as an instance of its own in ``Follow_ups`` (our extension; readers of
+    the paper's layout ignore it)."""
     instances = []
     for d in dialogues:
-        calls = [s for s in d.steps if s.action]
-        final = next((s for s in reversed(d.steps) if not s.action), None)
-        instances.append({
-            "input": d.instruction, "output": d.final_answer or "", "Final Thought": final.thought if final else "",
-            "intermediate_steps": [[[s.action, json.dumps(s.action_input, ensure_ascii=False), s.text], s.observation or ""]
-                                   for s in calls],
-        })
+        first, *later = [_instance(request, steps, answer) for request, steps, answer in user_turns(d)]
+        instances.append({**first, "Follow_ups": later} if later else first)
     return {"Name": api.name, "Description": description, "Category": api.category,
             "Documentation": json.dumps(public_spec(api.spec), ensure_ascii=False), "NLDocumentation": api.nl_documentation,
             "Function_Description": api.functions, "Instances": instances}

@@ -293,3 +293,10 @@ def _fill_path(template: str, params: dict[str, Any]) -> str:
         return quote(str(value), safe="") if value is not None else m.group(0)
 
     return re.sub(r"\{([^{}]+)\}", repl, template)
+
+
+def identifier_argument(name: str, value: Any) -> bool:
+    """An ID parameter (``sourceId``, ``user_id``) with a number-like value (``93``): one the model must
+    have been given (by the user or an earlier result), not one it may choose."""
+    return (bool(re.search(r"(?:^|_)id$|[a-z]Id$|ID$", name)) and not isinstance(value, bool)
+            and bool(re.fullmatch(r"\d{2,}", str(value).strip())))

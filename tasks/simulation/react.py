@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tasks.llm.jsontext import extract_json
@@ -38,6 +38,12 @@ class ReactStep:
     final_answer: str = ""
     error: str | None = None  # empty | no_action | unknown_action | missing_input | input_not_json | input_not_object
     detail: str = ""
+    parallel: list[ReactStep] = field(default_factory=list)  # the turn's other calls, made at once with this one
+
+    @property
+    def calls(self) -> list[ReactStep]:
+        """This call and its parallel ones, in the order written."""
+        return [self, *self.parallel]
 
     @property
     def asks_user(self) -> bool:
@@ -144,3 +150,28 @@ def render_json_step(value: Any) -> str:
             answer = next((v for v in value["action_input"].values() if isinstance(v, str)), "")
         return f"Thought: {thought}\nFinal Answer: {' '.join(str(answer or '').split())}"
     return f"Thought: {thought}\nAction: {action}\nAction Input: {json.dumps(value.get('action_input', {}), ensure_ascii=False)}"
+
+
+def render_json_calls(value: dict[str, Any]) -> str:
+    """A 'json' mode turn of parallel calls (``{"thought", "calls": [{"action", "action_input"}, …]}``) in the
+    ReAct text format: the thought, then an Action / Action Input pair per call."""
+    lines = [f"Thought: {' '.join(str(value.get('thought') or '').split())}"]
+    for call in value.get("calls") or []:
+        if isinstance(call, dict):
+            lines += [f"Action: {call.get('action') or ''}", f"Action Input: {json.dumps(call.get('action_input', {}), ensure_ascii=False)}"]
+    return "\n".join(lines)
+
+
+def read_json_calls(value: dict[str, Any], valid_actions: Sequence[str]) -> ReactStep:
+    """A parallel 'json' turn as a ReactStep: its first call, the others ``parallel``, each parsed on its own
+    (``ask_user`` cannot be one of them)."""
+    calls = [c for c in value.get("calls") or [] if isinstance(c, dict)]
+    if not calls:
+        return ReactStep("invalid", error="no_action", detail="the calls list was empty.")
+    steps = [parse_step(render_json_step({"thought": "", **c, "action": str(c.get("action") or "")}), valid_actions) for c in calls]
+    for s in steps:
+        if s.asks_user:
+            s.kind, s.error, s.detail = "invalid", "unknown_action", "ask_user cannot be called beside other functions: ask on its own."
+    first = steps[0]
+    first.thought, first.parallel = " ".join(str(value.get("thought") or "").split()), steps[1:]
+    return first

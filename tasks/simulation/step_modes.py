@@ -19,11 +19,17 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tasks.llm.types import LLMResult
-from tasks.simulation.react import ASK_USER, FINAL, ReactStep, parse_step, render_json_step
+from tasks.simulation.react import ASK_USER, FINAL, ReactStep, parse_step, read_json_calls, render_json_calls, render_json_step
 from tasks.simulation.tool_calling import read_tool_turn, render_tool_turn, tool_turn_messages
 
 STEP_MODES = ("react", "json", "tools")
 JSON_PROTOCOL = "json-turns/1"  # stamped on json-mode dialogues (part of their ID): the turn schemas below
+
+
+def json_protocol(max_parallel_calls: int = 1) -> str:
+    """The protocol stamped on a json-mode dialogue: ``json-turns/1``, or with parallel calls the version
+    whose turns may hold a list of calls, and how many."""
+    return JSON_PROTOCOL if max_parallel_calls <= 1 else f"json-turns/2;parallel={max_parallel_calls}"
 JSON_MAX_CALLS = 2  # json mode: successful calls after which the only choice is a final answer
 
 
@@ -38,13 +44,14 @@ class Turn:
 
 class StepMode(Protocol):
     """``request``: the completion parameters of a turn; ``read``: the turn as text (what the record
-    keeps) and as a step; ``follow``: the messages that carry the turn and its observation on."""
+    keeps) and as a step (with its parallel calls); ``follow``: the messages that carry the turn and its
+    observations (one per call, in order) on."""
 
     def request(self, turn: Turn) -> dict[str, Any]: ...
 
     def read(self, result: LLMResult) -> tuple[str, ReactStep]: ...
 
-    def follow(self, result: LLMResult, observation: str) -> list[dict[str, Any]]: ...
+    def follow(self, result: LLMResult, observations: list[str]) -> list[dict[str, Any]]: ...
 
 
 class ReactMode:
@@ -57,14 +64,17 @@ class ReactMode:
     def read(self, result: LLMResult) -> tuple[str, ReactStep]:
         return result.text, parse_step(result.text, self.function_names)
 
-    def follow(self, result: LLMResult, observation: str) -> list[dict[str, Any]]:
-        return [{"role": "assistant", "content": result.text.strip()}, {"role": "user", "content": f"Observation: {observation}"}]
+    def follow(self, result: LLMResult, observations: list[str]) -> list[dict[str, Any]]:
+        said = observations[0] if len(observations) == 1 else "\n".join(f"[{n}] {o}" for n, o in enumerate(observations, 1))
+        return [{"role": "assistant", "content": result.text.strip()}, {"role": "user", "content": f"Observation: {said}"}]
 
 
 class JsonMode(ReactMode):
-    def __init__(self, function_names: list[str], parameters: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(self, function_names: list[str], parameters: dict[str, dict[str, Any]] | None = None,
+                 max_parallel_calls: int = 1) -> None:
         super().__init__(function_names)
         self.calls = [_call_option(name, (parameters or {}).get(name)) for name in function_names]
+        self.parallel = [_parallel_option(self.calls, max_parallel_calls)] if max_parallel_calls > 1 and self.calls else []
 
     def request(self, turn: Turn) -> dict[str, Any]:
         return {"json_schema": self.turn_schema(turn), "schema_name": "assistant_step"}
@@ -74,13 +84,15 @@ class JsonMode(ReactMode):
         if turn.must_answer or turn.calls_ok >= JSON_MAX_CALLS or not self.calls:
             options = [FINAL_OPTION]
         elif turn.calls_ok == 0:
-            options = [*self.calls, *([ASK_OPTION] if turn.index == 0 else [])]
+            options = [*self.calls, *self.parallel, *([ASK_OPTION] if turn.index == 0 else [])]
         else:
-            options = [*self.calls, FINAL_OPTION]
+            options = [*self.calls, *self.parallel, FINAL_OPTION]
         return options[0] if len(options) == 1 else _hoist_definitions({"anyOf": options})
 
     def read(self, result: LLMResult) -> tuple[str, ReactStep]:
         value = result.parsed if result.parsed is not None else cut_final_answer(result.text)
+        if isinstance(value, dict) and "calls" in value:
+            return render_json_calls(value), read_json_calls(value, self.function_names)
         text = render_json_step(value) or result.text
         return text, parse_step(text, self.function_names)
 
@@ -126,6 +138,18 @@ def _call_option(name: str, parameters: dict[str, Any] | None) -> dict[str, Any]
     return {**_turn({"const": name}, action_input=schema), **definitions}
 
 
+def _parallel_option(calls: list[dict[str, Any]], most: int) -> dict[str, Any]:
+    """A turn of 2 … ``most`` calls made at once: a thought and a list whose items are the call options
+    without their thoughts (their definitions stay with the call options, at the schema's root)."""
+    items = []
+    for option in calls:
+        props = {k: v for k, v in option["properties"].items() if k != "thought"}
+        items.append({"type": "object", "required": ["action", "action_input"], "additionalProperties": False, "properties": props})
+    return {"type": "object", "required": ["thought", "calls"], "additionalProperties": False, "properties": {
+        "thought": {"type": "string"},
+        "calls": {"type": "array", "minItems": 2, "maxItems": most, "items": items[0] if len(items) == 1 else {"anyOf": items}}}}
+
+
 def _hoist_definitions(schema: dict[str, Any]) -> dict[str, Any]:
     """``schema`` with its options' ``$defs``/``definitions`` moved to its root, where their ``#/…`` refs
     point (the operations of one spec share one set of definitions)."""
@@ -145,29 +169,33 @@ ASK_OPTION = _turn({"const": ASK_USER}, action_input={"type": "object", "require
 
 
 class ToolsMode:
-    def __init__(self, function_names: list[str], tools: list[dict[str, Any]]) -> None:
+    def __init__(self, function_names: list[str], tools: list[dict[str, Any]], max_parallel_calls: int = 1) -> None:
         self.function_names = function_names
         self.tools = tools
+        self.max_parallel_calls = max_parallel_calls
 
     def request(self, turn: Turn) -> dict[str, Any]:
         return {"tools": self.tools}
 
     def read(self, result: LLMResult) -> tuple[str, ReactStep]:
-        return render_tool_turn(result.text, result.tool_calls), read_tool_turn(result.text, result.tool_calls, self.function_names)
+        return (render_tool_turn(result.text, result.tool_calls),
+                read_tool_turn(result.text, result.tool_calls, self.function_names, self.max_parallel_calls))
 
-    def follow(self, result: LLMResult, observation: str) -> list[dict[str, Any]]:
-        return tool_turn_messages(result.text, result.tool_calls, observation)
+    def follow(self, result: LLMResult, observations: list[str]) -> list[dict[str, Any]]:
+        return tool_turn_messages(result.text, result.tool_calls, observations)
 
 
-def step_mode(name: str, function_names: list[str], tools: list[dict[str, Any]] | None = None) -> StepMode:
-    """The strategy for ``name`` (one of ``STEP_MODES``); ``tools`` mode needs the tool definitions."""
+def step_mode(name: str, function_names: list[str], tools: list[dict[str, Any]] | None = None,
+              max_parallel_calls: int = 1) -> StepMode:
+    """The strategy for ``name`` (one of ``STEP_MODES``); ``tools`` mode needs the tool definitions. A turn may
+    hold up to ``max_parallel_calls`` calls in ``json`` and ``tools`` mode (``react`` keeps the paper's one)."""
     if name == "tools":
         if not tools:
             raise ValueError("step mode 'tools' needs the tool definitions")
-        return ToolsMode(function_names, tools)
+        return ToolsMode(function_names, tools, max_parallel_calls)
     if name == "json":
         return JsonMode(function_names, {t["function"]["name"]: t["function"].get("parameters") for t in tools or []
-                                         if isinstance(t, dict) and isinstance(t.get("function"), dict)})
+                                         if isinstance(t, dict) and isinstance(t.get("function"), dict)}, max_parallel_calls)
     if name == "react":
         return ReactMode(function_names)
     raise ValueError(f"unknown step mode {name!r}: one of {', '.join(STEP_MODES)}")

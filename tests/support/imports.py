@@ -13,7 +13,8 @@ TASKS_RANK = {"tasks.guards": 0, "tasks.prompts": 1, "tasks.similarity": 1, "tas
               "tasks.evaluation": 8}
 # third-party package → the module prefixes that may import it
 CONFINED = {"prefect": ("flows.", "toolfactory."), "duckdb": ("warehouse.", "toolfactory.testing."),
-            "litellm": ("tasks.llm.engines", "tasks.llm.transport", "toolfactory.testing.fake_llm")}
+            "litellm": ("tasks.llm.engines", "tasks.llm.transport", "toolfactory.testing.fake_llm"),
+            "mcp": ("tasks.guards.guarded_mcp",)}
 
 
 def module_name(path: Path) -> str:

@@ -21,13 +21,15 @@ from schemas.records import (
     LLMCall,
     QuarantinedRow,
     Rejection,
+    TurnVerdict,
 )
 
 H = "0123456789abcdef"
 
 
 STEP = {"index": 0, "text": "Thought: x\nAction: f", "thought": "x", "action": "f", "action_input": {"q": 1},
-        "observation": "Status Code: 200. Response: {}", "status": 200, "valid": True, "error": None, "latency_s": 0.5}
+        "observation": "Status Code: 200. Response: {}", "status": 200, "valid": True, "error": None, "latency_s": 0.5,
+        "turn": 0, "call": 0, "answer": None}
 
 
 EXAMPLES = {
@@ -46,6 +48,7 @@ EXAMPLES = {
                          "Waxing", "final_answer", 1, 0, {"assistant": "m"}, {"assistant": "v"}, 10, 5, None, [H], "simulation"),
     "instruction": Instruction(H, H, H, "multi_api", "Find the moon", "", "v1", "m", [H]),
     "curation_verdict": CurationVerdict(H, H, H, "length", False, "over_token_budget", "99 > 10", H, 99, "m", "normal"),
+    "turn_verdict": TurnVerdict(H, H, H, 3, 1, "execution", False, "invented_argument", "step 3 getItem: itemId=4411", H),
     "golden_answer": GoldenAnswer(H, H, H, [{"action": "f", "action_input": {"q": 1}}], "eval.json"),
     "eval_result": EvalResult(H, H, H, H, H, 1, [STEP], "Waxing", "final_answer", [{"action": "f", "action_input": {"q": 1}}], False,
                               True, 0, 2, 1, ["missing call 'f'"], "ok", "yes", "no", "wrong date"),
