@@ -129,7 +129,9 @@ def run(specs: dict[str, Any], instructions: int, folder: Path) -> tuple[list[tu
     with Warehouse.open(settings.warehouse_path) as wh:
         rows = wh.execute(SHAPE)
         turns = dict(wh.execute("SELECT CASE WHEN kept THEN 'kept' ELSE reason END, count(*) FROM turn_verdict GROUP BY 1"))
-    return rows, seconds, {"turns": turns, "funnel": outcome["funnel"]}
+        coverage = wh.execute("SELECT (SELECT count(*) FILTER (WHERE dialogues > 0) || ' of ' || count(*) FROM operation_coverage), "
+                              "(SELECT count(*) FILTER (WHERE dialogues > 0) || ' of ' || count(*) FROM edge_coverage)")[0]
+    return rows, seconds, {"turns": turns, "funnel": outcome["funnel"], "operations": coverage[0], "edges": coverage[1]}
 
 
 def main() -> None:
@@ -152,7 +154,8 @@ def main() -> None:
         cpu = sum(seconds.values()) * llm_calls / total_llm * 1000
         print(f"| {shape} | {dialogues} | {dialogues / n:.0%} | {kept} | {cut} | {user_turns:.2f} | {calls:.2f} | "
               f"{llm_calls / kept if kept else float('nan'):.1f} | {cpu / kept if kept else float('nan'):.0f} |")
-    print(f"\nassistant turns by verdict: {extra['turns']}\nfunnel: {extra['funnel']}")
+    print(f"\noperations called: {extra['operations']}; graph edges exercised: {extra['edges']}")
+    print(f"assistant turns by verdict: {extra['turns']}\nfunnel: {extra['funnel']}")
 
 
 if __name__ == "__main__":

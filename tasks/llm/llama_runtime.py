@@ -25,6 +25,9 @@ CPU_MODULE = "_llama_cpp_cpu"
 # ggml's thread-pool polling level (0–100; unset: ggml's default, 50). 0 lets idle threads sleep: ~7% slower alone,
 # ~25% faster in all when two processes run the model on 2 cores (docs/benchmarks.md).
 POLL = os.environ.get("TOOLFACTORY_LLAMA_POLL")
+# memory for the context's saved states (MB): concurrent dialogues take turns on the one context, and each call
+# starts from the saved state whose tokens its prompt shares most (docs/benchmarks.md, "KV states")
+STATE_MB = float(os.environ.get("TOOLFACTORY_LLAMA_STATE_MB", "512"))
 _module: ModuleType | None = None
 
 
@@ -113,6 +116,7 @@ class PrebuiltLlama:
         self._template = None if template == ffi.NULL else ffi.string(template)
         self._candidates = Candidates(self._m, int(lib.llama_vocab_n_tokens(self._vocab)))
         self._held: list[int] = []  # the tokens the context holds, in order
+        self._states = SavedStates(self._m, self._ctx, int(STATE_MB * 1e6))
 
     def close(self) -> None:
         lib, ffi = self._m.lib, self._m.ffi
@@ -236,6 +240,7 @@ class PrebuiltLlama:
         constraint = self._grammar(grammar) if grammar is not None else None
         out, buf, finish, count = bytearray(), ffi.new("char[]", 64), "length", 0
         try:
+            self._held = self._states.closest(prompt, self._held)
             self._decode(self._reuse_prefix(prompt))
             while count < max_tokens:
                 token = self._candidates.pick(lib.llama_get_logits_ith(self._ctx, -1), chain, constraint)
@@ -245,11 +250,63 @@ class PrebuiltLlama:
                 count += 1
                 out += self._piece(token, buf)
                 self._decode([token])
+            self._states.save(self._held)
         finally:
             lib.llama_sampler_free(chain)
             if constraint is not None:
                 lib.llama_sampler_free(constraint)
         return Generation(out.decode("utf-8", "replace"), finish, len(prompt), count)
+
+
+def _shared(a: list[int], b: list[int]) -> int:
+    """How many tokens ``a`` and ``b`` start with in common."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+class SavedStates:
+    """The context's KV state (sequence 0) after recent calls, kept in memory with the tokens it holds, within
+    ``budget`` bytes (the oldest go first). Dialogues run concurrently take turns on the one context; without
+    this, each call re-evaluated its whole conversation because the previous call was another dialogue's."""
+
+    MIN_GAIN = 64  # restoring costs a copy of the state: worth it only for this many tokens more than the context holds
+
+    def __init__(self, module: ModuleType, ctx: Any, budget: int) -> None:
+        self._m, self._ctx, self._budget = module, ctx, budget
+        self._saved: list[tuple[list[int], bytes]] = []  # oldest first
+
+    def save(self, held: list[int]) -> None:
+        """Keep the state the context holds now (``held``: its tokens)."""
+        if self._budget <= 0 or not held:
+            return
+        lib, ffi = self._m.lib, self._m.ffi
+        size = lib.llama_state_seq_get_size(self._ctx, 0)
+        buf = ffi.new("uint8_t[]", size)
+        n = lib.llama_state_seq_get_data(self._ctx, buf, size, 0)
+        if n <= 0 or n > self._budget:
+            return
+        self._saved = [x for x in self._saved if _shared(x[0], held) < len(x[0])]  # a state this one extends goes
+        self._saved.append((list(held), bytes(ffi.buffer(buf, n))))
+        while sum(len(d) for _, d in self._saved) > self._budget:
+            self._saved.pop(0)
+
+    def closest(self, prompt: list[int], held: list[int]) -> list[int]:
+        """Load the saved state that shares the most tokens with ``prompt`` when it shares ``MIN_GAIN`` more
+        than the context (``held``) does; returns the tokens the context holds then."""
+        here = _shared(held, prompt)
+        best = max(self._saved, key=lambda x: _shared(x[0], prompt), default=None)
+        if best is None or _shared(best[0], prompt) < here + self.MIN_GAIN:
+            return held
+        lib, ffi = self._m.lib, self._m.ffi
+        lib.llama_kv_cache_seq_rm(self._ctx, 0, -1, -1)
+        if lib.llama_state_seq_set_data(self._ctx, ffi.from_buffer(best[1]), len(best[1]), 0) <= 0:
+            lib.llama_kv_cache_clear(self._ctx)
+            return []
+        return list(best[0])
 
 
 class Candidates:
