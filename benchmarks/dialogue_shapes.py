@@ -35,10 +35,19 @@ from function_graph import valid_specs  # noqa: E402  (benchmarks/function_graph
 from tasks.simulation.schema_values import example_value  # noqa: E402
 
 CHAINS: dict[str, list[str]] = {}  # request text → its chain's operations, as the fake user wrote it
+WORDS = ("amber basin cobalt delta ember fjord garnet harbor indigo juniper kelp lantern meadow nectar orchid pebble quartz "
+         "raven saffron tundra umber violet willow xenon yarrow zephyr anchor beacon canyon dune estuary falcon glacier heron "
+         "island jasper kestrel lagoon marble nebula oasis prairie quill reef summit thistle upland vale wren yonder zinc").split()
 
 
 def _n(text: str) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+
+def _request(seed: str) -> str:
+    """A request of words drawn from ``seed``: requests share no template a dedup would see through."""
+    h = hashlib.sha256(seed.encode()).digest()
+    return "Please check " + " ".join(WORDS[b % len(WORDS)] for b in h[:9]) + " for me"
 
 
 def user(req: Any) -> Any:
@@ -47,13 +56,13 @@ def user(req: Any) -> Any:
         count = rf["schema"]["properties"]["instructions"]["minItems"]
         chain = re.search(r"in this order[^:]*: (.*?)\. Ask", req.messages[0]["content"] + req.last_user)
         ops = [part.split(" ")[0] for part in chain.group(1).split(" → ")] if chain else []
-        texts = [f"Please find out what I need for request {_n(req.last_user) % 99991} number {i} today" for i in range(count)]
+        texts = [_request(f"{req.last_user}{i}") for i in range(count)]
         for t in texts:
             if ops:
                 CHAINS[t] = ops
         return {"instructions": texts}
     if "The conversation so far" in req.last_user:
-        return f"Thanks, now the same for case {_n(req.last_user) % 99991} please."
+        return _request(req.last_user).replace("Please check", "Thanks. Now check") + "."
     return "Use the usual values, thank you."
 
 
@@ -65,7 +74,7 @@ def assistant(req: Any) -> Any:
     since = req.messages[max(i for i, m in enumerate(req.messages) if m["role"] == "user"):]
     done = sum(1 for m in since if m["role"] == "tool")
     chain = CHAINS.get(req.messages[1]["content"], []) if len(req.messages) > 1 else []
-    if chain and done < len(chain) and sum(m["role"] == "user" for m in req.messages) == 2:
+    if chain and done < len(chain) and sum(m["role"] == "user" for m in req.messages) == 1:
         name = chain[done] if chain[done] in tools else next(iter(tools))
         return FakeReply("Next in the chain.", tool_calls=[{"id": f"c{done}", "name": name,
                                                             "arguments": json.dumps(example_value(tools[name]))}])
@@ -112,7 +121,8 @@ def run(specs: dict[str, Any], instructions: int, folder: Path) -> tuple[list[tu
     os.chdir(folder)
     Path("toolfactory.yaml").write_text(
         f"backends_file: fake\nwarehouse_path: wh.duckdb\nllm_num_retries: 0\ninstructions_per_api: {instructions}\n"
-        "assistant_step_mode: tools\ncuration_judge: false\ncuration_tokenizer: words\nmax_concurrent_dialogues: 32\n")
+        "assistant_step_mode: tools\ncuration_judge: false\ncuration_tokenizer: words\nmax_concurrent_dialogues: 32\n"
+        "curation_token_budget: 1000000\n")  # published APIs' documentation is long: the budget is not what is measured
     settings = load_settings()
     for name, spec in specs.items():
         path = folder / f"{name.replace('/', '_')}.json"

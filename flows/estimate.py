@@ -36,11 +36,14 @@ def estimate_run(settings: Settings, api_ids: list[str]) -> dict[str, Any]:
     share = 0.5 if h["valid_share"] is None else float(h["valid_share"])
     new_valid = to_document * share
     valid_now = h["valid_now"]
+    # follow-up turns a dialogue has on average: a continuing one has 1 … max_user_turns - 1 of them
+    follow_ups = s.follow_up_share * s.max_user_turns / 2 if s.max_user_turns > 1 else 0.0
     dialogues = new_valid * s.instructions_per_api + sum(max(0, s.instructions_per_api - h["have"].get(a, 0)) for a in valid_now)
     plan = Plan(apis_to_document=to_document, apis_to_simulate=round(new_valid) + len(valid_now), dialogues=round(dialogues),
                 dialogues_to_judge=round(dialogues + h["pending_curation"]) if s.curation_judge else 0, spec_mode=cfg.spec_mode,
                 functions_per_api=float(h["functions_per_api"] or 5.0), repair_rounds=s.repair_rounds,
-                steps_per_dialogue=float(h["steps_per_dialogue"] or min(s.dialogue_step_limit, 3)), missing_detail_share=s.missing_detail_share)
+                steps_per_dialogue=float(h["steps_per_dialogue"] or min(s.dialogue_step_limit, 3) * (1 + follow_ups)),
+                missing_detail_share=s.missing_detail_share, follow_up_turns=follow_ups)
     prices = {role: _price(config.models_of(role)) for role in ROLES}
     out = estimate(plan_calls(plan), h["tokens"], prices)
     return {"apis_to_document": to_document, "apis_to_simulate": plan.apis_to_simulate, "dialogues": plan.dialogues,

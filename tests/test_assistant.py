@@ -7,8 +7,9 @@ from schemas import validate_record
 from tasks.documentation.nl_docs import nl_documentation
 from tasks.llm.backend import LLMClient
 from tasks.llm.config import load_backend_config
-from tasks.simulation.assistant import MUST_ANSWER, AssistantConfig, Task, run_dialogue
+from tasks.simulation.assistant import AssistantConfig, Task, run_dialogue
 from tasks.simulation.executor import SimulatedExecutor
+from tasks.simulation.session import MUST_ANSWER
 from tasks.simulation.step_modes import JSON_PROTOCOL
 from tests.support.specs import SHOP_WITH_RESPONSES as SPEC
 

@@ -11,6 +11,8 @@ def test_calls_follow_the_work_left():
     calls = plan_calls(Plan(apis_to_document=4, apis_to_simulate=3, dialogues=30, dialogues_to_judge=20, spec_mode="operations",
                             functions_per_api=5, repair_rounds=2, steps_per_dialogue=3, missing_detail_share=0.1))
     assert calls == {"documenter": 4 * (1 + 5 + 1), "user": 3 + 3.0, "assistant": 90, "executor": 60, "judge": 20.0}
+    turns = plan_calls(Plan(0, 3, 30, 0, steps_per_dialogue=3, missing_detail_share=0.1, follow_up_turns=0.45))
+    assert turns["user"] == pytest.approx(3 + 30 * (0.1 + 0.45))  # each follow-up turn is a user call
     openapi = plan_calls(Plan(4, 0, 0, 0, spec_mode="openapi", repair_rounds=2))
     assert openapi["documenter"] == 4 * 3 and openapi["assistant"] == 0
 

@@ -105,8 +105,7 @@ async def _calls(executor: McpExecutor, *calls: tuple[str, dict]) -> list:
     try:
         return [await executor.execute(op, args, ExecutorState()) for op, args in calls]
     finally:
-        executor.close()
-        await asyncio.sleep(0.5)  # the session's task ends and stops the server
+        await executor.aclose()  # the session's task ends and stops the server
 
 
 def test_the_guards_hold_for_stdio_servers(tmp_path):

@@ -11,17 +11,20 @@ per server, opened on first use. Guards (``McpGuard``):
     globally routable unicast after DNS resolution (``tasks.guards.address_guard``), unless private
     addresses are allowed; the SDK follows a redirect only on the same origin;
   - every call has a timeout, and a result larger than the cap is refused.
-A server's own log (stderr) goes to a file under the system's temporary folder, not to the terminal.
+A stdio server's own log (stderr) goes to ``toolfactory-mcp-<pid>.log`` in the system's temporary folder, not
+to the terminal; it is started with the SDK's minimal environment (no variables of ours, no secrets).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shlex
 import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tasks.guards.address_guard import Refused, check_destination, destination
@@ -78,6 +81,17 @@ class McpGuard:
         check_destination(server.url, self.allowed or {destination(server.url)}, self.allow_private)
 
 
+_SERVER_LOG: Any = None
+
+
+def _server_log() -> Any:
+    """One file, opened once per process, that stdio servers write their stderr to."""
+    global _SERVER_LOG
+    if _SERVER_LOG is None or _SERVER_LOG.closed:
+        _SERVER_LOG = open(Path(tempfile.gettempdir()) / f"toolfactory-mcp-{os.getpid()}.log", "a")  # noqa: SIM115
+    return _SERVER_LOG
+
+
 def _transport(server: McpServer) -> Any:
     """The SDK transport for ``server`` (not yet connected)."""
     from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -85,8 +99,7 @@ def _transport(server: McpServer) -> Any:
 
     if server.transport == "stdio":
         program, *args = shlex.split(server.command)
-        errlog = tempfile.NamedTemporaryFile("a", prefix="toolfactory-mcp-", suffix=".log", delete=False)  # noqa: SIM115
-        return stdio_client(StdioServerParameters(command=program, args=args), errlog=errlog)
+        return stdio_client(StdioServerParameters(command=program, args=args), errlog=_server_log())
     return streamable_http_client(server.url)
 
 
@@ -171,3 +184,9 @@ class McpConnection:
         """End the session (from any thread); its server process, if any, is stopped by the SDK."""
         if self._queue is not None and self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._queue.put_nowait, None)
+
+    async def aclose(self) -> None:
+        """End the session from its own event loop and wait until its server has stopped."""
+        if self._queue is not None and self._owner is not None:
+            await self._queue.put(None)
+            await self._owner

@@ -27,8 +27,9 @@ class Plan:
     spec_mode: str = "operations"  # operations: one call per function; openapi: one call for the spec
     functions_per_api: float = 5.0
     repair_rounds: int = 3
-    steps_per_dialogue: float = 3.0
+    steps_per_dialogue: float = 3.0  # every user turn's, follow-ups included
     missing_detail_share: float = 0.1
+    follow_up_turns: float = 0.0  # per dialogue, on average: each is a user call
 
 
 def plan_calls(p: Plan) -> dict[str, float]:
@@ -36,7 +37,7 @@ def plan_calls(p: Plan) -> dict[str, float]:
     per_doc = 1 + (p.functions_per_api if p.spec_mode == "operations" else 1) + p.repair_rounds / 2  # outline, spec, some repairs
     assistant = p.dialogues * p.steps_per_dialogue
     return {"documenter": p.apis_to_document * per_doc,
-            "user": p.apis_to_simulate + p.dialogues * p.missing_detail_share,
+            "user": p.apis_to_simulate + p.dialogues * (p.missing_detail_share + p.follow_up_turns),
             "assistant": assistant, "executor": max(0.0, assistant - p.dialogues),
             "judge": float(p.dialogues_to_judge)}
 

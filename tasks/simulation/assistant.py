@@ -1,9 +1,10 @@
-"""The assistant agent's ReAct loop (issue #3): one instruction → one ``Dialogue`` record.
+"""The assistant agent (issue #3, issue 21): one instruction → one ``Dialogue`` record.
 
-Each turn is parsed (``tasks.simulation.react``); an unusable turn gets an observation that says what is wrong
-and the dialogue goes on. A call goes to the executor (spec check, then simulation); ``ask_user``
-goes to the user agent. The loop stops at a final answer, at the step limit, or after
-``max_errors`` errors in a row (the assistant is then told to answer, and gives up if it does not).
+``run_conversation`` serves the instruction and then the follow-up turns the task plans
+(``tasks.simulation.follow_ups``): after each answer the user agent writes the next request, seeing the
+conversation so far, and the assistant serves it with a step limit of its own (``tasks.simulation.session``
+runs the turns: parsing, the executor, ``ask_user``, parallel calls, the error budget). ``run_dialogue`` is
+the same, returning the dialogue alone. The config, the task and the content ID of a dialogue live here.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from tasks.llm.types import Completer
 from tasks.prompts import load_prompt
 from tasks.simulation.executor import Executor
 from tasks.simulation.follow_ups import Exchange, write_follow_up
-from tasks.simulation.session import MUST_ANSWER, Session, SessionLimits  # noqa: F401  (MUST_ANSWER re-exported)
+from tasks.simulation.session import Session, SessionLimits
 from tasks.simulation.step_modes import json_protocol, step_mode
 
 

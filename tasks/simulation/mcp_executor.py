@@ -51,3 +51,8 @@ class McpExecutor:
     def close(self) -> None:
         if self.connection is not None:
             self.connection.close()
+
+    async def aclose(self) -> None:
+        """``close`` from the event loop the calls ran on, waiting until the server has stopped."""
+        if self.connection is not None:
+            await self.connection.aclose()

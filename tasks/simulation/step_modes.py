@@ -5,9 +5,11 @@ object under a schema made for that turn (for models that cannot keep the text f
 embedded one): one alternative per function, whose arguments follow that operation's parameter
 schema, and the choices narrow as the dialogue goes — the first turn calls a function (or asks the
 user), after a successful call the turn calls again or answers, after ``JSON_MAX_CALLS`` successful
-calls, on the last step, or once told to answer, the only choice is a final answer. ``tools``: the
-backend's native function calling (OpenAI ``tools`` / ``tool_calls``). Each reads a turn into the
-same ``ReactStep``, so the dialogue loop, the records and the training data do not depend on the mode.
+calls, on the last step, or once told to answer, the only choice is a final answer; with parallel calls
+allowed, a turn may instead hold a list of 2 … ``max_parallel_calls`` calls (``json_protocol`` names the
+version). ``tools``: the backend's native function calling (OpenAI ``tools`` / ``tool_calls``; several
+``tool_calls`` in one reply are parallel calls). Each reads a turn into the same ``ReactStep`` (its
+``parallel`` calls beside it), so the dialogue loop, the records and the training data do not depend on the mode.
 """
 
 from __future__ import annotations
