@@ -42,10 +42,13 @@ from warehouse.corpus import (
     turn_counts,
 )
 
+CURATION_RULES = "turns/1"  # the funnel's code checks: a new version decides every dialogue again (issue 21: turn verdicts, cuts)
+
 
 def curation_config(settings: Settings, client: LLMClient) -> dict[str, Any]:
     """What decides the verdicts; its hash is the config version."""
     return {
+        "rules": CURATION_RULES,
         "max_calls": settings.curation_max_calls, "token_budget": settings.curation_token_budget,
         "tokenizer": settings.curation_tokenizer, "near_duplicate": settings.curation_near_duplicate,
         "template_share": settings.curation_template_share, "judge": settings.curation_judge,

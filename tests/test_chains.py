@@ -19,6 +19,7 @@ from tasks.simulation.chain_plan import edge_records, pick_chain
 from tasks.simulation.function_graph import graph
 from tasks.simulation.instructions import generate_instructions
 from tests.support.scripts import schema_name
+from tests.support.shop_project import shop_project
 from tests.support.specs import SHOP_WITH_RESPONSES
 from training.render import paper_text
 from warehouse import Warehouse
@@ -92,14 +93,7 @@ def executor(req):
 
 @pytest.fixture
 def project(workdir):
-    (workdir / "shop.json").write_text(json.dumps(SHOP_WITH_RESPONSES))
-    (workdir / "toolfactory.yaml").write_text(
-        "backends_file: fake\nwarehouse_path: wh.duckdb\nllm_num_retries: 0\ninstructions_per_api: 2\n"
-        "missing_detail_share: 0\nunanswerable_share: 0\nmulti_api_share: 0\nchain_share: 0.5\nassistant_step_mode: react\n"
-        "curation_judge: false\ncuration_tokenizer: words\n")
-    settings = load_settings()
-    assert import_docs(settings, workdir / "shop.json")["usable"] == 1
-    return settings
+    return shop_project(workdir, chain_share=0.5)
 
 
 def test_a_chain_dialogue_from_simulation_to_the_training_text(prefect_harness, project, fake_llm, tmp_path):

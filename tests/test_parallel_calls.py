@@ -9,8 +9,6 @@ import pytest
 
 from flows.corpus_export import export_snapshot, take_snapshot
 from flows.curate import run_curate
-from flows.docs_import import import_docs
-from flows.settings import load_settings
 from flows.simulate_corpus import run_simulate_corpus
 from tasks.curation.filters import execution_check
 from tasks.documentation.nl_docs import nl_documentation
@@ -24,6 +22,7 @@ from tasks.simulation.executor import SimulatedExecutor
 from tasks.simulation.step_modes import JsonMode, Turn, json_protocol
 from tasks.simulation.tool_calling import read_tool_turn, tool_definitions
 from tests.support.dialogues import dialogue, step
+from tests.support.shop_project import shop_project
 from tests.support.specs import SHOP_WITH_RESPONSES as SPEC
 from toolfactory.testing.fake_llm import FakeReply
 from training.render import IGNORE, chat_text, paper_text, tokenize_with_mask
@@ -118,14 +117,7 @@ def assistant(req):
 
 @pytest.fixture
 def project(workdir):
-    (workdir / "shop.json").write_text(json.dumps(SPEC))
-    (workdir / "toolfactory.yaml").write_text(
-        "backends_file: fake\nwarehouse_path: wh.duckdb\nllm_num_retries: 0\ninstructions_per_api: 1\n"
-        "missing_detail_share: 0\nunanswerable_share: 0\nmulti_api_share: 0\nchain_share: 0\nfollow_up_share: 0\n"
-        "assistant_step_mode: tools\nmax_parallel_calls: 3\ncuration_judge: false\ncuration_tokenizer: words\n")
-    settings = load_settings()
-    assert import_docs(settings, workdir / "shop.json")["usable"] == 1
-    return settings
+    return shop_project(workdir, instructions_per_api=1, follow_up_share=0, assistant_step_mode="tools", max_parallel_calls=3)
 
 
 def test_parallel_calls_from_simulation_to_the_training_masks(prefect_harness, project, fake_llm, tmp_path, tokenizer):

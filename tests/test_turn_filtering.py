@@ -8,14 +8,12 @@ import pytest
 
 from flows.corpus_export import export_snapshot, take_snapshot
 from flows.curate import run_curate
-from flows.docs_import import import_docs
-from flows.settings import load_settings
 from flows.simulate_corpus import run_simulate_corpus
 from schemas.records import FollowUp
 from tasks.curation.turns import check_turns, cut_dialogue, cut_point
 from tests.support.dialogues import dialogue, step
 from tests.support.scripts import schema_name
-from tests.support.specs import SHOP_WITH_RESPONSES
+from tests.support.shop_project import shop_project
 from warehouse import Warehouse
 
 
@@ -88,14 +86,7 @@ def executor(req):
 
 @pytest.fixture
 def project(workdir):
-    (workdir / "shop.json").write_text(json.dumps(SHOP_WITH_RESPONSES))
-    (workdir / "toolfactory.yaml").write_text(
-        "backends_file: fake\nwarehouse_path: wh.duckdb\nllm_num_retries: 0\ninstructions_per_api: 2\n"
-        "missing_detail_share: 0\nunanswerable_share: 0\nmulti_api_share: 0\nchain_share: 0\nassistant_step_mode: react\n"
-        "follow_up_share: 1\nmax_user_turns: 2\ncuration_judge: false\ncuration_tokenizer: words\n")
-    settings = load_settings()
-    assert import_docs(settings, workdir / "shop.json")["usable"] == 1
-    return settings
+    return shop_project(workdir, follow_up_share=1, max_user_turns=2)
 
 
 def test_a_dialogue_that_goes_bad_in_its_follow_up_is_kept_cut(prefect_harness, project, fake_llm, tmp_path):
