@@ -81,9 +81,7 @@ def eval_result(item: EvalItem, run_id: str, trial: int, steps: Sequence[Step], 
     counts) scored by exact match and the process rules against the item's golden calls, with the verdict."""
     spec = item.doc.spec
     made = calls_without_auth([s.to_dict() for s in call_steps(steps)], spec)
-    groups = calls_with_groups(call_steps(steps))
-    calls = [{"action": c["action"], "action_input": c["action_input"], **({"group": g["group"]} if "group" in g else {})}
-             for c, g in zip(made, groups, strict=True)]
+    calls = calls_without_auth(calls_with_groups(call_steps(steps)), spec)
     table = parameter_table(spec or {})
     em = score_calls(item.calls, calls, table)
     rule = score_process(item.calls, made, item.instruction, table)

@@ -103,6 +103,18 @@ class Dialogue(Record):
         return user_turns(self)
 
 
+def assistant_turns(steps: list[Step]) -> list[list[Step]]:
+    """The steps grouped by assistant turn (one group per index, in order; several steps in a group are that
+    turn's parallel calls)."""
+    groups: list[list[Step]] = []
+    for s in steps:
+        if groups and groups[-1][0].index == s.index:
+            groups[-1].append(s)
+        else:
+            groups.append([s])
+    return groups
+
+
 def user_turns(dialogue: Any) -> list[tuple[str, list[Step], str]]:
     """(message, steps, answer) per user turn of any trajectory (a ``Dialogue``, a ``Solution``): the
     instruction and then its follow-ups; a turn's answer is its final-answer step's (the dialogue's

@@ -23,3 +23,8 @@ def canonical_json(value: Any) -> str:
 def content_id(*parts: Any) -> str:
     """A 16-hex-digit SHA-256 prefix of the canonical JSON of ``parts``."""
     return hashlib.sha256(canonical_json(list(parts)).encode("utf-8")).hexdigest()[:16]
+
+
+def hash_draw(*parts: Any) -> float:
+    """A number in [0, 1) drawn from a hash of ``parts``: the same parts, the same draw, run after run."""
+    return int(content_id(*parts), 16) / 16 ** 16

@@ -100,16 +100,22 @@ def execution_check(dialogue: Dialogue, chain: Sequence[str] = ()) -> Verdict:
         if err in EXECUTOR_PROBLEMS:
             return v(EXECUTOR_PROBLEMS[err], f"step {step.index} {step.action}: {err}")
     for turn in sorted({s.turn for s in calls}):
-        served = [s for s in calls if s.turn == turn]
-        failed = [s for s in served if (s.status or 200) >= 400]
-        # after it: in a later assistant turn (a parallel sibling, made at once, does not recover it)
-        if failed and not any((s.status or 200) < 400 and s.index > failed[-1].index for s in served):
-            s = failed[-1]
+        s = unrecovered([s for s in calls if s.turn == turn])
+        if s is not None:
             return v("unrecovered_error", f"step {s.index} {s.action} → {s.status}, nothing succeeded after it before the answer")
     if chain and not _in_order(chain, [s.action for s in calls if (s.status or 200) < 400]):
         called = ", ".join(str(s.action) for s in calls) or "nothing"
         return v("chain_not_followed", f"needed {' → '.join(chain)}; called {called}"[:500])
     return v(None)
+
+
+def unrecovered(calls: Sequence[Step]) -> Step | None:
+    """The last call of one user turn's ``calls`` that failed (an error status) and that no later call made
+    good — one in a later assistant turn: a parallel sibling, made at once, does not; None when there is none."""
+    failed = [s for s in calls if (s.status or 200) >= 400]
+    if failed and not any((s.status or 200) < 400 and s.index > failed[-1].index for s in calls):
+        return failed[-1]
+    return None
 
 
 def _in_order(needed: Sequence[str], called: Sequence[str | None]) -> bool:

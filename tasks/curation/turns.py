@@ -20,9 +20,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 
+from schemas.dialogue_records import assistant_turns
 from schemas.ids import content_id
 from schemas.records import Dialogue, Step
-from tasks.curation.filters import EXECUTOR_PROBLEMS, PARSE_ERRORS, Verdict
+from tasks.curation.filters import EXECUTOR_PROBLEMS, PARSE_ERRORS, Verdict, unrecovered
 from tasks.simulation.call_check import CHECK_CODES, identifier_argument
 from tasks.simulation.react import ASK_USER
 
@@ -35,17 +36,6 @@ class TurnCheck:
     index: int
     turn: int
     verdict: Verdict
-
-
-def assistant_turns(steps: list[Step]) -> list[list[Step]]:
-    """The steps grouped by assistant turn (index), in order."""
-    groups: list[list[Step]] = []
-    for s in steps:
-        if groups and groups[-1][0].index == s.index:
-            groups[-1].append(s)
-        else:
-            groups.append([s])
-    return groups
 
 
 def check_turns(dialogue: Dialogue, function_names: set[str] | None = None) -> list[TurnCheck]:
@@ -102,11 +92,10 @@ def _user_turn_problem(dialogue: Dialogue, turn: int, checks: list[TurnCheck]) -
     if not any(not s.action and s.answer is not None for s in steps) and not (
             turn == len(dialogue.follow_ups) and dialogue.stop_reason == "final_answer"):
         return Verdict("format", "no_final_answer", f"user turn {turn} ended without an answer ({dialogue.stop_reason})")
-    calls = [s for s in steps if s.action and s.action != ASK_USER]
-    failed = [s for s in calls if (s.status or 200) >= 400]
-    if failed and not any((s.status or 200) < 400 and s.index > failed[-1].index for s in calls):
-        s = failed[-1]
-        return Verdict("execution", "unrecovered_error", f"step {s.index} {s.action} → {s.status}, nothing succeeded after it")
+    failed = unrecovered([s for s in steps if s.action and s.action != ASK_USER])
+    if failed is not None:
+        return Verdict("execution", "unrecovered_error",
+                       f"step {failed.index} {failed.action} → {failed.status}, nothing succeeded after it")
     return None
 
 

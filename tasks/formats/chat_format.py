@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from schemas.dialogue_records import user_turns
+from schemas.dialogue_records import assistant_turns, user_turns
 from schemas.records import Step
 from schemas.views import Trajectory
 
@@ -51,17 +51,9 @@ def to_messages(dialogue: Trajectory, system: str = SYSTEM) -> list[dict[str, An
 
 
 def call_groups(steps: Sequence[Step]) -> list[list[Step]]:
-    """The steps that called something (``ask_user`` included), grouped by assistant turn: one group per
-    index, in order (several steps in a group are that turn's parallel calls)."""
-    groups: list[list[Step]] = []
-    for step in steps:
-        if not step.action:
-            continue
-        if groups and groups[-1][0].index == step.index:
-            groups[-1].append(step)
-        else:
-            groups.append([step])
-    return groups
+    """The steps that called something (``ask_user`` included), grouped by assistant turn (parallel calls share
+    a group)."""
+    return assistant_turns([s for s in steps if s.action])
 
 
 def to_chat_example(dialogue: Trajectory, tools: list[dict[str, Any]]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import get_args
 
 from schemas.dialogue_records import FollowUpKind
-from schemas.ids import content_id
+from schemas.ids import hash_draw
 from tasks.llm.types import Completer, LLMResult
 from tasks.prompts import load_prompt
 from tasks.similarity import words
@@ -29,20 +29,15 @@ MAX_FUNCTIONS_CHARS = 1200
 MAX_MESSAGE_CHARS = 400
 
 
-def _draw(*key: object) -> float:
-    """A number in [0, 1) drawn from a hash of ``key``."""
-    return int(content_id("follow-up", *key), 16) / 16 ** 16
-
-
 def plan_follow_ups(key: str, share: float, max_user_turns: int, seed: int = 0) -> tuple[str, ...]:
     """The kinds of the follow-up turns a dialogue gets (empty: a single request). In: the dialogue's key
     (its instruction ID), the share of dialogues that continue, the most user turns a dialogue may have
     (the instruction counts as one). A dialogue that continues gets 1 … ``max_user_turns - 1`` follow-ups,
     each kind drawn from the hash."""
-    if max_user_turns < 2 or share <= 0 or _draw(key, seed, "continues") >= share:
+    if max_user_turns < 2 or share <= 0 or hash_draw("follow-up", key, seed, "continues") >= share:
         return ()
-    n = 1 + int(_draw(key, seed, "turns") * (max_user_turns - 1))
-    return tuple(FOLLOW_UP_KINDS[int(_draw(key, seed, "kind", t) * len(FOLLOW_UP_KINDS))] for t in range(n))
+    n = 1 + int(hash_draw("follow-up", key, seed, "turns") * (max_user_turns - 1))
+    return tuple(FOLLOW_UP_KINDS[int(hash_draw("follow-up", key, seed, "kind", t) * len(FOLLOW_UP_KINDS))] for t in range(n))
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas import load_schema, validate_record
-from schemas.ids import content_id
+from schemas.ids import content_id, hash_draw
 from schemas.records import Instruction, Rejection
 from tasks.documentation.nl_docs import nl_documentation
 from tasks.llm.types import Completer
@@ -111,7 +111,7 @@ def _share_count(exact: float, key: str) -> int:
     if not key:
         return round(exact)
     whole = math.floor(exact + 1e-9)
-    draw = int(content_id("share", key), 16) / 16 ** 16
+    draw = hash_draw("share", key)
     return whole + (1 if draw < exact - whole - 1e-9 else 0)
 
 
