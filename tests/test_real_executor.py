@@ -153,7 +153,7 @@ def test_simulation_in_real_executor_mode_calls_the_api(prefect_harness, server,
     (workdir / "local.json").write_text(json.dumps(spec))
     (workdir / "toolfactory.yaml").write_text(
         "backends_file: fake\nwarehouse_path: wh.duckdb\ninstructions_per_api: 1\nmissing_detail_share: 0\n"
-        "unanswerable_share: 0\nmulti_api_share: 0\nassistant_step_mode: react\nexecutor_mode: real\n"
+        "unanswerable_share: 0\nmulti_api_share: 0\nchain_share: 0\nfollow_up_share: 0\nassistant_step_mode: react\nexecutor_mode: real\n"
         f"real_allowed_hosts: {server.removeprefix('http://')}\nreal_allow_private: true\nreal_auth_env: X-Api-Key=LOCAL_API_KEY\n")
     settings = load_settings()
     assert import_docs(settings, workdir / "local.json")["usable"] == 1
