@@ -18,6 +18,7 @@ from typing import Any
 from flows.files import DocumentReader, spec_files
 from flows.runtime import open_warehouse
 from flows.settings import Settings
+from flows.simulation_setup import mcp_server_log
 from schemas.errors import Unavailable
 from schemas.records import ApiDoc, FunctionDoc, ImportNote, Rejection
 from tasks.documentation.spec_import import detect_format, import_spec
@@ -66,7 +67,7 @@ def import_mcp(settings: Settings, server: McpServer, category: str | None = Non
     real executor); the summary of ``import_docs``. Raises ``McpUnavailable`` when the server cannot be
     started or reached, or does not answer within ``real_timeout_s`` × 3."""
     try:
-        listed = asyncio.run(list_tools(server, settings.real_timeout_s * 3))
+        listed = asyncio.run(list_tools(server, settings.real_timeout_s * 3, mcp_server_log(settings)))
     except Exception as exc:  # a server that does not start, a refused connection, a timeout, a protocol error
         where = server.command or server.url
         raise McpUnavailable(f"MCP server {where[:200]!r}: {type(exc).__name__}: {str(exc)[:300] or 'no answer'}") from exc

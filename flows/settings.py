@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     training_deployment: str | None = _field(None, group="training")  # "sft-train/<name>": run on that Prefect deployment (a GPU work pool) instead of in-process
     regenerate_cron: str | None = _field("0 3 * * *", group="training")  # when the served `regenerate` deployment runs (cron; empty: by hand only)
     regenerate_catalog: str = _field("sample", group="training")  # the catalog it regenerates from (a path, or the built-in sample)
-    log_dir: str = _field("./data/logs", group="warehouse")  # tracebacks of internal errors and failed flows go to a file here (the terminal gets one line)
+    log_dir: str = _field("./data/logs", group="warehouse")  # tracebacks of internal errors and failed flows go to a file here (the terminal gets one line); stdio MCP servers' stderr to mcp-servers.log
     run_report_dir: str = _field("./data/reports", group="warehouse")  # each pipeline run's report (report.md) and plots (PNG) go to <dir>/<run>-<time>/
     max_cost_usd: float | None = _field(None, ge=0, group="llm")  # a run's spend cap: no new LLM call once its calls cost this much (work cut short is not landed)
     eval_heldout_share: float = _field(0.1, ge=0, group="evaluation")  # share of each category's APIs held out from training (fixed once assigned)

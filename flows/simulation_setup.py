@@ -7,6 +7,7 @@ spec of the API and its partner, and a ``PrefixRouter`` hands each call to that 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flows.settings import Settings
@@ -38,13 +39,20 @@ def real_executor_config(settings: Settings) -> RealExecutorConfig:
                               max_response_bytes=settings.real_max_response_bytes, auth_env=auth)
 
 
+def mcp_server_log(settings: Settings) -> str:
+    """The file stdio MCP servers' stderr is appended to: ``<log_dir>/mcp-servers.log`` (its folder made)."""
+    folder = Path(settings.log_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / "mcp-servers.log")
+
+
 def mcp_guard(settings: Settings) -> McpGuard:
     """The guard of the MCP servers the real executor calls: the configured stdio commands (``;``-separated
-    command lines), the real executor's host allow-list, private addresses, timeout and size cap."""
+    command lines), the real executor's host allow-list, private addresses, timeout, size cap and server log."""
     hosts = [h.strip() for h in (settings.real_allowed_hosts or "").split(",") if h.strip()]
     commands = [c.strip() for c in (settings.mcp_stdio_commands or "").split(";") if c.strip()]
     return McpGuard(commands, allowed_pairs(hosts) if hosts else set(), settings.real_allow_private, settings.real_timeout_s,
-                    settings.real_max_response_bytes)
+                    settings.real_max_response_bytes, mcp_server_log(settings))
 
 
 @dataclass

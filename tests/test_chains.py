@@ -19,7 +19,7 @@ from tasks.simulation.chain_plan import edge_records, pick_chain
 from tasks.simulation.function_graph import graph
 from tasks.simulation.instructions import generate_instructions
 from tests.support.scripts import schema_name
-from tests.support.shop_project import shop_project
+from tests.support.shop_project import shop_executor, shop_project
 from tests.support.specs import SHOP_WITH_RESPONSES
 from training.render import paper_text
 from warehouse import Warehouse
@@ -85,12 +85,6 @@ def assistant(req):
     return "Thought: done\nFinal Answer: The lamp costs 19.5."
 
 
-def executor(req):
-    if "getItem" in req.last_user:
-        return {"itemId": 71, "price": 19.5}
-    return {"results": [{"itemId": 71, "name": "desk lamp"}]}
-
-
 @pytest.fixture
 def project(workdir):
     return shop_project(workdir, chain_share=0.5)
@@ -99,7 +93,7 @@ def project(workdir):
 def test_a_chain_dialogue_from_simulation_to_the_training_text(prefect_harness, project, fake_llm, tmp_path):
     fake_llm.respond("user", user)
     fake_llm.respond("assistant", assistant)
-    fake_llm.respond("executor", executor)
+    fake_llm.respond("executor", shop_executor)
     summary = run_simulate_corpus(project)
     assert summary["dialogues"] == 2 and summary["stop_reasons"] == {"final_answer": 2}
     assert summary["by_kind"] == {"normal": {"dialogues": 1, "clean": 0}, "chain": {"dialogues": 1, "clean": 0}}
@@ -141,7 +135,7 @@ def test_a_kind_without_dialogues_says_why(prefect_harness, workdir, fake_llm):
     assert import_docs(settings, workdir / "flat.json")["usable"] == 1
     fake_llm.respond("user", user)
     fake_llm.respond("assistant", assistant)
-    fake_llm.respond("executor", executor)
+    fake_llm.respond("executor", shop_executor)
     summary = run_simulate_corpus(settings)
     assert summary["by_kind"]["normal"]["dialogues"] == 1
     chain = summary["by_kind"]["chain"]

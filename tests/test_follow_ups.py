@@ -21,7 +21,7 @@ from tasks.simulation.executor import SimulatedExecutor
 from tasks.simulation.follow_ups import FOLLOW_UP_KINDS, plan_follow_ups, tidy_follow_up
 from tests.support.dialogues import dialogue, step
 from tests.support.scripts import schema_name
-from tests.support.shop_project import shop_project
+from tests.support.shop_project import shop_executor, shop_project
 from tests.support.specs import SHOP_WITH_RESPONSES
 from training.render import IGNORE, chat_text, paper_text, tokenize_with_mask
 from warehouse import Warehouse
@@ -70,14 +70,8 @@ def assistant(req):
     return 'Thought: its price\nAction: getItem\nAction Input: {"itemId": 71}'
 
 
-def executor(req):
-    if "getItem" in req.last_user:
-        return {"itemId": 71, "price": 19.5}
-    return {"results": [{"itemId": 71, "name": "desk lamp"}]}
-
-
 def test_a_conversation_serves_each_user_turn_and_keeps_it(fake_llm):
-    fake_llm.respond("user", user).respond("assistant", assistant).respond("executor", executor)
+    fake_llm.respond("user", user).respond("assistant", assistant).respond("executor", shop_executor)
     client = LLMClient(load_backend_config("fake"), num_retries=0, max_continuations=0)
     task = Task("a" * 16, "d" * 16, "i" * 16, "Show me desk lamps that are in stock.", follow_ups=("follow_up", "correction"))
     run = run_conversation(task, "searchItems: …\ngetItem: …", ["searchItems", "getItem", "reviewItem"], client,
@@ -100,7 +94,7 @@ def test_a_conversation_serves_each_user_turn_and_keeps_it(fake_llm):
 
 
 def test_an_unusable_follow_up_ends_the_dialogue_at_the_answer_with_the_reason(fake_llm):
-    fake_llm.respond("assistant", assistant).respond("executor", executor).queue("user", "  \"\"  ")
+    fake_llm.respond("assistant", assistant).respond("executor", shop_executor).queue("user", "  \"\"  ")
     client = LLMClient(load_backend_config("fake"), num_retries=0, max_continuations=0)
     task = Task("a" * 16, "d" * 16, "i" * 16, "Show me desk lamps that are in stock.", follow_ups=("new_goal",))
     conversation = asyncio.run(run_conversation(task, "searchItems: …", ["searchItems", "getItem"], client,
@@ -150,7 +144,7 @@ def project(workdir):
 
 
 def test_follow_ups_from_simulation_to_the_training_masks(prefect_harness, project, fake_llm, tmp_path, tokenizer):
-    fake_llm.respond("user", user).respond("assistant", assistant).respond("executor", executor)
+    fake_llm.respond("user", user).respond("assistant", assistant).respond("executor", shop_executor)
     summary = run_simulate_corpus(project)
     assert summary["dialogues"] == 2 and summary["stop_reasons"] == {"final_answer": 2}
     assert summary["by_shape"] == {"follow-ups": {"dialogues": 2}, "parallel calls": {
@@ -185,7 +179,7 @@ def test_a_follow_up_not_written_is_a_refusal_and_the_dialogue_keeps_its_turns(p
     def terse_user(req):
         return "" if "The conversation so far" in req.last_user else user(req)
 
-    fake_llm.respond("user", terse_user).respond("assistant", assistant).respond("executor", executor)
+    fake_llm.respond("user", terse_user).respond("assistant", assistant).respond("executor", shop_executor)
     summary = run_simulate_corpus(project)
     assert summary["dialogues"] == 2
     assert summary["by_shape"]["follow-ups"]["why"] == \

@@ -63,9 +63,12 @@ def test_a_document_cannot_name_a_server_for_itself(project, workdir):
         assert wh.execute("SELECT code FROM import_notes WHERE kind = 'warning' AND code = 'mcp_server_dropped'")
 
 
-def test_a_server_that_does_not_start_is_a_one_line_refusal(project):
+def test_a_server_that_does_not_start_is_a_one_line_refusal_and_its_stderr_is_in_the_log_dir(project, capfd):
+    failing = "import sys; print(\"no config file\", file=sys.stderr); sys.exit(3)"
     with pytest.raises(McpUnavailable, match="MCP server"):
-        import_mcp(project, McpServer("stdio", command=f"{shlex.quote(sys.executable)} -c 'import sys; sys.exit(3)'"))
+        import_mcp(project, McpServer("stdio", command=f"{shlex.quote(sys.executable)} -c {shlex.quote(failing)}"))
+    assert "no config file" in (Path(project.log_dir) / "mcp-servers.log").read_text()
+    assert "no config file" not in capfd.readouterr().err  # the server's noise stays off the terminal
 
 
 def user(req):

@@ -68,16 +68,11 @@ def format_check(dialogue: Dialogue, function_names: set[str] | None = None, max
     v = lambda reason, detail="": Verdict("format", reason, detail)  # noqa: E731
     if dialogue.stop_reason != "final_answer" or not (dialogue.final_answer or "").strip():
         return v("no_final_answer", f"stopped by {dialogue.stop_reason}")
-    for step in dialogue.steps:
-        code = PARSE_ERRORS.get(step.error or "")
-        if code:
-            return v(code, f"step {step.index}: {step.error}")
     calls = call_steps(dialogue.steps)
-    for step in calls:
-        if function_names is not None and step.action not in function_names:
-            return v("unknown_action", f"step {step.index}: {step.action}")
-        if not isinstance(step.action_input, dict):
-            return v("arguments_not_json", f"step {step.index}: arguments are not a JSON object")
+    for step in [s for s in dialogue.steps if s.error in PARSE_ERRORS] + calls:  # unparsable steps first
+        problem = step_format_problem(step, function_names)
+        if problem is not None:
+            return problem
     if not calls and dialogue.instruction_kind != "unanswerable":
         return v("no_tool_call")
     per_turn = Counter(s.turn for s in calls)
@@ -93,12 +88,9 @@ def execution_check(dialogue: Dialogue, chain: Sequence[str] = ()) -> Verdict:
     were each called successfully, in that order (other calls may come between)."""
     v = lambda reason, detail="": Verdict("execution", reason, detail)  # noqa: E731
     calls = call_steps(dialogue.steps)
-    for step in calls:
-        err = step.error or ""
-        if err in CHECK_CODES:
-            return v("call_invalid", f"step {step.index} {step.action}: {err}")
-        if err in EXECUTOR_PROBLEMS:
-            return v(EXECUTOR_PROBLEMS[err], f"step {step.index} {step.action}: {err}")
+    problem = next(filter(None, map(call_execution_problem, calls)), None)
+    if problem is not None:
+        return problem
     for turn in sorted({s.turn for s in calls}):
         s = unrecovered([s for s in calls if s.turn == turn])
         if s is not None:
@@ -107,6 +99,37 @@ def execution_check(dialogue: Dialogue, chain: Sequence[str] = ()) -> Verdict:
         called = ", ".join(str(s.action) for s in calls) or "nothing"
         return v("chain_not_followed", f"needed {' → '.join(chain)}; called {called}"[:500])
     return v(None)
+
+
+def where(step: Step) -> str:
+    """Where a verdict's detail points: ``step N``, or ``step N call K`` for a turn's later parallel calls."""
+    return f"step {step.index}" + (f" call {step.call}" if step.call else "")
+
+
+def step_format_problem(step: Step, function_names: set[str] | None = None) -> Verdict | None:
+    """The format refusal one step earns — unparsable (``PARSE_ERRORS``), a function not in ``function_names``
+    (None: any), arguments that are not a JSON object — or None. Shared by the dialogue's and the turn's checks."""
+    code = PARSE_ERRORS.get(step.error or "")
+    if code:
+        return Verdict("format", code, f"{where(step)}: {step.error}")
+    if not step.action or step.action == ASK_USER:
+        return None
+    if function_names is not None and step.action not in function_names:
+        return Verdict("format", "unknown_action", f"{where(step)}: {step.action}")
+    if not isinstance(step.action_input, dict):
+        return Verdict("format", "arguments_not_json", f"{where(step)}: arguments are not a JSON object")
+    return None
+
+
+def call_execution_problem(step: Step) -> Verdict | None:
+    """The execution refusal one call earns — it failed the spec check, or its response did not conform or
+    never came — or None. Shared by the dialogue's and the turn's checks."""
+    err = step.error or ""
+    if err in CHECK_CODES:
+        return Verdict("execution", "call_invalid", f"{where(step)} {step.action}: {err}")
+    if err in EXECUTOR_PROBLEMS:
+        return Verdict("execution", EXECUTOR_PROBLEMS[err], f"{where(step)} {step.action}: {err}")
+    return None
 
 
 def unrecovered(calls: Sequence[Step]) -> Step | None:

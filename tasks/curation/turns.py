@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 from schemas.dialogue_records import assistant_turns
 from schemas.ids import content_id
 from schemas.records import Dialogue, Step
-from tasks.curation.filters import EXECUTOR_PROBLEMS, PARSE_ERRORS, Verdict, unrecovered
-from tasks.simulation.call_check import CHECK_CODES, identifier_argument
+from tasks.curation.filters import Verdict, call_execution_problem, step_format_problem, unrecovered, where
+from tasks.simulation.call_check import identifier_argument
 from tasks.simulation.react import ASK_USER
 
 
@@ -52,25 +52,22 @@ def check_turns(dialogue: Dialogue, function_names: set[str] | None = None) -> l
 
 
 def _turn_verdict(group: list[Step], function_names: set[str] | None, heard: str) -> Verdict:
-    for s in group:
-        where = f"step {s.index}" + (f" call {s.call}" if s.call else "")
-        if s.error in PARSE_ERRORS:
-            return Verdict("format", PARSE_ERRORS[s.error], f"{where}: {s.error}")
-        if s.action and s.action != ASK_USER and function_names is not None and s.action not in function_names:
-            return Verdict("format", "unknown_action", f"{where}: {s.action}")
-        if s.action and s.action != ASK_USER and not isinstance(s.action_input, dict):
-            return Verdict("format", "arguments_not_json", f"{where}: arguments are not a JSON object")
-    for s in group:
-        where = f"step {s.index}" + (f" call {s.call}" if s.call else "")
-        if s.error in CHECK_CODES:
-            return Verdict("execution", "call_invalid", f"{where} {s.action}: {s.error}")
-        if s.error in EXECUTOR_PROBLEMS:
-            return Verdict("execution", EXECUTOR_PROBLEMS[s.error], f"{where} {s.action}: {s.error}")
-        invented = _invented(s, heard)
-        if invented:
-            return Verdict("execution", "invented_argument", f"{where} {s.action}: {invented} comes from neither the user nor an "
-                                                             "earlier result")
+    """The turn's first format problem over all its steps, else its first execution problem, else kept."""
+    for check in (lambda s: step_format_problem(s, function_names), lambda s: _execution_problem(s, heard)):
+        problem = next(filter(None, map(check, group)), None)
+        if problem is not None:
+            return problem
     return Verdict("execution")
+
+
+def _execution_problem(step: Step, heard: str) -> Verdict | None:
+    """The call's execution problem, or an ID-like argument that ``heard`` does not contain."""
+    problem = call_execution_problem(step)
+    invented = _invented(step, heard) if problem is None else None
+    if invented:
+        return Verdict("execution", "invented_argument", f"{where(step)} {step.action}: {invented} comes from neither the user "
+                                                         "nor an earlier result")
+    return problem
 
 
 def _invented(step: Step, heard: str) -> str | None:

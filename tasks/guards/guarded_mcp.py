@@ -11,20 +11,20 @@ per server, opened on first use. Guards (``McpGuard``):
     globally routable unicast after DNS resolution (``tasks.guards.address_guard``), unless private
     addresses are allowed; the SDK follows a redirect only on the same origin;
   - every call has a timeout, and a result larger than the cap is refused.
-A stdio server's own log (stderr) goes to ``toolfactory-mcp-<pid>.log`` in the system's temporary folder, not
-to the terminal; it is started with the SDK's minimal environment (no variables of ours, no secrets).
+A stdio server's own log (stderr) is appended to the file its caller names (the flows name
+``<log_dir>/mcp-servers.log``; None: this process's stderr), opened for the session and closed with it; the
+server is started with the SDK's minimal environment (no variables of ours, no secrets).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import os
 import shlex
-import tempfile
-from collections.abc import Collection
+import sys
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tasks.guards.address_guard import Refused, check_destination, destination
@@ -60,13 +60,14 @@ class McpServer:
 class McpGuard:
     """What the real executor may reach: ``commands`` (stdio command lines, compared after shell-style
     splitting), ``allowed`` ((host, port) pairs; empty: the URL's own), private addresses or not, the call
-    timeout and the largest result (bytes of its JSON)."""
+    timeout, the largest result (bytes of its JSON) and the file stdio servers' stderr is appended to."""
 
     commands: Collection[str] = ()
     allowed: set[tuple[str, int]] = field(default_factory=set)
     allow_private: bool = False
     timeout_s: float = 10.0
     max_result_bytes: int = 1_000_000
+    server_log: str | None = None
 
     def check(self, server: McpServer) -> None:
         """Raise ``Refused`` (with the reason) unless the guard lets the factory reach ``server``."""
@@ -81,33 +82,28 @@ class McpGuard:
         check_destination(server.url, self.allowed or {destination(server.url)}, self.allow_private)
 
 
-_SERVER_LOG: Any = None
-
-
-def _server_log() -> Any:
-    """One file, opened once per process, that stdio servers write their stderr to."""
-    global _SERVER_LOG
-    if _SERVER_LOG is None or _SERVER_LOG.closed:
-        _SERVER_LOG = open(Path(tempfile.gettempdir()) / f"toolfactory-mcp-{os.getpid()}.log", "a")  # noqa: SIM115
-    return _SERVER_LOG
-
-
-def _transport(server: McpServer) -> Any:
-    """The SDK transport for ``server`` (not yet connected)."""
+@contextlib.asynccontextmanager
+async def _session(server: McpServer, timeout_s: float, server_log: str | None) -> AsyncIterator[Any]:
+    """An open SDK client for ``server``; a stdio server's stderr goes to ``server_log`` (appended; None:
+    this process's stderr), closed when the session ends."""
+    from mcp import Client
     from mcp.client.stdio import StdioServerParameters, stdio_client
     from mcp.client.streamable_http import streamable_http_client
 
-    if server.transport == "stdio":
-        program, *args = shlex.split(server.command)
-        return stdio_client(StdioServerParameters(command=program, args=args), errlog=_server_log())
-    return streamable_http_client(server.url)
+    async with contextlib.AsyncExitStack() as stack:
+        if server.transport == "stdio":
+            program, *args = shlex.split(server.command)
+            errlog = stack.enter_context(open(server_log, "a", encoding="utf-8")) if server_log else sys.stderr  # noqa: SIM115
+            transport = stdio_client(StdioServerParameters(command=program, args=args), errlog=errlog)
+        else:
+            transport = streamable_http_client(server.url)
+        yield await stack.enter_async_context(Client(transport, read_timeout_seconds=timeout_s))
 
 
-async def list_tools(server: McpServer, timeout_s: float = 30.0) -> dict[str, Any]:
-    """The server's ``tools/list`` result as JSON (``{"tools": [...], "serverInfo": {...}}``), every page."""
-    from mcp import Client
-
-    async with asyncio.timeout(timeout_s), Client(_transport(server), read_timeout_seconds=timeout_s) as client:
+async def list_tools(server: McpServer, timeout_s: float = 30.0, server_log: str | None = None) -> dict[str, Any]:
+    """The server's ``tools/list`` result as JSON (``{"tools": [...], "serverInfo": {...}}``), every page
+    (``server_log``: see ``_session``)."""
+    async with asyncio.timeout(timeout_s), _session(server, timeout_s, server_log) as client:
         tools: list[dict[str, Any]] = []
         cursor = None
         while True:
@@ -161,10 +157,8 @@ class McpConnection:
         return 200, data["structuredContent"] if isinstance(data.get("structuredContent"), dict) else {"text": text}
 
     async def _serve(self, queue: asyncio.Queue[tuple[str, dict[str, Any], asyncio.Future[Any]] | None]) -> None:
-        from mcp import Client
-
         try:
-            async with Client(_transport(self.server), read_timeout_seconds=self.guard.timeout_s) as client:
+            async with _session(self.server, self.guard.timeout_s, self.guard.server_log) as client:
                 while (job := await queue.get()) is not None:
                     tool, arguments, done = job
                     try:

@@ -1,4 +1,5 @@
-"""A project with the shop spec imported, on the fake backend: what the dialogue-shape tests start from."""
+"""A project with the shop spec imported, on the fake backend, and the fake executor's replies for it: what the
+dialogue-shape tests start from."""
 
 from __future__ import annotations
 
@@ -23,3 +24,11 @@ def shop_project(workdir: Path, **settings: Any) -> Settings:
     loaded = load_settings()
     assert import_docs(loaded, workdir / "shop.json")["usable"] == 1
     return loaded
+
+
+def shop_executor(req: Any) -> dict[str, Any]:
+    """The fake tool executor's reply for the shop: item 71's price for ``getItem``, a search result
+    naming item 71 (the desk lamp) for anything else."""
+    if "getItem" in req.last_user:
+        return {"itemId": 71, "price": 19.5}
+    return {"results": [{"itemId": 71, "name": "desk lamp"}]}
