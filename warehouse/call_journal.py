@@ -83,7 +83,7 @@ class CallJournal:
                     except orjson.JSONDecodeError:  # a torn last line
                         continue
                     if isinstance(data, dict) and FIELDS >= set(data):
-                        calls.append(LLMCall(**data))
+                        calls.append(LLMCall.from_dict(data))
                 if calls:
                     warehouse.land(calls)
                 read += len(calls)

@@ -21,7 +21,7 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import tasks.llm.engines  # noqa: F401 (the factory's engines register as litellm providers on import)
-from schemas.ids import content_id
+from schemas.ids import canonical_json, content_id
 from tasks.llm.budget import SpendCap
 from tasks.llm.config import BackendConfig
 from tasks.llm.errors import NoModelGroup, ProviderError, SpendCapReached
@@ -72,6 +72,7 @@ class LLMClient:
         self.fast = FastTransport(float(settings["timeout"]), self.transport.num_retries, float(settings["retry_after"]))
         self.default_transport = transport  # auto | litellm | fast, where a deployment does not say
         self._fast_routes: dict[str, list[Endpoint] | None] = {}
+        self._identities: dict[str, str] = {}
         require_fast_where_asked(config)
         self.policy = CallPolicy(config.model_list, max_concurrent, budget)
         self.ledger = CallLedger(ledger, cache)
@@ -158,6 +159,7 @@ class LLMClient:
         total = LLMResult(role=role, text="", model="", calls=0)
         convo = list(messages)
         parts: list[str] = []
+        nulls: list[bool] = []
         for attempt in range(self.max_continuations + 1):
             # A continuation is free-form text appended to the cut reply, so it is asked without the schema.
             call_params = params if attempt == 0 else {k: v for k, v in params.items() if k not in ("response_format", "tools")}
@@ -166,16 +168,19 @@ class LLMClient:
             if not one.ok:
                 break
             parts.append(one.text)
+            nulls.append(one.content_null)
             if one.finish_reason != "length" or one.tool_calls or attempt == self.max_continuations:
                 break
             total.continuations += 1
             convo = list(messages) + [{"role": "assistant", "content": "".join(parts)}, {"role": "user", "content": CONTINUE_PROMPT}]
         total.text = "".join(parts)
+        total.content_null = bool(nulls) and all(nulls)
         return total
 
     async def _call(self, role: str, group: str, messages: list[dict[str, Any]], params: dict[str, Any], prompt_version: str,
                     subject_id: str) -> LLMResult:
-        request_hash = content_id(self.config.signature(role), group, messages, params)
+        served_by = self.served_by(group)
+        request_hash = content_id("llm-request/2", served_by, group, messages, params)
         replayed = self.ledger.replay(request_hash, role)
         if replayed is not None:
             return replayed
@@ -187,7 +192,7 @@ class LLMClient:
                 response, error = await self._send(group, messages, params), None
             except Exception as exc:  # every provider error becomes a recorded failure
                 response, error = None, self.redact(f"{type(exc).__name__}: {str(exc)[:500]}")
-        latency = time.perf_counter() - start
+        latency = round(time.perf_counter() - start, 6)  # as the ledger keeps it, so a replay gives back the same
         if response is None:
             result = LLMResult(role=role, text="", model=group, latency_s=latency, error=error, finish_reason=None,
                                failure=ProviderError(error))
@@ -196,8 +201,14 @@ class LLMClient:
         else:
             result = read_reply(response, role, group, latency)
         self.budget.charge(result.cost_usd)
-        self.ledger.record(request_hash, result, prompt_version, subject_id)
+        self.ledger.record(request_hash, result, prompt_version, subject_id, served_by)
         return result
+
+    def served_by(self, group: str) -> str:
+        """The group's cache identity (``BackendConfig.cache_identity``) as canonical JSON, made once per group."""
+        if group not in self._identities:
+            self._identities[group] = canonical_json(self.config.cache_identity(group))
+        return self._identities[group]
 
     async def _send(self, group: str, messages: list[dict[str, Any]], params: dict[str, Any]) -> Any:
         """The reply: a ``FastReply`` from the fast transport, else litellm's. A group on the fast path that still fails after its

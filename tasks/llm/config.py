@@ -120,10 +120,52 @@ class BackendConfig:
                 f"{self.source}: no model group for role(s) {', '.join(unserved)}: add model_list entries named so, "
                 f"or map them under roles: to a group you have ({groups[:200]})")
 
+    def cache_identity(self, group: str) -> list[dict[str, Any]]:
+        """What decides a reply from ``group``, as the ledger's cache keys it: per deployment of the group
+        and of its fallback groups, the provider, the model, the normalised ``api_base`` and every
+        deployment setting that can change the output (keys, timeouts, rate limits and prices left out)."""
+        out = []
+        for name in [group, *self.fallbacks_of(group)]:
+            for d in self.deployments(name):
+                params = d.get("litellm_params") or {}
+                model = str(params.get("model", ""))
+                provider = model.partition("/")[0] if "/" in model else ""
+                settings = {str(k): v for k, v in params.items() if k not in _NOT_IDENTITY and k not in ("model", "api_base")}
+                out.append({"provider": provider, "model": model,
+                            "api_base": normalised_base(env_value(params.get("api_base")), provider), "settings": settings})
+        return sorted(out, key=lambda x: repr(sorted(x.items())))
+
     def signature(self, role: str) -> str:
         """A stable text naming what serves ``role``: part of every content-hash ID that depends on it."""
         models = self.models_of(role)
         return "|".join(sorted(models)) if models else f"<no deployment for {role}>"
+
+
+# litellm_params that never change a reply: credentials, time limits, rate limits, retries, prices
+_NOT_IDENTITY = {*_SECRET_KEYS, "timeout", "stream_timeout", "rpm", "tpm", "max_retries", "num_retries", "organization",
+                 "input_cost_per_token", "output_cost_per_token", "max_parallel_requests"}
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+_PROVIDER_BASES = {"openai": "https://api.openai.com/v1"}  # where a provider's calls go when no api_base is set
+
+
+def normalised_base(value: Any, provider: str = "") -> str:
+    """An ``api_base`` as the cache compares it: scheme and host in lower case, the default port and trailing
+    slashes dropped; the provider's own default (``openai`` → OpenAI's) where none is set; "" for others."""
+    from urllib.parse import urlsplit
+
+    text = str(value).strip() if value else _PROVIDER_BASES.get(provider, "")
+    if not text:
+        return ""
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return text.rstrip("/")
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    netloc = host if port is None or str(port) == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
+    if ":" in host:  # IPv6
+        netloc = f"[{host}]" + ("" if port is None or str(port) == _DEFAULT_PORTS.get(scheme) else f":{port}")
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}" + (f"?{parts.query}" if parts.query else "")
 
 
 def env_value(value: Any) -> Any:

@@ -28,7 +28,7 @@ import aiohttp
 import orjson
 
 from tasks.llm.config import BackendConfigError, env_value
-from tasks.llm.replies import backoff_wait, tool_calls_of, with_retries
+from tasks.llm.replies import backoff_wait, reasoning_of, tool_calls_of, with_retries
 from tasks.llm.types import LLMResult
 
 # provider → its default base URL (None: the deployment must name one)
@@ -214,6 +214,8 @@ class FastTransport:
             latency_s=latency_s,
             finish_reason=choice.get("finish_reason"),
             tool_calls=tool_calls_of(message),
+            reasoning=reasoning_of(message),
+            content_null=message.get("content") is None,
         )
 
     def _price(self, model: str) -> tuple[float, float] | None:

@@ -6,13 +6,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from collections.abc import Callable
 
-from schemas.records import LLMCall
-from tasks.llm.replies import decode_tool_calls
+from schemas.records import LLMCall, ReplyToolCall
 from tasks.llm.types import LLMResult
 
 Sink = Callable[[LLMCall], None]
@@ -36,17 +34,17 @@ class CallLedger:
         self.cache = cache
 
     def replay(self, request_hash: str, role: str) -> LLMResult | None:
-        """An earlier ok reply to the same request (free, marked ``cached``), or None."""
+        """An earlier ok reply to the same request, or None: the recorded reply field by field (text, a null
+        content, tool calls, reasoning, finish reason, model, usage, cost, latency), marked ``cached`` (it is
+        not charged again)."""
         if self.cache is None:
             return None
         hit = self.cache(request_hash)
-        if hit is None or hit.status != "ok" or hit.response_text is None:
+        if hit is None or hit.status != "ok":
             return None
-        return LLMResult(role=role, text=hit.response_text, model=hit.model, finish_reason=hit.finish_reason,
-                         prompt_tokens=0, completion_tokens=0, cost_usd=0.0, latency_s=0.0, cached=True,
-                         tool_calls=decode_tool_calls(hit.tool_calls))
+        return replayed_result(hit, role)
 
-    def record(self, request_hash: str, result: LLMResult, prompt_version: str, subject_id: str) -> None:
+    def record(self, request_hash: str, result: LLMResult, prompt_version: str, subject_id: str, served_by: str = "") -> None:
         """One row for a request that was sent (or refused by the spend cap)."""
         if self.sink is None:
             return
@@ -55,5 +53,16 @@ class CallLedger:
             prompt_version=prompt_version, subject_id=subject_id, status="ok" if result.ok else "error",
             prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
             cost_usd=result.cost_usd, latency_s=round(result.latency_s, 6), finish_reason=result.finish_reason,
-            response_text=result.text if result.ok else None, error=result.error,
-            tool_calls=json.dumps(result.tool_calls) if result.tool_calls else None))
+            response_text=None if (not result.ok or result.content_null) else result.text, error=result.error,
+            tool_calls=[ReplyToolCall(str(c.get("id", "")), str(c.get("name", "")), str(c.get("arguments", "")))
+                        for c in result.tool_calls],
+            reasoning_text=result.reasoning if result.ok else None, served_by=served_by))
+
+
+def replayed_result(hit: LLMCall, role: str) -> LLMResult:
+    """The ``LLMResult`` an ok ledger row stands for (what ``CallLedger.replay`` gives back)."""
+    return LLMResult(role=role, text=hit.response_text or "", model=hit.model, finish_reason=hit.finish_reason,
+                     prompt_tokens=hit.prompt_tokens, completion_tokens=hit.completion_tokens, cost_usd=hit.cost_usd,
+                     latency_s=hit.latency_s, cached=True, reasoning=hit.reasoning_text,
+                     content_null=hit.response_text is None,
+                     tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in hit.tool_calls])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -41,14 +40,13 @@ def tool_calls_of(message: Any) -> list[dict[str, Any]]:
     return out
 
 
-def decode_tool_calls(text: str | None) -> list[dict[str, Any]]:
-    if not text:
-        return []
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return []
-    return value if isinstance(value, list) else []
+def reasoning_of(message: Any) -> str | None:
+    """The reply's reasoning text (``reasoning_content``, as litellm and vLLM name it, or ``reasoning``), or None."""
+    for name in ("reasoning_content", "reasoning"):
+        value = _part(message, name)
+        if isinstance(value, str):
+            return value
+    return None
 
 
 async def with_retries(send: Callable[[], Awaitable[T]], retries: int, retryable: Callable[[Exception], bool],

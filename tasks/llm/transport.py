@@ -18,7 +18,7 @@ from litellm import Router
 
 from tasks.llm.config import BackendConfig
 from tasks.llm.engines import engine_cost, is_engine
-from tasks.llm.replies import retry_wait, tool_calls_of, with_retries
+from tasks.llm.replies import reasoning_of, retry_wait, tool_calls_of, with_retries
 from tasks.llm.types import LLMResult
 
 RETRYABLE = (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError, litellm.InternalServerError,
@@ -91,6 +91,8 @@ def read_reply(response: Any, role: str, group: str, latency_s: float) -> LLMRes
         latency_s=latency_s,
         finish_reason=choice.finish_reason,
         tool_calls=tool_calls_of(choice.message),
+        reasoning=reasoning_of(choice.message),
+        content_null=choice.message.content is None,
     )
 
 

@@ -17,8 +17,10 @@ class LLMResult:
     ``error`` is set (and ``text`` may be empty) when the call failed after retries; callers turn it
     into a rejection reason. ``parsed`` holds the JSON value when a schema was asked and the text
     parsed; otherwise ``parse_error`` says why not. ``tool_calls`` (native function calling) are
-    ``{"id", "name", "arguments"}`` with the arguments as the model wrote them (text). ``failure``:
-    the failure as a type (``tasks.llm.errors``: the provider's, the spend cap, no model group).
+    ``{"id", "name", "arguments"}`` with the arguments as the model wrote them (text). ``reasoning``: the
+    reply's reasoning text where the provider sent one; ``content_null``: the message's ``content`` was null
+    (``text`` is then ""). ``failure``: the failure as a type (``tasks.llm.errors``: the provider's, the spend
+    cap, no model group). A replayed result (``cached``) carries the recorded reply, usage, cost and latency.
     """
 
     role: str
@@ -37,6 +39,8 @@ class LLMResult:
     continuations: int = 0
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     failure: LLMError | None = None
+    reasoning: str | None = None
+    content_null: bool = False
 
     @property
     def ok(self) -> bool:
@@ -54,6 +58,8 @@ class LLMResult:
         self.cached = self.cached or one.cached
         self.finish_reason = one.finish_reason
         self.tool_calls = self.tool_calls or one.tool_calls
+        if one.reasoning is not None:
+            self.reasoning = (self.reasoning or "") + one.reasoning
         if not one.ok:
             self.error, self.failure = one.error, one.failure
 

@@ -24,13 +24,16 @@ _ACTIVE_LOCK = threading.Lock()
 @dataclass
 class FakeReply:
     """A scripted reply. ``tool_calls``: native function calls, each ``{"name", "arguments"}``
-    (arguments a dict or the raw text the model would send) and optionally ``"id"``."""
+    (arguments a dict or the raw text the model would send) and optionally ``"id"``. ``text`` None: the
+    message's content is null (the fake server sends it so); ``reasoning``: the reply's
+    ``reasoning_content`` (the fake server's replies only)."""
 
-    text: str = ""
+    text: str | None = ""
     finish_reason: str = "stop"
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     tool_calls: list[dict[str, Any]] | None = None
+    reasoning: str | None = None
 
 
 @dataclass
@@ -179,8 +182,8 @@ def _handler() -> Any:
             except FakeError as err:
                 raise _litellm_error(err, model) from None
             pt = reply.prompt_tokens if reply.prompt_tokens is not None else sum(len(str(m.get("content", ""))) // 4 for m in messages)
-            ct = reply.completion_tokens if reply.completion_tokens is not None else max(1, len(reply.text) // 4)
-            response = model_response(f"{FAKE_PROVIDER}/{model}", reply.text, reply.finish_reason, pt, ct, reply.tool_calls)
+            ct = reply.completion_tokens if reply.completion_tokens is not None else max(1, len(reply.text or "") // 4)
+            response = model_response(f"{FAKE_PROVIDER}/{model}", reply.text or "", reply.finish_reason, pt, ct, reply.tool_calls)
             response._hidden_params = {**(getattr(response, "_hidden_params", None) or {}), "fake_cost_usd": active().cost_per_call}
             return response
 

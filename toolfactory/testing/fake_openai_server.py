@@ -188,31 +188,33 @@ class _FakeApp:
         """A completion: the responder's script, else a tool call, a schema instance, or an echo of the prompt size."""
         messages = body.get("messages") or []
         schema = _schema_of(body)
+        reasoning = None
         if self.responder is not None:
             try:
-                content, tool_calls, finish = self.scripted(body, schema, fault)
+                content, tool_calls, finish, reasoning = self.scripted(body, schema, fault)
             except FakeError as err:
                 return _json({"error": {"message": err.message, "type": "scripted_error"}}, err.status,
                              {"retry-after": str(err.retry_after)} if err.retry_after is not None else None)
         else:
             content, tool_calls, finish = self.generated(messages, body, schema, fault)
-        if fault == "truncated":
+        if fault == "truncated" and content is not None:
             content, finish = content[: max(1, len(content) // 2)], "length"
         prompt_tokens = max(1, sum(len(str(m.get("content", ""))) for m in messages) // 4)
+        completion_tokens = max(1, len(content or "") // 4)
         with self.lock:
             self.stats.ok += 1
+        message = {"role": "assistant", "content": content, **({"tool_calls": tool_calls} if tool_calls else {}),
+                   **({"reasoning_content": reasoning} if reasoning is not None else {})}
         return _json({
             "id": f"chatcmpl-{self.stats.requests}", "object": "chat.completion", "created": int(time.time()),
-            "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content,
-                                                 **({"tool_calls": tool_calls} if tool_calls else {})}, "finish_reason": finish}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": max(1, len(content) // 4),
-                      "total_tokens": prompt_tokens + max(1, len(content) // 4)},
+            "model": body.get("model", "fake"), "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens},
         })
 
     def scripted(self, body: dict[str, Any], schema: dict[str, Any] | None, fault: str | None
-                 ) -> tuple[str, list[dict[str, Any]] | None, str]:
-        """(content, tool calls, finish reason) from the responder (a FakeError it scripts is raised)."""
+                 ) -> tuple[str | None, list[dict[str, Any]] | None, str, str | None]:
+        """(content, tool calls, finish reason, reasoning) from the responder (a FakeError it scripts is raised)."""
         reply = _scripted(self.responder, body, schema)  # type: ignore[arg-type]
         content, finish, tool_calls = reply.text, reply.finish_reason, None
         if reply.tool_calls:
@@ -222,7 +224,7 @@ class _FakeApp:
             finish = "tool_calls"
         if fault == "wrong_schema" and schema is not None:
             content = json.dumps({"unexpected": True})
-        return content, tool_calls, finish
+        return content, tool_calls, finish, reply.reasoning
 
     def generated(self, messages: list[dict[str, Any]], body: dict[str, Any], schema: dict[str, Any] | None, fault: str | None
                   ) -> tuple[str, list[dict[str, Any]] | None, str]:
