@@ -20,17 +20,18 @@ from typing import Any
 
 import polars as pl
 
+from flows.contexts import backfill_contexts
 from flows.runtime import open_warehouse
 from flows.settings import Settings
 from schemas.errors import NotFound
+from schemas.records import ToolContext
 from schemas.views import DocumentedApi, SnapshotInstance
+from tasks.documentation.nl_docs import derive_functions
 from tasks.formats.chat_format import to_chat_example
 from tasks.formats.toolalpaca_format import export_record
-from tasks.simulation.multi_api import combine
-from tasks.simulation.tool_calling import tool_definitions
-from tasks.simulation.toolset_slice import ToolsetSlicer
 from warehouse import Warehouse
-from warehouse.corpus import create_snapshot, docs_by_id, funnel_counts, latest_doc_ids, snapshot, snapshot_rows
+from warehouse.contexts import contexts_by_id
+from warehouse.corpus import create_snapshot, funnel_counts, snapshot, snapshot_rows
 from warehouse.frame_landing import records_frame
 
 FORMATS = ("toolalpaca", "jsonl", "parquet", "hf", "card")
@@ -55,16 +56,12 @@ def list_snapshots(settings: Settings) -> str:
                                      "FROM corpus_snapshots ORDER BY created_at DESC"))
 
 
-def _tools_for(row: SnapshotInstance, docs: dict[str, DocumentedApi], partner_docs: dict[str, str]) -> list[dict[str, Any]]:
-    d = row.dialogue
-    doc = docs[d.doc_id]
-    partners = [docs[partner_docs[a]] for a in d.partner_api_ids if a in partner_docs and partner_docs[a] in docs]
-    if not partners and d.toolset:  # a large API's dialogue: the slice the assistant was shown
-        return tool_definitions(ToolsetSlicer(doc.spec).spec_for(d.toolset))
-    if not partners:
-        return tool_definitions(doc.spec)
-    spec, _, _ = combine([doc, *partners])
-    return tool_definitions(spec)
+def context_api(context: ToolContext, category: str) -> DocumentedApi:
+    """The toolset a context recorded, as the paper's layout writes an API: its name, the spec and NL documentation
+    the assistant was shown, and each shown function's NL doc (made from that spec)."""
+    functions = {f.name: f.nl_doc for f in derive_functions(context.spec)}
+    return DocumentedApi(context.api_id, context.doc_ids[0], context.name, category, context.spec, context.nl_documentation,
+                         {n: functions[n] for n in sorted(functions) if n in set(context.function_names)})
 
 
 def data_card(snap: dict[str, Any], rows: list[SnapshotInstance], funnel: list[dict[str, Any]]) -> str:
@@ -108,18 +105,19 @@ def export_snapshot(settings: Settings, formats: list[str], out: str | Path = "e
             if snapshot_id:
                 raise NotFound(f"no snapshot {snapshot_id}: see `toolfactory corpus list`")
             snap = create_snapshot(wh)
-        rows, docs, partner_docs, funnel = _gather(wh, snap)
+        rows, contexts, funnel = _gather(wh, snap)
     folder = Path(out) / snap["snapshot_id"]
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     chat = [{"dialogue_id": r.dialogue.dialogue_id, "api_id": r.dialogue.api_id, "category": r.category,
-             **to_chat_example(r.dialogue, _tools_for(r, docs, partner_docs))} for r in rows] if {"jsonl", "hf"} & set(formats) else []
+             **to_chat_example(r.dialogue, contexts[r.dialogue.context_id].tools)} for r in rows] if {"jsonl", "hf"} & set(formats) else []
     card = data_card(snap, rows, funnel)
     if "toolalpaca" in formats:
-        by_doc: dict[str, list[SnapshotInstance]] = {}
+        by_context: dict[str, list[SnapshotInstance]] = {}  # one record per toolset shown: a slice is not its whole API
         for r in rows:
-            by_doc.setdefault(r.dialogue.doc_id, []).append(r)
-        records = [export_record(docs[d], ds[0].description or "", [r.dialogue for r in ds]) for d, ds in by_doc.items()]
+            by_context.setdefault(str(r.dialogue.context_id), []).append(r)
+        records = [export_record(context_api(contexts[c], ds[0].category or ""), ds[0].description or "", [r.dialogue for r in ds])
+                   for c, ds in by_context.items()]
         (folder / "train_data.json").write_text(json.dumps(records, ensure_ascii=False, indent=1), "utf-8")
         written.append("train_data.json")
     if "jsonl" in formats:
@@ -143,12 +141,17 @@ def export_snapshot(settings: Settings, formats: list[str], out: str | Path = "e
     return {"snapshot_id": snap["snapshot_id"], "instances": len(rows), "folder": str(folder), "written": written}
 
 
-def _gather(wh: Warehouse, snap: dict[str, Any]) -> tuple[list[SnapshotInstance], dict[str, DocumentedApi], dict[str, str],
-                                                          list[dict[str, Any]]]:
+def _gather(wh: Warehouse, snap: dict[str, Any]) -> tuple[list[SnapshotInstance], dict[str, ToolContext], list[dict[str, Any]]]:
+    """The snapshot's instances, the tool context each was shown (backfilled once for dialogues from before
+    contexts were recorded; an instance whose context cannot be had is an error, not a guess) and the funnel."""
+    backfill_contexts(wh)
     rows = snapshot_rows(wh, snap["snapshot_id"])
-    partner_docs = latest_doc_ids(wh, sorted({a for r in rows for a in r.dialogue.partner_api_ids}))
-    docs = docs_by_id(wh, sorted({r.dialogue.doc_id for r in rows} | set(partner_docs.values())))
-    return rows, docs, partner_docs, funnel_counts(wh, snap["config_version"])
+    contexts = contexts_by_id(wh, [r.dialogue.context_id for r in rows if r.dialogue.context_id])
+    lacking = [r.dialogue.dialogue_id for r in rows if r.dialogue.context_id not in contexts]
+    if lacking:
+        raise NotFound(f"{len(lacking)} instance(s) of snapshot {snap['snapshot_id']} have no recorded tool context and their "
+                       f"doc is gone (first: {lacking[0]}); nothing was written")
+    return rows, contexts, funnel_counts(wh, snap["config_version"])
 
 
 def _flat(rows: list[SnapshotInstance], snapshot_id: str) -> pl.DataFrame:

@@ -19,6 +19,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.contexts import backfill_contexts
 from flows.progress import Progress
 from flows.runtime import flow_settings, gated, llm_session, open_warehouse
 from flows.settings import Settings, describe
@@ -36,13 +37,12 @@ from warehouse.corpus import (
     clean_by_origin,
     dedup_kept,
     funnel_counts,
-    partner_documentation,
     pending_dialogues,
     record_curation_run,
     turn_counts,
 )
 
-CURATION_RULES = "turns/1"  # the funnel's code checks: a new version decides every dialogue again (issue 21: turn verdicts, cuts)
+CURATION_RULES = "context/1"  # the funnel's code checks: a new version decides every dialogue again (issue 21: turn verdicts, cuts; issue 33: the length filter and name checks read the tool context)
 
 
 def curation_config(settings: Settings, client: LLMClient) -> dict[str, Any]:
@@ -69,7 +69,7 @@ def _code_checks(pending: list[PendingDialogue], settings: Settings, version: st
     Returns (the dialogues that passed, how many were cut)."""
     passed, cuts = [], 0
     for d in pending:
-        names = None if d.dialogue.partner_api_ids else set(d.function_names) or None
+        names = set(d.function_names) or None  # what its tool context showed (a multi-API one's prefixed names too)
         checks = check_turns(d.dialogue, names)
         writer.put([TurnVerdict(content_id("turn-verdict", d.dialogue.dialogue_id, c.index, version), d.dialogue.dialogue_id,
                                 d.dialogue.api_id, c.index, c.turn, c.verdict.stage, c.verdict.kept, c.verdict.reason,
@@ -100,13 +100,8 @@ def _judge(dialogues: list[PendingDialogue], client: LLMClient, wh: Any, setting
         for d in dialogues:
             writer.put([_record(d, Verdict("semantic", None, "judge off (curation_judge: false)"), version)])
         return dialogues, 0
-    partners = partner_documentation(wh, sorted({p for d in dialogues for p in d.dialogue.partner_api_ids}))
     gate = asyncio.Semaphore(settings.max_concurrent_dialogues)
-
-    def docs(d: PendingDialogue) -> str:
-        return "\n".join([d.nl_documentation, *(partners.get(p, "") for p in d.dialogue.partner_api_ids)])
-
-    futures = {client.submit(gated(gate, judge_dialogue(client, d.dialogue, docs(d), seed=settings.seed,
+    futures = {client.submit(gated(gate, judge_dialogue(client, d.dialogue, d.nl_documentation, seed=settings.seed,
                                                         max_tokens=settings.judge_max_tokens))): d for d in dialogues}
     kept = []
     undecided = 0
@@ -169,6 +164,7 @@ def curate_corpus(settings: dict[str, Any] | None = None) -> dict[str, Any]:
     s = flow_settings(settings)
     started = time.perf_counter()
     with open_warehouse(s) as wh, llm_session(s, wh) as (client, ledger):
+        backfilled = backfill_contexts(wh)  # dialogues from before tool contexts were recorded: once
         config = curation_config(s, client)
         version = content_id("curation", config)
         seen = judged = kept = retryable = cuts = 0
@@ -193,7 +189,7 @@ def curate_corpus(settings: dict[str, Any] | None = None) -> dict[str, Any]:
         summary = {
             "config_version": version, "run_id": run_id, "decided_now": seen, "judged_now": judged,
             "kept_now": kept, "cut_now": cuts, "retryable": retryable, "clean_instances": wh.count("clean_instances"), "clean_by_origin": clean_by_origin(wh),
-            "dialogues": wh.count("dialogue"),
+            "dialogues": wh.count("dialogue"), "contexts_backfilled": backfilled["linked"],
             "funnel": {f"{r['stage']}/{r['reason']}": int(r["n"]) for r in stages},
             "turns": turn_counts(wh, version),
             **ledger.summary(), "seconds": round(time.perf_counter() - started, 1),

@@ -65,20 +65,21 @@ async def _trial(item: EvalItem, trial: int, setup: Any, client: LLMClient, cfg:
     elif judge:
         if client.budget.exhausted:
             return None
-        verdict = await judge_solution(client, documentation=setup.functions_doc, instruction=item.instruction, golden=item.calls,
+        verdict = await judge_solution(client, documentation=setup.context.nl_documentation, instruction=item.instruction, golden=item.calls,
                                        steps=steps, final_answer=final, subject_id=item.golden_id, seed=settings.seed,
                                        max_tokens=settings.judge_max_tokens)
         if verdict.status == "error":  # the judge's call failed after retries: scored by the next run
             return None
     else:
         verdict = JudgeVerdict("off", None, None, "")
-    return eval_result(item, run_id, trial, steps, final, stop, verdict)
+    return eval_result(item, run_id, trial, steps, final, stop, verdict, setup.context.context_id)
 
 
 def eval_result(item: EvalItem, run_id: str, trial: int, steps: Sequence[Step], final: str | None, stop: str,
-                verdict: JudgeVerdict) -> EvalResult:
+                verdict: JudgeVerdict, context_id: str | None = None) -> EvalResult:
     """One trial's record: the trajectory's calls (auth arguments dropped: a key the model passed never
-    counts) scored by exact match and the process rules against the item's golden calls, with the verdict."""
+    counts) scored by exact match and the process rules against the item's golden calls, with the verdict;
+    ``context_id``: the tool context the model and the judge were shown."""
     spec = item.doc.spec
     made = calls_without_auth([s.to_dict() for s in call_steps(steps)], spec)
     calls = calls_without_auth(calls_with_groups(call_steps(steps)), spec)
@@ -88,7 +89,7 @@ def eval_result(item: EvalItem, run_id: str, trial: int, steps: Sequence[Step], 
     return EvalResult(content_id("eval_result", run_id, item.golden_id, trial), run_id, item.golden_id, item.instruction_id,
                       item.api_id, trial, [s.to_dict() for s in steps], final, stop, calls, em.correct, em.names_correct, em.matched, em.n_golden,
                       em.n_predicted, em.reasons[:20], verdict.status, verdict.process, verdict.response, verdict.reason[:600],
-                      rule.accepted, rule.reasons[:20])
+                      rule.accepted, rule.reasons[:20], context_id)
 
 
 def model_reference(wh: Any, model: str | None) -> str | None:
@@ -127,6 +128,7 @@ def evaluate(set_source: str, model: str | None = None, settings: dict[str, Any]
         done = done_trials(wh, run_id)
         setups: dict[str, ApiSetups] = {}
         futures = _schedule_trials(items, done, setups, client, s, cfg, models, run_id)
+        ledger.writer.put([st.single.context for st in setups.values()])  # what each API's trials are shown, once
         print(f"evaluate: {len(items)} instructions × {s.eval_trials} trials of {models['assistant']} on {set_source} "
               f"({len(futures)} to run, {len(done)} scored before), run {run_id}")
         left: Counter[str] = Counter()  # trials not scored, by why: the next run runs them

@@ -19,13 +19,14 @@ from typing import Any
 
 from prefect import flow
 
+from flows.contexts import context_for
 from flows.evaluate import SCORE_KEYS, eval_result, write_report
 from flows.files import read_capped
 from flows.runtime import flow_settings, gated, llm_session, open_warehouse
 from flows.settings import Settings, describe
 from schemas.errors import NotFound
 from schemas.ids import content_id
-from schemas.records import EvalResult
+from schemas.records import EvalResult, ToolContext
 from schemas.views import EvalItem
 from tasks.evaluation.eval_judge import JudgeVerdict, judge_solution
 from tasks.evaluation.eval_judge import prompt_version as judge_prompt_version
@@ -34,23 +35,23 @@ from warehouse.evaluation import done_trials, eval_items, record_eval_run, score
 
 
 async def score_prediction(item: EvalItem, p: Prediction | None, run_id: str, client: Any, judge: bool,
-                           settings: Settings) -> EvalResult | None:
-    """One item's result (None: the judge's call failed, the next run scores it)."""
+                           settings: Settings, context: ToolContext) -> EvalResult | None:
+    """One item's result (None: the judge's call failed, the next run scores it); ``context``: what the
+    set shows a model for the item's API (the judge reads its documentation)."""
     steps = p.steps if p else []
     final = p.final_answer if p else None
     stop = "no_prediction" if p is None else "final_answer" if (final or "").strip() else "gave_up"
     if p is None:
         verdict = JudgeVerdict("no_call", "no", "no", "no prediction for this instruction") if judge else JudgeVerdict("off", None, None, "")
     elif judge:
-        doc = item.doc
-        verdict = await judge_solution(client, documentation=doc.nl_documentation, instruction=item.instruction,
+        verdict = await judge_solution(client, documentation=context.nl_documentation, instruction=item.instruction,
                                        golden=item.calls, steps=steps, final_answer=final, subject_id=item.golden_id,
                                        seed=settings.seed, max_tokens=settings.judge_max_tokens)
         if verdict.status == "error":
             return None
     else:
         verdict = JudgeVerdict("off", None, None, "")
-    return eval_result(item, run_id, 0, steps, final, stop, verdict)
+    return eval_result(item, run_id, 0, steps, final, stop, verdict, context.context_id)
 
 
 @flow(name="evaluate-predictions", log_prints=True)
@@ -74,7 +75,10 @@ def evaluate_predictions(set_source: str, path: str, model: str | None = None, s
                         {k: v for k, v in config.items() if k != "items"}, len(items))
         done = done_trials(wh, run_id)
         gate = asyncio.Semaphore(s.max_concurrent_dialogues)  # judge calls in flight
-        futures = [client.submit(gated(gate, score_prediction(i, matched.get(i.golden_id), run_id, client, s.eval_judge, s)))
+        contexts = {i.doc.doc_id: context_for([i.doc], [], "", "predictions") for i in items}  # a set's API as its documents show it
+        ledger.writer.put(list(contexts.values()))
+        futures = [client.submit(gated(gate, score_prediction(i, matched.get(i.golden_id), run_id, client, s.eval_judge, s,
+                                                              contexts[i.doc.doc_id])))
                    for i in items if (i.golden_id, 0) not in done]
         results = [f.result() for f in futures]
         ledger.writer.put([r for r in results if r is not None])

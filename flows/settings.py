@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     max_parallel_calls: int = _field(3, ge=1, group="simulation")  # calls one assistant turn may make at once in json and tools step modes (1: one per turn; react keeps one)
     observation_max_chars: int = _field(3000, ge=100, group="simulation")
     toolset_slice_max: int = _field(20, ge=1, group="simulation")  # a larger API's instructions are written about a few operations; the assistant sees those + this many others
+    toolset_slice_max_chars: int = _field(4000, ge=0, group="simulation")  # and at most this many characters of their documentation (the targets always; 0: no bound): what fits the length budget
     executor_mode: Literal["simulated", "real"] = _field("simulated", group="simulation")  # simulated | real (calls each API's own server; the real_* settings below)
     real_allowed_hosts: str | None = _field(None, group="simulation")  # comma-separated hosts the real executor may call; empty: each spec's own server host
     real_allow_private: bool = _field(False, group="simulation")  # let the real executor reach private, loopback and link-local addresses

@@ -53,7 +53,7 @@ from flows.simulation_plan import explain_no_chains, instruction_plan, planned_k
 from flows.simulation_setup import ApiSetups, Setup
 from flows.task_runners import in_window, simulation_task_runner
 from schemas.ids import content_id
-from schemas.records import Dialogue, Instruction, Rejection
+from schemas.records import Dialogue, Instruction, Rejection, ToolContext
 from schemas.views import DocumentedApi
 from tasks.llm.backend import LLMClient
 from tasks.prompts import load_prompt
@@ -173,7 +173,9 @@ def _simulate_with(doc: DocumentedApi, setups: ApiSetups, client: LLMClient, kno
     mode = setups.step_mode
     multi = None
     if partner is not None and settings.multi_api_share > 0:
-        multi = MultiApi(partner.doc_id, partner.name, setups.paired_with(partner).functions_doc)
+        slicer, prefixes = setups.pair_slicer(partner)
+        multi = MultiApi(partner.doc_id, partner.name, "" if slicer.large else setups.paired_with(partner)[0].functions_doc,
+                         slicer if slicer.large else None, tuple(prefixes))
     put(setups.edge_records(partner if multi else None))  # the function graph, with its evidence (idempotent)
     instructions, new_instructions, kinds_failed = _instructions(doc, client, known, put, settings, multi, setups.slicer,
                                                                  setups.edges())
@@ -190,23 +192,26 @@ def _simulate_with(doc: DocumentedApi, setups: ApiSetups, client: LLMClient, kno
         if any(p is None for p in partner_docs):  # the partner has no valid doc any more
             stops["partner_missing"] += 1
             continue
-        setting, toolset = (setups.paired_with(partner_docs[0]), ()) if partner_docs else setups.sliced(i.target_functions)
+        setting, toolset = (setups.paired_with(partner_docs[0], i.target_functions) if partner_docs
+                            else setups.sliced(i.target_functions))
         follow_ups = plan_follow_ups(i.instruction_id, settings.follow_up_share, settings.max_user_turns, settings.seed)
         work.append((Task(doc.api_id, doc.doc_id, i.instruction_id, i.text, i.kind, i.details,
-                          tuple(p.api_id for p in partner_docs), toolset, follow_ups), setting))
+                          tuple(p.api_id for p in partner_docs), toolset, follow_ups, setting.context.context_id), setting))
     ids = {t.instruction_id: dialogue_id_for(t, models, versions, cfg) for t, _ in work}
     existing = known.existing_dialogue_ids(list(ids.values()))
     todo = [(t, st) for t, st in work if ids[t.instruction_id] not in existing]
     futures = {client.submit(gated(gate, unless_spent(client, lambda t=t, st=st: run_conversation(
         t, st.functions_doc, st.names, client, st.executor, models, cfg, st.tools)))): t for t, st in todo}
+    contexts = {t.instruction_id: st.context for t, st in todo}
     for fut in as_completed(futures):
-        stops[_land(fut, futures[fut], ids[futures[fut].instruction_id], client, put)] += 1
+        t = futures[fut]
+        stops[_land(fut, t, ids[t.instruction_id], client, put, contexts[t.instruction_id])] += 1
     return {"api": doc.name, "category": doc.category, "instructions": len(instructions), "new_instructions": new_instructions,
             "dialogues": len(todo), "skipped": len(work) - len(todo), "stops": dict(stops)}
 
 
-def _land(fut: Any, t: Task, dialogue_id: str, client: LLMClient, put: Put) -> str:
-    """Land one finished conversation (its dialogue; a refusal where a planned follow-up was not written or
+def _land(fut: Any, t: Task, dialogue_id: str, client: LLMClient, put: Put, context: ToolContext) -> str:
+    """Land one finished conversation (its tool context, once per context by its ID, then its dialogue; a refusal where a planned follow-up was not written or
     the simulation crashed); returns the stop to count. Work an LLM call failed in is not landed: the next
     run redoes it."""
     try:
@@ -219,7 +224,7 @@ def _land(fut: Any, t: Task, dialogue_id: str, client: LLMClient, put: Put) -> s
     if conversation is None or cut_short(conversation.dialogue.steps) or conversation.follow_up_problem == "llm_error":
         return retry_reason(client)
     dialogue, problem = conversation.dialogue, conversation.follow_up_problem
-    records: list[Any] = [dialogue]
+    records: list[Any] = [context, dialogue]
     if problem is not None:  # the user agent's reply was unusable: the dialogue lands with the turns it has
         turn = len(dialogue.follow_ups) + 1
         records.append(Rejection(content_id("rejection", "simulation", dialogue.dialogue_id, "follow_up", turn), "simulation",

@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from flows.settings import Settings
-from schemas.records import FunctionDoc, FunctionEdge
+from schemas.records import FunctionDoc, FunctionEdge, ToolContext
 from schemas.views import DocumentedApi
 from tasks.documentation.nl_docs import derive_functions, nl_documentation
+from tasks.documentation.tool_context import make_context
 from tasks.guards.address_guard import allowed_pairs
 from tasks.guards.guarded_mcp import McpGuard
 from tasks.llm.backend import LLMClient
+from tasks.prompts import load_prompt
+from tasks.simulation.assistant import assistant_prompt_name
 from tasks.simulation.chain_plan import cross_edges, edge_records
 from tasks.simulation.executor import Executor, PrefixRouter, SimulatedExecutor
 from tasks.simulation.function_graph import Edge, graph
@@ -57,27 +60,41 @@ def mcp_guard(settings: Settings) -> McpGuard:
 
 @dataclass
 class Setup:
+    """What one kind of dialogue of an API runs against; ``context`` is its record (what the assistant is shown)."""
+
     functions_doc: str
     names: list[str]
     executor: Executor
     tools: list[dict[str, Any]] | None
+    context: ToolContext
 
 
 class ApiSetups:
-    """The setups of one API's dialogues: its own, and one per partner it is paired with.
-    Each API's executor is made once and shared (its response cache spans its dialogues)."""
+    """The setups of one API's dialogues: its own, a large API's slices, and one per partner it is paired with
+    (sliced like a single API when the two together are large). Each API's executor is made once and shared
+    (its response cache spans its dialogues); each setup's tool context is made once."""
 
     def __init__(self, doc: DocumentedApi, client: LLMClient, settings: Settings, step_mode: str):
         self.doc, self.client, self.settings, self.step_mode = doc, client, settings, step_mode
+        self.prompt_version = load_prompt(assistant_prompt_name(step_mode)).version
         self._executors: dict[str, Executor] = {}
         self._functions: dict[str, list[FunctionDoc]] = {}
-        self._pairs: dict[str, Setup] = {}
+        self._pairs: dict[tuple[str, tuple[str, ...]], Setup] = {}
         self._combined: dict[str, tuple[dict[str, Any], list[str]]] = {}
+        self._pair_slicers: dict[str, ToolsetSlicer] = {}
         self._slices: dict[tuple[str, ...], Setup] = {}
         self._edges: list[Edge] | None = None
-        self.slicer = ToolsetSlicer(doc.spec, settings.toolset_slice_max)
-        self.single = Setup(doc.nl_documentation, [f.name for f in self.functions_of(doc)], self.executor_for(doc),
-                            self.tools_of(doc.spec))
+        self.slicer = ToolsetSlicer(doc.spec, settings.toolset_slice_max, settings.toolset_slice_max_chars)
+        names = [f.name for f in self.functions_of(doc)]
+        self.single = Setup(doc.nl_documentation, names, self.executor_for(doc), self.tools_of(doc.spec),
+                            self.context_of([doc], (), doc.spec, names, doc.nl_documentation))
+
+    def context_of(self, docs: list[DocumentedApi], toolset: tuple[str, ...], spec: Any, names: list[str],
+                   nl_doc: str) -> ToolContext:
+        """The record of what a setup shows the assistant (``tasks.documentation.tool_context``)."""
+        name = " + ".join(d.name for d in docs)
+        return make_context(self.doc.api_id, name, [(d.doc_id, d.api_id) for d in docs], list(toolset), spec or {}, names,
+                            tool_definitions(spec or {}), nl_doc, self.step_mode, self.prompt_version)
 
     def tools_of(self, spec: Any) -> list[dict[str, Any]] | None:
         """The function definitions the step mode needs: ``tools`` sends them, ``json`` builds each call's
@@ -110,15 +127,33 @@ class ApiSetups:
             self._combined[partner.doc_id] = spec, prefixes
         return self._combined[partner.doc_id]
 
-    def paired_with(self, partner: DocumentedApi) -> Setup:
-        if partner.doc_id not in self._pairs:
-            spec, prefixes = self.combined_with(partner)
-            functions = derive_functions(spec)
+    def pair_slicer(self, partner: DocumentedApi) -> tuple[ToolsetSlicer, list[str]]:
+        """The slicer of the API and its partner combined (bounded by ``toolset_slice_max`` like one API), and the prefixes."""
+        spec, prefixes = self.combined_with(partner)
+        if partner.doc_id not in self._pair_slicers:
+            self._pair_slicers[partner.doc_id] = ToolsetSlicer(spec, self.settings.toolset_slice_max,
+                                                               self.settings.toolset_slice_max_chars)
+        return self._pair_slicers[partner.doc_id], prefixes
+
+    def paired_with(self, partner: DocumentedApi, targets: list[str] | tuple[str, ...] = ()) -> tuple[Setup, tuple[str, ...]]:
+        """The setup of a multi-API dialogue and the slice's names (() when the two together are not large). A large
+        pair shows the instruction's targets and their neighbours; one without targets (written before pairs were
+        sliced) the first window across both APIs."""
+        spec, prefixes = self.combined_with(partner)
+        slicer, _ = self.pair_slicer(partner)
+        names: tuple[str, ...] = ()
+        if slicer.large:
+            names = tuple(slicer.slice_for(list(targets))) or tuple(slicer.slice_for(slicer.targets_across(prefixes, 0)))
+        key = (partner.doc_id, names)
+        if key not in self._pairs:
+            shown = slicer.spec_for(list(names)) if names else spec
+            functions = derive_functions(shown)
             router = PrefixRouter({prefixes[0]: self.executor_for(self.doc), prefixes[1]: self.executor_for(partner)},
                                   spec=spec, max_chars=self.settings.observation_max_chars)
-            self._pairs[partner.doc_id] = Setup(nl_documentation(spec, functions), [f.name for f in functions], router,
-                                                   self.tools_of(spec))
-        return self._pairs[partner.doc_id]
+            nl_doc, fnames = nl_documentation(shown, functions), [f.name for f in functions]
+            self._pairs[key] = Setup(nl_doc, fnames, router, self.tools_of(shown),
+                                     self.context_of([self.doc, partner], names, shown, fnames, nl_doc))
+        return self._pairs[key], names
 
     def edges(self) -> list[Edge]:
         """The API's function graph (``tasks.simulation.function_graph``), built once."""
@@ -144,8 +179,9 @@ class ApiSetups:
         if names not in self._slices:
             spec = self.slicer.spec_for(list(names))
             functions = derive_functions(spec)
-            self._slices[names] = Setup(nl_documentation(spec, functions), [f.name for f in functions], self.executor_for(self.doc),
-                                        self.tools_of(spec))
+            nl_doc, fnames = nl_documentation(spec, functions), [f.name for f in functions]
+            self._slices[names] = Setup(nl_doc, fnames, self.executor_for(self.doc), self.tools_of(spec),
+                                        self.context_of([self.doc], names, spec, fnames, nl_doc))
         return self._slices[names], names
 
     def close(self) -> None:

@@ -97,6 +97,12 @@ class Dialogue(Record):
         Keywords(required=False, pattern="^[0-9a-f]{16}$",
                  description="the dialogue this one was cut from at its last good user turn (tasks.curation.turns)"),
     ] = None
+    context_id: Annotated[
+        str | None,
+        Keywords(required=False, pattern="^[0-9a-f]{16}$",
+                 description="the tool context the assistant was shown (table tool_context): what exports, the length "
+                             "filter and the judge read"),
+    ] = None
 
     def user_turns(self) -> list[tuple[str, list[Step], str]]:
         """Each user turn as (the user's message, the steps that served it, the answer it got)."""

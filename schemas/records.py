@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 
+from schemas.context_records import ToolContext  # noqa: F401  (re-exported: the record of schema tool_context)
 from schemas.dialogue_records import Dialogue, FollowUp, Step  # noqa: F401  (records of schema dialogue, re-exported)
 from schemas.keywords import Keywords
 from schemas.record_base import ID, Count, InstructionKind, Record
@@ -94,6 +95,8 @@ class ApiDoc(Record):
     origin: Literal["llm", "import"]
     prompt_version: str
     model: str
+    source: Annotated[str, Keywords(description="an imported document's file name (what tells two documents of one title and "
+                                                "server apart); empty for an LLM-written doc")] = ""
 
 
 @dataclass
@@ -149,11 +152,23 @@ class ImportNote(Record):
 
 
 @dataclass
+class ReplyToolCall(Record):
+    """One native tool call of a reply, as the model wrote it (``arguments`` is its text, JSON or not)."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass
 class LLMCall(Record):
-    """One LLM call in the ledger. request_hash identifies the request (model group, messages, schema,
-    sampling); the ledger doubles as the response cache."""
+    """One LLM call in the ledger. request_hash identifies the request (what serves it — provider, model,
+    normalised api_base, deployment settings — and messages, schema, tools, sampling); the ledger doubles as
+    the response cache, so a row holds every part of the reply a replay must give back: the text (None
+    when the message's ``content`` was null), the native tool calls, the reasoning text and the usage."""
 
     SCHEMA: ClassVar[str] = "llm_call"
+    NESTED: ClassVar[dict[str, type[Record]]] = {"tool_calls": ReplyToolCall}
     call_id: ID
     request_hash: ID
     role: Literal["documenter", "user", "assistant", "executor", "judge"]
@@ -166,11 +181,12 @@ class LLMCall(Record):
     cost_usd: Annotated[float | None, Keywords(minimum=0)]
     latency_s: Annotated[float, Keywords(minimum=0)]
     finish_reason: str | None
-    response_text: str | None
+    response_text: Annotated[str | None, Keywords(description="the reply's text; null for a failed call or a null content")]
     error: str | None
-    tool_calls: Annotated[
-        str | None, Keywords(description="JSON text: the reply's native tool calls [{id, name, arguments}]")
-    ] = None  # JSON text of the reply's native tool calls, when it made any
+    tool_calls: Annotated[list[ReplyToolCall], Keywords(description="the reply's native tool calls, in order")] = field(
+        default_factory=list)
+    reasoning_text: Annotated[str | None, Keywords(description="the reply's reasoning text, where the provider sent one")] = None
+    served_by: Annotated[str, Keywords(description="JSON text: what the request hash says serves it (cache identity)")] = ""
 
 
 @dataclass
@@ -341,3 +357,5 @@ class EvalResult(Record):
     judge_reason: str
     process_rule: bool | None = None  # the deterministic process score (tasks.evaluation.process_score); None: not scored
     process_rule_reasons: list[str] = field(default_factory=list)
+    context_id: Annotated[str | None, Keywords(required=False, pattern="^[0-9a-f]{16}$", description=(
+        "the tool context the model under test and the judge were shown (table tool_context)"))] = None

@@ -34,6 +34,7 @@ SCHEMA_NAMES = (
     "import_note",
     "function_edge",
     "turn_verdict",
+    "tool_context",
 )
 
 

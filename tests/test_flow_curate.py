@@ -6,45 +6,14 @@ from __future__ import annotations
 import json
 
 import polars as pl
-import pytest
 
-from flows.build_toolset import run_build_toolset
 from flows.corpus_export import export_snapshot, take_snapshot
 from flows.curate import run_curate
-from flows.simulate_corpus import run_simulate_corpus
-from tests.support.scripts import assistant, judge, user
+from tests.support.curated import settings, simulated  # noqa: F401  (fixtures)
 from warehouse import Warehouse
 
 
-@pytest.fixture
-def simulated(prefect_harness, settings, fake_llm):
-    from tests.support.scripts import documenter_responder
-
-    fake_llm.respond("documenter", documenter_responder())
-    fake_llm.respond("user", user)
-    fake_llm.respond("assistant", assistant)
-    fake_llm.respond("executor", lambda req: {"results": [{"placeId": "lis-1", "name": "Lisbon"}]})
-    fake_llm.respond("judge", judge)
-    assert run_build_toolset(settings)["valid"] == 2
-    assert run_simulate_corpus(settings)["dialogues"] == 6
-    return settings.with_overrides(curation_tokenizer="words", curation_page_size=4)  # 6 dialogues: two pages
-
-
-@pytest.fixture
-def settings(workdir, fixtures):
-    from flows.catalog_import import import_catalog
-    from flows.settings import load_settings
-
-    (workdir / "toolfactory.yaml").write_text(
-        "backends_file: fake\nwarehouse_path: wh.duckdb\ndocumenter_spec_mode: operations\nllm_num_retries: 0\n"
-        "instructions_per_api: 3\nmissing_detail_share: 0.34\nunanswerable_share: 0\nmax_concurrent_dialogues: 4\n"
-        "dialogue_step_limit: 4\n")
-    s = load_settings()
-    import_catalog(s, fixtures / "catalog.csv")
-    return s
-
-
-def test_curation_decides_once_per_config_and_feeds_clean_instances(simulated, fake_llm):
+def test_curation_decides_once_per_config_and_feeds_clean_instances(simulated, fake_llm):  # noqa: F811
     s = simulated
     out = run_curate(s)
     assert out["decided_now"] == 6 and out["judged_now"] == 6
@@ -68,7 +37,7 @@ def test_curation_decides_once_per_config_and_feeds_clean_instances(simulated, f
     assert back["decided_now"] == 0 and back["clean_instances"] == 4
 
 
-def test_snapshots_are_immutable_versions_and_every_export_reads_back(simulated, tmp_path):
+def test_snapshots_are_immutable_versions_and_every_export_reads_back(simulated, tmp_path):  # noqa: F811
     s = simulated
     run_curate(s)
     first = take_snapshot(s)
@@ -127,7 +96,7 @@ def test_snapshots_are_immutable_versions_and_every_export_reads_back(simulated,
     assert (folder / f"hf-{first['snapshot_id']}" / "README.md").read_text().startswith("---\nconfigs:")
 
 
-def test_the_jsonl_goes_through_trls_chat_formatting(simulated, tmp_path):
+def test_the_jsonl_goes_through_trls_chat_formatting(simulated, tmp_path):  # noqa: F811
     """TRL's own formatting (what SFTTrainer applies) renders every exported example with the tools."""
     import datasets
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
@@ -152,7 +121,7 @@ def test_the_jsonl_goes_through_trls_chat_formatting(simulated, tmp_path):
         assert '[call searchPlaces {"query": "Lisbon"}]' in text and "<tool>Status Code: 200" in text
 
 
-def test_the_curate_corpus_and_export_commands(simulated, workdir, capsys):
+def test_the_curate_corpus_and_export_commands(simulated, workdir, capsys):  # noqa: F811
     from toolfactory.cli import main
 
     with open(workdir / "toolfactory.yaml", "a") as f:
@@ -172,7 +141,7 @@ def test_the_curate_corpus_and_export_commands(simulated, workdir, capsys):
     assert capsys.readouterr().out.splitlines() == ["n", "4"]
 
 
-def test_a_judge_that_crashes_refuses_that_dialogue_and_the_run_goes_on(simulated, monkeypatch):
+def test_a_judge_that_crashes_refuses_that_dialogue_and_the_run_goes_on(simulated, monkeypatch):  # noqa: F811
     import flows.curate as curate
     from tasks.curation.semantic_judge import judge_dialogue as real
 

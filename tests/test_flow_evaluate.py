@@ -61,6 +61,10 @@ def test_a_whole_evaluation_scores_exact_match_and_judge_and_reruns_nothing(sett
         assert json.loads(rows[1]["em_reasons"]) == ["missing call 'getPhase'"]
         assert all(r["judge_status"] == "ok" and r["stop_reason"] == "final_answer" and r["n_steps"] == 2 for r in rows)
         assert wh.count("dialogue") == 0  # trajectories of the model under test never join the training corpus
+        shown = wh.execute("SELECT DISTINCT t.nl_documentation, t.step_mode FROM eval_result r JOIN tool_context t USING (context_id)")
+        assert len(shown) == 1 and "getPhase" in shown[0][0] and shown[0][1] == "react"  # what the model was shown, recorded
+    judge_docs = {m["content"] for r in fake_llm.calls_for("judge") for m in r.messages}
+    assert any(shown[0][0] in text for text in judge_docs)  # and the judge read that very documentation
     report = (workdir / "reports" / "eval-toolalpaca_toolalpaca_eval.json.md").read_text()
     assert "| `toolfactory-fake/assistant` | toolalpaca:toolalpaca_eval.json | react | 1 | 50 | 100 | 50 | 50 | 50 |" in report
     assert (workdir / "reports" / "eval-toolalpaca_toolalpaca_eval.json.svg").read_text().startswith("<svg")

@@ -81,6 +81,7 @@ def test_saved_predictions_score_without_running_a_model(settings, fake_llm, wor
     assert not fake_llm.calls_for("assistant") and not fake_llm.calls_for("judge")
     with Warehouse.open(settings.warehouse_path) as wh:
         rows = wh.frame("SELECT model, step_mode, process_rule, n_predicted FROM eval_results ORDER BY n_golden").to_dicts()
+        assert wh.count("eval_result r JOIN tool_context t USING (context_id)", "t.step_mode = 'predictions'") == 2
     assert [(r["model"], r["step_mode"], r["process_rule"], r["n_predicted"]) for r in rows] == [
         ("my-model", "predictions", True, 1), ("my-model", "predictions", True, 2)]
     assert "my-model" in (workdir / "reports" / "eval-toolalpaca_toolalpaca_eval.json.md").read_text()

@@ -35,6 +35,23 @@ def test_the_slicer_rotates_windows_and_keeps_neighbours():
     assert not ToolsetSlicer(spec, slice_max=30).large
 
 
+def test_a_slice_is_bounded_by_the_documentation_it_shows():
+    from tasks.documentation.tool_lists import to_openapi
+
+    tools = big_tool_list(30)
+    for big in ("tool_11", "tool_20"):
+        next(t for t in tools["tools"] if t["name"] == big)["description"] = "A very long account. " * 250
+    spec, _ = to_openapi(tools, "Big")
+    bound = ToolsetSlicer(spec).shown_chars(["tool_08", "tool_09", "tool_10", "tool_12"])
+    slicer = ToolsetSlicer(spec, slice_max=8, max_chars=bound)
+    assert slicer.slice_for(["tool_10"]) == ["tool_08", "tool_09", "tool_10", "tool_12"]  # nearest first; too big: passed over
+    assert slicer.shown_chars(slicer.slice_for(["tool_10"])) <= bound
+    assert slicer.slice_for(["tool_20"]) == ["tool_20"]  # a target is shown whatever its size
+    assert len(ToolsetSlicer(spec, slice_max=8).slice_for(["tool_10"])) == 9  # no bound: by count alone
+    assert slicer.targets(5) == ["tool_10"] and slicer.targets(4) == ["tool_08", "tool_09"]  # a window's targets fit too
+    assert slicer.targets_across(["tool"], 0) == ["tool_00", "tool_01"]
+
+
 def user(req):
     if "requests" in req.last_user and "instructions" in json.dumps(req.messages):
         names = re.findall(r"^(tool_\d+|listProducts|addProduct|getProductsByProductId|uploadPhoto|get_weather|notes_search):",

@@ -41,14 +41,14 @@ def dialogue_of(row: dict[str, Any]) -> Dialogue:
 def pending_dialogues(wh: Warehouse, config_version: str, limit: int | None = None,
                       after: tuple[Any, str] | None = None) -> list[PendingDialogue]:
     """Dialogues with no final verdict under ``config_version`` (none refused, no length verdict),
-    in landing order, with their doc's NL documentation and function names: at most ``limit``,
-    those after the (created_at, dialogue_id) ``after`` (pages through a large backlog)."""
+    in landing order, with the NL documentation and function names their tool context showed the assistant
+    (``tool_context``; none for a dialogue without one): at most ``limit``, those after the (created_at,
+    dialogue_id) ``after`` (pages through a large backlog)."""
     rows = wh.frame(
         f"""
-        SELECT {DIALOGUE_COLUMNS}, d.created_at, a.nl_documentation,
-               (SELECT list(f.name) FROM function_doc f WHERE f.doc_id = d.doc_id) AS function_names,
+        SELECT {DIALOGUE_COLUMNS}, d.created_at, t.nl_documentation, CAST(t.function_names AS VARCHAR) AS function_names,
                (SELECT CAST(i.chain AS VARCHAR) FROM instruction i WHERE i.instruction_id = d.instruction_id) AS chain
-        FROM dialogue d LEFT JOIN api_doc a ON a.doc_id = d.doc_id
+        FROM dialogue d LEFT JOIN tool_context t ON t.context_id = d.context_id
         WHERE d.dialogue_id NOT IN (
             SELECT dialogue_id FROM curation_verdict WHERE config_version = ? AND (NOT kept OR stage = 'length'))
           AND (?::TIMESTAMP IS NULL OR (d.created_at, d.dialogue_id) > (?::TIMESTAMP, ?))
@@ -56,15 +56,8 @@ def pending_dialogues(wh: Warehouse, config_version: str, limit: int | None = No
         """ + (f"LIMIT {int(limit)}" if limit is not None else ""),
         [config_version, after[0] if after else None, after[0] if after else None, after[1] if after else None],
     ).to_dicts()
-    return [PendingDialogue(dialogue_of(r), r["nl_documentation"] or "", r["function_names"] or [], r["created_at"],
+    return [PendingDialogue(dialogue_of(r), r["nl_documentation"] or "", json.loads(r["function_names"] or "[]"), r["created_at"],
                             json.loads(r["chain"] or "[]")) for r in rows]
-
-
-def partner_documentation(wh: Warehouse, api_ids: list[str]) -> dict[str, str]:
-    """The latest NL documentation of each API named (for multi-API dialogues)."""
-    if not api_ids:
-        return {}
-    return dict(wh.execute("SELECT api_id, nl_documentation FROM apis WHERE api_id IN (SELECT unnest(?))", [api_ids]))
 
 
 def dedup_kept(wh: Warehouse, config_version: str, api_ids: list[str]) -> dict[str, list[tuple[str, str]]]:

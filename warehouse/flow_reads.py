@@ -80,11 +80,16 @@ class FlowReads:
         """The latest successful ledger row for this request (the ledger is the response cache)."""
         rows = self.execute(
             "SELECT call_id, request_hash, role, model, prompt_version, subject_id, status, prompt_tokens, completion_tokens, "
-            "cost_usd, latency_s, finish_reason, response_text, error, tool_calls FROM llm_call "
+            "cost_usd, latency_s, finish_reason, response_text, error, tool_calls, reasoning_text, served_by FROM llm_call "
             "WHERE request_hash = ? AND status = 'ok' ORDER BY created_at DESC LIMIT 1",
             [request_hash],
         )
-        return LLMCall(*rows[0]) if rows else None
+        if not rows:
+            return None
+        names = ("call_id", "request_hash", "role", "model", "prompt_version", "subject_id", "status", "prompt_tokens",
+                 "completion_tokens", "cost_usd", "latency_s", "finish_reason", "response_text", "error", "tool_calls",
+                 "reasoning_text", "served_by")
+        return LLMCall.from_dict(dict(zip(names, rows[0], strict=True)))
 
     def answered_request_hashes(self) -> set[str]:
         """Every request the ledger holds a successful answer for (so a cache miss costs no query)."""
@@ -96,3 +101,19 @@ class FlowReads:
             write=True, sql="INSERT OR IGNORE INTO catalog_import VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
             params=[import_id, source, fmt, rows_read, entries_new, entries_existing, duplicates_merged, quarantined],
         )
+
+    def imported_files(self, where: str) -> list[tuple[str, str, str, str, list[str]]]:
+        """The imported documents that may have come from the file at ``where`` — recorded from that path, or
+        from one whose tail it is, or that is its tail — newest first per API: (api_id, source, name, link,
+        function names)."""
+        rows = self.execute(
+            "SELECT d.api_id, d.source, c.name, c.link, CAST(d.function_list AS VARCHAR) FROM api_doc d "
+            "JOIN catalog_entry c USING (api_id) WHERE d.origin = 'import' AND d.source <> '' "
+            "AND (d.source = ? OR ends_with(d.source, '/' || ?) OR ends_with(?, '/' || d.source)) "
+            "QUALIFY row_number() OVER (PARTITION BY d.api_id ORDER BY d.created_at DESC) = 1", [where, where, where])
+        return [(a, s, n, link or "", [f.get("name", "") for f in json.loads(fl or "[]")]) for a, s, n, link, fl in rows]
+
+    def imported_api_ids(self, api_ids: Sequence[str]) -> set[str]:
+        """Those of ``api_ids`` some imported document already holds."""
+        return {r[0] for r in self.execute("SELECT DISTINCT api_id FROM api_doc WHERE origin = 'import' "
+                                           "AND api_id IN (SELECT unnest(?))", [list(api_ids)])}

@@ -41,6 +41,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "import_note": ("import_note", ()),
     "function_edge": ("function_edge", ("evidence",)),
     "turn_verdict": ("turn_verdict", ()),
+    "tool_context": ("tool_context", ("doc_ids", "api_ids", "toolset", "function_names", "tools", "spec")),
 }
 
 

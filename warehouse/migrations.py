@@ -169,7 +169,6 @@ MIGRATIONS.append(
     )
 )
 
-
 MIGRATIONS.append(
     (
         6,
@@ -390,11 +389,12 @@ MIGRATIONS.append(
     )
 )
 
-from warehouse.migrations_lineage import LATER  # noqa: E402  (migrations from 10 on live there)
+from warehouse.migrations_lineage import LATER  # noqa: E402  (migrations 10-17 live there)
+from warehouse.migrations_record import RECORD  # noqa: E402  (and from 18 on, there)
 
-MIGRATIONS.extend(LATER)
+MIGRATIONS.extend(LATER + RECORD)
 
 PUBLIC_VIEWS = ("catalog", "apis", "functions", "llm_calls", "rejections", "instructions", "dialogues", "steps", "funnel",
                 "clean_instances", "curation_runs", "corpus_snapshots", "snapshot_instances", "golden_answers", "training_runs",
                 "api_splits", "eval_results", "eval_scores", "doc_versions", "dialogue_versions",
-                "import_notes", "import_summary", "operation_coverage", "edge_coverage", "turn_funnel")
+                "import_notes", "import_summary", "operation_coverage", "edge_coverage", "turn_funnel", "tool_contexts")

@@ -28,9 +28,12 @@ from schemas.errors import InvalidInput
 from schemas.ids import content_id
 from schemas.records import Dialogue, GoldenAnswer, Instruction, Record, Rejection, Step
 from schemas.views import DocumentedApi, Trajectory
-from tasks.documentation.spec_auth import authentication_names, declared_parameters, strip_auth
+from tasks.documentation.nl_docs import derive_functions
+from tasks.documentation.spec_auth import authentication_names, declared_parameters, scrub_auth
 from tasks.documentation.spec_import import import_spec
 from tasks.documentation.spec_normalise import public_spec
+from tasks.documentation.tool_context import make_context
+from tasks.documentation.tool_definitions import operation_tools
 from tasks.formats.chat_format import decode_json_text
 from tasks.formats.observations import observation_status
 from tasks.guards.documents import DocumentRefused
@@ -57,16 +60,19 @@ def read_layout(data: Any) -> str:
     raise ImportFormatError("records have neither Instances (training layout) nor Instructions + Golden_Answers (evaluation layout)")
 
 
-def steps_from_instance(instance: dict[str, Any]) -> list[Step] | None:
-    """Our steps from ``intermediate_steps`` plus the final turn; None when they are malformed."""
+def steps_from_instance(instance: dict[str, Any], spec: Any = None) -> list[Step] | None:
+    """Our steps from ``intermediate_steps`` plus the final turn; None when they are malformed. Auth values
+    (``scrub_auth``: the spec's auth parameters and the usual key names) are taken out of every input, log and
+    observation."""
     steps = []
     for i, item in enumerate(instance.get("intermediate_steps") or []):
         if not (isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], list | tuple) and len(item[0]) >= 2):
             return None
-        action, action_input = str(item[0][0]), decode_json_text(item[0][1])
+        action, action_input = str(item[0][0]), scrub_auth(decode_json_text(item[0][1]), spec)
         log = str(item[0][2]) if len(item[0]) > 2 else f"Action: {action}\nAction Input: {item[0][1]}"
+        log = scrub_auth(log, spec)
         thought = log.split("Action:", 1)[0].replace("Thought:", "").strip()
-        observation = str(item[1])
+        observation = scrub_auth(str(item[1]), spec)
         status = observation_status(observation)
         steps.append(Step(i, log, thought, action, action_input, observation, status, status is None or status < 400, None, 0.0))
     final_thought = str(instance.get("Final Thought") or "")
@@ -104,6 +110,12 @@ def import_records(record: dict[str, Any], layout: str, source: str) -> list[Rec
     if isinstance(record.get("NLDocumentation"), str) and record["NLDocumentation"].strip():
         doc.nl_documentation = record["NLDocumentation"]  # theirs, as published
     model = f"toolalpaca:{Path(source).name}"
+    context = None
+    if layout == "training":  # what the published instances' assistant was shown: the record's own documentation
+        functions = derive_functions(doc.spec or {})
+        context = make_context(doc.api_id, doc.name, [(doc.doc_id, doc.api_id)], [], doc.spec or {}, [f.name for f in functions],
+                               operation_tools(doc.spec or {}), doc.nl_documentation, "react", IMPORT_VERSION)
+        out.append(context)
     texts = [i.get("input") for i in record.get("Instances") or []] if layout == "training" else record.get("Instructions") or []
     for n, text in enumerate(texts):
         if not isinstance(text, str) or not text.strip():
@@ -116,12 +128,12 @@ def import_records(record: dict[str, Any], layout: str, source: str) -> list[Rec
             if not isinstance(golden, list):
                 out.append(refuse("golden_missing", f"instruction {n} has no Golden_Answers list"))
                 continue
-            calls = [{"action": str(g.get("Action")), "action_input": strip_auth(decode_json_text(g.get("Action_Input")), doc.spec)}
+            calls = [{"action": str(g.get("Action")), "action_input": scrub_auth(decode_json_text(g.get("Action_Input")), doc.spec)}
                      for g in golden if isinstance(g, dict) and g.get("Action")]
             out.append(GoldenAnswer(content_id("golden", iid, calls), iid, doc.api_id, calls, model))
             continue
         instance = record["Instances"][n]
-        steps = steps_from_instance(instance)
+        steps = steps_from_instance(instance, doc.spec)
         if steps is None:
             out.append(refuse("steps_malformed", f"instance {n}: intermediate_steps are not [[action, input, log], observation] pairs"))
             continue
@@ -131,7 +143,7 @@ def import_records(record: dict[str, Any], layout: str, source: str) -> list[Rec
             instruction_id=iid, instruction=text, instruction_kind="normal", steps=steps,
             final_answer=str(instance.get("output") or "") or None, stop_reason="final_answer", n_calls=n_calls,
             n_errors=sum(1 for s in steps if not s.valid), models={"assistant": model}, prompt_versions={"import": IMPORT_VERSION},
-            prompt_tokens=0, completion_tokens=0, cost_usd=None, origin="import"))
+            prompt_tokens=0, completion_tokens=0, cost_usd=None, origin="import", context_id=context.context_id if context else None))
     return out
 
 

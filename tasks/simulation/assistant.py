@@ -64,6 +64,7 @@ class Task:
     partner_api_ids: tuple[str, ...] = ()  # multi-API: the other APIs whose functions are offered
     toolset: tuple[str, ...] = ()  # a large API: the slice of functions shown (tasks.simulation.toolset_slice); () = all
     follow_ups: tuple[str, ...] = ()  # the kinds of the user's turns after the first answer (tasks.simulation.follow_ups)
+    context_id: str | None = None  # the tool context the assistant is shown (schemas.context_records); not part of the ID
 
 
 def assistant_prompt_name(step_mode: str) -> str:
@@ -153,5 +154,5 @@ def _dialogue(task: Task, models: dict[str, str], versions: dict[str, str], cfg:
         steps=session.steps, final_answer=session.final_answer, stop_reason=session.stop_reason, n_calls=tally.n_calls,
         n_errors=tally.n_errors, models=models, prompt_versions=versions, prompt_tokens=tally.tokens[0],
         completion_tokens=tally.tokens[1], cost_usd=tally.cost, partner_api_ids=list(task.partner_api_ids),
-        toolset=list(task.toolset), follow_ups=follow_ups,
+        toolset=list(task.toolset), follow_ups=follow_ups, context_id=task.context_id,
     )

@@ -14,6 +14,7 @@ deterministic API; without it each dialogue's responses are its own (more varied
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -133,6 +134,7 @@ class SimulatedExecutor:
         self.prompt = load_prompt("executor")
         self.version = self.prompt.version
         self._answers: dict[str, tuple[dict[str, Any] | None, str, Any]] = {}
+        self._asking: dict[str, asyncio.Event] = {}  # key → set once the call answering it is done
 
     def _answer_form(self, operation_id: str) -> tuple[dict[str, Any] | None, str, Any]:
         """(the response's JSON Schema or None, its text for the prompt, its validator or None) for an
@@ -152,10 +154,21 @@ class SimulatedExecutor:
         schema, schema_text, checker = self._answer_form(operation_id)
         key = content_id("exec", self.spec_hash, operation_id, check.method, check.path, check.arguments(), state.digest(),
                          "" if self.share_responses else state.scope)
+        while key in self._asking:  # the same call in flight (two parallel calls alike): its answer, whenever it comes
+            await self._asking[key].wait()
         if key in self.cache:
             status, response = self.cache[key]
             state.calls.append((operation_id, check.arguments(), status, response))
             return Execution(status, response, render_observation(status, response, self.max_chars), check, cached=True)
+        self._asking[key] = asyncio.Event()
+        try:
+            return await self._simulate(operation_id, check, key, schema, schema_text, checker, state)
+        finally:
+            self._asking.pop(key).set()
+
+    async def _simulate(self, operation_id: str, check: CheckedCall, key: str, schema: dict[str, Any] | None, schema_text: str,
+                        checker: Any, state: ExecutorState) -> Execution:
+        """The LLM's response to a checked call, regenerated while it does not conform (cached under ``key`` once it does)."""
         messages = self.prompt.render(
             api_name=self.api_name, function_doc=self.nl_docs.get(operation_id, operation_id),
             history=state.history_text(), method=check.method.upper(), path=check.path,

@@ -82,11 +82,14 @@ def shortfall_ids(doc_id: str, plan: dict[str, int], prompt_version: str, model:
 
 @dataclass(frozen=True)
 class MultiApi:
-    """The partner of a multi-API instruction and the combined function list of both APIs."""
+    """The partner of a multi-API instruction and the combined function list of both APIs; where the two together
+    are large, the slicer of the combined spec and the prefixes (a batch is then written about a window of each)."""
 
     partner_doc_id: str
     partner_name: str
     functions_doc: str
+    slicer: ToolsetSlicer | None = field(default=None, compare=False)
+    prefixes: tuple[str, ...] = ()
 
 
 def plan_kinds(n: int, missing_detail_share: float = 0.1, unanswerable_share: float = 0.1,
@@ -215,6 +218,9 @@ def _shown(kind: str, functions_doc: str, multi: MultiApi | None, slicer: Toolse
     """What the user agent is shown for a kind's batch: the functions, the target operations when that is a
     large API's window (``tasks.simulation.toolset_slice``; a chain's operations are its window), and the rule."""
     rule = chain.rule() if kind == "chain" and chain else KIND_RULES[kind]
+    if kind == "multi_api" and multi and multi.slicer is not None and multi.slicer.large:
+        targets = multi.slicer.targets_across(list(multi.prefixes), seed)
+        return nl_documentation(multi.slicer.spec_for(targets)), targets, rule
     if kind == "multi_api" and multi:
         return multi.functions_doc, [], rule
     if slicer is not None and slicer.large and kind == "chain" and chain:

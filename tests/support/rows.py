@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flows.curate import run_curate
 from flows.toolalpaca_import import import_toolalpaca
+from schemas.context_records import ToolContext
 from schemas.records import (
     ApiDoc,
     CatalogEntry,
@@ -21,6 +22,7 @@ from schemas.records import (
     LLMCall,
     QuarantinedRow,
     Rejection,
+    ReplyToolCall,
     TurnVerdict,
 )
 
@@ -39,13 +41,16 @@ EXAMPLES = {
                       "valid", [{"code": "c", "where": "w", "message": "m"}], 1, "llm", "v1", "m"),
     "function_doc": FunctionDoc(H, H, H, "f", "get", "/f", "d", [{"name": "q", "location": "query", "required": True, "type": "string",
                                                                "enum": None}], "out", "f: d"),
-    "llm_call": LLMCall(H, H, "judge", "m", "v1", H, "ok", 10, 5, 0.25, 0.5, "stop", "hi", None, None),
+    "llm_call": LLMCall(H, H, "judge", "m", "v1", H, "ok", 10, 5, 0.25, 0.5, "stop", "hi", None,
+                        [ReplyToolCall("c1", "f", '{"q": 1}')], "thinking", '{"model": "m"}'),
     "rejection": Rejection(H, "curation", H, "near_duplicate", "like x"),
     "import_note": ImportNote(H, H, H, "a.json", "swagger2", "repair", "operation_id_missing", "GET /x", "getX", "named getX"),
     "function_edge": FunctionEdge(H, H, H, None, "listX", "items[].id", "getX", "xId", 1.5, ["id of items", "type string"]),
     "dialogue": Dialogue(H, H, H, H, "Find the moon", "normal", [STEP, {**STEP, "index": 1, "action": None, "action_input": None,
                                                                          "observation": None, "status": None}],
                          "Waxing", "final_answer", 1, 0, {"assistant": "m"}, {"assistant": "v"}, 10, 5, None, [H], "simulation"),
+    "tool_context": ToolContext(H, H, "Moon", [H], [H], ["f"], ["f"], "f: d", [{"type": "function", "function": {"name": "f"}}],
+                                {"openapi": "3.0.3"}, "react", "v1"),
     "instruction": Instruction(H, H, H, "multi_api", "Find the moon", "", "v1", "m", [H]),
     "curation_verdict": CurationVerdict(H, H, H, "length", False, "over_token_budget", "99 > 10", H, 99, "m", "normal"),
     "turn_verdict": TurnVerdict(H, H, H, 3, 1, "execution", False, "invented_argument", "step 3 getItem: itemId=4411", H),
