@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.files import DocumentReader, spec_files
+from flows.import_identity import api_id_of, function_names
 from flows.runtime import open_warehouse
 from flows.settings import Settings
 from flows.simulation_setup import mcp_server_log
@@ -45,9 +46,13 @@ def import_docs(settings: Settings, path: str | Path, category: str | None = Non
     reasons: Counter[str] = Counter()
     lines: list[str] = []
     pending: list[Any] = []
+    claims: dict[str, str] = {}  # api_id → the file whose document holds it, in this import
+    root = p if p.is_dir() else p.parent
     with open_warehouse(settings) as wh:
         for n, f in enumerate(files, 1):
-            for label, source_format, records in _documents(f, reader, category, fmt):
+            where = f.relative_to(root).as_posix()
+            found = _documents(f, reader, category, fmt, source=where)
+            for label, source_format, records in _own_identity(found, f, where, reader, category, fmt, claims, wh):
                 pending += records
                 if source_format:
                     formats[source_format] += 1
@@ -88,7 +93,23 @@ class McpUnavailable(Unavailable):
     """An MCP server could not be listed: it did not start, could not be reached or did not answer."""
 
 
-def _documents(f: Path, reader: DocumentReader, category: str | None, fmt: str | None) -> list[tuple[str, str, list[Any]]]:
+def _own_identity(found: list[tuple[str, str, list[Any]]], f: Path, where: str, reader: DocumentReader, category: str | None,
+                  fmt: str | None, claims: dict[str, str], wh: Any) -> list[tuple[str, str, list[Any]]]:
+    """``found`` (the documents of file ``f``, at ``where`` in the import), each under the API ID
+    ``flows.import_identity.api_id_of`` gives it (imported again when that is not its title-and-server ID)."""
+    out = []
+    for label, source_format, records in found:
+        doc = next((r for r in records if isinstance(r, ApiDoc)), None)
+        if doc is not None and source_format != "toolalpaca":
+            api_id = api_id_of(wh, doc.api_id, where, function_names(records), claims)
+            if api_id != doc.api_id:
+                label, source_format, records = _documents(f, reader, category, fmt, api_id=api_id, source=where)[0]
+        out.append((label, source_format, records))
+    return out
+
+
+def _documents(f: Path, reader: DocumentReader, category: str | None, fmt: str | None,
+               api_id: str | None = None, source: str | None = None) -> list[tuple[str, str, list[Any]]]:
     """(label, source format, records) per API the file holds: one for a spec or tool list, one per
     record of a ToolAlpaca file."""
     try:
@@ -102,7 +123,7 @@ def _documents(f: Path, reader: DocumentReader, category: str | None, fmt: str |
     def read_once(at: Path) -> Any:  # the file itself was read above; what it refers to is read by the reader
         return data if at == f and data is not None else reader(at)
 
-    result = import_spec(f, read_once, category, limits=reader.limits, fmt=fmt)
+    result = import_spec(f, read_once, category, limits=reader.limits, fmt=fmt, api_id=api_id, source=source)
     return [(f.name, result.source_format, result.records())]
 
 

@@ -99,13 +99,15 @@ def import_spec(path: Path, loader: Loader, category: str | None = None, *, name
                 link: str | None = None, description: str | None = None, stage: str = "spec_import",
                 limits: Limits = Limits(), fmt: str | None = None, projection: dict[str, Any] | None = None,
                 auth_names: list[str] | None = None, source_format: str | None = None,
-                mcp_server: dict[str, str] | None = None) -> SpecImport:
+                mcp_server: dict[str, str] | None = None, api_id: str | None = None, source: str | None = None) -> SpecImport:
     """Load (through ``loader``), convert, bundle, normalise and lint one document; a document that
     cannot be used becomes a Rejection, never an exception. ``name``/``link``/``description``
     override what the document says (a catalog that ships specs knows its APIs better). ``mcp_server``:
     the MCP server the tool list was read from (``x-toolfactory-mcp``, what the real executor calls); a
     document that names a server itself has it dropped, with a warning — only an import from the server
-    records one."""
+    records one. ``api_id``: the API's ID when not the one its title and server give (``flows.import_identity``
+    decides it, so two documents never become one API); ``source``: where the document is, as its doc records it
+    (default: the file name)."""
     out = SpecImport(source=str(path))
 
     def reject(reason: str, detail: str) -> SpecImport:
@@ -134,14 +136,14 @@ def import_spec(path: Path, loader: Loader, category: str | None = None, *, name
         return reject("unparsable", f"{path.name} is not valid JSON/YAML: {str(exc).splitlines()[0]}")
     result = normalise(spec, projection, auth_names)
     result.notes[:0] = conversion + [Note("warning", "ref_unresolved", "", p) for p in problems]
-    _describe(out, result, path, category, name, link, description)
+    _describe(out, result, path, category, name, link, description, api_id, source)
     if not out.functions:
         reject("no_usable_operation", f"{path.name}: no operation could be made callable ({result.dropped} dropped)")
     return out
 
 
 def _describe(out: SpecImport, result: Normalised, path: Path, category: str | None, name: str | None, link: str | None,
-              description: str | None) -> None:
+              description: str | None, api_id: str | None = None, source: str | None = None) -> None:
     """The catalog entry, ApiDoc, functions and notes of a normalised document."""
     spec = result.spec
     info = spec.get("info") if isinstance(spec.get("info"), dict) else {}
@@ -152,7 +154,7 @@ def _describe(out: SpecImport, result: Normalised, path: Path, category: str | N
     link = http_link(link)
     description = description or " ".join(str(info.get("description") or info.get("summary") or name).split())[:2000]
     cat = category or str(spec.get("x-category") or info.get("x-category") or "Imported")
-    api_id = api_id_for(name, link)
+    api_id = api_id or api_id_for(name, link)
     auth = ",".join(sorted({a.kind for a in result.auth})) or "none"
     out.entry = CatalogEntry(api_id=api_id, name=name, description=description, category=cat, link=link, auth=auth,
                              https=link.startswith("https://") if link else None, cors=None, source=path.name, locator="spec")
@@ -164,7 +166,7 @@ def _describe(out: SpecImport, result: Normalised, path: Path, category: str | N
         doc_id=doc_id, api_id=api_id, name=name, category=cat, introduction=description,
         function_list=[{"name": f.name, "description": f.description} for f in functions], spec=spec,
         nl_documentation=nl_documentation(spec, functions) if functions else "", status="valid" if functions else "invalid",
-        lint_errors=blocking, repair_rounds=0, origin="import", prompt_version=IMPORT_VERSION, model="none",
+        lint_errors=blocking, repair_rounds=0, origin="import", prompt_version=IMPORT_VERSION, model="none", source=source or path.name,
     )
     out.functions = function_records(doc_id, api_id, functions)
     out.notes = [ImportNote(content_id("import-note", doc_id, i, n.code, n.where, n.detail), doc_id, api_id, path.name,
