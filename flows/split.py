@@ -16,6 +16,7 @@ from flows.settings import Settings
 from schemas.ids import content_id
 from schemas.records import GoldenAnswer
 from tasks.curation.filters import call_steps
+from tasks.documentation.spec_auth import scrub_auth
 from tasks.evaluation.exact_match import calls_with_groups
 from tasks.evaluation.split import Side, assign_splits, leakage, split_version
 from warehouse import Warehouse
@@ -46,7 +47,7 @@ def build_heldout_set(wh: Warehouse) -> int:
     records = []
     for d in heldout_clean_instances(wh):
         # the instruction's own calls (a follow-up turn serves a later request); parallel ones keep their group
-        calls = calls_with_groups([st for st in call_steps(d.steps) if st.valid and st.turn == 0])
+        calls = scrub_auth(calls_with_groups([st for st in call_steps(d.steps) if st.valid and st.turn == 0]), None)
         records.append(GoldenAnswer(content_id("golden", d.instruction_id, calls), d.instruction_id, d.api_id, calls, FACTORY_SET))
     return wh.land(records).inserted.get("golden_answer", 0) if records else 0
 

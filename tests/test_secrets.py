@@ -3,12 +3,12 @@ its replica, the exports, the run report, the Prefect artifacts and logs, or the
 the backend puts the key it was sent into an error message."""
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
 from tests.support.net import served_backends
 from tests.support.scripts import CATALOG, ROLES, agents
+from tests.support.warehouse_text import text_of_warehouse
 from toolfactory.cli import main
 from toolfactory.testing.fake_llm import FakeError, FakeRequest
 from toolfactory.testing.fake_openai_server import FakeOpenAIServer
@@ -29,14 +29,6 @@ def raising(req: FakeRequest):
         return leaky(req)
     except FakeError as err:
         return err
-
-
-def text_of_warehouse(path: Path) -> str:
-    parts = []
-    with Warehouse.open(path) as wh:
-        for (name,) in wh.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"):
-            parts += [str(row) for row in wh.execute(f'SELECT * FROM "{name}"')]
-    return "\n".join(parts)
 
 
 @pytest.mark.timeout(600)

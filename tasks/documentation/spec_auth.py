@@ -127,3 +127,36 @@ def calls_without_auth(calls: list[dict[str, Any]], spec: Any) -> list[dict[str,
     """Each call (``{"action", "action_input", …}``) with its arguments stripped of the spec's auth
     parameters: what a model under evaluation passes as a key never counts for or against it."""
     return [{**c, "action_input": strip_auth(c.get("action_input"), spec)} for c in calls]
+
+
+_ALWAYS = ("authorization", "x-api-key", "api_key", "api-key", "apikey", "access_token", "client_secret")  # key names anywhere
+
+
+def _auth_names(spec: Any) -> list[str]:
+    return sorted({a.name.casefold() for a in auth_of(spec)} | set(_ALWAYS), key=lambda n: (-len(n), n))
+
+
+def redact_auth_text(text: str, spec: Any) -> str:
+    """``text`` with the value of every auth parameter it writes out replaced by ``<redacted>``: ``"name": "v"``,
+    ``'name': 'v'``, ``name=v``, ``name: v`` (JSON that does not parse, a query string, a header line, a log)."""
+    out = text
+    for name in _auth_names(spec):
+        n = re.escape(name)
+        out = re.sub(rf"""(?i)(["']{n}["']\s*:\s*)(["'])(?:\\.|(?!\2).)*\2""", r"\1\2<redacted>\2", out)
+        out = re.sub(rf"""(?i)(["']{n}["']\s*:\s*)(?!["'<\s])[^,}}\]\s]+""", r"\1<redacted>", out)
+        out = re.sub(rf"""(?i)(?<![A-Za-z0-9_-])({n}\s*[=:]\s*)(?!["'<\s])(?:Bearer\s+|Basic\s+)?[^\s&,;}}\]"']+""",
+                     r"\1<redacted>", out)
+    return out
+
+
+def scrub_auth(value: Any, spec: Any) -> Any:
+    """``value`` without auth values, whatever its shape: a mapping loses its auth keys (the spec's and the usual
+    key names) at any depth, text has them redacted (``redact_auth_text``), lists are scrubbed item by item."""
+    if isinstance(value, dict):
+        names = set(_auth_names(spec))
+        return {k: scrub_auth(v, spec) for k, v in value.items() if str(k).casefold() not in names}
+    if isinstance(value, list):
+        return [scrub_auth(v, spec) for v in value]
+    if isinstance(value, str):
+        return redact_auth_text(value, spec)
+    return value
