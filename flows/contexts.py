@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from schemas.records import ToolContext
+from schemas.records import FunctionDoc, ToolContext
 from schemas.views import DocumentedApi
 from tasks.documentation.nl_docs import derive_functions, nl_documentation
 from tasks.documentation.tool_context import make_context
@@ -24,21 +24,25 @@ from warehouse.contexts import dialogues_without_context, link_contexts
 from warehouse.corpus import docs_by_id, latest_doc_ids
 
 
+def shown_context(docs: list[DocumentedApi], toolset: list[str] | tuple[str, ...], spec: Any, step_mode: str,
+                  prompt_version: str, functions: list[FunctionDoc] | None = None, nl_doc: str | None = None) -> ToolContext:
+    """The record of what an assistant is shown of ``spec`` (the API's, a slice's, a pair's combined one) over
+    ``docs`` (the dialogue's own first): its functions and NL documentation are made from ``spec`` unless given
+    (a whole API's: its doc's own), its tools with ``ask_user``."""
+    spec = spec or {}
+    functions = derive_functions(spec) if functions is None else functions
+    nl_doc = nl_documentation(spec, functions) if nl_doc is None else nl_doc
+    return make_context(docs[0].api_id, " + ".join(d.name for d in docs), [(d.doc_id, d.api_id) for d in docs], list(toolset),
+                        spec, [f.name for f in functions], tool_definitions(spec), nl_doc, step_mode, prompt_version or "")
+
+
 def context_for(docs: list[DocumentedApi], toolset: list[str], prompt_version: str, step_mode: str = "") -> ToolContext:
     """What a dialogue over ``docs`` (its own first) with this slice was shown, as simulation made it
     (``step_mode`` "": not known)."""
-    if len(docs) > 1:
-        spec, _, _ = combine(docs)
-        functions = derive_functions(spec)
-        nl_doc = nl_documentation(spec, functions)
-    elif toolset:
-        spec = ToolsetSlicer(docs[0].spec or {}).spec_for(toolset)
-        functions = derive_functions(spec)
-        nl_doc = nl_documentation(spec, functions)
-    else:
-        spec, functions, nl_doc = docs[0].spec or {}, derive_functions(docs[0].spec or {}), docs[0].nl_documentation
-    return make_context(docs[0].api_id, " + ".join(d.name for d in docs), [(d.doc_id, d.api_id) for d in docs], toolset,
-                        spec, [f.name for f in functions], tool_definitions(spec), nl_doc, step_mode, prompt_version or "")
+    if len(docs) == 1 and not toolset:
+        return shown_context(docs, [], docs[0].spec, step_mode, prompt_version, nl_doc=docs[0].nl_documentation)
+    spec = combine(docs)[0] if len(docs) > 1 else docs[0].spec or {}
+    return shown_context(docs, toolset, ToolsetSlicer(spec).spec_for(toolset) if toolset else spec, step_mode, prompt_version)
 
 
 def backfill_contexts(wh: Warehouse) -> dict[str, Any]:

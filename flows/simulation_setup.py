@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flows.contexts import shown_context
 from flows.settings import Settings
 from schemas.records import FunctionDoc, FunctionEdge, ToolContext
 from schemas.views import DocumentedApi
-from tasks.documentation.nl_docs import derive_functions, nl_documentation
-from tasks.documentation.tool_context import make_context
+from tasks.documentation.nl_docs import derive_functions
 from tasks.guards.address_guard import allowed_pairs
 from tasks.guards.guarded_mcp import McpGuard
 from tasks.llm.backend import LLMClient
@@ -62,11 +62,17 @@ def mcp_guard(settings: Settings) -> McpGuard:
 class Setup:
     """What one kind of dialogue of an API runs against; ``context`` is its record (what the assistant is shown)."""
 
-    functions_doc: str
-    names: list[str]
     executor: Executor
     tools: list[dict[str, Any]] | None
     context: ToolContext
+
+    @property
+    def functions_doc(self) -> str:
+        return self.context.nl_documentation
+
+    @property
+    def names(self) -> list[str]:
+        return self.context.function_names
 
 
 class ApiSetups:
@@ -85,16 +91,9 @@ class ApiSetups:
         self._slices: dict[tuple[str, ...], Setup] = {}
         self._edges: list[Edge] | None = None
         self.slicer = ToolsetSlicer(doc.spec, settings.toolset_slice_max, settings.toolset_slice_max_chars)
-        names = [f.name for f in self.functions_of(doc)]
-        self.single = Setup(doc.nl_documentation, names, self.executor_for(doc), self.tools_of(doc.spec),
-                            self.context_of([doc], (), doc.spec, names, doc.nl_documentation))
-
-    def context_of(self, docs: list[DocumentedApi], toolset: tuple[str, ...], spec: Any, names: list[str],
-                   nl_doc: str) -> ToolContext:
-        """The record of what a setup shows the assistant (``tasks.documentation.tool_context``)."""
-        name = " + ".join(d.name for d in docs)
-        return make_context(self.doc.api_id, name, [(d.doc_id, d.api_id) for d in docs], list(toolset), spec or {}, names,
-                            tool_definitions(spec or {}), nl_doc, self.step_mode, self.prompt_version)
+        self.single = Setup(self.executor_for(doc), self.tools_of(doc.spec),
+                            shown_context([doc], (), doc.spec, step_mode, self.prompt_version, self.functions_of(doc),
+                                          doc.nl_documentation))
 
     def tools_of(self, spec: Any) -> list[dict[str, Any]] | None:
         """The function definitions the step mode needs: ``tools`` sends them, ``json`` builds each call's
@@ -147,12 +146,10 @@ class ApiSetups:
         key = (partner.doc_id, names)
         if key not in self._pairs:
             shown = slicer.spec_for(list(names)) if names else spec
-            functions = derive_functions(shown)
             router = PrefixRouter({prefixes[0]: self.executor_for(self.doc), prefixes[1]: self.executor_for(partner)},
                                   spec=spec, max_chars=self.settings.observation_max_chars)
-            nl_doc, fnames = nl_documentation(shown, functions), [f.name for f in functions]
-            self._pairs[key] = Setup(nl_doc, fnames, router, self.tools_of(shown),
-                                     self.context_of([self.doc, partner], names, shown, fnames, nl_doc))
+            self._pairs[key] = Setup(router, self.tools_of(shown),
+                                     shown_context([self.doc, partner], names, shown, self.step_mode, self.prompt_version))
         return self._pairs[key], names
 
     def edges(self) -> list[Edge]:
@@ -178,10 +175,8 @@ class ApiSetups:
             return self.single, ()
         if names not in self._slices:
             spec = self.slicer.spec_for(list(names))
-            functions = derive_functions(spec)
-            nl_doc, fnames = nl_documentation(spec, functions), [f.name for f in functions]
-            self._slices[names] = Setup(nl_doc, fnames, self.executor_for(self.doc), self.tools_of(spec),
-                                        self.context_of([self.doc], names, spec, fnames, nl_doc))
+            self._slices[names] = Setup(self.executor_for(self.doc), self.tools_of(spec),
+                                        shown_context([self.doc], names, spec, self.step_mode, self.prompt_version))
         return self._slices[names], names
 
     def close(self) -> None:
